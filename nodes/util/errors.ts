@@ -1,0 +1,92 @@
+//! User and operating errors: one class, a stable namespaced code, an anomaly category, the
+//! offending values, and a message that says what was wrong and what was expected.
+//!
+//! Every code lives in `codes` below. A code is never renamed or reused: clients match on it.
+//! Bugs are not errors of this kind; they are assertions (see assert.ts).
+
+/** Datomic's anomaly categories. */
+export type Category =
+  | 'incorrect'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'busy'
+  | 'unavailable'
+  | 'interrupted'
+  | 'fault';
+
+/** Every error code factum can raise, with its category. Add new codes; never rename or remove one. */
+export const codes = {
+  // EDN text
+  'edn/syntax': 'incorrect',
+  'edn/unsupported': 'incorrect',
+  // values and schema
+  'value/wrong-type': 'incorrect',
+  'value/too-large': 'incorrect',
+  'schema/invalid-attribute': 'incorrect',
+  'schema/unknown-attribute': 'incorrect',
+  'schema/illegal-change': 'incorrect',
+  'schema/unknown-ident': 'not-found',
+  // transactions
+  'transact/malformed': 'incorrect',
+  'transact/unknown-operation': 'incorrect',
+  'transact/invalid-entity-id': 'incorrect',
+  'transact/invalid-lookup-ref': 'not-found',
+  'transact/unresolved-tempid': 'incorrect',
+  'transact/cardinality-conflict': 'conflict',
+  'transact/datom-conflict': 'conflict',
+  'transact/unique-conflict': 'conflict',
+  'transact/upsert-conflict': 'conflict',
+  'transact/cas-failed': 'conflict',
+  'transact/predicate-failed': 'incorrect',
+  'transact/entity-spec-failed': 'incorrect',
+  'transact/tx-instant-in-past': 'incorrect',
+  'transact/unreachable-entity': 'incorrect',
+  'transact/function-failed': 'incorrect',
+  'transact/unknown-function': 'incorrect',
+  // time and the log
+  'db/invalid-t': 'incorrect',
+  'db/invalid-index': 'incorrect',
+  // databases and connections
+  'catalog/database-not-found': 'not-found',
+  'catalog/database-exists': 'conflict',
+  'catalog/invalid-name': 'incorrect',
+  'client/invalid-config': 'incorrect',
+  'client/closed': 'unavailable',
+  // storage
+  'storage/locked': 'conflict',
+  'storage/corrupt': 'fault',
+  'storage/conflict': 'conflict',
+  'storage/io': 'unavailable',
+  'storage/busy': 'busy',
+  'storage/unavailable': 'unavailable',
+  // query and pull (issue 3 adds its codes here)
+  'query/syntax': 'incorrect',
+  'query/timeout': 'interrupted',
+  'pull/syntax': 'incorrect',
+} as const satisfies Record<string, Category>;
+
+export type Code = keyof typeof codes;
+
+export class FactumError extends Error {
+  override name = 'FactumError';
+  readonly code: Code;
+  readonly category: Category;
+  readonly data: Readonly<Record<string, unknown>>;
+
+  constructor(code: Code, message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.category = codes[code];
+    this.data = data;
+  }
+}
+
+/** Shorthand for `throw new FactumError(...)` in expression position. */
+export function fail(code: Code, message: string, data: Record<string, unknown> = {}): never {
+  throw new FactumError(code, message, data);
+}
+
+export function isFactumError(error: unknown, code?: Code): error is FactumError {
+  return error instanceof FactumError && (code === undefined || error.code === code);
+}
