@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { Cursor, checkTree, emptyTree, fromSorted, insertSorted, rank, removeSorted, toArray, type Node } from './int-tree.ts';
+
+// Keys are indexes into `weights`; the order is by weight, then key, so it differs from numeric order.
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('int-tree against a sorted array', () => {
+  for (const shape of [{ leafMax: 2, branchMax: 2 }, { leafMax: 3, branchMax: 4 }, { leafMax: 16, branchMax: 8 }]) {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      it(`random batches, shape ${shape.leafMax}/${shape.branchMax}, seed ${seed}`, () => {
+        const random = seeded(seed);
+        const weights = Array.from({ length: 2000 }, () => Math.floor(random() * 500));
+        const cmp = (a: number, b: number) => weights[a]! - weights[b]! || a - b;
+        let tree: Node = emptyTree;
+        const model = new Set<number>();
+        const roots: Array<[Node, number[]]> = [];
+        for (let step = 0; step < 120; step++) {
+          const batch = new Set<number>();
+          const n = Math.floor(random() * 40);
+          const removing = random() < 0.4 && model.size > 0;
+          const pool = [...model];
+          for (let i = 0; i < n; i++) {
+            if (removing) batch.add(pool[Math.floor(random() * pool.length)]!);
+            else {
+              const k = Math.floor(random() * weights.length);
+              if (!model.has(k)) batch.add(k);
+            }
+          }
+          const keys = Int32Array.from([...batch].sort(cmp));
+          tree = removing ? removeSorted(tree, keys, cmp, shape) : insertSorted(tree, keys, cmp, shape);
+          for (const k of batch) removing ? model.delete(k) : model.add(k);
+          checkTree(tree, cmp, shape);
+          const expected = [...model].sort(cmp);
+          expect(toArray(tree)).toEqual(expected);
+          expect(tree.size).toBe(expected.length);
+          roots.push([tree, expected]);
+          // rank and cursor from a random position
+          const sought = Math.floor(random() * weights.length);
+          const probe = (k: number) => cmp(sought, k);
+          const at = expected.findIndex((k) => cmp(sought, k) <= 0);
+          const index = at === -1 ? expected.length : at;
+          expect(rank(tree, probe)).toBe(index);
+          const cursor = new Cursor(tree, probe);
+          expect(cursor.peek()).toBe(index < expected.length ? expected[index] : -1);
+          const walked: number[] = [];
+          for (let k = cursor.next(); k !== -1; k = cursor.next()) walked.push(k);
+          expect(walked).toEqual(expected.slice(index));
+        }
+        // old roots are untouched by later updates (persistence)
+        for (const [root, expected] of roots) expect(toArray(root)).toEqual(expected);
+      });
+    }
+  }
+
+  it('bulk builds from sorted keys', () => {
+    const keys = Int32Array.from({ length: 1000 }, (_, i) => i);
+    const tree = fromSorted(keys, { leafMax: 7, branchMax: 3 });
+    checkTree(tree, (a, b) => a - b, { leafMax: 7, branchMax: 3 });
+    expect(toArray(tree)).toEqual([...keys]);
+  });
+
+  it('refuses to insert a key already present and to remove an absent one', () => {
+    const cmp = (a: number, b: number) => a - b;
+    const tree = insertSorted(emptyTree, Int32Array.from([1, 2, 3]), cmp);
+    expect(() => insertSorted(tree, Int32Array.from([2]), cmp)).toThrow(/already present/);
+    expect(() => removeSorted(tree, Int32Array.from([7]), cmp)).toThrow(/not present/);
+  });
+});
