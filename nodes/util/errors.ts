@@ -60,6 +60,8 @@ export const codes = {
   'storage/io': 'unavailable',
   'storage/busy': 'busy',
   'storage/unavailable': 'unavailable',
+  'storage/invalid-position': 'incorrect',
+  'storage/invalid-key': 'incorrect',
   // query and pull (issue 3 adds its codes here)
   'query/syntax': 'incorrect',
   'query/timeout': 'interrupted',
