@@ -329,3 +329,16 @@ export function checkTree(root: Node, cmp: Compare, shape: Shape = defaultShape)
   walk(root, 0, true);
   assert(depths.size <= 1, 'leaves at different depths');
 }
+
+/** The key at position `index` (0-based) in order; -1 when out of range. */
+export function keyAt(root: Node, index: number): number {
+  if (index < 0 || index >= root.size) return -1;
+  let node = root;
+  let i = index;
+  while (node instanceof Branch) {
+    let c = 0;
+    while (i >= node.children[c]!.size) i -= node.children[c++]!.size;
+    node = node.children[c]!;
+  }
+  return node.keys[i]!;
+}

@@ -1,0 +1,365 @@
+//! Db values: an immutable database state plus a view (plain, asOf, since, history).
+//!
+//! A state holds the datom table, the roots of the current and history trees of each index, the
+//! schema and the counters a transaction needs. Views share the state and filter rows on read:
+//!
+//!   plain      current rows
+//!   since(T)   current rows with t > T
+//!   asOf(T)    current rows with t <= T, plus history assertions with t <= T not retracted by T
+//!   history()  current and history rows, in time order (optionally bounded by asOf/since)
+//!
+//! The state is shaped for "durable tree + novelty" (DESIGN.md): today all rows are novelty.
+import type { Datom, IndexName } from '../datom/datom.ts';
+import { toT } from '../datom/datom.ts';
+import type { Attribute, Database, EntityRef } from './database.ts';
+import { Cursor, keyAt, rank, type Node, type Probe } from '../btree/int-tree.ts';
+import { fail } from '../util/errors.ts';
+import { Keyword } from '../values/values.ts';
+import type { Schema } from '../schema/schema.ts';
+import { ATTR } from '../schema/bootstrap.ts';
+import type { DatomTable } from './datom-table.ts';
+import { componentKinds, probeFor, type Orders } from './index-order.ts';
+
+export type Trees = Readonly<Record<IndexName, Node>>;
+
+export interface DbState {
+  readonly table: DatomTable;
+  /** Rows of `table` this state may see (the table may have grown since, for another state). */
+  readonly tableLength: number;
+  readonly orders: Orders;
+  readonly basisT: number;
+  readonly current: Trees;
+  readonly history: Trees;
+  readonly schema: Schema;
+  /** The next entity number to allocate in the user partition. */
+  readonly nextUserN: number;
+  /** The next entity number to allocate in the db partition (new attributes go there). */
+  readonly nextDbN: number;
+  /** The txInstant of the newest transaction, in ms. */
+  readonly lastTxInstantMs: number;
+}
+
+interface View {
+  readonly asOfT: number | null;
+  readonly sinceT: number | null;
+  readonly isHistory: boolean;
+}
+
+const plainView: View = { asOfT: null, sinceT: null, isHistory: false };
+
+export interface TxReport {
+  readonly dbBefore: Db;
+  readonly dbAfter: Db;
+  readonly txData: readonly Datom[];
+  readonly tempids: Readonly<Record<string, number>>;
+}
+
+export interface TransactOptions {
+  /** The transaction's instant when tx-data does not set `:db/txInstant`; defaults to now. */
+  readonly now?: Date;
+}
+
+type TransactFn = (db: Db, txData: unknown, options: TransactOptions) => TxReport;
+let transactFn: TransactFn | null = null;
+
+/** Installed by the transaction layer (nodes/tx), which sits above this one. */
+export function installTransact(fn: TransactFn): void {
+  transactFn = fn;
+}
+
+export interface DbStats {
+  readonly datoms: number;
+  readonly attributes: Readonly<Record<string, { readonly count: number }>>;
+}
+
+export class Db implements Database {
+  readonly state: DbState;
+  private readonly view: View;
+
+  constructor(state: DbState, view: View = plainView) {
+    this.state = state;
+    this.view = view;
+  }
+
+  get basisT(): number {
+    return this.state.basisT;
+  }
+  get asOfT(): number | null {
+    return this.view.asOfT;
+  }
+  get sinceT(): number | null {
+    return this.view.sinceT;
+  }
+  get isHistory(): boolean {
+    return this.view.isHistory;
+  }
+  get schema(): Schema {
+    return this.state.schema;
+  }
+  get isFiltered(): boolean {
+    return this.view !== plainView;
+  }
+
+  attribute(ref: number | Keyword): Attribute | undefined {
+    return this.state.schema.attribute(ref);
+  }
+
+  ident(e: number): Keyword | null {
+    return this.state.schema.identById.get(e) ?? null;
+  }
+
+  entid(ref: EntityRef): number | null {
+    if (typeof ref === 'number') return ref;
+    if (ref instanceof Keyword) return this.state.schema.idByIdent.get(ref) ?? null;
+    if (Array.isArray(ref) && ref.length === 2) return this.lookup(ref[0], ref[1]);
+    return fail('transact/invalid-entity-id', `Expected an entity id, an ident keyword or a lookup ref [attribute value], got ${describe(ref)}.`, { value: ref });
+  }
+
+  /** Resolves a lookup ref `[attribute value]`; the attribute must be unique. */
+  lookup(attributeRef: unknown, value: unknown): number | null {
+    const attribute = this.requireAttribute(attributeRef);
+    if (attribute.unique === null) {
+      fail('transact/invalid-lookup-ref', `Lookup ref attribute ${attribute.ident} is not unique; a lookup ref needs a :db/unique attribute.`, { attribute: attribute.ident, value });
+    }
+    const v = attribute.valueType === 'ref' ? this.refValue(value) : value;
+    if (v === null) return null;
+    for (const datom of this.datoms('avet', attribute.id, v)) return datom.e;
+    return null;
+  }
+
+  /** The attribute named by an ident, id or string; unknown ones are an error. */
+  requireAttribute(ref: unknown): Attribute {
+    const key = typeof ref === 'string' ? Keyword.of(ref) : ref;
+    const attribute = typeof key === 'number' || key instanceof Keyword ? this.state.schema.attribute(key) : undefined;
+    if (attribute === undefined) {
+      fail('schema/unknown-attribute', `Unknown attribute ${describe(ref)}: install it with a transaction of :db/ident, :db/valueType and :db/cardinality first.`, { attribute: ref });
+    }
+    return attribute;
+  }
+
+  private refValue(value: unknown): number | null {
+    if (typeof value === 'number') return value;
+    if (value instanceof Keyword || Array.isArray(value)) return this.entid(value as EntityRef);
+    return fail('value/wrong-type', `Expected an entity reference (id, ident or lookup ref), got ${describe(value)}.`, { value });
+  }
+
+  datoms(index: IndexName, ...components: unknown[]): Iterable<Datom> {
+    const resolved = this.resolveComponents(index, components);
+    if (resolved === null) return [];
+    return this.scan(index, resolved, resolved, true);
+  }
+
+  indexRange(attributeRef: EntityRef, start?: unknown, end?: unknown): Iterable<Datom> {
+    const attribute = this.requireAttribute(attributeRef);
+    const lower = start === undefined || start === null ? [attribute.id] : [attribute.id, start];
+    const upper = end === undefined || end === null ? [attribute.id] : [attribute.id, end];
+    return this.scan('avet', lower, upper, end === undefined || end === null);
+  }
+
+  count(index: IndexName, ...components: unknown[]): number {
+    const resolved = this.resolveComponents(index, components);
+    if (resolved === null) return 0;
+    const { table } = this.state;
+    const lower = probeFor(table, index, resolved, false);
+    const upper = probeFor(table, index, resolved, true);
+    const current = this.state.current[index];
+    let n = rank(current, upper) - rank(current, lower);
+    if (this.view.asOfT !== null || this.view.isHistory) {
+      const history = this.state.history[index];
+      n += rank(history, upper) - rank(history, lower);
+    }
+    return n;
+  }
+
+  asOf(t: number | Date): Db {
+    return new Db(this.state, { ...this.view, asOfT: this.tOf(t, 'asOf') });
+  }
+
+  since(t: number | Date): Db {
+    return new Db(this.state, { ...this.view, sinceT: this.tOf(t, 'since') });
+  }
+
+  history(): Db {
+    return new Db(this.state, { ...this.view, isHistory: true });
+  }
+
+  /** Applies tx-data speculatively: the report's dbAfter is a db value nobody else sees. */
+  with(txData: unknown, options: TransactOptions = {}): TxReport {
+    if (transactFn === null) throw new Error('the transaction layer (nodes/tx) is not loaded');
+    return transactFn(this, txData, options);
+  }
+
+  stats(): DbStats {
+    const attributes: Record<string, { count: number }> = {};
+    for (const attribute of this.state.schema.attributes.values()) {
+      const count = this.count('aevt', attribute.id);
+      if (count > 0) attributes[attribute.ident.fqn] = { count };
+    }
+    return { datoms: this.state.current.eavt.size, attributes };
+  }
+
+  private tOf(t: number | Date, operation: string): number {
+    if (t instanceof Date) {
+      if (Number.isNaN(t.getTime())) fail('db/invalid-t', `${operation} was given an invalid Date.`, { value: t });
+      return this.tAtInstant(t);
+    }
+    if (!Number.isSafeInteger(t) || t < 0) {
+      fail('db/invalid-t', `${operation} expects a t, a tx id or a Date, got ${describe(t)}.`, { value: t });
+    }
+    return toT(t);
+  }
+
+  /** The t of the newest transaction whose txInstant is at or before `instant` (0 if none). */
+  private tAtInstant(instant: Date): number {
+    const { table, current } = this.state;
+    const upTo = rank(current.avet, probeFor(table, 'avet', [ATTR.txInstant, instant], true));
+    const first = rank(current.avet, probeFor(table, 'avet', [ATTR.txInstant], false));
+    if (upTo === first) return 0;
+    return table.t(keyAt(current.avet, upTo - 1));
+  }
+
+  /** Resolves idents and lookup refs in components; null when one names nothing. */
+  private resolveComponents(index: IndexName, components: readonly unknown[]): unknown[] | null {
+    const kinds = componentKinds(index);
+    if (components.length > 4) {
+      fail('db/invalid-index', `datoms takes at most 4 components after the index, got ${components.length}.`, { components });
+    }
+    const out: unknown[] = [];
+    let attribute: Attribute | undefined;
+    for (let i = 0; i < components.length; i++) {
+      const c = components[i];
+      if (c === undefined) break;
+      switch (kinds[i]) {
+        case 'e': {
+          const e = this.entid(c as EntityRef);
+          if (e === null) return null;
+          out.push(e);
+          break;
+        }
+        case 'a':
+          attribute = this.requireAttribute(c);
+          out.push(attribute.id);
+          break;
+        case 'v': {
+          const isRef = index === 'vaet' || attribute?.valueType === 'ref';
+          if (isRef && typeof c !== 'number') {
+            const e = this.refValue(c);
+            if (e === null) return null;
+            out.push(e);
+          } else {
+            out.push(c);
+          }
+          break;
+        }
+        case 't':
+          out.push(toT(c as number));
+          break;
+      }
+    }
+    return out;
+  }
+
+  /** Rows between two probes, filtered by the view, as datoms. */
+  private *scan(index: IndexName, lowerComponents: unknown[], upperComponents: unknown[], upperInclusive: boolean): Generator<Datom> {
+    const { table, orders } = this.state;
+    const lower = probeFor(table, index, lowerComponents, false);
+    const upper = probeFor(table, index, upperComponents, upperInclusive);
+    const { asOfT, sinceT, isHistory } = this.view;
+    if (!isHistory && asOfT === null) {
+      const cursor = new Cursor(this.state.current[index], lower);
+      for (let row = cursor.next(); row !== -1 && upper(row) > 0; row = cursor.next()) {
+        if (sinceT === null || table.t(row) > sinceT) yield table.datom(row);
+      }
+      return;
+    }
+    const current = new Cursor(this.state.current[index], lower);
+    const history = new Cursor(this.state.history[index], lower);
+    if (isHistory) {
+      const inTime = orders.history[index];
+      for (const row of mergeRows(current, history, upper, inTime)) {
+        const t = table.t(row);
+        if ((asOfT === null || t <= asOfT) && (sinceT === null || t > sinceT)) yield table.datom(row);
+      }
+      return;
+    }
+    const fact = orders.current[index];
+    const visibleCurrent = filterRows(current, upper, (row) => table.t(row) <= asOfT! && (sinceT === null || table.t(row) > sinceT));
+    const visibleHistory = asOfHistoryRows(table, history, upper, fact, asOfT!, sinceT);
+    for (const row of mergeSorted(visibleCurrent, visibleHistory, fact)) yield table.datom(row);
+  }
+}
+
+function* filterRows(cursor: Cursor, upper: Probe, keep: (row: number) => boolean): Generator<number> {
+  for (let row = cursor.next(); row !== -1 && upper(row) > 0; row = cursor.next()) if (keep(row)) yield row;
+}
+
+/**
+ * History rows come grouped by fact, in time order: assert, retract, assert, retract... The
+ * fact is visible as of T if its last row at or before T is an assertion.
+ */
+function* asOfHistoryRows(table: DatomTable, cursor: Cursor, upper: Probe, fact: (x: number, y: number) => number, asOfT: number, sinceT: number | null): Generator<number> {
+  let pending = -1;
+  for (let row = cursor.next(); row !== -1 && upper(row) > 0; row = cursor.next()) {
+    if (pending !== -1 && fact(pending, row) !== 0) {
+      yield pending;
+      pending = -1;
+    }
+    const t = table.t(row);
+    if (t > asOfT) continue;
+    if (table.added(row)) pending = sinceT === null || t > sinceT ? row : -1;
+    else pending = -1;
+  }
+  if (pending !== -1) yield pending;
+}
+
+function* mergeRows(a: Cursor, b: Cursor, upper: Probe, order: (x: number, y: number) => number): Generator<number> {
+  yield* mergeSorted(filterRows(a, upper, () => true), filterRows(b, upper, () => true), order);
+}
+
+function* mergeSorted(a: Iterator<number>, b: Iterator<number>, order: (x: number, y: number) => number): Generator<number> {
+  let x = a.next();
+  let y = b.next();
+  while (!x.done && !y.done) {
+    if (order(x.value, y.value) <= 0) {
+      yield x.value;
+      x = a.next();
+    } else {
+      yield y.value;
+      y = b.next();
+    }
+  }
+  for (; !x.done; x = a.next()) yield x.value;
+  for (; !y.done; y = b.next()) yield y.value;
+}
+
+/** A short printed form of a value for messages. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
+  if (typeof value === 'bigint') return `${value}N`;
+  if (value instanceof Keyword) return value.toString();
+  if (value instanceof Date) return `#inst "${value.toISOString()}"`;
+  if (Array.isArray(value)) return `[${value.slice(0, 8).map(describe).join(' ')}${value.length > 8 ? ' …' : ''}]`;
+  if (value instanceof Map) return `{${[...value].slice(0, 8).map(([k, v]) => `${describe(k)} ${describe(v)}`).join(', ')}}`;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return `{${Object.entries(value).slice(0, 8).map(([k, v]) => `${k}: ${describe(v)}`).join(', ')}}`;
+  }
+  return String(value);
+}
+
+
+/** Rows of the current tree of a plain state matching leading components (already resolved). */
+export function currentRows(state: DbState, index: IndexName, components: readonly unknown[]): number[] {
+  const lower = probeFor(state.table, index, components, false);
+  const upper = probeFor(state.table, index, components, true);
+  const cursor = new Cursor(state.current[index], lower);
+  const rows: number[] = [];
+  for (let row = cursor.next(); row !== -1 && upper(row) > 0; row = cursor.next()) rows.push(row);
+  return rows;
+}
+
+/** The current row of one fact [e a v], or -1. */
+export function currentRow(state: DbState, e: number, a: number, v: unknown): number {
+  const probe = probeFor(state.table, 'eavt', [e, a, v], false);
+  const row = new Cursor(state.current.eavt, probe).peek();
+  return row !== -1 && probe(row) < 0 && probeFor(state.table, 'eavt', [e, a, v], true)(row) > 0 ? row : -1;
+}

@@ -1,0 +1,338 @@
+//! Transaction processing: tx-data in, a new db value and its report out. Nothing is changed
+//! unless every check passes: the new state is built on the side and returned whole.
+//!
+//!   1. expand      forms and maps into add/retract/retractEntity/cas/ensure (forms.ts)
+//!   2. resolve     idents and lookup refs (against db-before), upserts, then new entity ids
+//!   3. generate    datoms: redundancy elimination, cardinality-one replacement, conflicts
+//!   4. derive      composite tuples, :db/txInstant
+//!   5. check       uniqueness, attribute predicates, schema changes (schema-change.ts)
+//!   6. apply       rows into the table and trees (apply.ts); then entity specs on db-after
+//!
+//! Every transaction function, lookup ref and :db/cas sees db-before, as in Datomic.
+import type { Datom } from '../datom/datom.ts';
+import { PART_DB, PART_TX, PART_USER, entityId, partitionOf, txOfT } from '../datom/datom.ts';
+import type { Attribute } from '../db/database.ts';
+import { Db, currentRow, currentRows, describe, installTransact, type TransactOptions, type TxReport } from '../db/db.ts';
+import { RowDatom } from '../db/datom-table.ts';
+import { ATTR } from '../schema/bootstrap.ts';
+import { fail } from '../util/errors.ts';
+import { valueKey, valuesEqual } from '../values/compare.ts';
+import { Keyword } from '../values/values.ts';
+import { applyTransaction, type Fact } from './apply.ts';
+import { coerceScalar, coerceTuple } from './coerce.ts';
+import { FormExpander, TempId, type Operation } from './forms.ts';
+import { attributePredicate, entityPredicate } from './functions.ts';
+import { schemaChanges } from './schema-change.ts';
+import { resolveTempids } from './tempids.ts';
+
+export function transact(db: Db, txData: unknown, options: TransactOptions = {}): TxReport {
+  if (db.isFiltered) {
+    fail('transact/malformed', 'Cannot transact against an asOf, since or history db value; use the current db.', {});
+  }
+  const tx = new Transaction(db);
+  tx.run(txData, options.now ?? new Date());
+  return tx.report();
+}
+
+installTransact(transact);
+
+const factKey = (e: number, a: number, v: unknown): string => {
+  const key = valueKey(v);
+  return `${e} ${a} ${typeof key === 'string' ? 's' + key : 'x' + String(key)}`;
+};
+
+class Transaction {
+  private readonly state;
+  readonly t: number;
+  readonly txId: number;
+  /** Asserted facts by fact key (redundant ones removed before apply). */
+  private readonly assertions = new Map<string, Fact>();
+  /** Retracted facts by fact key, each with its current row. */
+  private readonly retractions = new Map<string, Fact & { row: number }>();
+  /** Card-one values asserted in this transaction, by `e a`. */
+  private readonly cardOne = new Map<string, unknown>();
+  private readonly ensures: Array<{ e: number; spec: unknown }> = [];
+  private tempids: ReadonlyMap<string, number> = new Map();
+  private dbAfter: Db | null = null;
+  private datoms: Datom[] = [];
+
+  constructor(private readonly db: Db) {
+    this.state = db.state;
+    this.t = db.state.basisT + 1;
+    this.txId = txOfT(this.t);
+  }
+
+  run(txData: unknown, now: Date): void {
+    const expander = new FormExpander(this.db);
+    expander.expand(txData);
+    const resolution = resolveTempids(this.db, expander.operations, expander.namedTempids(), this.txId, (e) => this.entity(e), (a, v) => this.value(a, v));
+    this.tempids = resolution.named;
+    const operations = resolution.operations;
+    for (const operation of operations) this.generate(operation, resolution.resolve);
+    this.eliminateRedundancy();
+    this.deriveCompositeTuples();
+    this.setTxInstant(now);
+    this.checkUniqueness();
+    this.checkPredicates();
+    const schema = schemaChanges(this.db, [...this.assertions.values()], [...this.retractions.values()]);
+    const counters = { userN: resolution.nextUserN, dbN: resolution.nextDbN };
+    const next = applyTransaction(this.state, this.t, [...this.assertions.values()], [...this.retractions.values()], schema, counters, this.txInstantMs);
+    this.dbAfter = new Db(next.state);
+    this.datoms = next.datoms;
+    this.checkEnsures();
+  }
+
+  report(): TxReport {
+    const tempids: Record<string, number> = {};
+    for (const [name, id] of this.tempids) tempids[name] = id;
+    return { dbBefore: this.db, dbAfter: this.dbAfter!, txData: this.datoms, tempids };
+  }
+
+  /** Resolves an entity position other than a tempid: an id that exists, an ident, a lookup ref. */
+  private entity(e: unknown): number {
+    if (typeof e === 'number') {
+      if (!this.exists(e)) {
+        fail('transact/invalid-entity-id', `Entity id ${e} does not name an entity in this database; use a tempid (a string) to create one.`, { e });
+      }
+      return e;
+    }
+    if (e instanceof Keyword) {
+      const id = this.state.schema.idByIdent.get(e);
+      if (id === undefined) fail('schema/unknown-ident', `Unknown ident ${e}: no entity has it as :db/ident.`, { ident: e.toString() });
+      return id;
+    }
+    if (Array.isArray(e) && e.length === 2) {
+      const id = this.db.lookup(e[0], e[1]);
+      if (id === null) fail('transact/invalid-lookup-ref', `Lookup ref ${describe(e)} names no entity (lookup refs resolve against the db before the transaction).`, { lookupRef: e });
+      return id;
+    }
+    return fail('transact/invalid-entity-id', `Expected an entity id, a tempid string, an ident or a lookup ref, got ${describe(e)}.`, { e });
+  }
+
+  private exists(e: number): boolean {
+    if (!Number.isSafeInteger(e) || e < 0) return false;
+    const partition = partitionOf(e);
+    const n = e - entityId(partition, 0);
+    if (partition === PART_USER) return n < this.state.nextUserN;
+    if (partition === PART_TX) return n <= this.state.basisT;
+    if (partition === PART_DB) return n < this.state.nextDbN;
+    return false;
+  }
+
+  /** Coerces a value for an attribute; refs may be ids, idents or lookup refs (tempids are handled by the caller). */
+  private value(attribute: Attribute, v: unknown): unknown {
+    if (v === null || v === undefined) {
+      fail('value/wrong-type', `Value for ${attribute.ident} is missing (nil); to remove a value, retract it.`, { attribute: attribute.ident.toString(), value: v ?? null });
+    }
+    if (attribute.valueType === 'ref') return this.entity(v);
+    if (attribute.valueType === 'tuple') return coerceTuple(attribute, v);
+    return coerceScalar(attribute, attribute.valueType, v);
+  }
+
+  private generate(operation: Operation, resolve: (x: unknown) => unknown): void {
+    switch (operation.op) {
+      case 'add':
+        return this.assert(resolve(operation.e) as number, operation.attribute, resolve(operation.v));
+      case 'retract':
+        return this.retract(resolve(operation.e) as number, operation.attribute, operation.hasValue ? resolve(operation.v) : undefined, operation.hasValue);
+      case 'retractEntity':
+        return this.retractEntity(resolve(operation.e) as number, new Set());
+      case 'cas':
+        return this.compareAndSwap(resolve(operation.e) as number, operation.attribute, operation.old, resolve(operation.v));
+      case 'ensure':
+        this.ensures.push({ e: resolve(operation.e) as number, spec: operation.spec });
+        return;
+    }
+  }
+
+  private assert(e: number, attribute: Attribute, v: unknown): void {
+    const a = attribute.id;
+    const key = factKey(e, a, v);
+    if (this.retractions.has(key)) this.datomConflict(e, attribute, v);
+    if (attribute.cardinality === 'one') {
+      const slot = `${e} ${a}`;
+      if (this.cardOne.has(slot) && !valuesEqual(this.cardOne.get(slot), v)) {
+        fail('transact/cardinality-conflict', `Two values for cardinality-one ${attribute.ident} of entity ${e} in one transaction: ${describe(this.cardOne.get(slot))} and ${describe(v)}.`, { e, attribute: attribute.ident.toString(), values: [this.cardOne.get(slot), v] });
+      }
+      this.cardOne.set(slot, v);
+    }
+    this.assertions.set(key, { e, attribute, v });
+  }
+
+  private retract(e: number, attribute: Attribute, v: unknown, hasValue: boolean): void {
+    const a = attribute.id;
+    const rows = hasValue ? [currentRow(this.state, e, a, v)] : currentRows(this.state, 'eavt', [e, a]);
+    for (const row of rows) {
+      if (row === -1) continue; // retracting a fact that is not there changes nothing
+      const value = this.state.table.v(row);
+      const key = factKey(e, a, value);
+      if (this.assertions.has(key)) this.datomConflict(e, attribute, value);
+      this.retractions.set(key, { e, attribute, v: value, row });
+    }
+  }
+
+  private retractEntity(e: number, seen: Set<number>): void {
+    if (seen.has(e)) return;
+    seen.add(e);
+    const { table, schema } = this.state;
+    for (const row of currentRows(this.state, 'eavt', [e])) {
+      const attribute = schema.attribute(table.a(row))!;
+      this.retract(e, attribute, table.v(row), true);
+      if (attribute.isComponent) this.retractEntity(table.v(row) as number, seen);
+    }
+    for (const row of currentRows(this.state, 'vaet', [e])) {
+      this.retract(table.e(row), schema.attribute(table.a(row))!, e, true);
+    }
+  }
+
+  private compareAndSwap(e: number, attribute: Attribute, old: unknown, v: unknown): void {
+    const rows = currentRows(this.state, 'eavt', [e, attribute.id]);
+    const actual = rows.length === 0 ? null : this.state.table.v(rows[0]!);
+    const expected = old === null || old === undefined ? null : this.value(attribute, old);
+    if (!(actual === null ? expected === null : expected !== null && valuesEqual(actual, expected))) {
+      fail('transact/cas-failed', `:db/cas failed on ${attribute.ident} of entity ${e}: expected ${describe(expected)}, found ${describe(actual)}.`, { e, attribute: attribute.ident.toString(), expected, actual });
+    }
+    this.assert(e, attribute, v);
+  }
+
+  private datomConflict(e: number, attribute: Attribute, v: unknown): never {
+    return fail('transact/datom-conflict', `The transaction both asserts and retracts [${e} ${attribute.ident} ${describe(v)}].`, { e, attribute: attribute.ident.toString(), value: v });
+  }
+
+  /** Drops assertions already true in db-before; retracts the old value of a replaced cardinality-one attribute. */
+  private eliminateRedundancy(): void {
+    for (const [key, fact] of this.assertions) {
+      const { e, attribute, v } = fact;
+      if (attribute.cardinality === 'many') {
+        if (currentRow(this.state, e, attribute.id, v) !== -1) this.assertions.delete(key);
+        continue;
+      }
+      for (const row of currentRows(this.state, 'eavt', [e, attribute.id])) {
+        const old = this.state.table.v(row);
+        if (valuesEqual(old, v)) this.assertions.delete(key);
+        else this.retractions.set(factKey(e, attribute.id, old), { e, attribute, v: old, row });
+      }
+    }
+  }
+
+  /** Keeps composite tuples in step with the attributes they collect. */
+  private deriveCompositeTuples(): void {
+    const composites = [...this.state.schema.attributes.values()].filter((x) => x.tupleAttrs !== null);
+    if (composites.length === 0) return;
+    const touched = new Map<string, { e: number; composite: Attribute }>();
+    for (const fact of [...this.assertions.values(), ...this.retractions.values()]) {
+      for (const composite of composites) {
+        if (composite.tupleAttrs!.includes(fact.attribute.id)) touched.set(`${fact.e} ${composite.id}`, { e: fact.e, composite });
+      }
+    }
+    for (const { e, composite } of touched.values()) {
+      const value = composite.tupleAttrs!.map((a) => this.valueAfter(e, a));
+      const rows = currentRows(this.state, 'eavt', [e, composite.id]);
+      const old = rows.length > 0 ? this.state.table.v(rows[0]!) : null;
+      if (value.every((x) => x === null)) {
+        if (old !== null) this.retractions.set(factKey(e, composite.id, old), { e, attribute: composite, v: old, row: rows[0]! });
+      } else if (old === null || !valuesEqual(old, value)) {
+        const tuple = Object.freeze(value);
+        this.assertions.set(factKey(e, composite.id, tuple), { e, attribute: composite, v: tuple });
+        if (old !== null) this.retractions.set(factKey(e, composite.id, old), { e, attribute: composite, v: old, row: rows[0]! });
+      }
+    }
+  }
+
+  /** The value of cardinality-one attribute `a` of `e` once this transaction applies, or null. */
+  private valueAfter(e: number, a: number): unknown {
+    const slot = `${e} ${a}`;
+    if (this.cardOne.has(slot)) return this.cardOne.get(slot);
+    for (const row of currentRows(this.state, 'eavt', [e, a])) {
+      const v = this.state.table.v(row);
+      if (!this.retractions.has(factKey(e, a, v))) return v;
+    }
+    return null;
+  }
+
+  private txInstantMs = 0;
+
+  private setTxInstant(now: Date): void {
+    const last = this.state.lastTxInstantMs;
+    const given = [...this.assertions.values()].find((x) => x.e === this.txId && x.attribute.id === ATTR.txInstant);
+    if (given !== undefined) {
+      const ms = (given.v as Date).getTime();
+      if (ms < last) {
+        fail('transact/tx-instant-in-past', `:db/txInstant ${describe(given.v)} is before the previous transaction's ${new Date(last).toISOString()}; transaction instants never go backwards.`, { txInstant: given.v, previous: new Date(last) });
+      }
+      this.txInstantMs = ms;
+      return;
+    }
+    this.txInstantMs = Math.max(now.getTime(), last);
+    const attribute = this.state.schema.attribute(ATTR.txInstant)!;
+    const v = new Date(this.txInstantMs);
+    this.assertions.set(factKey(this.txId, ATTR.txInstant, v), { e: this.txId, attribute, v });
+  }
+
+  private checkUniqueness(): void {
+    const holders = new Map<string, number>();
+    for (const { e, attribute, v } of this.assertions.values()) {
+      if (attribute.unique === null) continue;
+      const key = `${attribute.id} ${String(valueKey(v))}`;
+      const other = holders.get(key);
+      if (other !== undefined && other !== e) this.uniqueConflict(attribute, v, e, other);
+      holders.set(key, e);
+      for (const row of currentRows(this.state, 'avet', [attribute.id, v])) {
+        const holder = this.state.table.e(row);
+        if (holder !== e && !this.retractions.has(factKey(holder, attribute.id, v))) this.uniqueConflict(attribute, v, e, holder);
+      }
+    }
+  }
+
+  private uniqueConflict(attribute: Attribute, v: unknown, e: number, holder: number): never {
+    return fail('transact/unique-conflict', `Unique ${attribute.ident} value ${describe(v)} already belongs to entity ${holder}; entity ${e} cannot have it too.`, { attribute: attribute.ident.toString(), value: v, e, holder });
+  }
+
+  private checkPredicates(): void {
+    for (const { e, attribute, v } of this.assertions.values()) {
+      for (const name of attribute.preds) {
+        const pred = attributePredicate(name);
+        if (pred === undefined) {
+          fail('transact/unknown-function', `Attribute predicate ${name} of ${attribute.ident} is not registered; register it with registerAttributePredicate.`, { function: name, attribute: attribute.ident.toString() });
+        }
+        let ok = false;
+        try {
+          ok = pred(v) === true;
+        } catch {
+          ok = false;
+        }
+        if (!ok) {
+          fail('transact/predicate-failed', `Value ${describe(v)} of ${attribute.ident} for entity ${e} fails predicate ${name}.`, { e, attribute: attribute.ident.toString(), value: v, predicate: name });
+        }
+      }
+    }
+  }
+
+  private checkEnsures(): void {
+    const db = this.dbAfter!;
+    for (const { e, spec } of this.ensures) {
+      const specId = typeof spec === 'number' ? spec : db.entid(spec as Keyword);
+      const specName = describe(spec);
+      if (specId === null) fail('schema/unknown-ident', `Entity spec ${specName} does not exist.`, { spec });
+      const required = [...db.datoms('eavt', specId, ATTR.entityAttrs)].map((d) => d.v as Keyword);
+      const missing = required.filter((a) => db.count('eavt', e, a) === 0);
+      if (missing.length > 0) {
+        fail('transact/entity-spec-failed', `Entity ${e} fails spec ${specName}: missing required ${missing.join(', ')}.`, { e, spec, missing: missing.map(String) });
+      }
+      for (const d of db.datoms('eavt', specId, ATTR.entityPreds)) {
+        const name = (d.v as { fqn: string }).fqn;
+        const pred = entityPredicate(name);
+        if (pred === undefined) fail('transact/unknown-function', `Entity predicate ${name} of spec ${specName} is not registered; register it with registerEntityPredicate.`, { function: name });
+        let ok = false;
+        try {
+          ok = pred(db, e) === true;
+        } catch {
+          ok = false;
+        }
+        if (!ok) fail('transact/entity-spec-failed', `Entity ${e} fails spec ${specName}: predicate ${name} returned false.`, { e, spec, predicate: name });
+      }
+    }
+  }
+}
+
+export { TempId, RowDatom };
