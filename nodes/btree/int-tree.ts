@@ -30,46 +30,47 @@ export interface Shape {
 /** 256 keys (1 KiB) per leaf and 64 children per branch: a one-datom transaction copies ~1.5 KiB. */
 export const defaultShape: Shape = { leafMax: 256, branchMax: 64 };
 
+/** Keys live in plain arrays of small ints: V8 stores them unboxed and allocates them on its heap. */
+export type Keys = readonly number[];
+
 export class Leaf {
-  readonly keys: Int32Array;
-  constructor(keys: Int32Array) {
+  readonly keys: Keys;
+  readonly size: number;
+  readonly maxKey: number;
+  constructor(keys: Keys) {
     this.keys = keys;
-  }
-  get size(): number {
-    return this.keys.length;
-  }
-  get maxKey(): number {
-    return this.keys[this.keys.length - 1]!;
+    this.size = keys.length;
+    this.maxKey = keys.length === 0 ? -1 : keys[keys.length - 1]!;
   }
 }
 
 export class Branch {
   readonly children: readonly Node[];
-  readonly maxKeys: Int32Array;
+  readonly maxKeys: Keys;
   readonly size: number;
+  readonly maxKey: number;
   constructor(children: readonly Node[]) {
     assert(children.length > 0, 'a branch has children');
     this.children = children;
-    this.maxKeys = new Int32Array(children.length);
+    const maxKeys = new Array<number>(children.length);
     let size = 0;
     for (let i = 0; i < children.length; i++) {
       const child = children[i]!;
-      this.maxKeys[i] = child.maxKey;
+      maxKeys[i] = child.maxKey;
       size += child.size;
     }
+    this.maxKeys = maxKeys;
     this.size = size;
-  }
-  get maxKey(): number {
-    return this.maxKeys[this.maxKeys.length - 1]!;
+    this.maxKey = maxKeys[maxKeys.length - 1]!;
   }
 }
 
 export type Node = Leaf | Branch;
 
-export const emptyTree: Node = new Leaf(new Int32Array(0));
+export const emptyTree: Node = new Leaf([]);
 
 /** Builds a tree from keys already sorted by the caller's comparator. */
-export function fromSorted(keys: Int32Array, shape: Shape = defaultShape): Node {
+export function fromSorted(keys: Keys, shape: Shape = defaultShape): Node {
   if (keys.length === 0) return emptyTree;
   let level: Node[] = [];
   for (let i = 0; i < keys.length; i += shape.leafMax) {
@@ -90,18 +91,30 @@ function groupIntoBranches(nodes: Node[], shape: Shape): Node[] {
   return out;
 }
 
-function splitLeaf(keys: Int32Array, shape: Shape): Node[] {
+function splitLeaf(keys: Keys, shape: Shape): Node[] {
   if (keys.length <= shape.leafMax) return [new Leaf(keys)];
   const count = Math.ceil(keys.length / shape.leafMax);
   const out: Node[] = [];
   for (let i = 0; i < count; i++) {
-    out.push(new Leaf(keys.subarray(Math.floor((i * keys.length) / count), Math.floor(((i + 1) * keys.length) / count))));
+    out.push(new Leaf(keys.slice(Math.floor((i * keys.length) / count), Math.floor(((i + 1) * keys.length) / count))));
   }
   return out;
 }
 
+/** The child (at or after `from`) whose range holds `key`: the first with maxKey >= key, else the last. */
+function childFor(maxKeys: Keys, from: number, key: number, cmp: Compare): number {
+  let lo = from;
+  let hi = maxKeys.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmp(maxKeys[mid]!, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** First index in keys[from, to) whose key is greater than `bound`, or `to`. */
-function upperIndex(keys: Int32Array, from: number, to: number, bound: number, cmp: Compare): number {
+function upperIndex(keys: Keys, from: number, to: number, bound: number, cmp: Compare): number {
   let lo = from;
   let hi = to;
   while (lo < hi) {
@@ -113,47 +126,65 @@ function upperIndex(keys: Int32Array, from: number, to: number, bound: number, c
 }
 
 /** Returns the root after inserting `keys` (sorted by `cmp`, none already present). */
-export function insertSorted(root: Node, keys: Int32Array, cmp: Compare, shape: Shape = defaultShape): Node {
+export function insertSorted(root: Node, keys: Keys, cmp: Compare, shape: Shape = defaultShape): Node {
   if (keys.length === 0) return root;
   let level = insertInto(root, keys, 0, keys.length, cmp, shape);
   while (level.length > 1) level = groupIntoBranches(level, shape);
   return level[0]!;
 }
 
-function insertInto(node: Node, keys: Int32Array, from: number, to: number, cmp: Compare, shape: Shape): Node[] {
+function insertInto(node: Node, keys: Keys, from: number, to: number, cmp: Compare, shape: Shape): Node[] {
   if (node instanceof Leaf) return splitLeaf(mergeKeys(node.keys, keys, from, to, cmp), shape);
   const children = node.children;
   const out: Node[] = [];
   let i = from;
-  for (let c = 0; c < children.length; c++) {
+  let c = 0;
+  while (i < to) {
+    // Jump to the child that receives keys[i]; children before it are shared as they are.
+    const target = childFor(node.maxKeys, c, keys[i]!, cmp);
+    while (c < target) out.push(children[c++]!);
     const j = c === children.length - 1 ? to : upperIndex(keys, i, to, node.maxKeys[c]!, cmp);
-    if (j > i) {
-      for (const n of insertInto(children[c]!, keys, i, j, cmp, shape)) out.push(n);
-    } else {
-      out.push(children[c]!);
-    }
+    const replaced = insertInto(children[c]!, keys, i, j, cmp, shape);
+    for (let r = 0; r < replaced.length; r++) out.push(replaced[r]!);
+    c++;
     i = j;
   }
+  while (c < children.length) out.push(children[c++]!);
   return groupIntoBranches(out, shape);
 }
 
-function mergeKeys(existing: Int32Array, keys: Int32Array, from: number, to: number, cmp: Compare): Int32Array {
-  const out = new Int32Array(existing.length + (to - from));
+/** Merges by binary search and block copies: O(k log n) comparisons for k keys into n. */
+function mergeKeys(existing: Keys, keys: Keys, from: number, to: number, cmp: Compare): Keys {
+  if (to - from === 1) return existing.toSpliced(insertionPoint(existing, 0, keys[from]!, cmp), 0, keys[from]!);
+  const out = new Array<number>(existing.length + (to - from));
   let a = 0;
-  let b = from;
   let o = 0;
-  while (a < existing.length && b < to) {
-    const c = cmp(existing[a]!, keys[b]!);
-    assert(c !== 0, 'insertSorted: key already present');
-    out[o++] = c < 0 ? existing[a++]! : keys[b++]!;
+  for (let b = from; b < to; b++) {
+    const key = keys[b]!;
+    const at = insertionPoint(existing, a, key, cmp);
+    while (a < at) out[o++] = existing[a++]!;
+    out[o++] = key;
   }
   while (a < existing.length) out[o++] = existing[a++]!;
-  while (b < to) out[o++] = keys[b++]!;
   return out;
 }
 
+/** First index at or after `from` whose key is greater than `key`; equal keys are a bug. */
+function insertionPoint(existing: Keys, from: number, key: number, cmp: Compare, present = false): number {
+  let lo = from;
+  let hi = existing.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = cmp(existing[mid]!, key);
+    assert(c !== 0 || present, 'insertSorted: key already present');
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Returns the root after removing `keys` (sorted by `cmp`, all present). */
-export function removeSorted(root: Node, keys: Int32Array, cmp: Compare, shape: Shape = defaultShape): Node {
+export function removeSorted(root: Node, keys: Keys, cmp: Compare, shape: Shape = defaultShape): Node {
   if (keys.length === 0) return root;
   const level = removeFrom(root, keys, 0, keys.length, cmp, shape);
   if (level.length === 0) return emptyTree;
@@ -162,7 +193,7 @@ export function removeSorted(root: Node, keys: Int32Array, cmp: Compare, shape: 
   return top;
 }
 
-function removeFrom(node: Node, keys: Int32Array, from: number, to: number, cmp: Compare, shape: Shape): Node[] {
+function removeFrom(node: Node, keys: Keys, from: number, to: number, cmp: Compare, shape: Shape): Node[] {
   if (node instanceof Leaf) {
     const kept = withoutKeys(node.keys, keys, from, to, cmp);
     return kept.length === 0 ? [] : [new Leaf(kept)];
@@ -170,15 +201,17 @@ function removeFrom(node: Node, keys: Int32Array, from: number, to: number, cmp:
   const children = node.children;
   const out: Node[] = [];
   let i = from;
-  for (let c = 0; c < children.length; c++) {
+  let c = 0;
+  while (i < to) {
+    const target = childFor(node.maxKeys, c, keys[i]!, cmp);
+    // Untouched children before the target are kept; only the one next to a shrunk child may merge.
+    while (c < target) appendMerging(out, children[c++]!, shape);
     const j = c === children.length - 1 ? to : upperIndex(keys, i, to, node.maxKeys[c]!, cmp);
-    if (j > i) {
-      for (const n of removeFrom(children[c]!, keys, i, j, cmp, shape)) appendMerging(out, n, shape);
-    } else {
-      appendMerging(out, children[c]!, shape);
-    }
+    for (const n of removeFrom(children[c]!, keys, i, j, cmp, shape)) appendMerging(out, n, shape);
+    c++;
     i = j;
   }
+  while (c < children.length) appendMerging(out, children[c++]!, shape);
   return out.length === 0 ? [] : groupIntoBranches(out, shape);
 }
 
@@ -188,10 +221,7 @@ function appendMerging(out: Node[], node: Node, shape: Shape): void {
   if (previous instanceof Leaf && node instanceof Leaf) {
     const small = shape.leafMax >> 2;
     if ((previous.size < small || node.size < small) && previous.size + node.size <= shape.leafMax) {
-      const keys = new Int32Array(previous.size + node.size);
-      keys.set(previous.keys, 0);
-      keys.set(node.keys, previous.size);
-      out[out.length - 1] = new Leaf(keys);
+      out[out.length - 1] = new Leaf(previous.keys.concat(node.keys));
       return;
     }
   } else if (previous instanceof Branch && node instanceof Branch) {
@@ -205,20 +235,29 @@ function appendMerging(out: Node[], node: Node, shape: Shape): void {
   out.push(node);
 }
 
-function withoutKeys(existing: Int32Array, keys: Int32Array, from: number, to: number, cmp: Compare): Int32Array {
-  const out = new Int32Array(existing.length - (to - from));
-  let b = from;
-  let o = 0;
-  for (let a = 0; a < existing.length; a++) {
-    const key = existing[a]!;
-    if (b < to && key === keys[b]) {
-      b++;
-      continue;
-    }
-    assert(b >= to || cmp(key, keys[b]!) < 0, 'removeSorted: key not present');
-    out[o++] = key;
+function withoutKeys(existing: Keys, keys: Keys, from: number, to: number, cmp: Compare): Keys {
+  assert(to - from <= existing.length, 'removeSorted: key not present');
+  if (to - from === 1) {
+    const at = insertionPoint(existing, 0, keys[from]!, cmp, true);
+    assert(existing[at] === keys[from], 'removeSorted: key not present');
+    return existing.toSpliced(at, 1);
   }
-  assert(b === to && o === out.length, 'removeSorted: key not present');
+  const out: number[] = [];
+  let a = 0;
+  for (let b = from; b < to; b++) {
+    const key = keys[b]!;
+    let lo = a;
+    let hi = existing.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmp(existing[mid]!, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    assert(lo < existing.length && existing[lo] === key, 'removeSorted: key not present');
+    while (a < lo) out.push(existing[a++]!);
+    a = lo + 1;
+  }
+  while (a < existing.length) out.push(existing[a++]!);
   return out;
 }
 
@@ -236,7 +275,7 @@ export function rank(root: Node, probe: Probe): number {
 }
 
 /** First index i < length with probe(keys[i]) <= 0, or length. */
-function firstAtOrAfter(keys: Int32Array, length: number, probe: Probe): number {
+function firstAtOrAfter(keys: Keys, length: number, probe: Probe): number {
   let lo = 0;
   let hi = length;
   while (lo < hi) {
@@ -254,7 +293,7 @@ function firstAtOrAfter(keys: Int32Array, length: number, probe: Probe): number 
 export class Cursor {
   private readonly branches: Branch[] = [];
   private readonly positions: number[] = [];
-  private leaf: Int32Array;
+  private leaf: Keys;
   private index: number;
 
   constructor(root: Node, probe: Probe | null) {

@@ -19,9 +19,9 @@ export function emptyDb(): Db {
   const current = {} as Record<string, unknown>;
   const history = {} as Record<string, unknown>;
   for (const index of indexNames) {
-    const keys = Int32Array.from(index === 'vaet' ? refRows : rows).sort(orders.current[index]);
+    const keys = [...(index === 'vaet' ? refRows : rows)].sort(orders.current[index]);
     current[index] = fromSorted(keys);
-    history[index] = fromSorted(new Int32Array(0));
+    history[index] = fromSorted([]);
   }
   const state: DbState = {
     table,

@@ -90,8 +90,7 @@ export function applyTransaction(
   };
 }
 
-function sortedRows(rows: number[], cmp: Compare): Int32Array {
-  const out = Int32Array.from(rows);
-  if (out.length > 1) out.sort(cmp);
-  return out;
+function sortedRows(rows: number[], cmp: Compare): number[] {
+  if (rows.length > 1) rows.sort(cmp);
+  return rows;
 }

@@ -13,7 +13,7 @@ import type { Schema } from '../schema/schema.ts';
 import { valueTypeOf } from '../schema/schema.ts';
 import { fail } from '../util/errors.ts';
 import { compareValues } from '../values/compare.ts';
-import { Keyword, Sym } from '../values/values.ts';
+import type { Keyword, Sym } from '../values/values.ts';
 import type { Fact } from './apply.ts';
 
 export function schemaChanges(db: Db, assertions: readonly Fact[], retractions: readonly Fact[]): Schema {

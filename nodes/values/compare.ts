@@ -39,7 +39,7 @@ function compareStrings(a: string, b: string): number {
 function compareNumbers(a: number | bigint, b: number | bigint): number {
   if (a < b) return -1;
   if (a > b) return 1;
-  if (a === b || a == b) return 0; // eslint-disable-line eqeqeq -- number vs bigint equality
+  if (a == b) return 0; // number vs bigint equality needs ==
   // NaN is involved: NaN sorts last and equals itself.
   const aNaN = typeof a === 'number' && Number.isNaN(a);
   const bNaN = typeof b === 'number' && Number.isNaN(b);
@@ -83,6 +83,8 @@ export function compareValues(a: unknown, b: unknown): number {
     if (ta === 'string') return (a as string) < (b as string) ? -1 : 1;
     if (ta === 'boolean') return a ? 1 : -1;
   }
+  if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime();
+  if (a instanceof Keyword && b instanceof Keyword) return compareNamed(a, b);
   const ra = rank(a);
   const rb = rank(b);
   if (ra !== rb) return ra - rb;
