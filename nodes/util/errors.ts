@@ -66,6 +66,17 @@ export const codes = {
   'query/syntax': 'incorrect',
   'query/timeout': 'interrupted',
   'pull/syntax': 'incorrect',
+  // pull (nodes/pull)
+  'pull/invalid-option': 'incorrect',
+  'pull/invalid-recursion': 'incorrect',
+  'pull/invalid-xform': 'incorrect',
+  'pull/xform-failed': 'incorrect',
+  'pull/unknown-attribute': 'incorrect',
+  'pull/not-a-ref': 'incorrect',
+  'pull/invalid-entity': 'incorrect',
+  'pull/entity-not-found': 'not-found',
+  'pull/history-db': 'incorrect',
+  'pull/invalid-index-pull': 'incorrect',
 } as const satisfies Record<string, Category>;
 
 export type Code = keyof typeof codes;
