@@ -98,22 +98,21 @@ export async function replaceFileDurably(
   bytes: Uint8Array,
 ): Promise<void> {
   const temporary = temporaryPath(temporaryDirectory);
-  await io('write', temporary, async () => {
-    const handle = await fileSystem.open(temporary, 'wx');
-    try {
-      await writeFully(handle, bytes, 0);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  });
   try {
+    await io('write', temporary, async () => {
+      const handle = await fileSystem.open(temporary, 'wx');
+      try {
+        await writeFully(handle, bytes, 0);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
     await makeDirectory(fileSystem, path.dirname(target));
     await io('rename into place', target, () => fileSystem.rename(temporary, target));
   } catch (error) {
-    await fileSystem.rm(temporary, { force: true }).catch((cleanup: unknown) => {
-      throw ioError('remove temporary file', temporary, cleanup);
-    });
+    // The temporary file was never renamed into place: removing it loses nothing.
+    await io('remove temporary file', temporary, () => fileSystem.rm(temporary, { force: true }));
     throw error;
   }
   await syncDirectory(fileSystem, path.dirname(target));
