@@ -25,7 +25,13 @@ export function schemaChanges(db: Db, assertions: readonly Fact[], retractions: 
   if (touched.size === 0) return schema;
   const attributes: Attribute[] = [];
   const idents: Array<[number, Keyword | null]> = [];
-  for (const e of touched) {
+  // Composite tuples last: they may collect attributes installed by this same transaction.
+  const ordered = [...touched].sort((x, y) => Number(isComposite(x)) - Number(isComposite(y)));
+  function isComposite(e: number): boolean {
+    return assertions.some((f) => f.e === e && f.attribute.id === ATTR.tupleAttrs);
+  }
+  const known = (k: Keyword): Attribute | undefined => db.attribute(k) ?? attributes.find((x) => x.ident === k);
+  for (const e of ordered) {
     const after = valuesAfter(db.state, e, assertions, retractions);
     const ident = (after.get(ATTR.ident)?.[0] as Keyword | undefined) ?? null;
     idents.push([e, ident]);
@@ -37,7 +43,7 @@ export function schemaChanges(db: Db, assertions: readonly Fact[], retractions: 
       }
       continue;
     }
-    const attribute = buildAttribute(db, e, ident, after);
+    const attribute = buildAttribute(db, e, ident, after, known);
     if (old !== undefined) checkChange(db.state, old, attribute);
     else checkNewAttribute(db.state, attribute);
     attributes.push(attribute);
@@ -63,7 +69,7 @@ function valuesAfter(state: DbState, e: number, assertions: readonly Fact[], ret
   return after;
 }
 
-function buildAttribute(db: Db, e: number, ident: Keyword | null, after: Map<number, unknown[]>): Attribute {
+function buildAttribute(db: Db, e: number, ident: Keyword | null, after: Map<number, unknown[]>, known: (k: Keyword) => Attribute | undefined): Attribute {
   const identName = ident?.toString() ?? String(e);
   if (ident === null) fail('schema/invalid-attribute', `Attribute ${e} needs a :db/ident.`, { e });
   const enumName = (a: number): Keyword | null => {
@@ -86,7 +92,7 @@ function buildAttribute(db: Db, e: number, ident: Keyword | null, after: Map<num
   if (isComponent && valueType !== 'ref') {
     fail('schema/invalid-attribute', `${identName} is :db/isComponent but its type is ${valueType}; components must be refs.`, { ident: identName });
   }
-  const tuple = tupleDefinition(db, identName, valueType, after);
+  const tuple = tupleDefinition(known, identName, valueType, after);
   return Object.freeze({
     id: e,
     ident,
@@ -102,7 +108,7 @@ function buildAttribute(db: Db, e: number, ident: Keyword | null, after: Map<num
   });
 }
 
-function tupleDefinition(db: Db, identName: string, valueType: ValueType, after: Map<number, unknown[]>) {
+function tupleDefinition(known: (k: Keyword) => Attribute | undefined, identName: string, valueType: ValueType, after: Map<number, unknown[]>) {
   const tupleAttrs = after.get(ATTR.tupleAttrs)?.[0] as readonly Keyword[] | undefined;
   const tupleType = after.get(ATTR.tupleType)?.[0] as Keyword | undefined;
   const tupleTypes = after.get(ATTR.tupleTypes)?.[0] as readonly Keyword[] | undefined;
@@ -122,7 +128,7 @@ function tupleDefinition(db: Db, identName: string, valueType: ValueType, after:
   if (tupleAttrs !== undefined) {
     if (tupleAttrs.length < 2 || tupleAttrs.length > 8) fail('schema/invalid-attribute', `Composite tuple ${identName} must collect 2 to 8 attributes, got ${tupleAttrs.length}.`, { ident: identName });
     const ids = tupleAttrs.map((k) => {
-      const attribute = db.attribute(k);
+      const attribute = known(k);
       if (attribute === undefined || attribute.valueType === 'tuple' || attribute.cardinality !== 'one') {
         fail('schema/invalid-attribute', `Composite tuple ${identName} collects ${describe(k)}, which must be an existing cardinality-one, non-tuple attribute.`, { ident: identName, attribute: String(k) });
       }
