@@ -77,6 +77,14 @@ export const codes = {
   'pull/entity-not-found': 'not-found',
   'pull/history-db': 'incorrect',
   'pull/invalid-index-pull': 'incorrect',
+  // infrastructure: the CDK app's context (infra/config.ts)
+  'infra/missing-context': 'incorrect',
+  'infra/invalid-system-name': 'incorrect',
+  'infra/unknown-topology': 'incorrect',
+  'infra/invalid-cidr': 'incorrect',
+  'infra/query-group-on-solo': 'incorrect',
+  'infra/invalid-query-group': 'incorrect',
+  'infra/invalid-option': 'incorrect',
 } as const satisfies Record<string, Category>;
 
 export type Code = keyof typeof codes;
