@@ -1,0 +1,125 @@
+//! The in-process client: the client API over an engine running in this process. Loaded by
+//! `createClient` on first use, never statically, so remote clients do not carry the engine.
+import type { Db as EngineDb, TxReport as EngineReport } from '../nodes/db/db.ts';
+import { readEdn } from '../nodes/edn/reader.ts';
+import { createMemoryStorage, openLocalStorage } from '../nodes/storage/index.ts';
+import type { Transactor } from '../nodes/transactor/transactor.ts';
+import { System } from '../nodes/transactor/system.ts';
+import { FactumError } from '../nodes/util/errors.ts';
+import type { Keyword } from '../nodes/values/values.ts';
+import type { Client, ClientConfig, Connection, Datom, DatomsOptions, Db, DbStats, IndexName, TxData, TxReport } from './types.ts';
+
+export async function openEmbeddedClient(config: ClientConfig): Promise<Client> {
+  const storage = config.storage === 'memory' ? createMemoryStorage() : await openLocalStorage(config.dir);
+  const system = new System(storage);
+  return {
+    listDatabases: () => system.listDatabases(),
+    createDatabase: (name) => system.createDatabase(name),
+    deleteDatabase: (name) => system.deleteDatabase(name),
+    connect: async (name) => new EmbeddedConnection(name, await system.connect(name)),
+    close: () => system.close(),
+  };
+}
+
+/** Tx-data as the engine takes it: EDN text is read first. */
+export function parseTxData(txData: TxData): unknown {
+  if (typeof txData === 'string') return readEdn(txData);
+  if (!Array.isArray(txData)) {
+    throw new FactumError('transact/malformed', `tx-data must be EDN text or an array of forms, got ${typeof txData}.`, { value: txData });
+  }
+  return txData;
+}
+
+class EmbeddedConnection implements Connection {
+  constructor(
+    readonly dbName: string,
+    private readonly transactor: Transactor,
+  ) {}
+
+  db(): Db {
+    return new EmbeddedDb(this.transactor.db());
+  }
+
+  async transact(txData: TxData): Promise<TxReport> {
+    return wrapReport(await this.transactor.transact(parseTxData(txData)));
+  }
+
+  async sync(t?: number): Promise<Db> {
+    return new EmbeddedDb(await this.transactor.sync(t));
+  }
+
+  txRange(options: { start?: number; end?: number } = {}): AsyncIterable<{ t: number; data: readonly Datom[] }> {
+    return this.transactor.txRange(options.start, options.end);
+  }
+}
+
+function wrapReport(report: EngineReport): TxReport {
+  return { dbBefore: new EmbeddedDb(report.dbBefore), dbAfter: new EmbeddedDb(report.dbAfter), txData: report.txData, tempids: report.tempids };
+}
+
+/** Datoms are handed out in chunks so a long scan never holds more than a chunk at once. */
+async function* limited(source: Iterable<Datom>, options: DatomsOptions = {}): AsyncGenerator<Datom> {
+  let skip = options.offset ?? 0;
+  let left = options.limit ?? Number.POSITIVE_INFINITY;
+  let sinceYield = 0;
+  for (const datom of source) {
+    if (left <= 0) return;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    left--;
+    yield datom;
+    if (++sinceYield === 1000) {
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve)); // let other work run during long scans
+    }
+  }
+}
+
+export class EmbeddedDb implements Db {
+  constructor(readonly engine: EngineDb) {}
+
+  get basisT(): number {
+    return this.engine.basisT;
+  }
+  get asOfT(): number | null {
+    return this.engine.asOfT;
+  }
+  get sinceT(): number | null {
+    return this.engine.sinceT;
+  }
+  get isHistory(): boolean {
+    return this.engine.isHistory;
+  }
+
+  datoms(index: IndexName, components: readonly unknown[] = [], options?: DatomsOptions): AsyncIterable<Datom> {
+    return limited(this.engine.datoms(index, ...components), options);
+  }
+
+  indexRange(attribute: unknown, start?: unknown, end?: unknown, options?: DatomsOptions): AsyncIterable<Datom> {
+    return limited(this.engine.indexRange(attribute as number, start, end), options);
+  }
+
+  asOf(t: number | Date): Db {
+    return new EmbeddedDb(this.engine.asOf(t));
+  }
+  since(t: number | Date): Db {
+    return new EmbeddedDb(this.engine.since(t));
+  }
+  history(): Db {
+    return new EmbeddedDb(this.engine.history());
+  }
+  async with(txData: TxData): Promise<TxReport> {
+    return wrapReport(this.engine.with(parseTxData(txData)));
+  }
+  async stats(): Promise<DbStats> {
+    return this.engine.stats();
+  }
+  async entid(ref: unknown): Promise<number | null> {
+    return this.engine.entid(ref as number);
+  }
+  async ident(e: number): Promise<Keyword | null> {
+    return this.engine.ident(e);
+  }
+}

@@ -1,0 +1,106 @@
+//! The public types of the client API: the same for an in-process (embedded) client and, later,
+//! a remote one, which is why everything that reads data returns a promise or an async iterable.
+import type { Keyword } from '../nodes/values/values.ts';
+
+export type { Keyword };
+
+/** Where a client's databases live. */
+export type ClientConfig =
+  /** In process memory: gone when the process exits. For tests and experiments. */
+  | { readonly storage: 'memory' }
+  /** A local directory (the embedded default): durable, one writing process at a time. */
+  | { readonly storage: 'local'; readonly dir: string };
+
+export type IndexName = 'eavt' | 'aevt' | 'avet' | 'vaet';
+
+/** `[e a v tx added]`; `a` is the attribute's entity id (see `db.attribute`/`ident`). */
+export interface Datom {
+  readonly e: number;
+  readonly a: number;
+  readonly v: unknown;
+  readonly tx: number;
+  readonly added: boolean;
+}
+
+/**
+ * Transaction data: EDN text in Datomic's syntax (`'[{:person/name "Ann"}]'`), or the same as JS
+ * data: an array of list forms (`['db/add', 'ann', 'person/name', 'Ann']`) and map forms
+ * (`{ 'db/id': 'ann', 'person/name': 'Ann' }`). See docs/values.md.
+ */
+export type TxData = string | readonly unknown[];
+
+export interface TxReport {
+  readonly dbBefore: Db;
+  readonly dbAfter: Db;
+  readonly txData: readonly Datom[];
+  /** Each string tempid of the transaction and the entity id it resolved to. */
+  readonly tempids: Readonly<Record<string, number>>;
+}
+
+export interface TxRangeEntry {
+  readonly t: number;
+  readonly data: readonly Datom[];
+}
+
+export interface DbStats {
+  readonly datoms: number;
+  readonly attributes: Readonly<Record<string, { readonly count: number }>>;
+}
+
+export interface DatomsOptions {
+  /** Skip this many datoms first. */
+  readonly offset?: number;
+  /** Stop after this many datoms; unlimited by default. */
+  readonly limit?: number;
+}
+
+/** A db value: immutable, so every call on it answers the same, forever. */
+export interface Db {
+  /** The t of the newest transaction this db value contains. */
+  readonly basisT: number;
+  readonly asOfT: number | null;
+  readonly sinceT: number | null;
+  readonly isHistory: boolean;
+  /**
+   * Datoms of an index in order, narrowed by leading components, lazily:
+   * `for await (const d of db.datoms('avet', 'person/email'))`.
+   */
+  datoms(index: IndexName, components?: readonly unknown[], options?: DatomsOptions): AsyncIterable<Datom>;
+  /** AVET datoms of one attribute with `start <= v < end`. */
+  indexRange(attribute: unknown, start?: unknown, end?: unknown, options?: DatomsOptions): AsyncIterable<Datom>;
+  /** The db as of a t, tx id or instant. */
+  asOf(t: number | Date): Db;
+  /** Only what was added after a t, tx id or instant. */
+  since(t: number | Date): Db;
+  /** Every assertion and retraction, ever. */
+  history(): Db;
+  /** Applies tx-data speculatively; the database itself does not change. */
+  with(txData: TxData): Promise<TxReport>;
+  stats(): Promise<DbStats>;
+  /** The entity id an ident or lookup ref names, or null. */
+  entid(ref: unknown): Promise<number | null>;
+  /** The ident of an entity, or null. */
+  ident(e: number): Promise<Keyword | null>;
+}
+
+export interface Connection {
+  readonly dbName: string;
+  /** The newest db value this connection knows. */
+  db(): Db;
+  /** Commits tx-data; resolves once the transaction is durable. */
+  transact(txData: TxData): Promise<TxReport>;
+  /** A db value with a basis of at least `t` (now, if no t). */
+  sync(t?: number): Promise<Db>;
+  /** Transactions from the log with `start <= t < end`. */
+  txRange(options?: { readonly start?: number; readonly end?: number }): AsyncIterable<TxRangeEntry>;
+}
+
+export interface Client {
+  listDatabases(): Promise<string[]>;
+  /** Creates a database; resolves false if it exists already. */
+  createDatabase(name: string): Promise<boolean>;
+  /** Deletes a database and its data; resolves false if there was none. */
+  deleteDatabase(name: string): Promise<boolean>;
+  connect(name: string): Promise<Connection>;
+  close(): Promise<void>;
+}
