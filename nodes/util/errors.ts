@@ -62,6 +62,10 @@ export const codes = {
   'storage/unavailable': 'unavailable',
   'storage/invalid-position': 'incorrect',
   'storage/invalid-key': 'incorrect',
+  // AWS storage and KMS envelopes (issue 5)
+  'storage/record-too-large': 'incorrect',
+  'secret/malformed': 'incorrect',
+  'secret/decrypt-failed': 'forbidden',
   // query and pull (issue 3 adds its codes here)
   'query/syntax': 'incorrect',
   'query/timeout': 'interrupted',
