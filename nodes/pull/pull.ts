@@ -25,9 +25,10 @@ import type { Database, EntityRef } from '../db/database.ts';
 import { FactumError, fail, isFactumError } from '../util/errors.ts';
 import { Keyword } from '../values/values.ts';
 import { describeForm } from './describe.ts';
-import { DatabaseReader, type EntityReader } from './entity-reader.ts';
+import { readerFor, type EntityReader } from './entity-reader.ts';
 import { toPattern, type PatternInput } from './pattern-input.ts';
 import { planFor, wildcardStep, WILDCARD_PATTERN, type Plan, type Step } from './plan.ts';
+import type { Xform } from './xform.ts';
 
 /** A pulled entity. */
 export type PullResult = Record<string, unknown>;
@@ -76,41 +77,92 @@ function notFound(eid: unknown): never {
   return fail('pull/entity-not-found', `${describeForm(eid)} names no entity in this db value.`, { value: eid });
 }
 
-/** One pull (or pullMany): the reader, and the path and recursion depths of the current walk. */
+/** A pulled entity waiting to be filled in: `result` is already linked into its parent. */
+interface EntityTask {
+  readonly kind: 'entity';
+  readonly plan: Plan;
+  readonly e: number;
+  readonly result: PullResult;
+  readonly depths: Depths;
+}
+
+/** Leaves an entity: it is no longer on the path. */
+interface ExitTask {
+  readonly kind: 'exit';
+  readonly e: number;
+}
+
+/** Applies an attribute's xform once the entities under it are filled in. */
+interface XformTask {
+  readonly kind: 'xform';
+  readonly result: PullResult;
+  readonly key: string;
+  readonly xform: Xform;
+}
+
+type Task = EntityTask | ExitTask | XformTask;
+
+/** How many times each recursive step has been followed on the path to an entity. */
+type Depths = ReadonlyMap<Step, number> | null;
+
+/**
+ * One pull (or pullMany). The walk is a depth-first traversal with an explicit stack, so a deep
+ * recursion (a long chain of refs) cannot overflow the JS stack:
+ *
+ *   entity task   fill in the entity's attributes; each ref to descend into gets an empty map
+ *                 linked into the result now, and an entity task of its own on the stack
+ *   exit task     pushed before an entity's children, so it runs after all of them: the entity
+ *                 leaves the path
+ *   xform task    pushed before an attribute's children, so it runs after they are filled in
+ */
 export class Puller {
   private readonly reader: EntityReader;
-  /** Entities on the path from the root to the entity being pulled. */
-  private readonly path = new Set<number>();
-  /** How deep each recursive step is on the current path. */
-  private readonly depths = new Map<Step, number>();
+  private readonly stack: Task[] = [];
+  /** Entities on the path from the root to the entity being pulled, with multiplicity. */
+  private readonly path = new Map<number, number>();
 
   constructor(private readonly db: Database) {
     if (db.isHistory) {
       fail('pull/history-db', 'pull cannot read a history db: use a current, asOf or since db value, or query the history with datoms or q.', {});
     }
-    this.reader = new DatabaseReader(db);
+    this.reader = readerFor(db);
   }
 
   pull(plan: Plan, e: number): PullResult {
-    this.path.add(e);
-    try {
-      return this.entity(plan, e);
-    } finally {
-      this.path.delete(e);
-    }
-  }
-
-  private entity(plan: Plan, e: number): PullResult {
     const result: PullResult = {};
-    if (plan.wildcard) this.wildcard(plan, e, result);
-    else for (const step of plan.forward) this.put(result, step, this.reader.values(e, step.attribute.id));
-    for (const step of plan.reverse) this.put(result, step, this.reader.referrers(e, step.attribute.id));
-    for (const id of plan.ids) result[id.key] = id.xform === null ? e : applyXform(id.xform, e);
-    this.defaults(plan, result);
+    const stack = this.stack;
+    stack.length = 0;
+    this.path.clear();
+    stack.push({ kind: 'entity', plan, e, result, depths: null });
+    while (stack.length > 0) {
+      const task = stack.pop()!;
+      if (task.kind === 'entity') this.entity(task);
+      else if (task.kind === 'exit') this.leave(task.e);
+      else task.result[task.key] = applyXform(task.xform, task.result[task.key]);
+    }
     return result;
   }
 
-  private wildcard(plan: Plan, e: number, result: PullResult): void {
+  private entity(task: EntityTask): void {
+    const { plan, e, result } = task;
+    this.path.set(e, (this.path.get(e) ?? 0) + 1);
+    this.stack.push({ kind: 'exit', e });
+    if (plan.wildcard) this.wildcard(task);
+    else for (const step of plan.forward) this.put(task, step, this.reader.values(e, step.attribute.id));
+    for (const step of plan.reverse) this.put(task, step, this.reader.referrers(e, step.attribute.id));
+    for (const id of plan.ids) result[id.key] = id.xform === null ? e : applyXform(id.xform, e);
+    for (const step of plan.forward) if (step.hasDefault && !(step.key in result)) result[step.key] = step.default;
+    for (const step of plan.reverse) if (step.hasDefault && !(step.key in result)) result[step.key] = step.default;
+  }
+
+  private leave(e: number): void {
+    const count = this.path.get(e)!;
+    if (count === 1) this.path.delete(e);
+    else this.path.set(e, count - 1);
+  }
+
+  private wildcard(task: EntityTask): void {
+    const { plan, e, result } = task;
     result['db/id'] = e;
     const { attributes, values } = this.reader.entity(e);
     let start = 0;
@@ -119,46 +171,36 @@ export class Puller {
       let end = start + 1;
       while (end < attributes.length && attributes[end] === a) end++;
       const step = plan.forwardById.get(a) ?? wildcardStep(this.db, a);
-      this.put(result, step, start === 0 && end === values.length ? values : values.slice(start, end));
+      this.put(task, step, start === 0 && end === values.length ? values : values.slice(start, end));
       start = end;
     }
   }
 
-  private defaults(plan: Plan, result: PullResult): void {
-    for (const step of plan.forward) if (step.hasDefault && !(step.key in result)) result[step.key] = step.default;
-    for (const step of plan.reverse) if (step.hasDefault && !(step.key in result)) result[step.key] = step.default;
-  }
-
   /** Sets the step's key from the values found (none: the key stays absent). */
-  private put(result: PullResult, step: Step, values: readonly unknown[]): void {
+  private put(task: EntityTask, step: Step, values: readonly unknown[]): void {
     if (values.length === 0) return;
     const nesting = step.nesting;
-    let depth = 0;
+    let depths = task.depths;
     if (nesting.kind === 'recursion') {
-      depth = this.depths.get(step) ?? 0;
+      const depth = depths?.get(step) ?? 0;
       if (nesting.depth !== null && depth >= nesting.depth) return;
-      this.depths.set(step, depth + 1);
+      depths = new Map(depths ?? []).set(step, depth + 1);
     }
-    try {
-      const value = step.many ? this.renderMany(step, values) : this.render(step, values[0]);
-      result[step.key] = step.xform === null ? value : applyXform(step.xform, value);
-    } finally {
-      if (nesting.kind === 'recursion') this.depths.set(step, depth);
+    const descends = step.isRef && nesting.kind !== 'ref';
+    if (step.xform !== null && descends) this.stack.push({ kind: 'xform', result: task.result, key: step.key, xform: step.xform });
+    let value: unknown;
+    if (!step.many) value = this.render(step, values[0], depths);
+    else if (!step.isRef) value = values.length <= step.limit ? values.slice() : values.slice(0, step.limit);
+    else {
+      const n = Math.min(values.length, step.limit);
+      const out = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) out[i] = this.render(step, values[i], depths);
+      value = out;
     }
+    task.result[step.key] = step.xform === null || descends ? value : applyXform(step.xform, value);
   }
 
-  private renderMany(step: Step, values: readonly unknown[]): unknown[] {
-    const n = Math.min(values.length, step.limit);
-    const out = new Array<unknown>(n);
-    if (!step.isRef) {
-      for (let i = 0; i < n; i++) out[i] = values[i];
-      return out;
-    }
-    for (let i = 0; i < n; i++) out[i] = this.render(step, values[i]);
-    return out;
-  }
-
-  private render(step: Step, value: unknown): unknown {
+  private render(step: Step, value: unknown, depths: Depths): unknown {
     if (!step.isRef) return value;
     const target = value as number;
     const nesting = step.nesting;
@@ -166,22 +208,18 @@ export class Puller {
       case 'ref':
         return this.reference(target);
       case 'plan':
-        return this.descend(nesting.plan, target);
+        return this.descend(nesting.plan, target, depths);
       case 'recursion':
-        return this.path.has(target) ? this.reference(target) : this.descend(nesting.plan, target);
+        return this.path.has(target) ? this.reference(target) : this.descend(nesting.plan, target, depths);
       case 'full':
-        return this.path.has(target) ? this.reference(target) : this.descend(planFor(this.db, WILDCARD_PATTERN), target);
+        return this.path.has(target) ? this.reference(target) : this.descend(planFor(this.db, WILDCARD_PATTERN), target, depths);
     }
   }
 
-  private descend(plan: Plan, target: number): PullResult {
-    if (this.path.has(target)) return this.entity(plan, target);
-    this.path.add(target);
-    try {
-      return this.entity(plan, target);
-    } finally {
-      this.path.delete(target);
-    }
+  private descend(plan: Plan, target: number, depths: Depths): PullResult {
+    const result: PullResult = {};
+    this.stack.push({ kind: 'entity', plan, e: target, result, depths });
+    return result;
   }
 
   private reference(target: number): PullResult {
@@ -190,7 +228,7 @@ export class Puller {
   }
 }
 
-function applyXform(xform: { readonly name: string; readonly apply: (v: unknown) => unknown }, value: unknown): unknown {
+function applyXform(xform: Xform, value: unknown): unknown {
   try {
     return xform.apply(value);
   } catch (error) {
