@@ -39,7 +39,7 @@ function wrapHandle(handle: FileHandle, filePath: string, failures: InjectedFail
           throw systemError(code, 'write', filePath);
         };
       }
-      if (property === 'sync' && failures.sync !== null && applies()) {
+      if ((property === 'sync' || property === 'datasync') && failures.sync !== null && applies()) {
         const code = failures.sync;
         return async () => {
           throw systemError(code, 'fsync', filePath);

@@ -208,7 +208,8 @@ export class LogFile {
   private async writeFrame(file: OpenFile, handle: FileHandle, frame: Buffer): Promise<void> {
     try {
       await writeFully(handle, frame, file.end);
-      await handle.sync();
+      // fdatasync: flushes the data and the file size (all a reader needs), skips timestamps.
+      await handle.datasync();
     } catch (error) {
       const cause = ioError('append to', this.options.filePath, error);
       await this.truncateBack(file, handle, cause);
@@ -220,7 +221,7 @@ export class LogFile {
   private async truncateBack(file: OpenFile, handle: FileHandle, cause: FactumError): Promise<void> {
     try {
       await handle.truncate(file.end);
-      await handle.sync();
+      await handle.datasync();
     } catch (error) {
       this.unusable = new FactumError(
         'storage/io',
