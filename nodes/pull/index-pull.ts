@@ -42,10 +42,11 @@ export function indexPull(db: Database, options: IndexPullOptions): PullResult[]
   if (attribute === undefined) {
     return fail('pull/unknown-attribute', `indexPull :start names no installed attribute: ${describeForm(start[0])}.`, { start });
   }
-  const position = startPosition(db, index, start.slice(1), attribute.valueType === 'ref');
+  const from = resolveStart(db, index, start.slice(1), attribute.valueType === 'ref');
+  const position = positionOf(from);
   const datoms = options.reverse === true
     ? walkBackward(db.datoms(index, attribute.id), position)
-    : walkForward(db.datoms(index, attribute.id), position);
+    : walkForward(seek(db, attribute.id, from), position);
   const puller = new Puller(db);
   const plan = planFor(db, toPattern(options.selector));
   const results: PullResult[] = [];
@@ -79,23 +80,35 @@ function count(value: unknown, name: string, absent: number): number {
   return fail('pull/invalid-index-pull', `indexPull :${name} must be a non-negative integer, got ${describeForm(value)}.`, { [name]: value });
 }
 
-/**
- * Where the walk starts, as a comparison of a datom with the start components: negative when
- * the datom comes before the start position.
- */
-function startPosition(db: Database, index: 'avet' | 'aevt', components: readonly unknown[], isRef: boolean): Position {
+/** The start components after the attribute, resolved: entities as ids, ref values as ids. */
+interface Start {
+  readonly index: 'avet' | 'aevt';
+  readonly hasValue: boolean;
+  readonly value: unknown;
+  readonly entity: number | undefined;
+}
+
+function resolveStart(db: Database, index: 'avet' | 'aevt', components: readonly unknown[], isRef: boolean): Start {
   const entity = (ref: unknown): number => resolveEntity(db, ref as EntityRef);
   const value = (v: unknown): unknown => (isRef && typeof v !== 'number' ? entity(v) : v);
+  const [first, second] = components;
   if (index === 'avet') {
-    const [v, e] = components;
-    const sought = components.length > 0 ? value(v) : undefined;
-    const soughtE = components.length > 1 ? entity(e) : undefined;
-    return (d) => (components.length > 0 ? compareValues(d.v, sought) : 0) || (soughtE === undefined ? 0 : d.e - soughtE);
+    return { index, hasValue: components.length > 0, value: components.length > 0 ? value(first) : undefined, entity: components.length > 1 ? entity(second) : undefined };
   }
-  const [e, v] = components;
-  const soughtE = components.length > 0 ? entity(e) : undefined;
-  const sought = components.length > 1 ? value(v) : undefined;
-  return (d) => (soughtE === undefined ? 0 : d.e - soughtE) || (components.length > 1 ? compareValues(d.v, sought) : 0);
+  return { index, hasValue: components.length > 1, value: components.length > 1 ? value(second) : undefined, entity: components.length > 0 ? entity(first) : undefined };
+}
+
+/** Compares a datom with the start position: negative when the datom comes before it. */
+function positionOf(start: Start): Position {
+  const byEntity = (d: Datom): number => (start.entity === undefined ? 0 : d.e - start.entity);
+  const byValue = (d: Datom): number => (start.hasValue ? compareValues(d.v, start.value) : 0);
+  return start.index === 'avet' ? (d) => byValue(d) || byEntity(d) : (d) => byEntity(d) || byValue(d);
+}
+
+/** The attribute's datoms from near the start: AVET seeks to the start value. */
+function seek(db: Database, attribute: number, start: Start): Iterable<Datom> {
+  if (start.index === 'avet' && start.hasValue) return db.indexRange(attribute, start.value);
+  return db.datoms(start.index, attribute);
 }
 
 function* walkForward(datoms: Iterable<Datom>, position: Position): Generator<Datom> {
