@@ -1,0 +1,534 @@
+//! The EDN reader: text → values in the representation of `values/values.ts`.
+//!
+//! A hand-written scanner over UTF-16 code units (charCodeAt, one table lookup per character).
+//! Nesting is kept on an explicit stack of open frames rather than the call stack, so depth is
+//! limited only by memory:
+//!
+//!     text:   [:find ?e #_ ignored :where [?e :a 1]]
+//!     stack:  vector ─ items [:find ?e :where]  ← the discard frame ate `ignored`
+//!             └ vector ─ items [?e :a]          ← `1` goes here, then `]` closes it
+//!
+//! Each form is read and then *emitted* to the top frame: a collection appends it; a tag frame
+//! (`#inst`) transforms it and emits the result further down; a discard frame (`#_`) drops it.
+//! A closing bracket pops a collection frame and emits the collection.
+//!
+//! Positions are plain offsets while reading; line and column (1-based) are computed only when an
+//! error is reported, so correct input pays nothing for them.
+import { FactumError } from '../util/errors.ts';
+import { BigDec, Keyword, List, Sym, Tagged, Uri, Uuid } from '../values/values.ts';
+import { decodeBase64 } from './base64.ts';
+import { findKey, isPrimitiveKey } from './edn-equal.ts';
+import { parseInstant } from './instant.ts';
+import { DELIMITER, NAME_START, WHITESPACE, asciiClass, isReservedSymbol, keywordProblem, symbolProblem } from './token.ts';
+
+/** Reads exactly one form; an error when the text holds none or more than one. */
+export function readEdn(text: string): unknown {
+  const reader = new EdnReader(text);
+  const value = reader.next();
+  if (value === END) reader.fail(reader.position, 'expected a form', 'a form');
+  const start = reader.skipWhitespace();
+  if (reader.next() !== END) reader.fail(start, 'expected end of input after the form', 'end of input');
+  return value;
+}
+
+/** Reads every form in the text. */
+export function readAllEdn(text: string): unknown[] {
+  const reader = new EdnReader(text);
+  const values: unknown[] = [];
+  for (let value = reader.next(); value !== END; value = reader.next()) values.push(value);
+  return values;
+}
+
+const END: unique symbol = Symbol('end of input');
+const OPENED: unique symbol = Symbol('frame opened');
+const DISCARDED: unique symbol = Symbol('discarded');
+
+const LIST = 0;
+const VECTOR = 1;
+const MAP = 2;
+const SET = 3;
+const TAG = 4;
+const DISCARD = 5;
+const frameNames = ['list', 'vector', 'map', 'set'];
+const frameClosers = [')', ']', '}', '}'];
+
+interface Frame {
+  readonly kind: number;
+  /** Offset of the opening text (`[`, `#{`, `#inst`, `#_`). */
+  readonly start: number;
+  readonly items: unknown[];
+  /** The tag of a TAG frame, without `#`. */
+  readonly tag: string;
+}
+
+const namedCharacters: Record<string, string> = {
+  newline: '\n',
+  space: ' ',
+  tab: '\t',
+  return: '\r',
+  backspace: '\b',
+  formfeed: '\f',
+};
+
+const stringEscapes: Record<string, string> = { t: '\t', r: '\r', n: '\n', '\\': '\\', '"': '"', b: '\b', f: '\f' };
+
+class EdnReader {
+  private readonly text: string;
+  position = 0;
+  private readonly stack: Frame[] = [];
+
+  constructor(text: string) {
+    this.text = text;
+    if (text.charCodeAt(0) === 0xfeff) this.position = 1; // byte order mark
+  }
+
+  /** Reads the next top-level form, or returns END. */
+  next(): unknown {
+    const stack = this.stack;
+    for (;;) {
+      const start = this.skipWhitespace();
+      if (start >= this.text.length) {
+        if (stack.length > 0) this.failUnclosed(stack[stack.length - 1]!);
+        return END;
+      }
+      let value = this.readOne(this.text.charCodeAt(start));
+      if (value === OPENED) continue;
+      // Emit the value to the frames on the stack.
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (top === undefined) return value;
+        if (top.kind === TAG) {
+          stack.pop();
+          value = this.applyTag(top, value);
+        } else if (top.kind === DISCARD) {
+          stack.pop();
+          value = DISCARDED;
+          break;
+        } else {
+          top.items.push(value);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Reads one atom or closes a collection (returning it), or opens a frame (returning OPENED). */
+  private readOne(c: number): unknown {
+    switch (c) {
+      case 40 /* ( */:
+        return this.open(LIST, 1);
+      case 91 /* [ */:
+        return this.open(VECTOR, 1);
+      case 123 /* { */:
+        return this.open(MAP, 1);
+      case 41 /* ) */:
+      case 93 /* ] */:
+      case 125 /* } */:
+        return this.close(c);
+      case 34 /* " */:
+        return this.readString();
+      case 35 /* # */:
+        return this.readDispatch();
+      case 92 /* \ */:
+        return this.readCharacter();
+      case 58 /* : */:
+        return this.readKeyword();
+      default:
+        return this.readToken();
+    }
+  }
+
+  /** Skips whitespace and comments; returns the new position. */
+  skipWhitespace(): number {
+    const text = this.text;
+    const length = text.length;
+    let i = this.position;
+    while (i < length) {
+      const c = text.charCodeAt(i);
+      if (c < 128 && (asciiClass[c]! & WHITESPACE) !== 0) {
+        i++;
+      } else if (c === 59 /* ; */) {
+        while (i < length && text.charCodeAt(i) !== 10) i++;
+      } else {
+        break;
+      }
+    }
+    this.position = i;
+    return i;
+  }
+
+  private open(kind: number, width: number): typeof OPENED {
+    this.stack.push({ kind, start: this.position, items: [], tag: '' });
+    this.position += width;
+    return OPENED;
+  }
+
+  private close(c: number): unknown {
+    const top = this.stack.pop();
+    const closer = String.fromCharCode(c);
+    if (top === undefined) return this.fail(this.position, `unexpected '${closer}' with no collection open`, 'a form');
+    if (top.kind === TAG || top.kind === DISCARD) {
+      const opener = top.kind === TAG ? '#' + top.tag : '#_';
+      return this.fail(this.position, `expected a form after ${opener} at ${this.where(top.start)}`, 'a form');
+    }
+    const expected = frameClosers[top.kind]!;
+    if (closer !== expected) {
+      const name = frameNames[top.kind]!;
+      this.fail(this.position, `expected '${expected}' to close the ${name} opened at ${this.where(top.start)}`, `'${expected}'`);
+    }
+    this.position++;
+    switch (top.kind) {
+      case LIST:
+        return new List(top.items);
+      case VECTOR:
+        return top.items;
+      case MAP:
+        return this.buildMap(top);
+      default:
+        return this.buildSet(top);
+    }
+  }
+
+  private failUnclosed(top: Frame): never {
+    if (top.kind === TAG || top.kind === DISCARD) {
+      const opener = top.kind === TAG ? '#' + top.tag : '#_';
+      this.fail(this.text.length, `expected a form after ${opener} at ${this.where(top.start)}`, 'a form');
+    }
+    const expected = frameClosers[top.kind]!;
+    const name = frameNames[top.kind]!;
+    return this.fail(this.text.length, `expected '${expected}' to close the ${name} opened at ${this.where(top.start)}`, `'${expected}'`);
+  }
+
+  private buildMap(frame: Frame): Map<unknown, unknown> {
+    const items = frame.items;
+    if (items.length % 2 !== 0) {
+      this.fail(frame.start, `a map needs an even number of forms; the map opened at ${this.where(frame.start)} has ${items.length}`, 'a value for every key');
+    }
+    const map = new Map<unknown, unknown>();
+    for (let i = 0; i < items.length; i += 2) {
+      const key = items[i];
+      if (isPrimitiveKey(key) ? map.has(key) : findKey(map, key) !== undefined) this.failDuplicate(frame, 'key', key);
+      map.set(key, items[i + 1]);
+    }
+    return map;
+  }
+
+  private buildSet(frame: Frame): Set<unknown> {
+    const set = new Set<unknown>();
+    for (const element of frame.items) {
+      if (isPrimitiveKey(element) ? set.has(element) : findKey(set, element) !== undefined) this.failDuplicate(frame, 'element', element);
+      set.add(element);
+    }
+    return set;
+  }
+
+  private failDuplicate(frame: Frame, what: string, value: unknown): never {
+    const name = frameNames[frame.kind]!;
+    const shown = this.describe(value);
+    return this.fail(frame.start, `duplicate ${what} ${shown} in the ${name} opened at ${this.where(frame.start)}`, `distinct ${what}s`, shown);
+  }
+
+  /** A short display of a value for error messages (the printer depends on this module's users). */
+  private describe(value: unknown): string {
+    if (value instanceof Keyword) return ':' + value.fqn;
+    if (value instanceof Sym) return value.fqn;
+    if (typeof value === 'string') return JSON.stringify(value);
+    if (typeof value === 'bigint') return value + 'N';
+    if (Array.isArray(value)) return `a vector of ${value.length}`;
+    if (value instanceof List) return `a list of ${value.length}`;
+    if (value === null) return 'nil';
+    return typeof value === 'object' ? `a ${value.constructor?.name ?? 'value'}` : String(value);
+  }
+
+  /** After `#`: a set, a discard, a symbolic value or a tag. */
+  private readDispatch(): unknown {
+    const c = this.text.charCodeAt(this.position + 1);
+    if (c === 123 /* { */) return this.open(SET, 2);
+    if (c === 95 /* _ */) return this.open(DISCARD, 2);
+    if (c === 35 /* # */) return this.readSymbolicValue();
+    if (c < 128 && (asciiClass[c]! & NAME_START) !== 0) {
+      const start = this.position;
+      const end = this.tokenEnd(start + 1);
+      const tag = this.text.slice(start + 1, end);
+      const problem = symbolProblem(tag);
+      if (problem !== null) this.fail(start + 1, `invalid tag #${tag}: ${problem}`, 'a tag symbol');
+      this.stack.push({ kind: TAG, start, items: [], tag });
+      this.position = end;
+      return OPENED;
+    }
+    return this.failDispatch(c);
+  }
+
+  private failDispatch(c: number): never {
+    const unsupported: Record<string, string> = {
+      '"': 'regular expressions (#"...")',
+      '(': 'anonymous functions (#(...))',
+      "'": 'var quotes (#\'...)',
+      ':': 'namespaced maps (#:ns{...})',
+      '?': 'reader conditionals (#?(...))',
+      '=': 'read-eval (#=)',
+    };
+    const what = unsupported[String.fromCharCode(c)];
+    if (what !== undefined) {
+      throw this.error('edn/unsupported', this.position, `${what} are Clojure syntax, not EDN`, 'an EDN form');
+    }
+    return this.fail(this.position, "expected '{', '_', '#' or a tag after '#'", "'#{', '#_', '##' or a tag");
+  }
+
+  private readSymbolicValue(): number {
+    const start = this.position;
+    const end = this.tokenEnd(start + 2);
+    const name = this.text.slice(start + 2, end);
+    this.position = end;
+    if (name === 'Inf') return Infinity;
+    if (name === '-Inf') return -Infinity;
+    if (name === 'NaN') return NaN;
+    return this.fail(start, `unknown symbolic value ##${name}`, '##Inf, ##-Inf or ##NaN');
+  }
+
+  private applyTag(frame: Frame, value: unknown): unknown {
+    switch (frame.tag) {
+      case 'inst': {
+        const text = this.tagString(frame, value);
+        const instant = parseInstant(text);
+        if (typeof instant === 'string') this.fail(frame.start, `invalid #inst ${JSON.stringify(text)}: ${instant}`, 'an RFC 3339 timestamp');
+        return instant;
+      }
+      case 'uuid': {
+        const text = this.tagString(frame, value);
+        const uuid = Uuid.parse(text);
+        if (uuid === null) this.fail(frame.start, `invalid #uuid ${JSON.stringify(text)}`, 'a UUID such as "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"');
+        return uuid;
+      }
+      case 'factum/uri':
+        return new Uri(this.tagString(frame, value));
+      case 'factum/bytes': {
+        const text = this.tagString(frame, value);
+        const bytes = decodeBase64(text);
+        if (bytes === null) this.fail(frame.start, `invalid #factum/bytes ${JSON.stringify(text)}`, 'padded base64 text');
+        return bytes;
+      }
+      default:
+        return new Tagged(frame.tag, value);
+    }
+  }
+
+  private tagString(frame: Frame, value: unknown): string {
+    if (typeof value !== 'string') this.fail(frame.start, `#${frame.tag} must be followed by a string, found ${this.describe(value)}`, 'a string');
+    return value;
+  }
+
+  /** The offset just past the token that starts at `start`. */
+  private tokenEnd(start: number): number {
+    const text = this.text;
+    const length = text.length;
+    let i = start;
+    while (i < length) {
+      const c = text.charCodeAt(i);
+      if (c < 128 && (asciiClass[c]! & DELIMITER) !== 0) break;
+      i++;
+    }
+    return i;
+  }
+
+  private readString(): string {
+    const text = this.text;
+    const length = text.length;
+    const start = this.position;
+    let i = start + 1;
+    while (i < length) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        this.position = i + 1;
+        return text.slice(start + 1, i);
+      }
+      if (c === 92) return this.readEscapedString(start, i);
+      i++;
+    }
+    return this.fail(length, `expected '"' to close the string opened at ${this.where(start)}`, "'\"'");
+  }
+
+  /** The slow path of readString, from the first backslash at `i`. */
+  private readEscapedString(start: number, i: number): string {
+    const text = this.text;
+    const length = text.length;
+    let result = text.slice(start + 1, i);
+    let chunk = i;
+    while (i < length) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        this.position = i + 1;
+        return result + text.slice(chunk, i);
+      }
+      if (c !== 92) {
+        i++;
+        continue;
+      }
+      result += text.slice(chunk, i);
+      const escape = text[i + 1] ?? '';
+      if (escape === 'u') {
+        result += this.readUnicodeEscape(i, i + 2);
+        i += 6;
+      } else {
+        const replacement = stringEscapes[escape];
+        if (replacement === undefined) {
+          this.fail(i, `unknown escape \\${escape} in a string`, 'one of \\t \\r \\n \\b \\f \\\\ \\" \\uXXXX');
+        }
+        result += replacement;
+        i += 2;
+      }
+      chunk = i;
+    }
+    return this.fail(length, `expected '"' to close the string opened at ${this.where(start)}`, "'\"'");
+  }
+
+  /** Four hex digits at `digits` (the escape begins at `start`): one UTF-16 code unit. */
+  private readUnicodeEscape(start: number, digits: number): string {
+    const hex = this.text.slice(digits, digits + 4);
+    if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail(start, `invalid unicode escape \\u${hex}`, 'four hexadecimal digits after \\u');
+    return String.fromCharCode(parseInt(hex, 16));
+  }
+
+  /** `\a`, `\newline`, `\u00e9`, `\o101`: a one-character string. */
+  private readCharacter(): string {
+    const text = this.text;
+    const start = this.position;
+    const first = text.charCodeAt(start + 1);
+    if (first !== first || (first < 128 && (asciiClass[first]! & WHITESPACE) !== 0)) {
+      this.fail(start, 'expected a character after \\', 'a character such as \\a or \\newline');
+    }
+    const isPair = first >= 0xd800 && first <= 0xdbff && (text.charCodeAt(start + 2) & 0xfc00) === 0xdc00;
+    const end = this.tokenEnd(start + (isPair ? 3 : 2));
+    this.position = end;
+    const token = text.slice(start + 1, end);
+    if (end === start + (isPair ? 3 : 2)) return token;
+    const named = namedCharacters[token];
+    if (named !== undefined) return named;
+    if (token[0] === 'u' && token.length === 5) return this.readUnicodeEscape(start, start + 2);
+    if (token[0] === 'o' && /^o[0-3]?[0-7]{1,2}$/.test(token)) return String.fromCharCode(parseInt(token.slice(1), 8));
+    return this.fail(start, `unknown character \\${token}`, 'a character such as \\a, \\newline, \\space, \\tab or \\uXXXX');
+  }
+
+  private readKeyword(): Keyword {
+    const start = this.position;
+    const end = this.tokenEnd(start + 1);
+    const name = this.text.slice(start + 1, end);
+    this.position = end;
+    const problem = keywordProblem(name);
+    if (problem !== null) {
+      const code = name.charCodeAt(0) === 58 ? 'edn/unsupported' : 'edn/syntax';
+      throw this.error(code, start, `invalid keyword :${name}: ${problem}`, 'a keyword such as :name or :ns/name');
+    }
+    return Keyword.of(name);
+  }
+
+  /** A number, a symbol, nil, true or false. */
+  private readToken(): unknown {
+    const text = this.text;
+    const start = this.position;
+    const end = this.tokenEnd(start);
+    this.position = end;
+    const first = text.charCodeAt(start);
+    const second = text.charCodeAt(start + 1);
+    if ((first >= 48 && first <= 57) || ((first === 43 || first === 45) && second >= 48 && second <= 57)) {
+      return this.readNumber(start, end);
+    }
+    const token = text.slice(start, end);
+    if (isReservedSymbol(token)) return token === 'nil' ? null : token === 'true';
+    const problem = symbolProblem(token);
+    if (problem !== null) this.fail(start, `invalid symbol ${token}: ${problem}`, 'a symbol, number, string or collection');
+    return Sym.of(token);
+  }
+
+  /**
+   * Numbers, by EDN's grammar: `[+-]? (0 | [1-9][0-9]*)` then `N` (bigint), or a fraction and/or
+   * an exponent and an optional `M` (BigDec; `1M` too). Integers are numbers when safe, else bigint.
+   */
+  private readNumber(start: number, end: number): unknown {
+    const text = this.text;
+    let i = start;
+    let c = text.charCodeAt(i);
+    if (c === 43 || c === 45) c = text.charCodeAt(++i);
+    const digitsStart = i;
+    while (i < end && c >= 48 && c <= 57) c = text.charCodeAt(++i);
+    if (text.charCodeAt(digitsStart) === 48 && i - digitsStart > 1) {
+      this.failNumber(start, end, 'an integer part may not have leading zeros');
+    }
+    if (i === end) return this.integer(start, end, i - digitsStart);
+    let isFloat = false;
+    if (c === 46 /* . */) {
+      isFloat = true;
+      c = text.charCodeAt(++i);
+      while (i < end && c >= 48 && c <= 57) c = text.charCodeAt(++i);
+    }
+    if (c === 101 || c === 69 /* e E */) {
+      isFloat = true;
+      c = text.charCodeAt(++i);
+      if (c === 43 || c === 45) c = text.charCodeAt(++i);
+      const exponentStart = i;
+      while (i < end && c >= 48 && c <= 57) c = text.charCodeAt(++i);
+      if (i === exponentStart) this.failNumber(start, end, 'an exponent needs digits');
+    }
+    if (i === end && isFloat) return Number(text.slice(start, end));
+    if (i === end - 1 && c === 77 /* M */) return BigDec.parse(text.slice(start, i)) ?? this.failNumber(start, end, 'not a decimal');
+    if (i === end - 1 && c === 78 /* N */ && !isFloat) return BigInt(text.slice(start, i));
+    if (c === 47 /* / */ && !isFloat) {
+      throw this.error('edn/unsupported', start, `ratio ${text.slice(start, end)} is Clojure syntax, not EDN`, 'an integer, float or decimal');
+    }
+    return this.failNumber(start, end, `unexpected '${text[i]}'`);
+  }
+
+  private integer(start: number, end: number, digits: number): number | bigint {
+    const text = this.text.slice(start, end);
+    if (digits <= 15) return Number(text) + 0; // + 0 turns -0 into 0: integers have no sign of zero
+    const big = BigInt(text);
+    return big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
+  }
+
+  private failNumber(start: number, end: number, problem: string): never {
+    return this.fail(start, `invalid number ${this.text.slice(start, end)}: ${problem}`, 'a number such as 42, 42N, 1.5, 1e10 or 1.5M');
+  }
+
+  /** `line:column` of an offset, both 1-based. */
+  where(offset: number): string {
+    const { line, column } = this.lineAndColumn(offset);
+    return `${line}:${column}`;
+  }
+
+  private lineAndColumn(offset: number): { line: number; column: number } {
+    let line = 1;
+    let lineStart = 0;
+    for (let i = this.text.indexOf('\n'); i >= 0 && i < offset; i = this.text.indexOf('\n', i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    return { line, column: offset - lineStart + 1 };
+  }
+
+  fail(offset: number, message: string, expected: string, found?: string): never {
+    throw this.error('edn/syntax', offset, message, expected, found);
+  }
+
+  private error(code: 'edn/syntax' | 'edn/unsupported', offset: number, message: string, expected: string, found?: string): FactumError {
+    const { line, column } = this.lineAndColumn(offset);
+    const text = found ?? this.textAt(offset);
+    // Messages that say what was expected also say what was found instead.
+    const suffix = message.startsWith('expected') ? `, found ${text}` : '';
+    const kind = code === 'edn/syntax' ? 'syntax error' : 'not supported';
+    return new FactumError(code, `EDN ${kind} at ${line}:${column}: ${message}${suffix}`, {
+      line,
+      column,
+      text,
+      expected,
+    });
+  }
+
+  /** The offending text at an offset, for messages: the token there, or "end of input". */
+  private textAt(offset: number): string {
+    if (offset >= this.text.length) return 'end of input';
+    const first = this.text.charCodeAt(offset);
+    const end = first < 128 && (asciiClass[first]! & DELIMITER) !== 0 ? offset + 1 : Math.max(this.tokenEnd(offset), offset + 1);
+    const token = this.text.slice(offset, Math.min(end, offset + 40));
+    return `'${token}'`;
+  }
+}
