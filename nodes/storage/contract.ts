@@ -365,6 +365,17 @@ function describeCopiesAndClose(get: () => Storage): void {
       expect((await storage.getRecord('rec'))?.bytes).toEqual(bytesOf('original'));
     });
 
+    it('finishes writes that were called before close', async () => {
+      const storage = get();
+      const writes = [
+        storage.appendLog('log-new', 0, bytesOf('x')),
+        storage.putSegment('seg-new', bytesOf('x')),
+        storage.casRecord('rec-new', null, bytesOf('x')),
+      ];
+      await storage.close();
+      expect(await Promise.all(writes)).toEqual([true, undefined, true]);
+    });
+
     it('fails every call after close with client/closed; closing twice is harmless', async () => {
       const storage = get();
       await storage.appendLog('log-a', 0, bytesOf('x'));

@@ -87,12 +87,14 @@ class FaultInjector {
     });
   }
 
-  /** Waits the delay, then fails if the roll says so; call before the operation. */
-  async before(operation: StorageOperation): Promise<void> {
+  /** The delay before `operation`, in milliseconds (0: none, the call goes straight through). */
+  delayFor(operation: StorageOperation): number {
     const delayMs = this.options.delayMs ?? 0;
-    if (this.control.enabled && this.operations.has(operation) && delayMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, this.random() * delayMs));
-    }
+    return this.control.enabled && this.operations.has(operation) && delayMs > 0 ? this.random() * delayMs : 0;
+  }
+
+  /** Fails if the roll says so; call just before the operation. */
+  before(operation: StorageOperation): void {
     if (this.roll(operation, this.options.failRate)) throw this.injected(operation, 'fail');
   }
 
@@ -126,11 +128,22 @@ class FaultyStorageImpl implements FaultyStorage {
     this.faults = injector.control;
   }
 
-  private async around<T>(operation: StorageOperation, run: () => Promise<T>): Promise<T> {
-    await this.injector.before(operation);
-    const result = await run();
-    this.injector.after(operation);
-    return result;
+  /** Without a delay the call reaches the wrapped storage at once, as it would unwrapped. */
+  private around<T>(operation: StorageOperation, run: () => Promise<T>): Promise<T> {
+    const start = async (): Promise<T> => {
+      this.injector.before(operation);
+      const value = await run();
+      this.injector.after(operation);
+      return value;
+    };
+    const delay = this.injector.delayFor(operation);
+    if (delay === 0) return start();
+    return new Promise((resolve) => setTimeout(resolve, delay)).then(start);
+  }
+
+  private async wait(operation: StorageOperation): Promise<void> {
+    const delay = this.injector.delayFor(operation);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   }
 
   appendLog(log: string, position: number, bytes: Uint8Array): Promise<boolean> {
@@ -138,7 +151,8 @@ class FaultyStorageImpl implements FaultyStorage {
   }
 
   async *readLog(log: string, start: number, end?: number): AsyncIterable<LogEntry> {
-    await this.injector.before('readLog');
+    await this.wait('readLog');
+    this.injector.before('readLog');
     for await (const entry of this.inner.readLog(log, start, end)) {
       yield { position: entry.position, bytes: this.injector.read('readLog', entry.bytes) };
     }
@@ -162,7 +176,8 @@ class FaultyStorageImpl implements FaultyStorage {
   }
 
   async *listSegments(prefix: string): AsyncIterable<string> {
-    await this.injector.before('listSegments');
+    await this.wait('listSegments');
+    this.injector.before('listSegments');
     yield* this.inner.listSegments(prefix);
   }
 

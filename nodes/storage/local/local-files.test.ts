@@ -108,6 +108,16 @@ describe('local storage files', () => {
     expect(await collect(fresh.listSegments(''))).toEqual(['db/seg']);
   });
 
+  it('keeps what was written just before close', async () => {
+    const appends = [0, 1, 2].map((position) => storage.appendLog('fresh', position, bytesOf(`e${position}`)));
+    const record = storage.casRecord('fresh', null, bytesOf('r'));
+    await storage.close();
+    expect(await Promise.all([...appends, record])).toEqual([true, true, true, true]);
+    const fresh = await reopen();
+    expect(await fresh.logLength('fresh')).toBe(3);
+    expect(await fresh.getRecord('fresh')).toEqual({ version: 1, bytes: bytesOf('r') });
+  });
+
   it('stops a read in progress with client/closed when the storage closes', async () => {
     for (let position = 0; position < 3; position++) await storage.appendLog('db', position, bytesOf(`e${position}`));
     const reader = storage.readLog('db', 0)[Symbol.asyncIterator]();

@@ -67,6 +67,7 @@ export class LogFile {
   private readonly queue = new SerialQueue();
   private opening: Promise<OpenFile> | null = null;
   private unusable: FactumError | null = null;
+  private closed = false;
 
   constructor(private readonly options: LogFileOptions) {}
 
@@ -125,6 +126,7 @@ export class LogFile {
   /** Waits for queued appends, then closes the file. */
   close(): Promise<void> {
     return this.queue.run(async () => {
+      this.closed = true;
       const current = this.opening === null ? null : await this.opening.catch(() => null);
       this.opening = null;
       if (current !== null) await this.retire(current);
@@ -134,6 +136,9 @@ export class LogFile {
   private open(): Promise<OpenFile> {
     if (this.unusable !== null) return Promise.reject(this.unusable);
     if (this.opening === null) {
+      if (this.closed) {
+        return Promise.reject(new FactumError('client/closed', `local storage is closed; log ${this.options.filePath} was used after close()`));
+      }
       const opening = this.scan();
       this.opening = opening;
       opening.catch(() => {

@@ -61,11 +61,11 @@ export class SegmentStore {
       const existing = await this.get(key);
       if (existing === null) {
         await replaceFileDurably(this.fileSystem, this.temporaryDirectory, this.pathOf(key), file);
-      } else if (Buffer.compare(existing, bytes) !== 0) {
+      } else if (Buffer.compare(existing, file.subarray(headerLength)) !== 0) {
         fail('storage/conflict', `segment ${JSON.stringify(key)} exists with different bytes; segments are immutable`, {
           key,
           storedLength: existing.length,
-          givenLength: bytes.length,
+          givenLength: file.length - headerLength,
         });
       }
     });
