@@ -54,7 +54,7 @@ export interface Database {
   /** AVET datoms of `attribute` with `start <= v < end` (null or undefined: unbounded). */
   indexRange(attribute: EntityRef, start?: unknown, end?: unknown): Iterable<Datom>;
 
-  /** How many datoms `datoms(index, ...components)` would yield; cheap (for query planning). */
+  /** How many datoms `datoms(index, ...components)` would yield: exact on a current db, an upper bound on filtered views; cheap (for query planning). */
   count(index: IndexName, ...components: unknown[]): number;
 
   /** The attribute named by id or ident; undefined when there is none. */
