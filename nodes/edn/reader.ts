@@ -19,7 +19,7 @@ import { BigDec, Keyword, List, Sym, Tagged, Uri, Uuid } from '../values/values.
 import { decodeBase64 } from './base64.ts';
 import { findKey, isPrimitiveKey } from './edn-equal.ts';
 import { parseInstant } from './instant.ts';
-import { DELIMITER, NAME_START, WHITESPACE, asciiClass, isReservedSymbol, keywordProblem, symbolProblem } from './token.ts';
+import { DELIMITER, WHITESPACE, asciiClass, isReservedSymbol, keywordProblem, symbolProblem } from './token.ts';
 
 /** Reads exactly one form; an error when the text holds none or more than one. */
 export function readEdn(text: string): unknown {
@@ -59,6 +59,11 @@ interface Frame {
   readonly items: unknown[];
   /** The tag of a TAG frame, without `#`. */
   readonly tag: string;
+}
+
+/** A tag starts with a letter (as in Clojure): `#inst`, `#my/tag`. */
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
 const namedCharacters: Record<string, string> = {
@@ -246,7 +251,7 @@ class EdnReader {
     if (c === 123 /* { */) return this.open(SET, 2);
     if (c === 95 /* _ */) return this.open(DISCARD, 2);
     if (c === 35 /* # */) return this.readSymbolicValue();
-    if (c < 128 && (asciiClass[c]! & NAME_START) !== 0) {
+    if (isAsciiLetter(c)) {
       const start = this.position;
       const end = this.tokenEnd(start + 1);
       const tag = this.text.slice(start + 1, end);
@@ -272,7 +277,7 @@ class EdnReader {
     if (what !== undefined) {
       throw this.error('edn/unsupported', this.position, `${what} are Clojure syntax, not EDN`, 'an EDN form');
     }
-    return this.fail(this.position, "expected '{', '_', '#' or a tag after '#'", "'#{', '#_', '##' or a tag");
+    return this.fail(this.position, "expected '{', '_', '#' or a tag (starting with a letter) after '#'", "'#{', '#_', '##' or a tag");
   }
 
   private readSymbolicValue(): number {

@@ -466,6 +466,8 @@ export class Reader {
     if (length % 2 === 1) this.corrupt('UTF-16 text with an odd number of bytes');
     let s = '';
     for (let i = start; i < start + length; i += 2) s += String.fromCharCode(this.buffer[i]! | (this.buffer[i + 1]! << 8));
+    // The writer uses UTF-16 only for text UTF-8 cannot carry; anything else is not its output.
+    if ((s as unknown as { isWellFormed(): boolean }).isWellFormed()) this.corrupt('UTF-16 text that is valid Unicode');
     return s;
   }
 
