@@ -81,6 +81,11 @@ export const codes = {
   'pull/entity-not-found': 'not-found',
   'pull/history-db': 'incorrect',
   'pull/invalid-index-pull': 'incorrect',
+  // durable indexes: segments, cache stack, indexer (issue 4)
+  'storage/segment-not-found': 'fault',
+  'cache/invalid-option': 'incorrect',
+  'index/invalid-option': 'incorrect',
+  'index/root-conflict': 'conflict',
   // infrastructure: the CDK app's context (infra/config.ts)
   'infra/missing-context': 'incorrect',
   'infra/invalid-system-name': 'incorrect',
