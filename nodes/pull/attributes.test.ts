@@ -85,4 +85,14 @@ describe('pull attributes', () => {
     const pattern = ['*', { 'person/friend': ['person/name'] }];
     expect(pull(db, pattern, ids.ann)).toEqual(pull(db, pattern, ids.ann));
   });
+
+  it('takes the pattern as EDN text', () => {
+    const { db, ids } = people();
+    expect(pull(db, '[:person/name (:person/age :as "age") {:person/friend [:person/name]} (default :person/spouse :none)]', ids.ann)).toEqual({
+      'person/name': 'Ann',
+      age: 31,
+      'person/friend': [{ 'person/name': 'Bob' }],
+      'person/spouse': kw('none'),
+    });
+  });
 });

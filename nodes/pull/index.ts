@@ -2,5 +2,5 @@
 export { pull, pullMany, resolveEntity, type PullResult } from './pull.ts';
 export { indexPull, type IndexPullOptions } from './index-pull.ts';
 export { parsePattern, DEFAULT_LIMIT, type PullPattern, type AttributeSpec, type Subpattern, type Recursion, type PullNode } from './pattern.ts';
-export { toPattern, installPatternReader, type PatternInput } from './pattern-input.ts';
+export { toPattern, type PatternInput } from './pattern-input.ts';
 export { registerXform, unregisterXform, type XformFunction } from './xform.ts';

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Keyword, kw, list, sym } from '../values/values.ts';
 import { parsePattern, type AttributeSpec, type PullPattern } from './pattern.ts';
+import { toPattern } from './pattern-input.ts';
 import { expectError } from './test-db.ts';
 
 function spec(name: string, more: Partial<AttributeSpec> = {}): AttributeSpec {
@@ -119,5 +120,42 @@ describe('bad pull patterns', () => {
     const error = expectError(() => parsePattern([kw('a/b'), [kw('person/name'), kw('limit'), -1]]), 'pull/invalid-option');
     expect(error.message).toContain('[:person/name :limit -1]');
     expect(error.message).toContain('-1');
+  });
+});
+
+const text: Array<[string, string, PullPattern]> = [
+  ['attribute names', '[:artist/name :artist/gid]', pattern([spec('artist/name'), spec('artist/gid')])],
+  ['wildcard', '[*]', pattern([], true)],
+  ['reverse', '[:release/_artists]', pattern([spec('release/_artists')])],
+  ['list options', '[:artist/name (:artist/startYear :as "Year")]', pattern([spec('artist/name'), spec('artist/startYear', { key: 'Year' })])],
+  ['vector options', '[[:artist/name :as "Name"] [:artist/endYear :default 0]]',
+    pattern([spec('artist/name', { key: 'Name' }), spec('artist/endYear', { hasDefault: true, default: 0 })])],
+  ['legacy limit on a reverse ref', '[(limit :track/_artists 10)]', pattern([spec('track/_artists', { limit: 10 })])],
+  ['legacy default', '[(default :artist/endYear 0)]', pattern([spec('artist/endYear', { hasDefault: true, default: 0 })])],
+  ['nested', '[:release/name {:release/artists [:artist/name]}]',
+    pattern([spec('release/name'), spec('release/artists', { nested: { kind: 'subpattern', pattern: pattern([spec('artist/name')]) } })])],
+  ['unbounded recursion', '[:person/name {:person/friend ...}]', pattern([spec('person/name'), spec('person/friend', { nested: { kind: 'recursion', depth: null } })])],
+  ['bounded recursion', '[{:person/friend 6}]', pattern([spec('person/friend', { nested: { kind: 'recursion', depth: 6 } })])],
+  ['limit nil in a map key', '[{[:track/_artists :limit nil] [:track/name]}]',
+    pattern([spec('track/_artists', { limit: null, nested: { kind: 'subpattern', pattern: pattern([spec('track/name')]) } })])],
+];
+
+describe('pull patterns as EDN text', () => {
+  it.each(text)('%s', (_name, source, expected) => {
+    expect(toPattern(source)).toEqual(expected);
+  });
+
+  it('caches by text', () => {
+    expect(toPattern('[:a/b]')).toBe(toPattern('[:a/b]'));
+  });
+
+  it('reads :xform symbols', () => {
+    expect(toPattern('[[:a/b :xform clojure.string/upper-case]]').attributes[0]!.xform!.apply('x')).toBe('X');
+  });
+
+  it('reports bad text with the reader\'s code and bad patterns with pull codes', () => {
+    expectError(() => toPattern('[:a/b'), 'edn/syntax');
+    expectError(() => toPattern(':a/b'), 'pull/syntax');
+    expectError(() => toPattern('[{:a/b 0}]'), 'pull/invalid-recursion');
   });
 });
