@@ -260,18 +260,21 @@ export class Db implements Database {
   }
 
   /** Rows between two probes, filtered by the view, as datoms. */
-  private *scan(index: IndexName, lowerComponents: unknown[], upperComponents: unknown[], upperInclusive: boolean): Generator<Datom> {
-    const { table, orders } = this.state;
+  private scan(index: IndexName, lowerComponents: unknown[], upperComponents: unknown[], upperInclusive: boolean): Iterable<Datom> {
+    const { table } = this.state;
     const lower = probeFor(table, index, lowerComponents, false);
     const upper = probeFor(table, index, upperComponents, upperInclusive);
     const { asOfT, sinceT, isHistory } = this.view;
     if (!isHistory && asOfT === null) {
-      const cursor = new Cursor(this.state.current[index], lower);
-      for (let row = cursor.next(); row !== -1 && upper(row) > 0; row = cursor.next()) {
-        if (sinceT === null || table.t(row) > sinceT) yield table.datom(row);
-      }
-      return;
+      // The common case, without a generator: a plain iterator over one tree.
+      return new CurrentScan(table, new Cursor(this.state.current[index], lower), upper, sinceT ?? -1);
     }
+    return this.filteredScan(index, lower, upper);
+  }
+
+  private *filteredScan(index: IndexName, lower: Probe, upper: Probe): Generator<Datom> {
+    const { table, orders } = this.state;
+    const { asOfT, sinceT, isHistory } = this.view;
     const current = new Cursor(this.state.current[index], lower);
     const history = new Cursor(this.state.history[index], lower);
     if (isHistory) {
@@ -286,6 +289,27 @@ export class Db implements Database {
     const visibleCurrent = filterRows(current, upper, (row) => table.t(row) <= asOfT! && (sinceT === null || table.t(row) > sinceT));
     const visibleHistory = asOfHistoryRows(table, history, upper, fact, asOfT!, sinceT);
     for (const row of mergeSorted(visibleCurrent, visibleHistory, fact)) yield table.datom(row);
+  }
+}
+
+/** Current rows from a cursor up to a bound, newer than `sinceT`, as datoms. */
+class CurrentScan implements IterableIterator<Datom> {
+  constructor(
+    private readonly table: DatomTable,
+    private readonly cursor: Cursor,
+    private readonly upper: Probe,
+    private readonly sinceT: number,
+  ) {}
+
+  [Symbol.iterator](): IterableIterator<Datom> {
+    return this;
+  }
+
+  next(): IteratorResult<Datom> {
+    for (let row = this.cursor.next(); row !== -1 && this.upper(row) > 0; row = this.cursor.next()) {
+      if (this.sinceT < 0 || this.table.t(row) > this.sinceT) return { value: this.table.datom(row), done: false };
+    }
+    return { value: undefined, done: true };
   }
 }
 
