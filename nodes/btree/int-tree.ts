@@ -49,15 +49,19 @@ export class Branch {
   readonly maxKeys: Keys;
   readonly size: number;
   readonly maxKey: number;
-  constructor(children: readonly Node[]) {
+  /** `maxKeys` and `size` may be given when the caller already knows them (a patched copy). */
+  constructor(children: readonly Node[], maxKeys?: Keys, size?: number) {
     assert(children.length > 0, 'a branch has children');
     this.children = children;
-    const maxKeys = new Array<number>(children.length);
-    let size = 0;
-    for (let i = 0; i < children.length; i++) {
-      const child = children[i]!;
-      maxKeys[i] = child.maxKey;
-      size += child.size;
+    if (maxKeys === undefined || size === undefined) {
+      const computed = new Array<number>(children.length);
+      size = 0;
+      for (let i = 0; i < children.length; i++) {
+        const child = children[i]!;
+        computed[i] = child.maxKey;
+        size += child.size;
+      }
+      maxKeys = computed;
     }
     this.maxKeys = maxKeys;
     this.size = size;
@@ -81,7 +85,7 @@ export function fromSorted(keys: Keys, shape: Shape = defaultShape): Node {
 }
 
 /** Splits `nodes` evenly into branches of at most `branchMax` children. */
-function groupIntoBranches(nodes: Node[], shape: Shape): Node[] {
+function groupIntoBranches(nodes: readonly Node[], shape: Shape): Node[] {
   if (nodes.length <= shape.branchMax) return [new Branch(nodes)];
   const count = Math.ceil(nodes.length / shape.branchMax);
   const out: Node[] = [];
@@ -99,6 +103,16 @@ function splitLeaf(keys: Keys, shape: Shape): Node[] {
     out.push(new Leaf(keys.slice(Math.floor((i * keys.length) / count), Math.floor(((i + 1) * keys.length) / count))));
   }
   return out;
+}
+
+/** Updates build nodes that may hold too many keys or children; their parent splits them. */
+function isOverfull(node: Node, shape: Shape): boolean {
+  return node instanceof Leaf ? node.size > shape.leafMax : node.children.length > shape.branchMax;
+}
+
+/** Splits an overfull node into siblings of the same height (a node that fits stays whole). */
+function split(node: Node, shape: Shape): Node[] {
+  return node instanceof Leaf ? splitLeaf(node.keys, shape) : groupIntoBranches(node.children, shape);
 }
 
 /** The child (at or after `from`) whose range holds `key`: the first with maxKey >= key, else the last. */
@@ -128,29 +142,44 @@ function upperIndex(keys: Keys, from: number, to: number, bound: number, cmp: Co
 /** Returns the root after inserting `keys` (sorted by `cmp`, none already present). */
 export function insertSorted(root: Node, keys: Keys, cmp: Compare, shape: Shape = defaultShape): Node {
   if (keys.length === 0) return root;
-  let level = insertInto(root, keys, 0, keys.length, cmp, shape);
+  const top = insertInto(root, keys, 0, keys.length, cmp, shape);
+  if (!isOverfull(top, shape)) return top;
+  let level = split(top, shape);
   while (level.length > 1) level = groupIntoBranches(level, shape);
   return level[0]!;
 }
 
-function insertInto(node: Node, keys: Keys, from: number, to: number, cmp: Compare, shape: Shape): Node[] {
-  if (node instanceof Leaf) return splitLeaf(mergeKeys(node.keys, keys, from, to, cmp), shape);
-  const children = node.children;
-  const out: Node[] = [];
+/**
+ * Inserts keys[from, to) under `node`: copies the node once and patches the children that change
+ * (path copying). The result may be overfull; the caller splits it.
+ */
+function insertInto(node: Node, keys: Keys, from: number, to: number, cmp: Compare, shape: Shape): Node {
+  if (node instanceof Leaf) return new Leaf(mergeKeys(node.keys, keys, from, to, cmp));
+  const routes = node.maxKeys;
+  const last = routes.length - 1;
+  const children = node.children.slice();
+  const maxKeys = routes.slice();
+  let overfull = false;
   let i = from;
   let c = 0;
   while (i < to) {
-    // Jump to the child that receives keys[i]; children before it are shared as they are.
-    const target = childFor(node.maxKeys, c, keys[i]!, cmp);
-    while (c < target) out.push(children[c++]!);
-    const j = c === children.length - 1 ? to : upperIndex(keys, i, to, node.maxKeys[c]!, cmp);
-    const replaced = insertInto(children[c]!, keys, i, j, cmp, shape);
-    for (let r = 0; r < replaced.length; r++) out.push(replaced[r]!);
+    // Jump to the child that receives keys[i]; children before it stay shared.
+    c = childFor(routes, c, keys[i]!, cmp);
+    const j = c === last ? to : upperIndex(keys, i, to, routes[c]!, cmp);
+    const child = insertInto(children[c]!, keys, i, j, cmp, shape);
+    children[c] = child;
+    maxKeys[c] = child.maxKey;
+    if (isOverfull(child, shape)) overfull = true;
     c++;
     i = j;
   }
-  while (c < children.length) out.push(children[c++]!);
-  return groupIntoBranches(out, shape);
+  if (!overfull) return new Branch(children, maxKeys, node.size + (to - from));
+  const pieces: Node[] = [];
+  for (const child of children) {
+    if (isOverfull(child, shape)) pieces.push(...split(child, shape));
+    else pieces.push(child);
+  }
+  return new Branch(pieces);
 }
 
 /** Merges by binary search and block copies: O(k log n) comparisons for k keys into n. */
@@ -176,7 +205,7 @@ function insertionPoint(existing: Keys, from: number, key: number, cmp: Compare,
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const c = cmp(existing[mid]!, key);
-    assert(c !== 0 || present, 'insertSorted: key already present');
+    if (c === 0 && !present) assert(false, 'insertSorted: key already present');
     if (c < 0) lo = mid + 1;
     else hi = mid;
   }
@@ -186,33 +215,43 @@ function insertionPoint(existing: Keys, from: number, key: number, cmp: Compare,
 /** Returns the root after removing `keys` (sorted by `cmp`, all present). */
 export function removeSorted(root: Node, keys: Keys, cmp: Compare, shape: Shape = defaultShape): Node {
   if (keys.length === 0) return root;
-  const level = removeFrom(root, keys, 0, keys.length, cmp, shape);
-  if (level.length === 0) return emptyTree;
-  let top: Node = level.length === 1 ? level[0]! : new Branch(level);
+  let top = removeFrom(root, keys, 0, keys.length, cmp, shape);
+  if (top.size === 0) return emptyTree;
   while (top instanceof Branch && top.children.length === 1) top = top.children[0]!;
   return top;
 }
 
-function removeFrom(node: Node, keys: Keys, from: number, to: number, cmp: Compare, shape: Shape): Node[] {
-  if (node instanceof Leaf) {
-    const kept = withoutKeys(node.keys, keys, from, to, cmp);
-    return kept.length === 0 ? [] : [new Leaf(kept)];
-  }
-  const children = node.children;
-  const out: Node[] = [];
+/** Removing leaves nodes that may be small (or empty); their parent merges or drops them. */
+function isUnderfull(node: Node, shape: Shape): boolean {
+  if (node.size === 0) return true;
+  return node instanceof Leaf ? node.size < shape.leafMax >> 2 : node.children.length < shape.branchMax >> 2;
+}
+
+/** Removes keys[from, to) under `node` by path copying; the result may be small or empty. */
+function removeFrom(node: Node, keys: Keys, from: number, to: number, cmp: Compare, shape: Shape): Node {
+  if (node instanceof Leaf) return new Leaf(withoutKeys(node.keys, keys, from, to, cmp));
+  const routes = node.maxKeys;
+  const last = routes.length - 1;
+  const children = node.children.slice();
+  const maxKeys = routes.slice();
+  let underfull = false;
   let i = from;
   let c = 0;
   while (i < to) {
-    const target = childFor(node.maxKeys, c, keys[i]!, cmp);
-    // Untouched children before the target are kept; only the one next to a shrunk child may merge.
-    while (c < target) appendMerging(out, children[c++]!, shape);
-    const j = c === children.length - 1 ? to : upperIndex(keys, i, to, node.maxKeys[c]!, cmp);
-    for (const n of removeFrom(children[c]!, keys, i, j, cmp, shape)) appendMerging(out, n, shape);
+    c = childFor(routes, c, keys[i]!, cmp);
+    const j = c === last ? to : upperIndex(keys, i, to, routes[c]!, cmp);
+    const child = removeFrom(children[c]!, keys, i, j, cmp, shape);
+    children[c] = child;
+    maxKeys[c] = child.maxKey;
+    if (isUnderfull(child, shape)) underfull = true;
     c++;
     i = j;
   }
-  while (c < children.length) appendMerging(out, children[c++]!, shape);
-  return out.length === 0 ? [] : groupIntoBranches(out, shape);
+  if (!underfull) return new Branch(children, maxKeys, node.size - (to - from));
+  // Only a child next to a shrunk one may merge; empty children are dropped.
+  const out: Node[] = [];
+  for (const child of children) if (child.size > 0) appendMerging(out, child, shape);
+  return out.length === 0 ? emptyTree : new Branch(out);
 }
 
 /** Appends `node`, merging it into the previous sibling when either has become small. */

@@ -16,11 +16,12 @@
 import type { Datom } from '../datom/datom.ts';
 import { txOfT } from '../datom/datom.ts';
 
-const CHUNK_BITS = 10;
+export const CHUNK_BITS = 10;
 const CHUNK_SIZE = 1 << CHUNK_BITS;
-const CHUNK_MASK = CHUNK_SIZE - 1;
+export const CHUNK_MASK = CHUNK_SIZE - 1;
 
-class Chunk {
+/** Rows [n * 1024, (n + 1) * 1024) of a table; comparators read its columns directly. */
+export class Chunk {
   readonly e = new Float64Array(CHUNK_SIZE);
   readonly a = new Int32Array(CHUNK_SIZE);
   readonly t = new Int32Array(CHUNK_SIZE);
@@ -48,7 +49,8 @@ export class RowDatom implements Datom {
 }
 
 export class DatomTable {
-  private readonly chunks: Chunk[];
+  /** Grows by appending; a chunk's filled rows never change. Read-only to everyone but this class. */
+  readonly chunks: Chunk[];
   private count: number;
 
   constructor(chunks: Chunk[] = [], count = 0) {

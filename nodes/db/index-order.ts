@@ -13,7 +13,7 @@ import type { IndexName } from '../datom/datom.ts';
 import { toT } from '../datom/datom.ts';
 import { compareValues } from '../values/compare.ts';
 import type { Compare, Probe } from '../btree/int-tree.ts';
-import type { DatomTable } from './datom-table.ts';
+import { CHUNK_BITS, CHUNK_MASK, type DatomTable } from './datom-table.ts';
 
 export const indexNames: readonly IndexName[] = ['eavt', 'aevt', 'avet', 'vaet'];
 
@@ -34,18 +34,62 @@ function numberOrder(x: number, y: number): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Builds the eight comparators over one table. */
+/**
+ * Builds the eight comparators over one table. They run in every tree search, so each looks up
+ * the two rows' chunks once and reads the columns directly.
+ */
 export function ordersFor(table: DatomTable): Orders {
-  const eavt: Compare = (x, y) =>
-    numberOrder(table.e(x), table.e(y)) || table.a(x) - table.a(y) || compareValues(table.v(x), table.v(y));
-  const aevt: Compare = (x, y) =>
-    table.a(x) - table.a(y) || numberOrder(table.e(x), table.e(y)) || compareValues(table.v(x), table.v(y));
-  const avet: Compare = (x, y) =>
-    table.a(x) - table.a(y) || compareValues(table.v(x), table.v(y)) || numberOrder(table.e(x), table.e(y));
-  const vaet: Compare = (x, y) =>
-    numberOrder(table.v(x) as number, table.v(y) as number) || table.a(x) - table.a(y) || numberOrder(table.e(x), table.e(y));
-  const inTime = (order: Compare): Compare => (x, y) =>
-    order(x, y) || table.t(x) - table.t(y) || Number(table.added(y)) - Number(table.added(x));
+  const chunks = table.chunks;
+  const eavt: Compare = (x, y) => {
+    const cx = chunks[x >>> CHUNK_BITS]!;
+    const cy = chunks[y >>> CHUNK_BITS]!;
+    const i = x & CHUNK_MASK;
+    const j = y & CHUNK_MASK;
+    const ex = cx.e[i]!;
+    const ey = cy.e[j]!;
+    if (ex !== ey) return ex < ey ? -1 : 1;
+    return cx.a[i]! - cy.a[j]! || compareValues(cx.v[i], cy.v[j]);
+  };
+  const aevt: Compare = (x, y) => {
+    const cx = chunks[x >>> CHUNK_BITS]!;
+    const cy = chunks[y >>> CHUNK_BITS]!;
+    const i = x & CHUNK_MASK;
+    const j = y & CHUNK_MASK;
+    const a = cx.a[i]! - cy.a[j]!;
+    if (a !== 0) return a;
+    const ex = cx.e[i]!;
+    const ey = cy.e[j]!;
+    if (ex !== ey) return ex < ey ? -1 : 1;
+    return compareValues(cx.v[i], cy.v[j]);
+  };
+  const avet: Compare = (x, y) => {
+    const cx = chunks[x >>> CHUNK_BITS]!;
+    const cy = chunks[y >>> CHUNK_BITS]!;
+    const i = x & CHUNK_MASK;
+    const j = y & CHUNK_MASK;
+    const a = cx.a[i]! - cy.a[j]!;
+    if (a !== 0) return a;
+    const v = compareValues(cx.v[i], cy.v[j]);
+    if (v !== 0) return v;
+    return numberOrder(cx.e[i]!, cy.e[j]!);
+  };
+  const vaet: Compare = (x, y) => {
+    const cx = chunks[x >>> CHUNK_BITS]!;
+    const cy = chunks[y >>> CHUNK_BITS]!;
+    const i = x & CHUNK_MASK;
+    const j = y & CHUNK_MASK;
+    const v = numberOrder(cx.v[i] as number, cy.v[j] as number);
+    if (v !== 0) return v;
+    return cx.a[i]! - cy.a[j]! || numberOrder(cx.e[i]!, cy.e[j]!);
+  };
+  // History rows of one fact: by t, then the assertion before the retraction.
+  const inTime = (order: Compare): Compare => (x, y) => {
+    const c = order(x, y);
+    if (c !== 0) return c;
+    const tx = chunks[x >>> CHUNK_BITS]!.t[x & CHUNK_MASK]!;
+    const ty = chunks[y >>> CHUNK_BITS]!.t[y & CHUNK_MASK]!;
+    return Math.abs(tx) - Math.abs(ty) || ty - tx;
+  };
   return {
     current: { eavt, aevt, avet, vaet },
     history: { eavt: inTime(eavt), aevt: inTime(aevt), avet: inTime(avet), vaet: inTime(vaet) },
