@@ -50,6 +50,8 @@ describe('client, embedded', () => {
       expect(log).toEqual([2, 3]);
       expect((await conn.sync(3)).basisT).toBe(3);
       expect(await db.entid([kw('item/sku'), 'A-1'])).toBe(r.tempids.a);
+      expect(await db.pull('[:item/sku :item/tags]', [kw('item/sku'), 'A-1'])).toEqual({ 'item/sku': 'A-1', 'item/tags': [kw('big'), kw('red')] });
+      expect(await db.pullMany([kw('item/sku')], [r.tempids.a])).toEqual([{ 'item/sku': 'A-1' }]);
       await client.close();
     });
   }

@@ -7,7 +7,9 @@ import type { Transactor } from '../nodes/transactor/transactor.ts';
 import { System } from '../nodes/transactor/system.ts';
 import { FactumError } from '../nodes/util/errors.ts';
 import type { Keyword } from '../nodes/values/values.ts';
-import type { Client, ClientConfig, Connection, Datom, DatomsOptions, Db, DbStats, IndexName, TxData, TxReport } from './types.ts';
+import type { Client, ClientConfig, Connection, Datom, DatomsOptions, Db, DbStats, IndexName, PullPattern, TxData, TxReport } from './types.ts';
+import type { EntityRef } from '../nodes/db/database.ts';
+import { pull, pullMany } from '../nodes/pull/index.ts';
 
 export async function openEmbeddedClient(config: ClientConfig): Promise<Client> {
   const storage = config.storage === 'memory' ? createMemoryStorage() : await openLocalStorage(config.dir);
@@ -121,5 +123,11 @@ export class EmbeddedDb implements Db {
   }
   async ident(e: number): Promise<Keyword | null> {
     return this.engine.ident(e);
+  }
+  async pull(pattern: PullPattern, eid: unknown): Promise<Record<string, unknown>> {
+    return pull(this.engine, pattern, eid as EntityRef);
+  }
+  async pullMany(pattern: PullPattern, eids: readonly unknown[]): Promise<Array<Record<string, unknown>>> {
+    return pullMany(this.engine, pattern, eids as EntityRef[]);
   }
 }

@@ -81,7 +81,16 @@ export interface Db {
   entid(ref: unknown): Promise<number | null>;
   /** The ident of an entity, or null. */
   ident(e: number): Promise<Keyword | null>;
+  /**
+   * The attributes of one entity that `pattern` selects, as a plain object keyed by attribute
+   * name: `await db.pull('[:movie/title {:movie/cast [:person/name]}]', [kw('movie/title'), 'Alien'])`.
+   */
+  pull(pattern: PullPattern, eid: unknown): Promise<Record<string, unknown>>;
+  pullMany(pattern: PullPattern, eids: readonly unknown[]): Promise<Array<Record<string, unknown>>>;
 }
+
+/** A pull pattern: EDN text (`'[:a/b {:a/c [*]}]'`) or the same as data. */
+export type PullPattern = string | readonly unknown[];
 
 export interface Connection {
   readonly dbName: string;
