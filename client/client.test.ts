@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, kw, type Client, type Datom } from './index.ts';
+import { createClient, kw, q, runQuery, type Client, type Datom } from './index.ts';
 
 const schema = `[{:db/ident :item/sku :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}
                  {:db/ident :item/tags :db/valueType :db.type/keyword :db/cardinality :db.cardinality/many}]`;
@@ -52,6 +52,9 @@ describe('client, embedded', () => {
       expect(await db.entid([kw('item/sku'), 'A-1'])).toBe(r.tempids.a);
       expect(await db.pull('[:item/sku :item/tags]', [kw('item/sku'), 'A-1'])).toEqual({ 'item/sku': 'A-1', 'item/tags': [kw('big'), kw('red')] });
       expect(await db.pullMany([kw('item/sku')], [r.tempids.a])).toEqual([{ 'item/sku': 'A-1' }]);
+      expect(await q('[:find [?sku ...] :in $ ?tag :where [?e :item/tags ?tag] [?e :item/sku ?sku]]', db, kw('red'))).toEqual(expect.arrayContaining(['A-1', 'B-2']));
+      expect(await runQuery({ query: '[:find (count ?e) . :where [?e :item/sku]]', args: [db.asOf(2)] })).toBe(1);
+      expect(await q('[:find ?x :in [?x ...]]', [1, 2])).toEqual(expect.arrayContaining([[1], [2]]));
       await client.close();
     });
   }

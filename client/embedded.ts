@@ -7,9 +7,10 @@ import type { Transactor } from '../nodes/transactor/transactor.ts';
 import { System } from '../nodes/transactor/system.ts';
 import { FactumError } from '../nodes/util/errors.ts';
 import type { Keyword } from '../nodes/values/values.ts';
-import type { Client, ClientConfig, Connection, Datom, DatomsOptions, Db, DbStats, IndexName, PullPattern, TxData, TxReport } from './types.ts';
+import type { Client, ClientConfig, Connection, Datom, DatomsOptions, Db, DbStats, IndexName, PullPattern, QueryRequest, TxData, TxReport } from './types.ts';
 import type { EntityRef } from '../nodes/db/database.ts';
 import { pull, pullMany } from '../nodes/pull/index.ts';
+import { query } from '../nodes/query/index.ts';
 
 export async function openEmbeddedClient(config: ClientConfig): Promise<Client> {
   const storage = config.storage === 'memory' ? createMemoryStorage() : await openLocalStorage(config.dir);
@@ -126,6 +127,10 @@ export class EmbeddedDb implements Db {
   }
   async pull(pattern: PullPattern, eid: unknown): Promise<Record<string, unknown>> {
     return pull(this.engine, pattern, eid as EntityRef);
+  }
+  async runQuery(request: QueryRequest): Promise<unknown> {
+    const args = (request.args ?? []).map((x) => (x instanceof EmbeddedDb ? x.engine : x));
+    return query({ ...request, args });
   }
   async pullMany(pattern: PullPattern, eids: readonly unknown[]): Promise<Array<Record<string, unknown>>> {
     return pullMany(this.engine, pattern, eids as EntityRef[]);

@@ -9,7 +9,7 @@
 //! await conn.transact('[{:db/ident :item/sku :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}]');
 //! const { tempids } = await conn.transact([{ 'db/id': 'x', 'item/sku': 'A-1' }]);
 //! ```
-import type { Client, ClientConfig } from './types.ts';
+import type { Client, ClientConfig, Db, QueryRequest } from './types.ts';
 import { FactumError } from '../nodes/util/errors.ts';
 
 export type * from './types.ts';
@@ -36,4 +36,24 @@ export function createClient(config: ClientConfig): Client {
     connect: (name) => call((c) => c.connect(name)),
     close: () => call((c) => c.close()),
   };
+}
+
+function isDb(x: unknown): x is Db {
+  return typeof x === 'object' && x !== null && typeof (x as Db).runQuery === 'function' && typeof (x as Db).basisT === 'number';
+}
+
+/**
+ * Runs a query: `await q('[:find ?sku :where [_ :item/sku ?sku]]', conn.db())`. The query is EDN
+ * text or data; inputs follow `:in` (a db value for each `$` source).
+ */
+export function q(query: QueryRequest['query'], ...args: unknown[]): Promise<unknown> {
+  return runQuery({ query, args });
+}
+
+/** Datomic's arg-map form: `await query({ query, args: [db], timeout: 1000, limit: 10 })`. */
+export function runQuery(request: QueryRequest): Promise<unknown> {
+  const db = (request.args ?? []).find(isDb);
+  if (db !== undefined) return db.runQuery(request);
+  // No db among the inputs (a query over collections only): run it here.
+  return import('../nodes/query/index.ts').then((m) => m.query(request));
 }

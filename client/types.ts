@@ -87,6 +87,20 @@ export interface Db {
    */
   pull(pattern: PullPattern, eid: unknown): Promise<Record<string, unknown>>;
   pullMany(pattern: PullPattern, eids: readonly unknown[]): Promise<Array<Record<string, unknown>>>;
+  /** Runs a query whose inputs include this db value; use the top-level `q` or `query` instead. */
+  runQuery(request: QueryRequest): Promise<unknown>;
+}
+
+/** Datomic's arg-map form of a query. */
+export interface QueryRequest {
+  /** EDN text (`'[:find ?e :where [?e :item/sku]]'`) or the same as data. */
+  readonly query: string | readonly unknown[] | object;
+  /** The inputs, in `:in` order; db values among them stand for `$` sources. */
+  readonly args?: readonly unknown[];
+  /** Milliseconds; past it the query stops with `query/timeout`. */
+  readonly timeout?: number;
+  readonly offset?: number;
+  readonly limit?: number;
 }
 
 /** A pull pattern: EDN text (`'[:a/b {:a/c [*]}]'`) or the same as data. */
