@@ -46,6 +46,8 @@ class AwsStorageImpl implements AwsStorage {
   private readonly log: DynamodbLog;
   private readonly records: DynamodbRecords;
   private closed = false;
+  /** Operations under way: close waits for them before it destroys the clients. */
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
     readonly config: AwsStorageConfig,
@@ -59,6 +61,13 @@ class AwsStorageImpl implements AwsStorage {
     const spillBytesMin = config.spillBytesMin ?? spillBytesMinDefault;
     this.log = new DynamodbLog({ dynamodb: clients.dynamodb, table, layout: this.layout, objects: this.objects, policy, spillBytesMin });
     this.records = new DynamodbRecords({ dynamodb: clients.dynamodb, table, layout: this.layout, policy });
+  }
+
+  private track<T>(operation: Promise<T>): Promise<T> {
+    this.pending.add(operation);
+    const untrack = () => this.pending.delete(operation);
+    operation.then(untrack, untrack);
+    return operation;
   }
 
   private checkOpen(operation: string): void {
@@ -88,7 +97,7 @@ class AwsStorageImpl implements AwsStorage {
   async appendLog(log: string, position: number, bytes: Uint8Array): Promise<boolean> {
     this.checkLog('appendLog', log);
     checkPosition(log, position);
-    return this.log.append(log, position, bytes);
+    return this.track(this.log.append(log, position, bytes));
   }
 
   async *readLog(log: string, start: number, end?: number): AsyncIterable<LogEntry> {
@@ -102,20 +111,20 @@ class AwsStorageImpl implements AwsStorage {
 
   async logLength(log: string): Promise<number> {
     this.checkLog('logLength', log);
-    return this.log.length(log);
+    return this.track(this.log.length(log));
   }
 
   async deleteLog(log: string): Promise<void> {
     this.checkLog('deleteLog', log);
-    await this.log.delete(log);
+    await this.track(this.log.delete(log));
   }
 
   async putSegment(key: string, bytes: Uint8Array): Promise<void> {
-    await this.objects.put('putSegment', this.objectKey('putSegment', key), bytes);
+    await this.track(this.objects.put('putSegment', this.objectKey('putSegment', key), bytes));
   }
 
   async getSegment(key: string): Promise<Uint8Array | null> {
-    return this.objects.get('getSegment', this.objectKey('getSegment', key));
+    return this.track(this.objects.get('getSegment', this.objectKey('getSegment', key)));
   }
 
   async *listSegments(prefix: string): AsyncIterable<string> {
@@ -129,30 +138,29 @@ class AwsStorageImpl implements AwsStorage {
 
   async deleteSegments(keys: readonly string[]): Promise<void> {
     this.checkOpen('deleteSegments');
-    await this.objects.delete(
-      'deleteSegments',
-      keys.map((key) => this.objectKey('deleteSegments', key)),
-    );
+    const objectKeys = keys.map((key) => this.objectKey('deleteSegments', key));
+    await this.track(this.objects.delete('deleteSegments', objectKeys));
   }
 
   async getRecord(key: string): Promise<VersionedRecord | null> {
     this.checkRecord('getRecord', key);
-    return this.records.get(key);
+    return this.track(this.records.get(key));
   }
 
   async casRecord(key: string, expectedVersion: number | null, bytes: Uint8Array): Promise<boolean> {
     this.checkRecord('casRecord', key);
-    return this.records.compareAndSwap(key, expectedVersion, bytes);
+    return this.track(this.records.compareAndSwap(key, expectedVersion, bytes));
   }
 
   async deleteRecord(key: string, expectedVersion: number): Promise<boolean> {
     this.checkRecord('deleteRecord', key);
-    return this.records.delete(key, expectedVersion);
+    return this.track(this.records.delete(key, expectedVersion));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled(this.pending);
     if (this.ownsClients) destroyAwsClients(this.clients);
   }
 }
