@@ -69,6 +69,17 @@ export const codes = {
   // query and pull (issue 3 adds its codes here)
   'query/syntax': 'incorrect',
   'query/timeout': 'interrupted',
+  'query/unbound-variable': 'incorrect',
+  'query/insufficient-binding': 'incorrect',
+  'query/unknown-function': 'incorrect',
+  'query/unknown-aggregate': 'incorrect',
+  'query/unknown-rule': 'incorrect',
+  'query/unknown-source': 'incorrect',
+  'query/unknown-attribute': 'incorrect',
+  'query/wrong-arity': 'incorrect',
+  'query/invalid-input': 'incorrect',
+  'query/invalid-or': 'incorrect',
+  'query/function-failed': 'incorrect',
   'pull/syntax': 'incorrect',
   // pull (nodes/pull)
   'pull/invalid-option': 'incorrect',

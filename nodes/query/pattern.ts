@@ -1,0 +1,319 @@
+//! Data patterns `[e a v tx added]` against a db value or a collection source.
+//!
+//! Positions are fixed by constants and by variables already bound. The index is chosen from the
+//! fixed positions (the leading components of one index), the rest are filtered:
+//!
+//!   fixed        index  components      fixed      index  components
+//!   e a v        EAVT   e a v           a v        AVET   a v
+//!   e a          EAVT   e a             a          AEVT   a
+//!   e (v)        EAVT   e               (v) / -    EAVT   (full scan)
+//!
+//! Two ways to join a pattern into the current relation (engine.ts picks by estimate):
+//!   lookup  one index seek per distinct binding of the bound variables (few bindings)
+//!   scan    one scan with the constants only, then a hash join (many bindings)
+import type { Attribute, Database } from '../db/database.ts';
+import type { Datom, IndexName } from '../datom/datom.ts';
+import { toT } from '../datom/datom.ts';
+import { fail } from '../util/errors.ts';
+import { valuesEqual } from '../values/compare.ts';
+import { Keyword } from '../values/values.ts';
+import { join, rowKey, type Relation } from './relation.ts';
+import { isDatabase, sourceOf, type Scope } from './scope.ts';
+import { show } from './show.ts';
+import type { PatternClause } from './syntax.ts';
+
+/** A pattern with its constants resolved against one db value. */
+export interface CompiledPattern {
+  /** Resolved constant at each of the 5 positions; undefined where free. */
+  readonly constants: readonly unknown[];
+  readonly attribute: Attribute | null;
+  /** A constant names nothing (an unknown entity): the pattern matches nothing. */
+  readonly empty: boolean;
+  /** Variable names, in order of first position. */
+  readonly variables: readonly string[];
+  /** For each variable, the positions it occupies. */
+  readonly positions: readonly (readonly number[])[];
+}
+
+export function compilePattern(db: Database, clause: PatternClause): CompiledPattern {
+  const constants: unknown[] = [undefined, undefined, undefined, undefined, undefined];
+  const variables: string[] = [];
+  const positions: number[][] = [];
+  let empty = false;
+  let attribute: Attribute | null = null;
+  const a = clause.terms[1];
+  if (a !== undefined && a.kind === 'constant') {
+    attribute = resolveAttribute(db, a.value, clause);
+    constants[1] = attribute.id;
+  }
+  clause.terms.forEach((term, position) => {
+    if (term.kind === 'variable') {
+      const i = variables.indexOf(term.name);
+      if (i === -1) {
+        variables.push(term.name);
+        positions.push([position]);
+      } else {
+        positions[i]!.push(position);
+      }
+    } else if (term.kind === 'constant' && position !== 1) {
+      const value = resolveConstant(db, position, attribute, term.value);
+      if (value === null && position !== 2) empty = true;
+      else if (value === null && position === 2 && attribute?.valueType === 'ref') empty = true;
+      constants[position] = value;
+    }
+  });
+  return { constants, attribute, empty, variables, positions };
+}
+
+function resolveAttribute(db: Database, value: unknown, clause: PatternClause): Attribute {
+  const ref = typeof value === 'string' ? Keyword.of(value) : value;
+  const attribute = typeof ref === 'number' || ref instanceof Keyword ? db.attribute(ref) : undefined;
+  if (attribute === undefined) {
+    fail('query/unknown-attribute', `Unknown attribute ${show(value)} in the pattern ${show(clause.terms.map(termForm))}; expected an installed attribute.`, { attribute: value });
+  }
+  return attribute;
+}
+
+function termForm(term: PatternClause['terms'][number]): unknown {
+  return term.kind === 'variable' ? term.name : term.kind === 'blank' ? '_' : term.value;
+}
+
+/** A value at a position, resolved to what the index holds (entity ids for e, ref v and tx). */
+export function resolveConstant(db: Database, position: number, attribute: Attribute | null, value: unknown): unknown {
+  switch (position) {
+    case 0:
+      return resolveEntity(db, value);
+    case 1:
+      return resolveAttributeId(db, value);
+    case 2:
+      return attribute?.valueType === 'ref' && typeof value !== 'number' ? resolveEntity(db, value) : value;
+    case 3:
+      return typeof value === 'number' ? toT(value) : resolveEntity(db, value);
+    default:
+      return value;
+  }
+}
+
+/** An entity id for an id, ident or lookup ref; null when it names nothing or is not a reference. */
+export function resolveEntity(db: Database, value: unknown): number | null {
+  if (typeof value === 'number') return value;
+  if (value instanceof Keyword || (Array.isArray(value) && value.length === 2)) {
+    try {
+      return db.entid(value as Keyword);
+    } catch {
+      return null; // not a lookup ref of a unique attribute: it names nothing
+    }
+  }
+  return null;
+}
+
+function resolveAttributeId(db: Database, value: unknown): number | null {
+  const ref = typeof value === 'string' ? Keyword.of(value) : value;
+  if (typeof ref !== 'number' && !(ref instanceof Keyword)) return null;
+  return db.attribute(ref)?.id ?? null;
+}
+
+interface IndexChoice {
+  readonly index: IndexName;
+  readonly components: readonly unknown[];
+  /** Positions fixed but not covered by the components: filtered after the scan. */
+  readonly residual: readonly number[];
+}
+
+/** The index and leading components for a set of fixed positions (undefined = free). */
+export function chooseIndex(fixed: readonly unknown[]): IndexChoice {
+  const [e, a, v] = fixed;
+  const rest = (covered: number[]): number[] => [0, 1, 2, 3, 4].filter((p) => fixed[p] !== undefined && !covered.includes(p));
+  if (e !== undefined) {
+    if (a !== undefined) {
+      return v !== undefined
+        ? { index: 'eavt', components: [e, a, v], residual: rest([0, 1, 2]) }
+        : { index: 'eavt', components: [e, a], residual: rest([0, 1]) };
+    }
+    return { index: 'eavt', components: [e], residual: rest([0]) };
+  }
+  if (a !== undefined) {
+    return v !== undefined
+      ? { index: 'avet', components: [a, v], residual: rest([1, 2]) }
+      : { index: 'aevt', components: [a], residual: rest([1]) };
+  }
+  return { index: 'eavt', components: [], residual: rest([]) };
+}
+
+export function datomField(datom: Datom, position: number): unknown {
+  switch (position) {
+    case 0:
+      return datom.e;
+    case 1:
+      return datom.a;
+    case 2:
+      return datom.v;
+    case 3:
+      return datom.tx;
+    default:
+      return datom.added;
+  }
+}
+
+function matchesField(datom: Datom, position: number, value: unknown): boolean {
+  switch (position) {
+    case 0:
+      return datom.e === value;
+    case 1:
+      return datom.a === value;
+    case 2:
+      return datom.v === value || valuesEqual(datom.v, value);
+    case 3:
+      return toT(datom.tx) === value;
+    default:
+      return datom.added === value;
+  }
+}
+
+/** Calls `emit` with the values of the pattern's variables for every datom matching `fixed`. */
+export function scanDatoms(db: Database, compiled: CompiledPattern, fixed: readonly unknown[], tick: () => void, emit: (values: unknown[]) => void): void {
+  const { index, components, residual } = chooseIndex(fixed);
+  const { positions } = compiled;
+  const n = positions.length;
+  outer: for (const datom of db.datoms(index, ...components)) {
+    tick();
+    for (let i = 0; i < residual.length; i++) {
+      const p = residual[i]!;
+      if (!matchesField(datom, p, fixed[p])) continue outer;
+    }
+    const values = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      const ps = positions[i]!;
+      const value = datomField(datom, ps[0]!);
+      for (let j = 1; j < ps.length; j++) if (!valuesEqual(datomField(datom, ps[j]!), value)) continue outer;
+      values[i] = value;
+    }
+    emit(values);
+  }
+}
+
+/** How many datoms a scan with these fixed positions reads (an upper bound with residuals). */
+export function countDatoms(db: Database, fixed: readonly unknown[]): number {
+  const { index, components } = chooseIndex(fixed);
+  return db.count(index, ...components);
+}
+
+/** The pattern matched with its constants only: a relation over its variables. */
+export function scanPattern(db: Database, compiled: CompiledPattern, tick: () => void): Relation {
+  const rows: unknown[][] = [];
+  if (!compiled.empty) scanDatoms(db, compiled, compiled.constants, tick, (values) => rows.push(values));
+  return { columns: compiled.variables, rows };
+}
+
+/** Where each bound variable of a pattern sits: its column in the relation and its positions. */
+export interface BoundVariable {
+  readonly column: number;
+  readonly positions: readonly number[];
+}
+
+export function boundVariables(compiled: CompiledPattern, columns: readonly string[]): { bound: BoundVariable[]; free: number[] } {
+  const bound: BoundVariable[] = [];
+  const free: number[] = [];
+  compiled.variables.forEach((name, i) => {
+    const column = columns.indexOf(name);
+    if (column === -1) free.push(i);
+    else bound.push({ column, positions: compiled.positions[i]! });
+  });
+  return { bound, free };
+}
+
+/**
+ * The fixed positions for one row: constants plus the row's bound values, resolved like constants
+ * (an ident or lookup ref bound to ?e finds its entity). Null when a value names nothing.
+ */
+export function fixedFor(db: Database, compiled: CompiledPattern, bound: readonly BoundVariable[], row: readonly unknown[]): unknown[] | null {
+  const fixed = compiled.constants.slice();
+  let attribute = compiled.attribute;
+  // Resolve the attribute first: a ref attribute changes how v resolves.
+  for (const b of bound) {
+    if (b.positions.includes(1)) {
+      const id = resolveConstant(db, 1, null, row[b.column]);
+      if (id === null) return null;
+      fixed[1] = id;
+      attribute = db.attribute(id as number) ?? null;
+    }
+  }
+  for (const b of bound) {
+    for (const p of b.positions) {
+      if (p === 1) continue;
+      const value = resolveConstant(db, p, attribute, row[b.column]);
+      if (value === null && p !== 2 && p !== 4) return null;
+      if (fixed[p] !== undefined && !valuesEqual(fixed[p], value)) return null;
+      fixed[p] = value;
+    }
+  }
+  return fixed;
+}
+
+/** Joins the pattern into `relation` by one index lookup per distinct binding of its bound variables. */
+export function lookupPattern(db: Database, compiled: CompiledPattern, relation: Relation, tick: () => void): Relation {
+  const { bound, free } = boundVariables(compiled, relation.columns);
+  const columns = [...relation.columns, ...free.map((i) => compiled.variables[i]!)];
+  const rows: unknown[][] = [];
+  if (compiled.empty) return { columns, rows };
+  const keyColumns = bound.map((b) => b.column);
+  const cache = new Map<unknown, unknown[][]>();
+  for (const row of relation.rows) {
+    const key = rowKey(row, keyColumns);
+    let matches = cache.get(key);
+    if (matches === undefined) {
+      matches = [];
+      const fixed = fixedFor(db, compiled, bound, row);
+      const found = matches;
+      if (fixed !== null) scanDatoms(db, compiled, fixed, tick, (values) => found.push(free.map((i) => values[i])));
+      cache.set(key, matches);
+    }
+    for (const extension of matches) rows.push(extension.length === 0 ? row : row.concat(extension));
+  }
+  return { columns, rows };
+}
+
+/** True when a bound value must be resolved before it can be compared with the index (an ident, a lookup ref). */
+export function needsResolution(compiled: CompiledPattern, relation: Relation): boolean {
+  const { bound } = boundVariables(compiled, relation.columns);
+  const refValue = compiled.attribute === null || compiled.attribute.valueType === 'ref';
+  const columns = bound.filter((b) => b.positions.some((p) => p === 0 || p === 1 || (p === 2 && refValue) || p === 3)).map((b) => b.column);
+  if (columns.length === 0) return false;
+  for (const row of relation.rows) for (const c of columns) if (typeof row[c] !== 'number') return true;
+  return false;
+}
+
+/** A pattern against a collection source: tuples matched by position, then a hash join. */
+export function matchCollection(collection: readonly (readonly unknown[])[], clause: PatternClause, relation: Relation, tick: () => void): Relation {
+  const variables: string[] = [];
+  const rows: unknown[][] = [];
+  clause.terms.forEach((t) => {
+    if (t.kind === 'variable' && !variables.includes(t.name)) variables.push(t.name);
+  });
+  outer: for (const tuple of collection) {
+    tick();
+    if (!Array.isArray(tuple) || tuple.length < clause.terms.length) continue;
+    const values = new Array<unknown>(variables.length).fill(undefined);
+    const set = new Array<boolean>(variables.length).fill(false);
+    for (let p = 0; p < clause.terms.length; p++) {
+      const term = clause.terms[p]!;
+      if (term.kind === 'constant') {
+        if (!valuesEqual(term.value, tuple[p])) continue outer;
+      } else if (term.kind === 'variable') {
+        const i = variables.indexOf(term.name);
+        if (set[i] && !valuesEqual(values[i], tuple[p])) continue outer;
+        values[i] = tuple[p];
+        set[i] = true;
+      }
+    }
+    rows.push(values);
+  }
+  return join(relation, { columns: variables, rows }, tick);
+}
+
+/** The source of a pattern, checked to be a db value or a collection. */
+export function patternSource(scope: Scope, clause: PatternClause): Database | readonly (readonly unknown[])[] {
+  const source = sourceOf(scope, clause.source);
+  if (isDatabase(source) || Array.isArray(source)) return source as Database;
+  return fail('query/invalid-input', `The source ${clause.source} is neither a db value nor a collection of tuples.`, { source: clause.source });
+}

@@ -1,0 +1,196 @@
+//! The planner: which clause of a conjunction runs next.
+//!
+//! Datomic runs clauses in the order written; factum orders them while it evaluates, greedily:
+//!   1. "Eager" clauses (predicates, function expressions, not) run as soon as every variable they
+//!      need is bound: a predicate is pushed down to right after the clause binding its last input.
+//!   2. Of the others (patterns, or, rule calls), the one with the smallest estimated output runs
+//!      next. A pattern's estimate comes from index counts (cheap on sorted indexes): the count of
+//!      datoms matching its constants, or, when some of its variables are bound, the count for a
+//!      few sampled rows of the current relation times the number of rows.
+//! The order therefore does not depend on how the query was written, and an estimate is revised
+//! after every step from the relation actually produced.
+import type { Database } from '../db/database.ts';
+import { fail } from '../util/errors.ts';
+import { compilePattern, countDatoms, boundVariables, fixedFor, patternSource, type CompiledPattern } from './pattern.ts';
+import type { Relation } from './relation.ts';
+import { isDatabase, withDefaultSource, type Scope } from './scope.ts';
+import { formatClause } from './format.ts';
+import type { Clause, PatternClause } from './syntax.ts';
+import { argumentVariables, clauseVariables, collectVariables } from './variables.ts';
+
+/** Static facts about one clause of a conjunction. */
+export interface ClauseInfo {
+  readonly clause: Clause;
+  readonly variables: ReadonlySet<string>;
+  /** Variables that must be bound before the clause can run (beyond those it binds itself). */
+  readonly needs: readonly string[];
+  /** For `not` without a join list: its variables that also occur outside it (the join candidates). */
+  readonly joinCandidates: ReadonlySet<string> | null;
+  readonly eager: boolean;
+}
+
+const infoCache = new WeakMap<readonly Clause[], ClauseInfo[]>();
+
+export function clauseInfos(clauses: readonly Clause[]): ClauseInfo[] {
+  let infos = infoCache.get(clauses);
+  if (infos === undefined) {
+    infos = clauses.map((clause, i) => infoFor(clause, clauses.filter((_, j) => j !== i)));
+    infoCache.set(clauses, infos);
+  }
+  return infos;
+}
+
+function infoFor(clause: Clause, others: readonly Clause[]): ClauseInfo {
+  const variables = clauseVariables(clause);
+  switch (clause.kind) {
+    case 'predicate':
+      return { clause, variables, needs: [...argumentVariables(clause.args, new Set())], joinCandidates: null, eager: true };
+    case 'function':
+      return { clause, variables, needs: [...argumentVariables(clause.args, new Set())], joinCandidates: null, eager: true };
+    case 'not': {
+      if (clause.variables !== null) return { clause, variables, needs: clause.variables.map((v) => v.name), joinCandidates: null, eager: true };
+      const outside = collectVariables(others.filter((c) => c.kind !== 'not'));
+      const joinCandidates = new Set([...variables].filter((v) => outside.has(v)));
+      return { clause, variables, needs: [...joinCandidates], joinCandidates: collectVariables(clause.clauses), eager: true };
+    }
+    case 'or':
+      return { clause, variables, needs: clause.variables?.required.map((v) => v.name) ?? [], joinCandidates: null, eager: false };
+    case 'rule-call':
+    case 'pattern':
+      return { clause, variables, needs: [], joinCandidates: null, eager: false };
+  }
+}
+
+/** Needs that are not yet bound; a rule call's required arguments are checked when it runs. */
+export function isReady(info: ClauseInfo, bound: ReadonlySet<string>): boolean {
+  for (const v of info.needs) if (!bound.has(v)) return false;
+  return true;
+}
+
+/**
+ * Whether a clause can run now: its needs are bound, every branch of an `or` can run with what is
+ * bound of the or's variables, and a rule call has its required arguments bound.
+ */
+export function canRunNow(scope: Scope, info: ClauseInfo, bound: ReadonlySet<string>): boolean {
+  if (!isReady(info, bound)) return false;
+  const clause = info.clause;
+  if (clause.kind === 'or') {
+    const visible = new Set([...info.variables].filter((v) => bound.has(v)));
+    return clause.branches.every((branch) => wouldRun(clauseInfos(branch), visible));
+  }
+  if (clause.kind === 'rule-call') {
+    const branches = scope.rules?.get(clause.name);
+    if (branches === undefined) return true;
+    const required = Math.max(...branches.map((b) => b.variables.required.length));
+    for (let i = 0; i < required && i < clause.args.length; i++) {
+      const a = clause.args[i]!;
+      if (a.kind === 'blank' || (a.kind === 'variable' && !bound.has(a.name))) return false;
+    }
+  }
+  return true;
+}
+
+function wouldRun(infos: readonly ClauseInfo[], bound: ReadonlySet<string>): boolean {
+  const known = new Set(bound);
+  const pending = new Set(infos);
+  let progressed = true;
+  while (progressed && pending.size > 0) {
+    progressed = false;
+    for (const info of pending) {
+      if (isReady(info, known)) {
+        pending.delete(info);
+        for (const v of bindsOf(info)) known.add(v);
+        progressed = true;
+      }
+    }
+  }
+  return pending.size === 0;
+}
+
+/**
+ * Checks, before any work, that some order runs every clause: predicates and functions must get
+ * their inputs bound, `not` its join variables, `or-join` its required variables.
+ */
+export function checkRunnable(infos: readonly ClauseInfo[], inputColumns: readonly string[]): void {
+  const bound = new Set(inputColumns);
+  const pending = new Set(infos);
+  let progressed = true;
+  while (progressed && pending.size > 0) {
+    progressed = false;
+    for (const info of pending) {
+      if (isReady(info, bound)) {
+        pending.delete(info);
+        for (const v of bindsOf(info)) bound.add(v);
+        progressed = true;
+      }
+    }
+  }
+  for (const info of pending) {
+    const missing = info.needs.filter((v) => !bound.has(v));
+    const code = info.clause.kind === 'predicate' || info.clause.kind === 'function' ? 'query/unbound-variable' : 'query/insufficient-binding';
+    fail(code, `The clause ${formatClause(info.clause)} needs ${missing.join(', ')} bound, but no other clause binds ${missing.length > 1 ? 'them' : 'it'}.`, {
+      clause: formatClause(info.clause), variables: missing,
+    });
+  }
+}
+
+function bindsOf(info: ClauseInfo): Iterable<string> {
+  return info.clause.kind === 'not' ? [] : info.variables;
+}
+
+/** Estimated rows after running a clause against `relation` (lower runs first). */
+export function estimate(scope: Scope, clause: Clause, relation: Relation): number {
+  switch (clause.kind) {
+    case 'pattern':
+      return estimatePattern(scope, clause, relation);
+    case 'or': {
+      const inner = withDefaultSource(scope, clause.source);
+      let total = 0;
+      for (const branch of clause.branches) {
+        let best = Infinity;
+        for (const c of branch) if (c.kind === 'pattern') best = Math.min(best, estimatePattern(inner, c, relation));
+        total += best === Infinity ? relation.rows.length : best;
+      }
+      return total;
+    }
+    case 'rule-call': {
+      const anyBound = clause.args.some((a) => a.kind === 'constant' || (a.kind === 'variable' && relation.columns.includes(a.name)));
+      if (scope.deltaClause === clause) return 1;
+      return anyBound ? relation.rows.length * 10 : 1e7;
+    }
+    default:
+      return relation.rows.length;
+  }
+}
+
+const compiledCache = new WeakMap<PatternClause, { db: Database; compiled: CompiledPattern }>();
+
+/** A pattern compiled against a db value, cached per clause for the most recent db. */
+export function compiledPattern(db: Database, clause: PatternClause): CompiledPattern {
+  const cached = compiledCache.get(clause);
+  if (cached !== undefined && cached.db === db) return cached.compiled;
+  const compiled = compilePattern(db, clause);
+  compiledCache.set(clause, { db, compiled });
+  return compiled;
+}
+
+export function estimatePattern(scope: Scope, clause: PatternClause, relation: Relation): number {
+  const source = patternSource(scope, clause);
+  const rows = relation.rows.length;
+  const product = relation.columns.length === 0 ? 1 : rows;
+  if (!isDatabase(source)) {
+    const bound = clause.terms.some((t) => t.kind === 'variable' && relation.columns.includes(t.name));
+    return bound ? Math.max(rows, source.length / 2) : source.length * product;
+  }
+  const compiled = compiledPattern(source, clause);
+  if (compiled.empty) return 0;
+  const { bound } = boundVariables(compiled, relation.columns);
+  if (bound.length === 0 || rows === 0) return countDatoms(source, compiled.constants) * product;
+  const samples = rows <= 3 ? relation.rows : [relation.rows[0]!, relation.rows[rows >> 1]!, relation.rows[rows - 1]!];
+  let total = 0;
+  for (const row of samples) {
+    const fixed = fixedFor(source, compiled, bound, row);
+    if (fixed !== null) total += countDatoms(source, fixed);
+  }
+  return (total / samples.length) * rows;
+}

@@ -1,0 +1,215 @@
+//! Relations: the tables a query is evaluated with. A relation has named columns (variables) and
+//! rows (arrays of values, one per column). Joins are hash joins on the shared columns, the
+//! smaller side hashed; set semantics (duplicate rows removed) are applied where Datomic's
+//! results are sets, by the same keys.
+//!
+//! Keys: equal values (by the index's value equality: 1 equals 1N, 1.5M equals 1.50M) must give
+//! equal keys and different values different keys. One column keys by `joinKey` (numbers, strings
+//! and interned keywords stand for themselves); several columns by `rowKey`, a string where each
+//! part is tagged and length-prefixed so no two different rows collide.
+import { BigDec, Keyword, Sym, Uri, Uuid } from '../values/values.ts';
+
+export interface Relation {
+  readonly columns: readonly string[];
+  readonly rows: unknown[][];
+}
+
+/** The relation with no columns and one empty row: the identity of join. */
+export function unitRelation(): Relation {
+  return { columns: [], rows: [[]] };
+}
+
+export function emptyRelation(columns: readonly string[]): Relation {
+  return { columns, rows: [] };
+}
+
+/** A key for one value, consistent with value equality. */
+export function joinKey(v: unknown): unknown {
+  switch (typeof v) {
+    case 'number':
+    case 'boolean':
+      return v;
+    case 'string':
+      return v.charCodeAt(0) === 0 ? '\u0000s' + v : v;
+    case 'bigint':
+      return Number.isSafeInteger(Number(v)) ? Number(v) : '\u0000N' + v.toString();
+    case 'undefined':
+      return null;
+    case 'object':
+      if (v === null || v instanceof Keyword || v instanceof Sym) return v;
+      return '\u0000' + objectText(v);
+    default:
+      return v;
+  }
+}
+
+function objectText(v: object): string {
+  if (v instanceof Date) return 'd' + v.getTime();
+  if (v instanceof BigDec) return 'm' + canonicalBigDec(v);
+  if (v instanceof Uuid) return 'u' + v.text;
+  if (v instanceof Uri) return 'r' + v.text;
+  if (v instanceof Uint8Array) return 'b' + Buffer.from(v).toString('base64');
+  if (Array.isArray(v)) return 't' + v.map(partText).join('');
+  return 'o' + identityOf(v);
+}
+
+const identities = new WeakMap<object, number>();
+let nextIdentity = 1;
+/** Objects without value equality (maps, functions) compare by identity. */
+function identityOf(v: object): number {
+  let id = identities.get(v);
+  if (id === undefined) {
+    id = nextIdentity++;
+    identities.set(v, id);
+  }
+  return id;
+}
+
+function canonicalBigDec(v: BigDec): string {
+  let unscaled = v.unscaled;
+  let scale = v.scale;
+  while (scale > 0 && unscaled % 10n === 0n) {
+    unscaled /= 10n;
+    scale--;
+  }
+  if (scale === 0 && Number.isSafeInteger(Number(unscaled))) return 'i' + unscaled.toString();
+  return `${unscaled}e${scale}`;
+}
+
+/** One part of a composite key: tagged and, for text, length-prefixed. */
+function partText(v: unknown): string {
+  const k = joinKey(v);
+  switch (typeof k) {
+    case 'number':
+      return 'n' + k + ';';
+    case 'boolean':
+      return k ? 'T' : 'F';
+    case 'string':
+      return 's' + k.length + ':' + k;
+    case 'object':
+      if (k === null) return 'z';
+      if (k instanceof Keyword) return 'k' + k.fqn.length + ':' + k.fqn;
+      if (k instanceof Sym) return 'y' + k.fqn.length + ':' + k.fqn;
+      return 'o' + identityOf(k) + ';';
+    default:
+      return 'x' + String(k) + ';';
+  }
+}
+
+/** A key for the values of `row` at `positions`. */
+export function rowKey(row: readonly unknown[], positions: readonly number[]): unknown {
+  if (positions.length === 1) return joinKey(row[positions[0]!]);
+  let key = '';
+  for (let i = 0; i < positions.length; i++) key += partText(row[positions[i]!]);
+  return key;
+}
+
+/** A key for a whole row. */
+export function wholeRowKey(row: readonly unknown[]): unknown {
+  if (row.length === 1) return joinKey(row[0]);
+  let key = '';
+  for (let i = 0; i < row.length; i++) key += partText(row[i]);
+  return key;
+}
+
+export function distinctRows(rows: readonly unknown[][]): unknown[][] {
+  const seen = new Set<unknown>();
+  const out: unknown[][] = [];
+  for (const row of rows) {
+    const key = wholeRowKey(row);
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(row);
+    }
+  }
+  return out;
+}
+
+/** Positions of `names` in `columns` (-1 when absent). */
+export function positionsOf(columns: readonly string[], names: readonly string[]): number[] {
+  return names.map((n) => columns.indexOf(n));
+}
+
+/** The relation restricted to `names` (which must all be columns), optionally without duplicates. */
+export function project(relation: Relation, names: readonly string[], distinct: boolean): Relation {
+  const positions = positionsOf(relation.columns, names);
+  const rows = relation.rows.map((row) => positions.map((p) => row[p]));
+  return { columns: names, rows: distinct ? distinctRows(rows) : rows };
+}
+
+/** Natural join on the shared columns; a product when there are none. */
+export function join(left: Relation, right: Relation, tick: () => void = noop): Relation {
+  if (left.columns.length === 0 && left.rows.length === 1) return right;
+  if (right.columns.length === 0 && right.rows.length === 1) return left;
+  const shared = left.columns.filter((c) => right.columns.includes(c));
+  const extra = right.columns.filter((c) => !left.columns.includes(c));
+  const extraPositions = positionsOf(right.columns, extra);
+  const columns = [...left.columns, ...extra];
+  const rows: unknown[][] = [];
+  if (left.rows.length === 0 || right.rows.length === 0) return { columns, rows };
+  const leftKey = positionsOf(left.columns, shared);
+  const rightKey = positionsOf(right.columns, shared);
+  const emit = (l: readonly unknown[], r: readonly unknown[]): void => {
+    const row = l.slice();
+    for (let i = 0; i < extraPositions.length; i++) row.push(r[extraPositions[i]!]);
+    rows.push(row);
+  };
+  if (shared.length === 0) {
+    for (const l of left.rows) {
+      tick();
+      for (const r of right.rows) emit(l, r);
+    }
+    return { columns, rows };
+  }
+  if (right.rows.length <= left.rows.length) {
+    const table = groupRows(right.rows, rightKey);
+    for (const l of left.rows) {
+      tick();
+      const matches = table.get(rowKey(l, leftKey));
+      if (matches !== undefined) for (const r of matches) emit(l, r);
+    }
+  } else {
+    const table = groupRows(left.rows, leftKey);
+    for (const r of right.rows) {
+      tick();
+      const matches = table.get(rowKey(r, rightKey));
+      if (matches !== undefined) for (const l of matches) emit(l, r);
+    }
+  }
+  return { columns, rows };
+}
+
+/** Rows of `left` with no match in `right` on the shared columns. */
+export function antiJoin(left: Relation, right: Relation): Relation {
+  const shared = left.columns.filter((c) => right.columns.includes(c));
+  if (shared.length === 0) return right.rows.length === 0 ? left : { columns: left.columns, rows: [] };
+  const rightKey = positionsOf(right.columns, shared);
+  const leftKey = positionsOf(left.columns, shared);
+  const keys = new Set<unknown>();
+  for (const r of right.rows) keys.add(rowKey(r, rightKey));
+  return { columns: left.columns, rows: left.rows.filter((l) => !keys.has(rowKey(l, leftKey))) };
+}
+
+/** Rows grouped by their key at `positions`. */
+export function groupRows(rows: readonly unknown[][], positions: readonly number[]): Map<unknown, unknown[][]> {
+  const table = new Map<unknown, unknown[][]>();
+  for (const row of rows) {
+    const key = rowKey(row, positions);
+    const group = table.get(key);
+    if (group === undefined) table.set(key, [row]);
+    else group.push(row);
+  }
+  return table;
+}
+
+/** Union of relations over the same set of columns (in any order), without duplicates. */
+export function union(columns: readonly string[], parts: readonly Relation[]): Relation {
+  const rows: unknown[][] = [];
+  for (const part of parts) {
+    const positions = positionsOf(part.columns, columns);
+    for (const row of part.rows) rows.push(positions.map((p) => row[p]));
+  }
+  return { columns, rows: distinctRows(rows) };
+}
+
+function noop(): void {}
