@@ -1,0 +1,202 @@
+// The durable tree against a reference model (a sorted array), with tiny node sizes so that every
+// batch splits, joins and collapses nodes; seeded so that a failure replays.
+import { describe, expect, it } from 'vitest';
+import {
+  buildTree,
+  collectAddresses,
+  emptyTree,
+  mergeTree,
+  rangeKeys,
+  rankOf,
+  type DurableTree,
+  type NodeStore,
+  type TreeConfig,
+  type TreeNode,
+} from './durable-tree.ts';
+import { seededRandom } from '../storage/fault.ts';
+import { isFactumError } from '../util/errors.ts';
+
+/** Nodes kept in a map; addresses are a counter, so every write is visible in `nodes.size`. */
+class MemoryNodes implements NodeStore<number> {
+  readonly nodes = new Map<string, TreeNode<number>>();
+  loads = 0;
+  async load(address: string): Promise<TreeNode<number>> {
+    this.loads++;
+    const node = this.nodes.get(address);
+    if (node === undefined) throw new Error(`no node ${address}`);
+    return node;
+  }
+  async store(node: TreeNode<number>): Promise<string> {
+    const address = `n${this.nodes.size}`;
+    this.nodes.set(address, Object.freeze(node));
+    return address;
+  }
+}
+
+const compare = (a: number, b: number): number => a - b;
+
+function configOf(leafMax: number, branchMax: number): TreeConfig<number> & { store: MemoryNodes } {
+  return { compare, store: new MemoryNodes(), leafMax, branchMax };
+}
+
+async function all(config: TreeConfig<number>, tree: DurableTree, lower?: number, upper?: number): Promise<number[]> {
+  const out: number[] = [];
+  const lowerProbe = lower === undefined ? undefined : (key: number) => (lower <= key ? -1 : 1);
+  const upperProbe = upper === undefined ? undefined : (key: number) => (upper < key ? -1 : 1);
+  for await (const key of rangeKeys(config, tree, lowerProbe, upperProbe)) out.push(key);
+  return out;
+}
+
+/** Walks the whole tree checking heights, sizes and that every leaf is at height 0. */
+async function checkShape(config: TreeConfig<number>, tree: DurableTree): Promise<void> {
+  if (tree.address === null) return expect(tree.count).toBe(0);
+  const visit = async (address: string, height: number, isRoot: boolean): Promise<void> => {
+    const node = await config.store.load(address);
+    if (node.kind === 'leaf') {
+      expect(height).toBe(0);
+      expect(node.keys.length).toBeLessThanOrEqual(config.leafMax);
+      return;
+    }
+    expect(node.height).toBe(height);
+    expect(node.children.length).toBeLessThanOrEqual(config.branchMax);
+    if (isRoot) expect(node.children.length).toBeGreaterThan(1);
+    for (const child of node.children) await visit(child.address, height - 1, false);
+  };
+  await visit(tree.address, tree.height, true);
+}
+
+function randomBatch(random: () => number, model: Set<number>, size: number, keySpace: number): { adds: number[]; removes: number[] } {
+  const adds = new Set<number>();
+  const removes = new Set<number>();
+  for (let i = 0; i < size; i++) {
+    const key = Math.floor(random() * keySpace);
+    if (model.has(key)) {
+      if (random() < 0.7) removes.add(key);
+    } else adds.add(key);
+  }
+  return { adds: [...adds].sort(compare), removes: [...removes].sort(compare) };
+}
+
+describe('durable tree', () => {
+  it('builds from a sorted stream and iterates it back, for every size up to a few levels', async () => {
+    for (const n of [0, 1, 2, 3, 4, 5, 8, 9, 27, 28, 100, 257]) {
+      const config = configOf(3, 3);
+      const keys = Array.from({ length: n }, (_, i) => i * 2);
+      const tree = await buildTree(config, keys);
+      expect(tree.count).toBe(n);
+      expect(await all(config, tree)).toEqual(keys);
+      await checkShape(config, tree);
+    }
+  });
+
+  it('matches a sorted-array model under seeded random batches of adds and removes', async () => {
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const random = seededRandom(seed);
+      const leafMax = 2 + Math.floor(random() * 4);
+      const branchMax = 2 + Math.floor(random() * 3);
+      const config = configOf(leafMax, branchMax);
+      const model = new Set<number>();
+      let tree: DurableTree = emptyTree;
+      const versions: Array<{ tree: DurableTree; keys: number[] }> = [];
+      for (let round = 0; round < 60; round++) {
+        const { adds, removes } = randomBatch(random, model, 1 + Math.floor(random() * 40), 300);
+        tree = (await mergeTree(config, tree, adds, removes)).tree;
+        for (const key of removes) model.delete(key);
+        for (const key of adds) model.add(key);
+        const expected = [...model].sort(compare);
+        expect(await all(config, tree), `seed ${seed} round ${round}`).toEqual(expected);
+        expect(tree.count).toBe(expected.length);
+        await checkShape(config, tree);
+        const lower = Math.floor(random() * 300);
+        const upper = lower + Math.floor(random() * 60);
+        expect(await all(config, tree, lower, upper)).toEqual(expected.filter((k) => k >= lower && k <= upper));
+        expect(await rankOf(config, tree, (key) => (lower <= key ? -1 : 1))).toBe(expected.filter((k) => k < lower).length);
+        versions.push({ tree, keys: expected });
+      }
+      // Persistence: every earlier tree value still reads exactly as it was.
+      for (const version of versions) expect(await all(config, version.tree)).toEqual(version.keys);
+    }
+  });
+
+  it('replaces a key that is removed and added in one batch', async () => {
+    const config: TreeConfig<{ k: number; x: string }> = {
+      compare: (a, b) => a.k - b.k,
+      store: new MemoryNodes() as unknown as NodeStore<{ k: number; x: string }>,
+      leafMax: 3,
+      branchMax: 3,
+    };
+    const keys = Array.from({ length: 20 }, (_, k) => ({ k, x: 'old' }));
+    const tree = await buildTree(config, keys);
+    const merged = await mergeTree(config, tree, [{ k: 7, x: 'new' }], [{ k: 7, x: 'old' }]);
+    const out: string[] = [];
+    for await (const key of rangeKeys(config, merged.tree)) out.push(key.x);
+    expect(out.filter((x) => x === 'new')).toHaveLength(1);
+    expect(merged.tree.count).toBe(20);
+  });
+
+  it('rewrites only the path to an edited key (sublinear), sharing every other node', async () => {
+    const config = configOf(8, 8);
+    const tree = await buildTree(config, Array.from({ length: 8 ** 4 }, (_, i) => i * 2));
+    expect(tree.height).toBe(3);
+    const before = config.store.nodes.size;
+    const { tree: next, written } = await mergeTree(config, tree, [4001], []);
+    expect(written).toBe(config.store.nodes.size - before);
+    expect(written).toBeLessThanOrEqual(2 * (tree.height + 1) + 1); // every node of a full path splits, plus a new root
+    const oldAddresses = new Set<string>();
+    const newAddresses = new Set<string>();
+    await collectAddresses(config, tree, oldAddresses);
+    await collectAddresses(config, next, newAddresses);
+    const shared = [...newAddresses].filter((a) => oldAddresses.has(a)).length;
+    expect(newAddresses.size - shared).toBe(written);
+  });
+
+  it('reads one node per level for a point lookup', async () => {
+    const config = configOf(8, 8);
+    const tree = await buildTree(config, Array.from({ length: 8 ** 4 }, (_, i) => i));
+    config.store.loads = 0;
+    expect(await all(config, tree, 1234, 1234)).toEqual([1234]);
+    expect(config.store.loads).toBe(tree.height + 1);
+  });
+
+  it('appends in key order fill leaves (full leaves first at the right edge)', async () => {
+    const config = configOf(16, 16);
+    let tree: DurableTree = emptyTree;
+    for (let batch = 0; batch < 64; batch++) {
+      tree = (await mergeTree(config, tree, Array.from({ length: 5 }, (_, i) => batch * 5 + i), [])).tree;
+    }
+    const leaves = new Set<string>();
+    await collectAddresses(config, tree, leaves);
+    expect(tree.count).toBe(320);
+    // 320 keys in leaves of 16: 20 leaves, plus 2 branches; a half-filling split would make ~40.
+    expect(leaves.size).toBeLessThanOrEqual(23);
+  });
+
+  it('removing every key leaves the empty tree', async () => {
+    const config = configOf(3, 3);
+    const keys = Array.from({ length: 50 }, (_, i) => i);
+    const tree = await buildTree(config, keys);
+    const { tree: empty } = await mergeTree(config, tree, [], keys);
+    expect(empty).toEqual(emptyTree);
+  });
+
+  it('a node that does not match its parent is storage/corrupt naming its address', async () => {
+    const config = configOf(3, 3);
+    const tree = await buildTree(config, Array.from({ length: 30 }, (_, i) => i));
+    const root = config.store.nodes.get(tree.address!)!;
+    if (root.kind !== 'branch') throw new Error('expected a branch');
+    const victim = root.children[1]!.address;
+    config.store.nodes.set(victim, { kind: 'leaf', keys: [999, 1000] });
+    const error = await all(config, tree).catch((e: unknown) => e);
+    expect(isFactumError(error, 'storage/corrupt')).toBe(true);
+    expect((error as Error).message).toContain(victim);
+  });
+
+  it('refuses keys out of order (a bug, not input)', async () => {
+    const config = configOf(3, 3);
+    await expect(buildTree(config, [2, 1])).rejects.toThrow(/ascend/);
+    const tree = await buildTree(config, [1, 2, 3]);
+    await expect(mergeTree(config, tree, [5, 4], [])).rejects.toThrow(/ascend/);
+    await expect(mergeTree(config, tree, [], [9])).rejects.toThrow(/not in the tree/);
+    await expect(mergeTree(config, tree, [2], [])).rejects.toThrow(/already in the tree/);
+  });
+});

@@ -1,0 +1,462 @@
+//! A persistent B+tree whose nodes are immutable, content-addressed segments.
+//!
+//! The tree knows nothing about datoms or storage: keys are any `K`, order is a comparator, and
+//! nodes are read and written through a `NodeStore` (which encodes them as segments and caches
+//! them). A tree value is just the address of its root, its height and its key count; it never
+//! changes. `mergeTree` returns a new tree that rewrites only the nodes on the paths to the keys
+//! it adds or removes; every untouched subtree is shared, by address, with the old tree.
+//!
+//!                    Branch (height 2)   children: [address, firstKey, count] ...
+//!                   /                 \
+//!       Branch (height 1)          Branch (height 1)
+//!       /       |      \            /        \
+//!   Leaf [k0 k1 ..] Leaf [..]   Leaf [..]   Leaf [.. kn]       (height 0: keys)
+//!
+//! Invariants: keys ascend strictly by `compare` along the leaves; a branch child's `firstKey` is
+//! the first key of its subtree and its `count` the number of keys below it; all leaves are at
+//! height 0; no node is empty; leaves hold at most `leafMax` keys, branches at most `branchMax`
+//! children. Every node is checked against its parent's reference when it is loaded (height,
+//! first key, count, order), so a segment that decodes but does not belong is `storage/corrupt`.
+//!
+//! Reads are lazy: a range iteration loads one leaf at a time and stops before loading a leaf
+//! whose first key is past the upper bound, so a point lookup reads one segment per level.
+import { assert } from '../util/assert.ts';
+import { FactumError } from '../util/errors.ts';
+
+export type Compare<K> = (a: K, b: K) => number;
+/** Compares a sought position with a key: negative when the position is before the key. */
+export type Probe<K> = (key: K) => number;
+
+export interface ChildRef<K> {
+  readonly address: string;
+  readonly firstKey: K;
+  readonly count: number;
+}
+
+export interface LeafNode<K> {
+  readonly kind: 'leaf';
+  readonly keys: readonly K[];
+}
+
+export interface BranchNode<K> {
+  readonly kind: 'branch';
+  /** 1 for a branch of leaves, one more per level above. */
+  readonly height: number;
+  readonly children: readonly ChildRef<K>[];
+}
+
+export type TreeNode<K> = LeafNode<K> | BranchNode<K>;
+
+/** Reads and writes nodes as segments; `store` resolves with the address once it is durable. */
+export interface NodeStore<K> {
+  load(address: string): Promise<TreeNode<K>>;
+  store(node: TreeNode<K>): Promise<string>;
+}
+
+/** A tree value: its root's address (null when empty), height (0: the root is a leaf), key count. */
+export interface DurableTree {
+  readonly address: string | null;
+  readonly height: number;
+  readonly count: number;
+}
+
+export const emptyTree: DurableTree = Object.freeze({ address: null, height: 0, count: 0 });
+
+export interface TreeConfig<K> {
+  readonly compare: Compare<K>;
+  readonly store: NodeStore<K>;
+  readonly leafMax: number;
+  readonly branchMax: number;
+}
+
+interface Expected<K> {
+  readonly address: string;
+  readonly height: number;
+  readonly count: number;
+  /** Undefined for the root, whose first key no parent records. */
+  readonly firstKey?: K;
+}
+
+function corrupt(address: string, problem: string): never {
+  throw new FactumError('storage/corrupt', `segment ${address} does not fit the tree: ${problem}`, { key: address });
+}
+
+/** Loads a node and checks it against what its parent says about it. */
+export async function loadNode<K>(config: TreeConfig<K>, expected: Expected<K>): Promise<TreeNode<K>> {
+  const node = await config.store.load(expected.address);
+  const height = node.kind === 'leaf' ? 0 : node.height;
+  if (height !== expected.height) corrupt(expected.address, `height ${height}, expected ${expected.height}`);
+  const { compare } = config;
+  let count = 0;
+  let first: K;
+  if (node.kind === 'leaf') {
+    if (node.keys.length === 0 || node.keys.length > config.leafMax) corrupt(expected.address, `a leaf of ${node.keys.length} keys`);
+    for (let i = 1; i < node.keys.length; i++) {
+      if (compare(node.keys[i - 1]!, node.keys[i]!) >= 0) corrupt(expected.address, `keys out of order at ${i}`);
+    }
+    count = node.keys.length;
+    first = node.keys[0]!;
+  } else {
+    const children = node.children;
+    if (children.length === 0 || children.length > config.branchMax) corrupt(expected.address, `a branch of ${children.length} children`);
+    for (let i = 0; i < children.length; i++) {
+      if (i > 0 && compare(children[i - 1]!.firstKey, children[i]!.firstKey) >= 0) corrupt(expected.address, `children out of order at ${i}`);
+      count += children[i]!.count;
+    }
+    first = children[0]!.firstKey;
+  }
+  if (count !== expected.count) corrupt(expected.address, `${count} keys, expected ${expected.count}`);
+  if (expected.firstKey !== undefined && compare(first, expected.firstKey) !== 0) corrupt(expected.address, 'its first key differs from its parent\'s');
+  return node;
+}
+
+function rootExpected<K>(tree: DurableTree): Expected<K> {
+  assert(tree.address !== null, 'a non-empty tree');
+  return { address: tree.address, height: tree.height, count: tree.count };
+}
+
+function childExpected<K>(child: ChildRef<K>, height: number): Expected<K> {
+  return { address: child.address, height, count: child.count, firstKey: child.firstKey };
+}
+
+/** The index of the first key the position is before (keys.length if none). */
+function seekLeaf<K>(keys: readonly K[], probe: Probe<K>): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (probe(keys[mid]!) < 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** The child whose subtree holds the first key after the position: the last child whose first key is before it. */
+function seekChild<K>(children: readonly ChildRef<K>[], probe: Probe<K>): number {
+  let lo = 1;
+  let hi = children.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (probe(children[mid]!.firstKey) > 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/**
+ * The keys after position `lower` (from the first key when undefined) and before position `upper`
+ * (to the end when undefined), in order, loading leaves only as the iteration reaches them.
+ */
+export async function* rangeKeys<K>(config: TreeConfig<K>, tree: DurableTree, lower?: Probe<K>, upper?: Probe<K>): AsyncGenerator<K> {
+  if (tree.address === null) return;
+  const stack: Array<{ node: BranchNode<K>; index: number }> = [];
+  let node = await loadNode(config, rootExpected<K>(tree));
+  for (;;) {
+    while (node.kind === 'branch') {
+      const index = lower === undefined ? 0 : seekChild(node.children, lower);
+      stack.push({ node, index });
+      node = await loadNode(config, childExpected(node.children[index]!, node.height - 1));
+    }
+    const keys = node.keys;
+    for (let i = lower === undefined ? 0 : seekLeaf(keys, lower); i < keys.length; i++) {
+      if (upper !== undefined && upper(keys[i]!) <= 0) return;
+      yield keys[i]!;
+    }
+    lower = undefined; // later leaves are read from their start
+    const next = nextChild(stack);
+    if (next === null) return;
+    if (upper !== undefined && upper(next.child.firstKey) <= 0) return;
+    node = await loadNode(config, childExpected(next.child, next.height));
+  }
+}
+
+/** Moves the stack to the next child in key order; null at the end of the tree. */
+function nextChild<K>(stack: Array<{ node: BranchNode<K>; index: number }>): { child: ChildRef<K>; height: number } | null {
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    top.index++;
+    if (top.index < top.node.children.length) return { child: top.node.children[top.index]!, height: top.node.height - 1 };
+    stack.pop();
+  }
+  return null;
+}
+
+/** The number of keys before the position: one descent, using the counts of the branches. */
+export async function rankOf<K>(config: TreeConfig<K>, tree: DurableTree, probe: Probe<K>): Promise<number> {
+  if (tree.address === null) return 0;
+  let node = await loadNode(config, rootExpected<K>(tree));
+  let before = 0;
+  while (node.kind === 'branch') {
+    const index = seekChild(node.children, probe);
+    for (let i = 0; i < index; i++) before += node.children[i]!.count;
+    node = await loadNode(config, childExpected(node.children[index]!, node.height - 1));
+  }
+  return before + seekLeaf(node.keys, probe);
+}
+
+/** Every segment address of the tree (branches are loaded; leaves are named by their parents). */
+export async function collectAddresses<K>(config: TreeConfig<K>, tree: DurableTree, into: Set<string>): Promise<void> {
+  if (tree.address === null) return;
+  into.add(tree.address);
+  if (tree.height === 0) return;
+  const visit = async (expected: Expected<K>): Promise<void> => {
+    const node = await loadNode(config, expected);
+    if (node.kind === 'leaf') return;
+    const below: Array<Promise<void>> = [];
+    for (const child of node.children) {
+      if (into.has(child.address)) continue; // shared subtree already visited
+      into.add(child.address);
+      if (node.height > 1) below.push(visit(childExpected(child, node.height - 1)));
+    }
+    await Promise.all(below);
+  };
+  await visit(rootExpected<K>(tree));
+}
+
+/** Splits `items` into pieces of at most `max`: equal sizes, or full pieces first at the right edge. */
+export function chunk<T>(items: readonly T[], max: number, fillFirst: boolean): T[][] {
+  const pieces = Math.ceil(items.length / max);
+  const out: T[][] = [];
+  let start = 0;
+  for (let p = 0; p < pieces; p++) {
+    const size = fillFirst ? Math.min(max, items.length - start) : Math.ceil((items.length - start) / (pieces - p));
+    out.push(items.slice(start, start + size));
+    start += size;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building: bottom-up from a sorted stream, one pending node per level.
+
+async function writeNode<K>(config: TreeConfig<K>, node: TreeNode<K>): Promise<ChildRef<K>> {
+  const address = await config.store.store(node);
+  if (node.kind === 'leaf') return { address, firstKey: node.keys[0]!, count: node.keys.length };
+  let count = 0;
+  for (const child of node.children) count += child.count;
+  return { address, firstKey: node.children[0]!.firstKey, count };
+}
+
+/** Stacks child references into branches, level by level, as a sorted build produces them. */
+class LevelBuilder<K> {
+  /** levels[h]: the references of height h waiting for their parent. */
+  private readonly levels: ChildRef<K>[][] = [];
+
+  constructor(private readonly config: TreeConfig<K>) {}
+
+  async push(ref: ChildRef<K>, height: number): Promise<void> {
+    while (this.levels.length <= height) this.levels.push([]);
+    const level = this.levels[height]!;
+    level.push(ref);
+    if (level.length === this.config.branchMax) {
+      const children = level.splice(0);
+      await this.push(await writeNode(this.config, { kind: 'branch', height: height + 1, children }), height + 1);
+    }
+  }
+
+  /** Writes the partial nodes of every level; the tree of everything pushed. */
+  async finish(): Promise<DurableTree> {
+    for (let h = 0; h < this.levels.length; h++) {
+      const level = this.levels[h]!;
+      const isTop = this.levels.slice(h + 1).every((above) => above.length === 0);
+      if (isTop && level.length === 1) {
+        return { address: level[0]!.address, height: h, count: level[0]!.count };
+      }
+      if (level.length > 0) {
+        const children = level.splice(0);
+        await this.push(await writeNode(this.config, { kind: 'branch', height: h + 1, children }), h + 1);
+      }
+    }
+    return emptyTree;
+  }
+}
+
+/** A tree of `keys`, which must ascend strictly; leaves are filled to `leafMax`. */
+export async function buildTree<K>(config: TreeConfig<K>, keys: Iterable<K> | AsyncIterable<K>): Promise<DurableTree> {
+  const builder = new LevelBuilder(config);
+  let pending: K[] = [];
+  let previous: K | undefined;
+  let first = true;
+  for await (const key of keys) {
+    assert(first || config.compare(previous as K, key) < 0, 'buildTree: keys must ascend strictly');
+    first = false;
+    previous = key;
+    pending.push(key);
+    if (pending.length === config.leafMax) {
+      await builder.push(await writeNode(config, { kind: 'leaf', keys: pending }), 0);
+      pending = [];
+    }
+  }
+  if (pending.length > 0) await builder.push(await writeNode(config, { kind: 'leaf', keys: pending }), 0);
+  return builder.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merging: one walk down the paths the edits touch; a touched node becomes zero or more nodes of
+// the same height, which replace it in its parent.
+
+interface Edit<K> {
+  readonly key: K;
+  readonly add: boolean;
+}
+
+/** Adds and removes as one sorted list; a remove comes before an add of an equal key (a replacement). */
+function sortedEdits<K>(compare: Compare<K>, adds: readonly K[], removes: readonly K[]): Edit<K>[] {
+  const edits: Edit<K>[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < adds.length || j < removes.length) {
+    const takeRemove = j < removes.length && (i === adds.length || compare(removes[j]!, adds[i]!) <= 0);
+    if (takeRemove) edits.push({ key: removes[j++]!, add: false });
+    else edits.push({ key: adds[i++]!, add: true });
+  }
+  for (let k = 1; k < edits.length; k++) {
+    const order = compare(edits[k - 1]!.key, edits[k]!.key);
+    assert(order < 0 || (order === 0 && !edits[k - 1]!.add && edits[k]!.add), 'mergeTree: adds and removes must each ascend strictly');
+  }
+  return edits;
+}
+
+/** The keys of a leaf after the edits; every remove must find its key and no add may find one. */
+function applyEdits<K>(compare: Compare<K>, keys: readonly K[], edits: readonly Edit<K>[]): K[] {
+  const out: K[] = [];
+  let i = 0;
+  for (const edit of edits) {
+    while (i < keys.length && compare(keys[i]!, edit.key) < 0) out.push(keys[i++]!);
+    if (edit.add) {
+      assert(i >= keys.length || compare(keys[i]!, edit.key) !== 0, 'mergeTree: an added key is already in the tree');
+      out.push(edit.key);
+    } else {
+      assert(i < keys.length && compare(keys[i]!, edit.key) === 0, 'mergeTree: a removed key is not in the tree');
+      i++;
+    }
+  }
+  while (i < keys.length) out.push(keys[i++]!);
+  return out;
+}
+
+export interface MergeResult {
+  readonly tree: DurableTree;
+  /** Segments written by this merge. */
+  readonly written: number;
+}
+
+class Merger<K> {
+  written = 0;
+  constructor(private readonly config: TreeConfig<K>) {}
+
+  async write(node: TreeNode<K>): Promise<ChildRef<K>> {
+    this.written++;
+    return writeNode(this.config, node);
+  }
+
+  /** The nodes (of the same height) that replace `expected` once `edits` are applied below it. */
+  async mergeNode(expected: Expected<K>, edits: readonly Edit<K>[], rightEdge: boolean): Promise<ChildRef<K>[]> {
+    const node = await loadNode(this.config, expected);
+    if (node.kind === 'leaf') {
+      const keys = applyEdits(this.config.compare, node.keys, edits);
+      return Promise.all(chunk(keys, this.config.leafMax, rightEdge).map((piece) => this.write({ kind: 'leaf', keys: piece })));
+    }
+    const children = await this.mergeChildren(node, edits, rightEdge);
+    const pieces = chunk(children, this.config.branchMax, rightEdge);
+    return Promise.all(pieces.map((piece) => this.write({ kind: 'branch', height: node.height, children: piece })));
+  }
+
+  /** The children of `node` after the edits, each touched child merged (in parallel). */
+  private async mergeChildren(node: BranchNode<K>, edits: readonly Edit<K>[], rightEdge: boolean): Promise<ChildRef<K>[]> {
+    const { compare } = this.config;
+    const children = node.children;
+    const jobs: Array<Promise<ChildRef<K>[]> | ChildRef<K>> = [];
+    const touched: boolean[] = [];
+    let start = 0;
+    for (let i = 0; i < children.length; i++) {
+      let end = start;
+      if (i === children.length - 1) end = edits.length;
+      else while (end < edits.length && compare(edits[end]!.key, children[i + 1]!.firstKey) < 0) end++;
+      const child = children[i]!;
+      const isRightEdge = rightEdge && i === children.length - 1;
+      jobs.push(end === start ? child : this.mergeNode(childExpected(child, node.height - 1), edits.slice(start, end), isRightEdge));
+      touched.push(end !== start);
+      start = end;
+    }
+    const results = await Promise.all(jobs);
+    const out: Array<{ ref: ChildRef<K>; touched: boolean }> = [];
+    results.forEach((result, i) => {
+      if (Array.isArray(result)) for (const ref of result) out.push({ ref, touched: touched[i]! });
+      else out.push({ ref: result, touched: false });
+    });
+    return node.height === 1 ? this.compactLeaves(out) : out.map((entry) => entry.ref);
+  }
+
+  /**
+   * A rewritten leaf left with fewer than a quarter of `leafMax` keys is joined with a neighbour
+   * it fits into (one more read and write), so that removals cannot leave a tree of nearly empty
+   * segments. A small leaf next to full ones stays: joining would only split again.
+   */
+  private async compactLeaves(entries: Array<{ ref: ChildRef<K>; touched: boolean }>): Promise<ChildRef<K>[]> {
+    const { leafMax } = this.config;
+    const leafMin = Math.max(1, Math.floor(leafMax / 4));
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (!entry.touched || entry.ref.count >= leafMin) continue;
+      const fits = (j: number): boolean => j >= 0 && j < entries.length && entries[j]!.ref.count + entry.ref.count <= leafMax;
+      const j = fits(i + 1) ? i + 1 : fits(i - 1) ? i - 1 : -1;
+      if (j === -1) continue;
+      const [left, right] = j > i ? [entry.ref, entries[j]!.ref] : [entries[j]!.ref, entry.ref];
+      const keys = [...(await this.leafKeys(left)), ...(await this.leafKeys(right))];
+      const ref = await this.write({ kind: 'leaf', keys });
+      entries.splice(Math.min(i, j), 2, { ref, touched: true });
+      i = Math.min(i, j) - 1; // the joined leaf may still be small: look at it again
+    }
+    return entries.map((entry) => entry.ref);
+  }
+
+  private async leafKeys(ref: ChildRef<K>): Promise<readonly K[]> {
+    const node = await loadNode(this.config, childExpected(ref, 0));
+    assert(node.kind === 'leaf', 'a child of height 0 is a leaf');
+    return node.keys;
+  }
+
+  /** The tree whose top level is `refs` (of height `height`): new levels above, single-child roots removed. */
+  async rootOf(refs: ChildRef<K>[], height: number): Promise<DurableTree> {
+    while (refs.length > 1) {
+      const pieces = chunk(refs, this.config.branchMax, true);
+      height++;
+      refs = await Promise.all(pieces.map((children) => this.write({ kind: 'branch', height, children })));
+    }
+    if (refs.length === 0) return emptyTree;
+    let tree: DurableTree = { address: refs[0]!.address, height, count: refs[0]!.count };
+    while (tree.height > 0) {
+      const node = await loadNode(this.config, rootExpected<K>(tree));
+      if (node.kind !== 'branch' || node.children.length > 1) break;
+      tree = { address: node.children[0]!.address, height: tree.height - 1, count: tree.count };
+    }
+    return tree;
+  }
+}
+
+/**
+ * A new tree holding the keys of `tree`, without `removes`, with `adds` (each sorted ascending by
+ * `compare`; a key may be both removed and added, which replaces it). Only nodes on the paths to
+ * edited keys are written; all others are shared with `tree`.
+ */
+export async function mergeTree<K>(config: TreeConfig<K>, tree: DurableTree, adds: readonly K[], removes: readonly K[]): Promise<MergeResult> {
+  const edits = sortedEdits(config.compare, adds, removes);
+  const merger = new Merger(config);
+  if (edits.length === 0) return { tree, written: 0 };
+  if (tree.address === null) {
+    assert(removes.length === 0, 'mergeTree: removing keys from an empty tree');
+    const root = await buildCounting(config, adds, merger);
+    return { tree: root, written: merger.written };
+  }
+  const refs = await merger.mergeNode(rootExpected<K>(tree), edits, true);
+  return { tree: await merger.rootOf(refs, tree.height), written: merger.written };
+}
+
+async function buildCounting<K>(config: TreeConfig<K>, keys: readonly K[], merger: Merger<K>): Promise<DurableTree> {
+  const counting: TreeConfig<K> = {
+    ...config,
+    store: { load: (address) => config.store.load(address), store: (node) => (merger.written++, config.store.store(node)) },
+  };
+  return buildTree(counting, keys);
+}
