@@ -1,0 +1,112 @@
+//! The IAM role of a compute group's nodes, least privilege: this system's table, the bucket's
+//! three prefixes, its key, its log group, its EFS access point, and the one node bundle object.
+//! A query group reads only; the primary group (transactor, indexer) also writes.
+
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { acknowledge } from '../nag.ts';
+import { bucketPrefixes, exportName } from '../system-exports.ts';
+import type { SystemImports } from '../system-imports.ts';
+
+export type NodeRole = 'primary' | 'query-group';
+
+export interface NodeRoleProps {
+  readonly imports: SystemImports;
+  readonly role: NodeRole;
+  readonly groupName: string;
+  readonly bundleBucketName: string;
+  readonly bundleObjectKey: string;
+}
+
+const tableActions: Readonly<Record<NodeRole, string[]>> = {
+  primary: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:DescribeTable',
+  ],
+  'query-group': ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+};
+
+export class NodeIamRole extends Construct {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: NodeRoleProps) {
+    super(scope, id);
+    const { imports } = props;
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: `factum ${imports.system} ${props.groupName} nodes`,
+    });
+    const statements = [
+      new iam.PolicyStatement({ sid: 'Table', actions: tableActions[props.role], resources: [imports.tableArn] }),
+      ...bucketStatements(imports.bucketArn, props.role),
+      ...keyStatements(imports.keyArn, props.role),
+      new iam.PolicyStatement({
+        sid: 'Logs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [imports.logGroupArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'SegmentCache',
+        actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+        resources: [imports.fileSystemArn],
+        conditions: { StringEquals: { 'elasticfilesystem:AccessPointArn': imports.accessPointArn } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'NodeBundle',
+        actions: ['s3:GetObject'],
+        resources: [`arn:${Stack.of(this).partition}:s3:::${props.bundleBucketName}/${props.bundleObjectKey}`],
+      }),
+    ];
+    const policy = new iam.Policy(this, 'Policy', { statements, roles: [this.role] });
+    this.acknowledgeWildcards(policy, imports);
+  }
+
+  /** cdk-nag names an imported value by its export name inside a finding id. */
+  private acknowledgeWildcards(policy: iam.Policy, imports: SystemImports): void {
+    const bucket = exportName(imports.system, 'BucketArn');
+    for (const prefix of Object.values(bucketPrefixes)) {
+      acknowledge(
+        policy,
+        `AwsSolutions-IAM5[Resource::${bucket}/${prefix}*]`,
+        `Objects under ${prefix} have content-derived or per-database names unknown at deploy time; the grant is limited to that prefix of this system's bucket.`,
+      );
+    }
+  }
+}
+
+function bucketStatements(bucketArn: string, role: NodeRole): iam.PolicyStatement[] {
+  const objects = (prefix: string): string => `${bucketArn}/${prefix}*`;
+  const writer = role === 'primary';
+  return [
+    new iam.PolicyStatement({
+      sid: 'Segments',
+      actions: writer ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] : ['s3:GetObject'],
+      resources: [objects(bucketPrefixes.segments)],
+    }),
+    new iam.PolicyStatement({ sid: 'Revisions', actions: ['s3:GetObject'], resources: [objects(bucketPrefixes.revisions)] }),
+    new iam.PolicyStatement({
+      sid: 'AccessKeys',
+      actions: writer ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'],
+      resources: [objects(bucketPrefixes.access)],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ListPrefixes',
+      actions: ['s3:ListBucket'],
+      resources: [bucketArn],
+      conditions: { StringLike: { 's3:prefix': Object.values(bucketPrefixes).map((prefix) => `${prefix}*`) } },
+    }),
+  ];
+}
+
+function keyStatements(keyArn: string, role: NodeRole): iam.PolicyStatement[] {
+  const actions = role === 'primary' ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
+  return [new iam.PolicyStatement({ sid: 'Key', actions, resources: [keyArn] })];
+}

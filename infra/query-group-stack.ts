@@ -1,0 +1,53 @@
+//! A query group: its own Auto Scaling group (instance type, min/max, target tracking on CPU or
+//! on requests per node), its own internal load balancer and name
+//! (`<group>.<system>.factum.internal`), attached to an existing production system. It imports
+//! only the storage stack's exports, so adding or removing it never changes another stack.
+
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { QueryGroupConfig, SystemConfig } from './config.ts';
+import { InternalLoadBalancer } from './constructs/internal-load-balancer.ts';
+import { NodeGroup } from './constructs/node-group.ts';
+import { primaryGroupName } from './compute-stack.ts';
+import { endpointName, nodePort } from './system-exports.ts';
+import { SystemImports } from './system-imports.ts';
+
+export interface QueryGroupStackProps extends StackProps {
+  readonly config: SystemConfig;
+  readonly group: QueryGroupConfig;
+}
+
+/** Target of CPU tracking (%), and of request tracking (requests per node per minute). */
+export const cpuTargetPercent = 60;
+export const requestsPerNodePerMinute = 6000;
+
+export class QueryGroupStack extends Stack {
+  readonly nodes: NodeGroup;
+  readonly loadBalancer: InternalLoadBalancer;
+
+  constructor(scope: Construct, id: string, props: QueryGroupStackProps) {
+    super(scope, id, props);
+    const { config, group } = props;
+    const imports = new SystemImports(this, 'Storage', config);
+    this.nodes = new NodeGroup(this, 'Nodes', {
+      imports,
+      region: config.region,
+      role: 'query-group',
+      groupName: group.name,
+      instanceType: group.instanceType,
+      minNodes: group.minNodes,
+      maxNodes: group.maxNodes,
+      loadBalanced: true,
+      primaryEndpoint: `http://${endpointName(config.system, primaryGroupName)}:${nodePort}`,
+    });
+    this.loadBalancer = new InternalLoadBalancer(this, 'LoadBalancer', { imports, nodes: this.nodes, groupName: group.name });
+    this.loadBalancer.addHealthAlarm(imports, group.name);
+    if (group.scalingMetric === 'cpu') {
+      this.nodes.autoScalingGroup.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: cpuTargetPercent, cooldown: Duration.minutes(5) });
+    } else {
+      this.nodes.autoScalingGroup.scaleOnRequestCount('Requests', { targetRequestsPerMinute: requestsPerNodePerMinute });
+    }
+    new CfnOutput(this, 'Endpoint', { value: `http://${this.loadBalancer.endpointName}:${nodePort}`, description: `endpoint of query group ${group.name}` });
+    new CfnOutput(this, 'GroupName', { value: group.name, description: 'query group name' });
+  }
+}
