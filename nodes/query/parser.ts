@@ -7,7 +7,8 @@
 //!   query        = [:find find-spec return-map? with? inputs? where?]  |  {:find [...] :in [...] ...}
 //!   variable     = symbol starting with ?      src-var = symbol starting with $
 //!   rules-var    = %                           plain-symbol = any other symbol
-//!   JS data: keywords may be given as strings where only a keyword can stand (":find", attributes).
+//!   JS data: section names may be strings (":find" or "find"); an attribute given as a string is
+//!   read as a keyword when the pattern runs against a db value.
 import { fail } from '../util/errors.ts';
 import { Keyword, List, Sym } from '../values/values.ts';
 import { show } from './show.ts';
@@ -211,15 +212,14 @@ function parsePattern(form: readonly unknown[]): PatternClause {
   const rest = [...form];
   const source = isSource(rest[0]) ? (rest.shift() as Sym).fqn : '$';
   if (rest.length === 0 || rest.length > 5) syntaxError('A data pattern has 1 to 5 elements [e a v tx added].', form);
-  const terms = rest.map((x, i) => parseTerm(x, i === 1));
+  const terms = rest.map((x) => parseTerm(x));
   return { kind: 'pattern', source, terms };
 }
 
-function parseTerm(form: unknown, attributePosition: boolean): Term {
+function parseTerm(form: unknown): Term {
   if (isVariable(form)) return variable(form.fqn);
   if (isSymbol(form, '_')) return blank;
   if (form instanceof Sym) syntaxError('A plain symbol cannot stand in a data pattern; use ?var, _ or a constant.', form);
-  if (attributePosition && typeof form === 'string') return constant(Keyword.of(form));
   return constant(form);
 }
 
@@ -277,7 +277,7 @@ function checkOrVariables(clause: OrClause, form: unknown): void {
 // rule-expr = (src-var? rule-name (variable | constant | '_')+)
 function parseRuleCall(source: string, head: Sym, args: readonly unknown[], form: unknown): RuleCallClause {
   if (args.length === 0) syntaxError(`The rule call (${head.fqn}) needs at least one argument.`, form);
-  return { kind: 'rule-call', source, name: head.fqn, args: args.map((x) => parseTerm(x, false)) };
+  return { kind: 'rule-call', source, name: head.fqn, args: args.map((x) => parseTerm(x)) };
 }
 
 // rule = [[rule-head clause+]+]    rule-head = (rule-name rule-vars)    rule-name = plain-symbol
