@@ -43,6 +43,19 @@ export interface SystemConfig {
   readonly alarmEmail: string | null;
 }
 
+/** Every context key the app reads. */
+export const contextKeys = [
+  'system',
+  'topology',
+  'bastionCidr',
+  'region',
+  'availabilityZones',
+  'queryGroups',
+  'instanceType',
+  'nodeCount',
+  'alarmEmail',
+] as const;
+
 /** Context values as the CDK hands them over: strings from `-c`, anything from cdk.json. */
 export type Context = Readonly<Record<string, unknown>>;
 

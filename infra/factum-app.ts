@@ -6,19 +6,26 @@
 import { App, Tags } from 'aws-cdk-lib';
 import featureFlags from './feature-flags.json' with { type: 'json' };
 import { ComputeStack } from './compute-stack.ts';
-import type { SystemConfig } from './config.ts';
+import { contextKeys, readConfig, type Context, type SystemConfig } from './config.ts';
 import { applyAwsSolutionsChecks } from './nag.ts';
 import { QueryGroupStack } from './query-group-stack.ts';
 import { StorageStack } from './storage-stack.ts';
 
 export interface FactumAppProps {
-  readonly config: SystemConfig;
+  /**
+   * Context values (`system`, `topology`, ... see config.ts); the CLI's `-c` values win.
+   * @default - only what the CLI passes
+   */
+  readonly context?: Context;
   /** Where the cloud assembly goes. @default - the CLI's choice, or a temporary directory */
   readonly outdir?: string;
+  /** Environment variables consulted for defaults (CDK_DEFAULT_REGION). @default process.env */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface FactumApp {
   readonly app: App;
+  readonly config: SystemConfig;
   readonly storage: StorageStack;
   readonly compute: ComputeStack;
   readonly queryGroups: readonly QueryGroupStack[];
@@ -36,9 +43,14 @@ export function stackNames(system: string): StackNames {
   return { storage: `${prefix}-storage`, compute: `${prefix}-compute`, queryGroup: (name) => `${prefix}-query-${name}` };
 }
 
-export function createFactumApp(props: FactumAppProps): FactumApp {
-  const { config } = props;
-  const app = new App({ context: featureFlags, ...(props.outdir === undefined ? {} : { outdir: props.outdir }) });
+/**
+ * Builds the whole app. Throws a FactumError (before creating any stack) when the context is bad.
+ * @example createFactumApp({ context: { system: 'demo', topology: 'solo', bastionCidr: 'none' } })
+ */
+export function createFactumApp(props: FactumAppProps = {}): FactumApp {
+  const app = new App({ context: { ...featureFlags, ...props.context }, ...(props.outdir === undefined ? {} : { outdir: props.outdir }) });
+  const context = Object.fromEntries(contextKeys.map((key) => [key, app.node.tryGetContext(key) as unknown]));
+  const config = readConfig(context, props.environment ?? process.env);
   const env = { region: config.region };
   const names = stackNames(config.system);
   const storage = new StorageStack(app, names.storage, {
@@ -62,5 +74,5 @@ export function createFactumApp(props: FactumAppProps): FactumApp {
   });
   Tags.of(app).add('factum:system', config.system);
   applyAwsSolutionsChecks(app);
-  return { app, storage, compute, queryGroups };
+  return { app, config, storage, compute, queryGroups };
 }

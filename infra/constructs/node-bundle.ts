@@ -23,7 +23,8 @@ export function bundleNode(outputDirectory: string): void {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    sourcemap: 'inline',
+    // No source map: its paths would depend on the staging directory and change the asset hash.
+    sourcemap: false,
     logLevel: 'error',
     // CommonJS dependencies inside an ES module bundle still call require().
     banner: { js: "import { createRequire as factumCreateRequire } from 'node:module'; const require = factumCreateRequire(import.meta.url);" },
