@@ -9,6 +9,7 @@ import { Cursor, type Probe } from '../btree/int-tree.ts';
 import type { Database } from '../db/database.ts';
 import { Db } from '../db/db.ts';
 import type { DatomTable } from '../db/datom-table.ts';
+import { compareValues } from '../values/compare.ts';
 import type { Keyword } from '../values/values.ts';
 
 export interface EntityDatoms {
@@ -25,6 +26,8 @@ export interface EntityReader {
   values(e: number, a: number): readonly unknown[];
   /** The entities whose ref attribute `a` holds `target`, in index order. */
   referrers(target: number, a: number): readonly number[];
+  /** The entity whose unique attribute `a` holds `value` (already resolved for refs), or null. */
+  lookup(a: number, value: unknown): number | null;
   ident(e: number): Keyword | null;
 }
 
@@ -51,6 +54,10 @@ export class DatabaseReader implements EntityReader {
     const entities: number[] = [];
     for (const datom of this.db.datoms('vaet', target, a)) entities.push(datom.e);
     return entities;
+  }
+
+  lookup(a: number, value: unknown): number | null {
+    return this.db.entid([a, value]);
   }
 
   ident(e: number): Keyword | null {
@@ -101,6 +108,16 @@ export class MemoryIndexReader implements EntityReader {
     const entities: number[] = [];
     for (let row = cursor.next(); row !== -1 && table.v(row) === target && table.a(row) === a; row = cursor.next()) entities.push(table.e(row));
     return entities;
+  }
+
+  lookup(a: number, value: unknown): number | null {
+    const table = this.table;
+    const probe: Probe = (row) => {
+      const ra = table.a(row);
+      return a < ra ? -1 : a > ra ? 1 : compareValues(value, table.v(row)) <= 0 ? -1 : 1;
+    };
+    const row = new Cursor(this.db.state.current.avet, probe).peek();
+    return row !== -1 && table.a(row) === a && compareValues(value, table.v(row)) === 0 ? table.e(row) : null;
   }
 
   ident(e: number): Keyword | null {

@@ -52,10 +52,13 @@ export interface Plan {
   forward: Step[];
   reverse: Step[];
   /** Explicit forward steps by attribute id: under a wildcard they replace the default step. */
-  forwardById: Map<number, Step>;
+  forwardById: Map<number, Step[]>;
+  /** Read all of an entity's datoms in one index walk rather than seek each attribute. */
+  scan: boolean;
 }
 
 const ID = Keyword.of('db/id');
+const SCAN_FROM_ATTRIBUTES = 2;
 const REF: Nesting = Object.freeze({ kind: 'ref' });
 const FULL: Nesting = Object.freeze({ kind: 'full' });
 /** `[*]`: how a component named without a pattern is pulled. */
@@ -88,7 +91,7 @@ export function planFor(db: Database, pattern: PullPattern): Plan {
 }
 
 function compile(db: Database, pattern: PullPattern): Plan {
-  const plan: Plan = { pattern, wildcard: pattern.wildcard, ids: [], forward: [], reverse: [], forwardById: new Map() };
+  const plan: Plan = { pattern, wildcard: pattern.wildcard, ids: [], forward: [], reverse: [], forwardById: new Map(), scan: pattern.wildcard };
   for (const spec of pattern.attributes) {
     if (spec.attribute === ID && !spec.reverse) {
       plan.ids.push(idStep(spec));
@@ -98,9 +101,14 @@ function compile(db: Database, pattern: PullPattern): Plan {
     if (step.reverse) plan.reverse.push(step);
     else {
       plan.forward.push(step);
-      plan.forwardById.set(step.attribute.id, step);
+      const steps = plan.forwardById.get(step.attribute.id);
+      if (steps === undefined) plan.forwardById.set(step.attribute.id, [step]);
+      else steps.push(step);
     }
   }
+  // One walk over the entity's datoms beats a seek per attribute once two or more are named
+  // (entities rarely hold many more datoms than a pattern names).
+  plan.scan ||= plan.forward.length >= SCAN_FROM_ATTRIBUTES;
   return plan;
 }
 

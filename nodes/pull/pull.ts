@@ -36,7 +36,7 @@ export type PullResult = Record<string, unknown>;
 /** Pulls `pattern` for one entity named by an entity id, an ident or a lookup ref. */
 export function pull(db: Database, pattern: PatternInput, eid: EntityRef): PullResult {
   const puller = new Puller(db);
-  return puller.pull(planFor(db, toPattern(pattern)), resolveEntity(db, eid));
+  return puller.pull(planFor(db, toPattern(pattern)), puller.resolve(eid));
 }
 
 /** Pulls `pattern` for each entity, in order. */
@@ -46,22 +46,22 @@ export function pullMany(db: Database, pattern: PatternInput, eids: readonly Ent
   }
   const puller = new Puller(db);
   const plan = planFor(db, toPattern(pattern));
-  return eids.map((eid) => puller.pull(plan, resolveEntity(db, eid)));
+  return eids.map((eid) => puller.pull(plan, puller.resolve(eid)));
 }
 
 /** Resolves an entity id, ident or lookup ref; names of nothing and malformed refs are errors. */
-export function resolveEntity(db: Database, eid: EntityRef): number {
+export function resolveEntity(db: Database, eid: EntityRef, reader: EntityReader | null = null): number {
   if (typeof eid === 'number') {
     if (Number.isSafeInteger(eid) && eid >= 0) return eid;
   } else if (eid instanceof Keyword) {
     return db.entid(eid) ?? notFound(eid);
   } else if (Array.isArray(eid) && eid.length === 2) {
-    return resolveLookupRef(db, eid[0], eid[1]);
+    return resolveLookupRef(db, eid[0], eid[1], reader);
   }
   return fail('pull/invalid-entity', `pull takes an entity id (a non-negative integer), an ident keyword or a lookup ref [attribute value], got ${describeForm(eid)}.`, { value: eid });
 }
 
-function resolveLookupRef(db: Database, attributeRef: unknown, value: unknown): number {
+function resolveLookupRef(db: Database, attributeRef: unknown, value: unknown, reader: EntityReader | null): number {
   const ident = attributeRef instanceof Keyword ? attributeRef : typeof attributeRef === 'string' ? Keyword.of(attributeRef) : null;
   const attribute = ident === null ? undefined : db.attribute(ident);
   if (attribute === undefined) {
@@ -70,7 +70,9 @@ function resolveLookupRef(db: Database, attributeRef: unknown, value: unknown): 
   if (attribute.unique === null) {
     return fail('pull/invalid-entity', `Lookup ref [${attribute.ident} ${describeForm(value)}] needs a :db/unique attribute; ${attribute.ident} is not unique.`, { value: [attributeRef, value] });
   }
-  return db.entid([attribute.id, value]) ?? notFound([attributeRef, value]);
+  const direct = reader !== null && (attribute.valueType !== 'ref' || typeof value === 'number');
+  const e = direct ? reader.lookup(attribute.id, value) : db.entid([attribute.id, value]);
+  return e ?? notFound([attributeRef, value]);
 }
 
 function notFound(eid: unknown): never {
@@ -102,8 +104,21 @@ interface XformTask {
 
 type Task = EntityTask | ExitTask | XformTask;
 
-/** How many times each recursive step has been followed on the path to an entity. */
-type Depths = ReadonlyMap<Step, number> | null;
+/**
+ * How many times each recursive step has been followed on the path to an entity: a list shared
+ * by the entities below, newest first (an older entry for the same step is shadowed).
+ */
+interface DepthEntry {
+  readonly step: Step;
+  readonly depth: number;
+  readonly next: Depths;
+}
+type Depths = DepthEntry | null;
+
+function depthOf(depths: Depths, step: Step): number {
+  for (let entry = depths; entry !== null; entry = entry.next) if (entry.step === step) return entry.depth;
+  return 0;
+}
 
 /**
  * One pull (or pullMany). The walk is a depth-first traversal with an explicit stack, so a deep
@@ -128,6 +143,10 @@ export class Puller {
     this.reader = readerFor(db);
   }
 
+  resolve(eid: EntityRef): number {
+    return resolveEntity(this.db, eid, this.reader);
+  }
+
   pull(plan: Plan, e: number): PullResult {
     const result: PullResult = {};
     const stack = this.stack;
@@ -147,9 +166,9 @@ export class Puller {
     const { plan, e, result } = task;
     this.path.set(e, (this.path.get(e) ?? 0) + 1);
     this.stack.push({ kind: 'exit', e });
-    if (plan.wildcard) this.wildcard(task);
-    else for (const step of plan.forward) this.put(task, step, this.reader.values(e, step.attribute.id));
-    for (const step of plan.reverse) this.put(task, step, this.reader.referrers(e, step.attribute.id));
+    if (plan.scan) this.scan(task);
+    else for (const step of plan.forward) this.putAll(task, step, this.reader.values(e, step.attribute.id));
+    for (const step of plan.reverse) this.putAll(task, step, this.reader.referrers(e, step.attribute.id));
     for (const id of plan.ids) result[id.key] = id.xform === null ? e : applyXform(id.xform, e);
     for (const step of plan.forward) if (step.hasDefault && !(step.key in result)) result[step.key] = step.default;
     for (const step of plan.reverse) if (step.hasDefault && !(step.key in result)) result[step.key] = step.default;
@@ -161,41 +180,49 @@ export class Puller {
     else this.path.set(e, count - 1);
   }
 
-  private wildcard(task: EntityTask): void {
-    const { plan, e, result } = task;
-    result['db/id'] = e;
+  /** Walks all the entity's datoms once, attribute by attribute, giving each to its steps. */
+  private scan(task: EntityTask): void {
+    const { plan, e } = task;
+    if (plan.wildcard) task.result['db/id'] = e;
     const { attributes, values } = this.reader.entity(e);
     let start = 0;
     while (start < attributes.length) {
       const a = attributes[start]!;
       let end = start + 1;
       while (end < attributes.length && attributes[end] === a) end++;
-      const step = plan.forwardById.get(a) ?? wildcardStep(this.db, a);
-      this.put(task, step, start === 0 && end === values.length ? values : values.slice(start, end));
+      const steps = plan.forwardById.get(a);
+      if (steps !== undefined) for (const step of steps) this.put(task, step, values, start, end);
+      else if (plan.wildcard) this.put(task, wildcardStep(this.db, a), values, start, end);
       start = end;
     }
   }
 
-  /** Sets the step's key from the values found (none: the key stays absent). */
-  private put(task: EntityTask, step: Step, values: readonly unknown[]): void {
-    if (values.length === 0) return;
+  private putAll(task: EntityTask, step: Step, values: readonly unknown[]): void {
+    this.put(task, step, values, 0, values.length);
+  }
+
+  /** Sets the step's key from `values[start..end)` (none: the key stays absent). */
+  private put(task: EntityTask, step: Step, values: readonly unknown[], start: number, end: number): void {
+    if (start === end) return;
     const nesting = step.nesting;
     let depths = task.depths;
     if (nesting.kind === 'recursion') {
-      const depth = depths?.get(step) ?? 0;
+      const depth = depthOf(depths, step);
       if (nesting.depth !== null && depth >= nesting.depth) return;
-      depths = new Map(depths ?? []).set(step, depth + 1);
+      depths = { step, depth: depth + 1, next: depths };
     }
     const descends = step.isRef && nesting.kind !== 'ref';
     if (step.xform !== null && descends) this.stack.push({ kind: 'xform', result: task.result, key: step.key, xform: step.xform });
     let value: unknown;
-    if (!step.many) value = this.render(step, values[0], depths);
-    else if (!step.isRef) value = values.length <= step.limit ? values.slice() : values.slice(0, step.limit);
+    if (!step.many) value = this.render(step, values[start], depths);
     else {
-      const n = Math.min(values.length, step.limit);
-      const out = new Array<unknown>(n);
-      for (let i = 0; i < n; i++) out[i] = this.render(step, values[i], depths);
-      value = out;
+      const stop = Math.min(end, start + step.limit);
+      if (!step.isRef) value = values.slice(start, stop);
+      else {
+        const out = new Array<unknown>(stop - start);
+        for (let i = start; i < stop; i++) out[i - start] = this.render(step, values[i], depths);
+        value = out;
+      }
     }
     task.result[step.key] = step.xform === null || descends ? value : applyXform(step.xform, value);
   }
