@@ -1,0 +1,117 @@
+//! The columnar encoding of a sorted run of datoms: the body of a leaf, and the first keys of a branch.
+//!
+//!   uint   n
+//!   e      n signed varints: each e minus the previous one (the first minus 0)
+//!   a      n signed varints, deltas likewise
+//!   t      n signed varints, deltas likewise (t, not the tx id: the tx partition is implied)
+//!   added  1 byte: 0 all assertions, 1 all retractions, 2 a bitmap of ceil(n/8) bytes follows
+//!   v      a bitmap of ceil(n/8) bytes, bit i set when value i repeats value i-1; then the values
+//!          that do not repeat, each in the value codec (nodes/values/codec.ts)
+//!
+//! Within a leaf the leading components of an index are sorted, so their deltas are mostly 0 or
+//! small: a run of datoms sharing a prefix (one entity in EAVT, one attribute in AEVT/AVET) pays
+//! one byte per shared numeric component, and a repeated value one bit. Columns also put alike
+//! bytes together, which the compressor of the envelope exploits. Decoding trusts nothing: a count
+//! beyond the bytes left, an id that is not a safe non-negative integer, or trailing bytes are
+//! `storage/corrupt`.
+import type { Datom } from '../datom/datom.ts';
+import { txOfT, tOfTx } from '../datom/datom.ts';
+import { Reader, type Writer } from '../values/codec.ts';
+import { FactumError } from '../util/errors.ts';
+
+/** A datom decoded from a segment. */
+export class SegmentDatom implements Datom {
+  constructor(
+    readonly e: number,
+    readonly a: number,
+    readonly v: unknown,
+    readonly tx: number,
+    readonly added: boolean,
+  ) {}
+}
+
+/** A value repeats the previous one only when it is the same value with the same representation. */
+function repeats(previous: unknown, v: unknown): boolean {
+  return typeof v === 'number' ? Object.is(previous, v) : previous === v;
+}
+
+function writeDeltas(writer: Writer, datoms: readonly Datom[], component: (datom: Datom) => number): void {
+  let previous = 0;
+  for (const datom of datoms) {
+    const n = component(datom);
+    writer.int(n - previous);
+    previous = n;
+  }
+}
+
+export function writeDatomColumns(writer: Writer, datoms: readonly Datom[]): void {
+  const n = datoms.length;
+  writer.uint(n);
+  writeDeltas(writer, datoms, (d) => d.e);
+  writeDeltas(writer, datoms, (d) => d.a);
+  writeDeltas(writer, datoms, (d) => tOfTx(d.tx));
+  const assertions = datoms.reduce((count, d) => count + (d.added ? 1 : 0), 0);
+  if (assertions === n) writer.byte(0);
+  else if (assertions === 0) writer.byte(1);
+  else {
+    writer.byte(2);
+    writer.raw(bitmap(n, (i) => datoms[i]!.added));
+  }
+  writer.raw(bitmap(n, (i) => i > 0 && repeats(datoms[i - 1]!.v, datoms[i]!.v)));
+  for (let i = 0; i < n; i++) if (i === 0 || !repeats(datoms[i - 1]!.v, datoms[i]!.v)) writer.value(datoms[i]!.v);
+}
+
+function bitmap(n: number, bit: (i: number) => boolean): Uint8Array {
+  const bytes = new Uint8Array(Math.ceil(n / 8));
+  for (let i = 0; i < n; i++) if (bit(i)) bytes[i >> 3]! |= 1 << (i & 7);
+  return bytes;
+}
+
+function isSet(bytes: Uint8Array, i: number): boolean {
+  return (bytes[i >> 3]! & (1 << (i & 7))) !== 0;
+}
+
+function corrupt(address: string, problem: string): never {
+  throw new FactumError('storage/corrupt', `segment ${address} is corrupt: ${problem}`, { key: address });
+}
+
+function readDeltas(reader: Reader, n: number, address: string, what: string): Float64Array {
+  const out = new Float64Array(n);
+  let previous = 0;
+  for (let i = 0; i < n; i++) {
+    previous += reader.int();
+    if (!Number.isSafeInteger(previous) || previous < 0) corrupt(address, `${what} ${previous} of datom ${i} is not a non-negative integer`);
+    out[i] = previous;
+  }
+  return out;
+}
+
+export function readDatomColumns(reader: Reader, address: string): SegmentDatom[] {
+  const n = reader.uint();
+  // Each datom takes at least three bytes (its e, a and t deltas).
+  if (n * 3 > reader.remaining) corrupt(address, `a count of ${n} datoms exceeds the ${reader.remaining} bytes left`);
+  const e = readDeltas(reader, n, address, 'entity id');
+  const a = readDeltas(reader, n, address, 'attribute id');
+  const t = readDeltas(reader, n, address, 't');
+  const form = reader.byte();
+  if (form > 2) corrupt(address, `unknown form ${form} of the added column`);
+  const added = form === 2 ? reader.raw(Math.ceil(n / 8)) : null;
+  const repeated = reader.raw(Math.ceil(n / 8));
+  if (n > 0 && isSet(repeated, 0)) corrupt(address, 'the first value is marked as a repeat');
+  const datoms = new Array<SegmentDatom>(n);
+  let v: unknown = null;
+  for (let i = 0; i < n; i++) {
+    if (!isSet(repeated, i)) v = reader.value();
+    const isAdded = added === null ? form === 0 : isSet(added, i);
+    datoms[i] = new SegmentDatom(e[i]!, a[i]!, v, txOfT(t[i]!), isAdded);
+  }
+  return datoms;
+}
+
+/** Decodes a whole body of datom columns, which must hold nothing else. */
+export function decodeDatomColumns(body: Uint8Array, address: string): SegmentDatom[] {
+  const reader = new Reader(body);
+  const datoms = readDatomColumns(reader, address);
+  if (!reader.done) corrupt(address, `${reader.remaining} bytes after the datoms`);
+  return datoms;
+}

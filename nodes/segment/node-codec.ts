@@ -1,0 +1,82 @@
+//! Tree nodes as segments: a leaf's body is its keys' columns; a branch's body is
+//!
+//!   uint height | uint n | n × (32-byte address, uint count) | the n first keys, as key columns
+//!
+//! `nodeCodec` is generic over the key columns, so the datom trees and any other tree share it.
+import type { BranchNode, ChildRef, TreeNode } from '../btree/durable-tree.ts';
+import { Reader, Writer } from '../values/codec.ts';
+import { FactumError } from '../util/errors.ts';
+import { openSegment, sealSegment, type Compression, type SealedSegment } from './envelope.ts';
+
+export interface KeyColumns<K> {
+  write(writer: Writer, keys: readonly K[]): void;
+  read(reader: Reader, address: string): K[];
+  /** Approximate bytes one decoded key holds in memory, for the byte-bounded cache. */
+  readonly keyBytes: number;
+}
+
+export interface NodeCodec<K> {
+  encode(node: TreeNode<K>): SealedSegment;
+  /** The node stored under `address`; `storage/corrupt` when the bytes are not one. */
+  decode(address: string, bytes: Uint8Array): TreeNode<K>;
+  /** Approximate bytes a decoded node holds in memory. */
+  sizeOf(node: TreeNode<K>): number;
+}
+
+const ADDRESS_BYTES = 32;
+const HEX = /^[0-9a-f]{64}$/;
+
+function corrupt(address: string, problem: string): never {
+  throw new FactumError('storage/corrupt', `segment ${address} is corrupt: ${problem}`, { key: address });
+}
+
+function writeBranch<K>(writer: Writer, node: BranchNode<K>, columns: KeyColumns<K>): void {
+  writer.uint(node.height);
+  writer.uint(node.children.length);
+  for (const child of node.children) {
+    if (!HEX.test(child.address)) throw new Error(`a child address must be 64 hex digits, got ${child.address}`);
+    writer.raw(Buffer.from(child.address, 'hex'));
+    writer.uint(child.count);
+  }
+  columns.write(writer, node.children.map((child) => child.firstKey));
+}
+
+function readBranch<K>(reader: Reader, address: string, columns: KeyColumns<K>): BranchNode<K> {
+  const height = reader.uint();
+  if (height < 1 || height > 64) corrupt(address, `a branch of height ${height}`);
+  const n = reader.uint();
+  if (n * (ADDRESS_BYTES + 1) > reader.remaining) corrupt(address, `a count of ${n} children exceeds the bytes left`);
+  const refs: Array<{ address: string; count: number }> = [];
+  for (let i = 0; i < n; i++) {
+    const child = Buffer.from(reader.raw(ADDRESS_BYTES)).toString('hex');
+    const count = reader.uint();
+    if (count === 0) corrupt(address, `child ${i} holds no keys`);
+    refs.push({ address: child, count });
+  }
+  const firstKeys = columns.read(reader, address);
+  if (firstKeys.length !== n) corrupt(address, `${firstKeys.length} first keys for ${n} children`);
+  const children: ChildRef<K>[] = refs.map((ref, i) => ({ address: ref.address, count: ref.count, firstKey: firstKeys[i]! }));
+  return { kind: 'branch', height, children };
+}
+
+export function nodeCodec<K>(columns: KeyColumns<K>, compression: Compression): NodeCodec<K> {
+  return {
+    encode(node) {
+      const writer = new Writer(64 * 1024);
+      if (node.kind === 'leaf') columns.write(writer, node.keys);
+      else writeBranch(writer, node, columns);
+      return sealSegment(node.kind, writer.finish(), compression);
+    },
+    decode(address, bytes) {
+      const { kind, body } = openSegment(address, bytes);
+      const reader = new Reader(body);
+      const node: TreeNode<K> = kind === 'leaf' ? { kind, keys: columns.read(reader, address) } : readBranch(reader, address, columns);
+      if (!reader.done) corrupt(address, `${reader.remaining} bytes after the node`);
+      return node;
+    },
+    sizeOf(node) {
+      const keys = node.kind === 'leaf' ? node.keys.length : node.children.length;
+      return 256 + keys * (columns.keyBytes + (node.kind === 'leaf' ? 0 : 120));
+    },
+  };
+}
