@@ -121,7 +121,7 @@ function printDate(value: Date): string {
 
 function tagPrefix(value: Tagged): string {
   if (reservedTags.has(value.tag)) {
-    unsupported(value, `a Tagged with tag #${value.tag} would read back as a ${value.tag} value, not a Tagged`);
+    unsupported(value, `a Tagged with tag #${value.tag} would read back as #${value.tag}, not as a Tagged`);
   }
   return '#' + value.tag + ' ';
 }

@@ -41,7 +41,17 @@ export function readAllEdn(text: string): unknown[] {
 
 const END: unique symbol = Symbol('end of input');
 const OPENED: unique symbol = Symbol('frame opened');
-const DISCARDED: unique symbol = Symbol('discarded');
+
+/**
+ * Names already validated, by their text: a query or transaction repeats a few names many times,
+ * so each is checked once. Like the interning tables of Keyword and Sym, these only grow.
+ */
+const knownKeywords = new Map<string, Keyword>();
+const knownSymbols = new Map<string, Sym>();
+const keywordSlotMask = 1023;
+/** Empty slots hold a name no token can match (a space ends a token). */
+const keywordSlotNames: string[] = new Array<string>(keywordSlotMask + 1).fill(' ');
+const keywordSlots: (Keyword | undefined)[] = new Array<Keyword | undefined>(keywordSlotMask + 1);
 
 const LIST = 0;
 const VECTOR = 1;
@@ -51,14 +61,21 @@ const TAG = 4;
 const DISCARD = 5;
 const frameNames = ['list', 'vector', 'map', 'set'];
 const frameClosers = [')', ']', '}', '}'];
+const closerCodes = [41, 93, 125, 125];
 
-interface Frame {
-  readonly kind: number;
+/**
+ * One open collection, tag or discard. Frames are reused from depth to depth, and the forms of
+ * every open collection wait on one shared value stack, from `base` up; closing a collection
+ * copies its forms out into an array of exactly their number. Few allocations, little GC.
+ */
+class Frame {
+  kind = 0;
   /** Offset of the opening text (`[`, `#{`, `#inst`, `#_`). */
-  readonly start: number;
-  readonly items: unknown[];
+  start = 0;
+  /** Where this collection's forms begin on the value stack. */
+  base = 0;
   /** The tag of a TAG frame, without `#`. */
-  readonly tag: string;
+  tag = '';
 }
 
 /** A tag starts with a letter (as in Clojure): `#inst`, `#my/tag`. */
@@ -80,7 +97,12 @@ const stringEscapes: Record<string, string> = { t: '\t', r: '\r', n: '\n', '\\':
 class EdnReader {
   private readonly text: string;
   position = 0;
-  private readonly stack: Frame[] = [];
+  /** Open frames are `frames[0 .. depth)`; deeper entries are spares for reuse. */
+  private readonly frames: Frame[] = [];
+  private depth = 0;
+  /** The forms of the open collections; `values[0 .. valueCount)` are live. */
+  private readonly values: unknown[] = [];
+  private valueCount = 0;
 
   constructor(text: string) {
     this.text = text;
@@ -89,28 +111,27 @@ class EdnReader {
 
   /** Reads the next top-level form, or returns END. */
   next(): unknown {
-    const stack = this.stack;
+    const frames = this.frames;
     for (;;) {
       const start = this.skipWhitespace();
       if (start >= this.text.length) {
-        if (stack.length > 0) this.failUnclosed(stack[stack.length - 1]!);
+        if (this.depth > 0) this.failUnclosed(frames[this.depth - 1]!);
         return END;
       }
       let value = this.readOne(this.text.charCodeAt(start));
       if (value === OPENED) continue;
       // Emit the value to the frames on the stack.
       for (;;) {
-        const top = stack[stack.length - 1];
-        if (top === undefined) return value;
+        if (this.depth === 0) return value;
+        const top = frames[this.depth - 1]!;
         if (top.kind === TAG) {
-          stack.pop();
+          this.depth--;
           value = this.applyTag(top, value);
         } else if (top.kind === DISCARD) {
-          stack.pop();
-          value = DISCARDED;
+          this.depth--;
           break;
         } else {
-          top.items.push(value);
+          this.values[this.valueCount++] = value;
           break;
         }
       }
@@ -163,35 +184,74 @@ class EdnReader {
   }
 
   private open(kind: number, width: number): typeof OPENED {
-    this.stack.push({ kind, start: this.position, items: [], tag: '' });
+    this.push(kind, '');
     this.position += width;
     return OPENED;
   }
 
+  private push(kind: number, tag: string): void {
+    let frame = this.frames[this.depth];
+    if (frame === undefined) {
+      frame = new Frame();
+      this.frames.push(frame);
+    }
+    frame.kind = kind;
+    frame.start = this.position;
+    frame.base = this.valueCount;
+    frame.tag = tag;
+    this.depth++;
+  }
+
   private close(c: number): unknown {
-    const top = this.stack.pop();
-    const closer = String.fromCharCode(c);
-    if (top === undefined) return this.fail(this.position, `unexpected '${closer}' with no collection open`, 'a form');
+    if (this.depth === 0) return this.fail(this.position, `unexpected '${String.fromCharCode(c)}' with no collection open`, 'a form');
+    const top = this.frames[this.depth - 1]!;
     if (top.kind === TAG || top.kind === DISCARD) {
       const opener = top.kind === TAG ? '#' + top.tag : '#_';
       return this.fail(this.position, `expected a form after ${opener} at ${this.where(top.start)}`, 'a form');
     }
-    const expected = frameClosers[top.kind]!;
-    if (closer !== expected) {
+    if (c !== closerCodes[top.kind]) {
+      const expected = frameClosers[top.kind]!;
       const name = frameNames[top.kind]!;
       this.fail(this.position, `expected '${expected}' to close the ${name} opened at ${this.where(top.start)}`, `'${expected}'`);
     }
     this.position++;
-    switch (top.kind) {
-      case LIST:
-        return new List(top.items);
-      case VECTOR:
-        return top.items;
-      case MAP:
-        return this.buildMap(top);
-      default:
-        return this.buildSet(top);
+    this.depth--;
+    const base = top.base;
+    const count = this.valueCount;
+    this.valueCount = base;
+    if (top.kind === VECTOR) return this.values.slice(base, count);
+    if (top.kind === LIST) return new List(this.values.slice(base, count));
+    if (top.kind === MAP) return this.buildMap(top, base, count);
+    return this.buildSet(top, base, count);
+  }
+
+  /** Fast path: put every entry in; look for the duplicate only when the size falls short or a key is composite. */
+  private buildMap(frame: Frame, base: number, end: number): Map<unknown, unknown> {
+    const values = this.values;
+    if ((end - base) % 2 !== 0) {
+      this.fail(frame.start, `a map needs an even number of forms; the map opened at ${this.where(frame.start)} has ${end - base}`, 'a value for every key');
     }
+    const map = new Map<unknown, unknown>();
+    let composite = false;
+    for (let i = base; i < end; i += 2) {
+      const key = values[i];
+      if (!composite && !isPrimitiveKey(key)) composite = true;
+      map.set(key, values[i + 1]);
+    }
+    if (composite || map.size * 2 !== end - base) this.checkDistinct(frame, 'key', base, end, 2);
+    return map;
+  }
+
+  private buildSet(frame: Frame, base: number, end: number): Set<unknown> {
+    const values = this.values;
+    const set = new Set<unknown>();
+    let composite = false;
+    for (let i = base; i < end; i++) {
+      if (!composite && !isPrimitiveKey(values[i])) composite = true;
+      set.add(values[i]);
+    }
+    if (composite || set.size !== end - base) this.checkDistinct(frame, 'element', base, end, 1);
+    return set;
   }
 
   private failUnclosed(top: Frame): never {
@@ -204,27 +264,14 @@ class EdnReader {
     return this.fail(this.text.length, `expected '${expected}' to close the ${name} opened at ${this.where(top.start)}`, `'${expected}'`);
   }
 
-  private buildMap(frame: Frame): Map<unknown, unknown> {
-    const items = frame.items;
-    if (items.length % 2 !== 0) {
-      this.fail(frame.start, `a map needs an even number of forms; the map opened at ${this.where(frame.start)} has ${items.length}`, 'a value for every key');
+  /** Fails on the first key or element that ednEquals an earlier one (composite ones compare by content). */
+  private checkDistinct(frame: Frame, what: string, base: number, end: number, stride: number): void {
+    const seen = new Map<unknown, unknown>();
+    for (let i = base; i < end; i += stride) {
+      const item = this.values[i];
+      if (findKey(seen, item) !== undefined) this.failDuplicate(frame, what, item);
+      seen.set(item, true);
     }
-    const map = new Map<unknown, unknown>();
-    for (let i = 0; i < items.length; i += 2) {
-      const key = items[i];
-      if (isPrimitiveKey(key) ? map.has(key) : findKey(map, key) !== undefined) this.failDuplicate(frame, 'key', key);
-      map.set(key, items[i + 1]);
-    }
-    return map;
-  }
-
-  private buildSet(frame: Frame): Set<unknown> {
-    const set = new Set<unknown>();
-    for (const element of frame.items) {
-      if (isPrimitiveKey(element) ? set.has(element) : findKey(set, element) !== undefined) this.failDuplicate(frame, 'element', element);
-      set.add(element);
-    }
-    return set;
   }
 
   private failDuplicate(frame: Frame, what: string, value: unknown): never {
@@ -257,7 +304,7 @@ class EdnReader {
       const tag = this.text.slice(start + 1, end);
       const problem = symbolProblem(tag);
       if (problem !== null) this.fail(start + 1, `invalid tag #${tag}: ${problem}`, 'a tag symbol');
-      this.stack.push({ kind: TAG, start, items: [], tag });
+      this.push(TAG, tag);
       this.position = end;
       return OPENED;
     }
@@ -414,17 +461,42 @@ class EdnReader {
     return this.fail(start, `unknown character \\${token}`, 'a character such as \\a, \\newline, \\space, \\tab or \\uXXXX');
   }
 
+  /**
+   * Keywords repeat, so the scan hashes the name as it goes and looks in a small direct-mapped
+   * cache that compares the text in place: a hit allocates nothing.
+   */
   private readKeyword(): Keyword {
+    const text = this.text;
+    const length = text.length;
     const start = this.position;
-    const end = this.tokenEnd(start + 1);
-    const name = this.text.slice(start + 1, end);
+    let end = start + 1;
+    let hash = 0;
+    while (end < length) {
+      const c = text.charCodeAt(end);
+      if (c < 128 && (asciiClass[c]! & DELIMITER) !== 0) break;
+      hash = (Math.imul(hash, 31) + c) | 0;
+      end++;
+    }
     this.position = end;
+    const slot = hash & keywordSlotMask;
+    const cachedName = keywordSlotNames[slot]!;
+    if (cachedName.length === end - start - 1 && text.startsWith(cachedName, start + 1)) return keywordSlots[slot]!;
+    const name = text.slice(start + 1, end);
+    const keyword = knownKeywords.get(name) ?? this.newKeyword(start, name);
+    keywordSlotNames[slot] = name;
+    keywordSlots[slot] = keyword;
+    return keyword;
+  }
+
+  private newKeyword(start: number, name: string): Keyword {
     const problem = keywordProblem(name);
     if (problem !== null) {
       const code = name.charCodeAt(0) === 58 ? 'edn/unsupported' : 'edn/syntax';
       throw this.error(code, start, `invalid keyword :${name}: ${problem}`, 'a keyword such as :name or :ns/name');
     }
-    return Keyword.of(name);
+    const keyword = Keyword.of(name);
+    knownKeywords.set(name, keyword);
+    return keyword;
   }
 
   /** A number, a symbol, nil, true or false. */
@@ -439,10 +511,14 @@ class EdnReader {
       return this.readNumber(start, end);
     }
     const token = text.slice(start, end);
+    const symbol = knownSymbols.get(token);
+    if (symbol !== undefined) return symbol;
     if (isReservedSymbol(token)) return token === 'nil' ? null : token === 'true';
     const problem = symbolProblem(token);
     if (problem !== null) this.fail(start, `invalid symbol ${token}: ${problem}`, 'a symbol, number, string or collection');
-    return Sym.of(token);
+    const created = Sym.of(token);
+    knownSymbols.set(token, created);
+    return created;
   }
 
   /**
@@ -455,11 +531,18 @@ class EdnReader {
     let c = text.charCodeAt(i);
     if (c === 43 || c === 45) c = text.charCodeAt(++i);
     const digitsStart = i;
-    while (i < end && c >= 48 && c <= 57) c = text.charCodeAt(++i);
+    let magnitude = 0; // exact while there are at most 15 digits
+    while (i < end && c >= 48 && c <= 57) {
+      magnitude = magnitude * 10 + (c - 48);
+      c = text.charCodeAt(++i);
+    }
     if (text.charCodeAt(digitsStart) === 48 && i - digitsStart > 1) {
       this.failNumber(start, end, 'an integer part may not have leading zeros');
     }
-    if (i === end) return this.integer(start, end, i - digitsStart);
+    if (i === end) {
+      if (i - digitsStart > 15) return this.bigInteger(start, end);
+      return text.charCodeAt(start) === 45 && magnitude !== 0 ? -magnitude : magnitude; // integers have no -0
+    }
     let isFloat = false;
     if (c === 46 /* . */) {
       isFloat = true;
@@ -483,10 +566,9 @@ class EdnReader {
     return this.failNumber(start, end, `unexpected '${text[i]}'`);
   }
 
-  private integer(start: number, end: number, digits: number): number | bigint {
-    const text = this.text.slice(start, end);
-    if (digits <= 15) return Number(text) + 0; // + 0 turns -0 into 0: integers have no sign of zero
-    const big = BigInt(text);
+  /** An integer of 16 digits or more: a number when safe, else a bigint. */
+  private bigInteger(start: number, end: number): number | bigint {
+    const big = BigInt(this.text.slice(start, end));
     return big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
   }
 
