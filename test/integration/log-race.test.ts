@@ -56,4 +56,12 @@ describe('two writers racing for one log position', () => {
     expect(await right.appendLog('db', 1, bytesOf('stale'))).toBe(false);
     await expect(right.appendLog('db', 3, bytesOf('gap'))).rejects.toMatchObject({ code: 'storage/invalid-position' });
   });
+
+  it('still refuses a gap after reading past the end of the log (regression)', async () => {
+    const [left] = twoWriters();
+    expect(await left.appendLog('db', 0, bytesOf('a'))).toBe(true);
+    expect(await collect(left.readLog('db', 9))).toEqual([]);
+    await expect(left.appendLog('db', 5, bytesOf('gap'))).rejects.toMatchObject({ code: 'storage/invalid-position' });
+    expect(await left.logLength('db')).toBe(1);
+  });
 });

@@ -15,6 +15,11 @@
 //! removes every object under the log's spill prefix.
 //!
 //! Every entry carries the SHA-256 of its bytes, checked on every read (`storage/corrupt`).
+//!
+//! Gaps. A conditional put can only test its own item, so the no-gap rule is checked by reading
+//! position - 1 first, unless this process has already seen the log that long (it wrote or read
+//! that far). A log deleted by another process meanwhile is not noticed; logs are deleted only
+//! after their database left the catalog, when nobody appends to them.
 
 import {
   BatchWriteItemCommand,
@@ -212,10 +217,11 @@ export class DynamodbLog {
           expected,
         });
       }
-      yield { position, bytes: await this.entryBytes(log, item) };
+      const bytes = await this.entryBytes(log, item);
+      this.noteLength(log, position + 1);
+      yield { position, bytes };
       expected++;
     }
-    this.noteLength(log, expected);
   }
 
   private async entryBytes(log: string, item: Item): Promise<Uint8Array> {
