@@ -19,7 +19,7 @@ const arbitraryDatom: fc.Arbitrary<Datom> = fc
   .record({
     e: fc.maxSafeNat(),
     a: fc.nat({ max: 100_000 }),
-    v: arbitraryValue({ maxDepth: 2 }),
+    v: arbitraryValue({ depthMax: 2 }),
     t: fc.nat({ max: 2 ** 40 }),
     added: fc.boolean(),
   })
