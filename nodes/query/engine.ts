@@ -36,6 +36,7 @@ export function prepare(query: Query, inputs: readonly unknown[], options: RunOp
       expected: query.inputs.length, given: inputs.length,
     });
   }
+  const clock = options.clock ?? Clock.forTimeout(options.timeoutMs);
   const sources = new Map<string, unknown>();
   let rules: RuleSet | null = null;
   let input = unitRelation();
@@ -52,12 +53,11 @@ export function prepare(query: Query, inputs: readonly unknown[], options: RunOp
         rules = parseRules(typeof value === 'string' ? options.readText(value) : value);
         break;
       case 'in-binding':
-        input = join(input, bindValue(spec.binding, value, 'fail'));
+        input = join(input, bindValue(spec.binding, value, 'fail'), clock.tick);
         break;
     }
   });
   const explain: ExplainStep[] | null = options.explain === true ? [] : null;
-  const clock = options.clock ?? Clock.forTimeout(options.timeoutMs);
   const scope: Scope = {
     sources, rules, clock, explain, depth: 0, fixpoint: null, deltaClause: null,
     runQuery: (nested, nestedInputs) => runQuery(options.parse(nested), nestedInputs, { ...options, explain: false, clock, offset: null, limit: null }).result,
