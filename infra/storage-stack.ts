@@ -233,6 +233,8 @@ export class StorageStack extends Stack {
       lifecyclePolicy: efs.LifecyclePolicy.AFTER_30_DAYS,
       // A cache of immutable segments: everything in it can be read again from S3.
       enableAutomaticBackups: false,
+      // Only IAM-authorized mounts (the nodes mount with `iam`); no anonymous NFS clients.
+      allowAnonymousAccess: false,
       removalPolicy: RemovalPolicy.RETAIN,
       fileSystemPolicy: new iam.PolicyDocument({
         statements: [

@@ -1,0 +1,153 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bastionCidr, ingressCidrs, renderValue, resourcesOfType, statementsOf, synthesizeSystem, userDataOf, type SynthesizedSystem } from './synth.ts';
+
+let system: SynthesizedSystem;
+const storageName = 'factum-demo-storage';
+const computeName = 'factum-demo-compute';
+
+beforeAll(() => {
+  system = synthesizeSystem({ system: 'demo', topology: 'solo' });
+});
+
+describe('solo system', () => {
+  it('synthesizes with zero cdk-nag and template-validator findings', () => {
+    expect(Object.keys(system.json).sort()).toEqual([computeName, storageName]);
+    expect(system.violations).toEqual([]);
+  });
+
+  it('has one storage of each kind: table, bucket, key, file system, log group, zone', () => {
+    const storage = system.template(storageName);
+    storage.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    storage.resourceCountIs('AWS::S3::Bucket', 2);
+    storage.resourceCountIs('AWS::KMS::Key', 1);
+    storage.resourceCountIs('AWS::EFS::FileSystem', 1);
+    storage.resourceCountIs('AWS::EFS::MountTarget', 2);
+    storage.resourceCountIs('AWS::EFS::AccessPoint', 1);
+    storage.resourceCountIs('AWS::Logs::LogGroup', 1);
+    storage.resourceCountIs('AWS::Route53::HostedZone', 1);
+    storage.resourceCountIs('AWS::EC2::NatGateway', 0);
+    storage.resourceCountIs('AWS::EC2::VPCEndpoint', 4);
+    const endpoints = resourcesOfType(system.json[storageName]!, 'AWS::EC2::VPCEndpoint').map((endpoint) => `${endpoint.Properties.VpcEndpointType ?? 'Gateway'} ${renderValue(endpoint.Properties.ServiceName)}`);
+    expect(endpoints.sort()).toEqual([
+      'Gateway com.amazonaws.<ref:AWS::Region>.dynamodb',
+      'Gateway com.amazonaws.<ref:AWS::Region>.s3',
+      'Interface com.amazonaws.us-east-1.kms',
+      'Interface com.amazonaws.us-east-1.logs',
+    ]);
+    storage.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('runs one small node in a group of one with no load balancer, plus the bastion', () => {
+    const compute = system.template(computeName);
+    compute.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 2);
+    compute.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { AutoScalingGroupName: 'factum-demo-primary', MinSize: '1', MaxSize: '1', HealthCheckType: 'EC2' });
+    compute.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { AutoScalingGroupName: 'factum-demo-bastion', MinSize: '1', MaxSize: '1' });
+    compute.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0);
+    compute.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ InstanceType: 't3.small' }) });
+  });
+
+  it('keeps the endpoint name on the node through a launch-event function', () => {
+    const compute = system.template(computeName);
+    compute.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.autoscaling'], 'detail-type': ['EC2 Instance Launch Successful'], detail: { AutoScalingGroupName: ['factum-demo-primary'] } },
+    });
+    compute.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ RECORD_NAME: 'primary.demo.factum.internal' }) } });
+    const route53 = statementsOf(system.json[computeName]!).find((statement) => statement.Action === 'route53:ChangeResourceRecordSets');
+    expect(route53?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['primary.demo.factum.internal'], 'route53:ChangeResourceRecordSetsRecordTypes': ['A'] },
+    });
+    const primary = resourcesOfType(system.json[computeName]!, 'AWS::AutoScaling::AutoScalingGroup').find((group) => group.Properties.AutoScalingGroupName === 'factum-demo-primary');
+    const rule = resourcesOfType(system.json[computeName]!, 'AWS::Events::Rule')[0]!;
+    expect(system.json[computeName]!.Resources[primary!.id]!.DependsOn).toEqual(expect.arrayContaining([rule.id]));
+  });
+
+  it('encrypts everything at rest with the system key', () => {
+    const storage = system.template(storageName);
+    const key = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] };
+    storage.hasResourceProperties('AWS::DynamoDB::GlobalTable', { SSESpecification: { SSEEnabled: true, SSEType: 'KMS' }, Replicas: [Match.objectLike({ SSESpecification: { KMSMasterKeyId: key } })] });
+    storage.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key } }] },
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
+    storage.hasResourceProperties('AWS::EFS::FileSystem', { Encrypted: true, KmsKeyId: key });
+    storage.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: key });
+    storage.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: key });
+    for (const bucket of resourcesOfType(system.json[storageName]!, 'AWS::S3::Bucket')) {
+      expect(bucket.Properties.BucketEncryption).toBeDefined();
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    }
+    for (const policy of resourcesOfType(system.json[storageName]!, 'AWS::S3::BucketPolicy')) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    }
+    for (const launchTemplate of resourcesOfType(system.json[computeName]!, 'AWS::EC2::LaunchTemplate')) {
+      const data = launchTemplate.Properties.LaunchTemplateData;
+      expect(data.MetadataOptions.HttpTokens).toBe('required');
+      expect(data.BlockDeviceMappings.map((mapping: any) => mapping.Ebs.Encrypted)).toEqual([true]);
+    }
+  });
+
+  it('retains every stateful resource and protects the storage stack', () => {
+    const stateful = ['AWS::DynamoDB::GlobalTable', 'AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::EFS::FileSystem', 'AWS::Logs::LogGroup'];
+    for (const type of stateful) {
+      const resources = resourcesOfType(system.json[storageName]!, type);
+      expect(resources.length).toBeGreaterThan(0);
+      for (const resource of resources) expect([type, resource.DeletionPolicy]).toEqual([type, 'Retain']);
+    }
+    system.template(storageName).hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      Replicas: [Match.objectLike({ DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+    });
+    expect(system.storage.terminationProtection).toBe(true);
+  });
+
+  it('admits the outside world only to the bastion, over SSH, from the given CIDR', () => {
+    const all = Object.values(system.json).flatMap((template) => ingressCidrs(template));
+    expect(all).toEqual([{ cidr: bastionCidr, fromPort: 22, toPort: 22 }]);
+    const bastion = resourcesOfType(system.json[computeName]!, 'AWS::EC2::SecurityGroup').find((group) => (group.Properties.GroupDescription as string).includes('bastion'));
+    expect(bastion?.Properties.SecurityGroupIngress).toEqual([expect.objectContaining({ CidrIp: bastionCidr, FromPort: 22 })]);
+  });
+
+  it('scopes the node role to this system: imported table, bucket prefixes, key, log group, file system', () => {
+    const policies = statementsOf(system.json[computeName]!).filter((statement) => statement.policy.startsWith('PrimaryIam'));
+    expect(policies.length).toBeGreaterThan(5);
+    for (const statement of policies) {
+      const resources = [statement.Resource].flat().map(renderValue);
+      for (const resource of resources) {
+        expect(resource).toMatch(/^(<import:factum-demo-[A-Za-z]+>(\/(segments|revisions|access)\/\*)?|arn:aws:s3:::cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-us-east-1\/[0-9a-f]{64}\.zip)$/);
+      }
+    }
+    const table = policies.find((statement) => statement.Action.includes('dynamodb:GetItem'));
+    expect(table?.Action).toContain('dynamodb:PutItem');
+    expect(renderValue(table?.Resource)).toBe('<import:factum-demo-TableArn>');
+  });
+
+  it('gives the node user data its essentials', () => {
+    const [primary, bastion] = userDataOf(system.json[computeName]!).sort((a, b) => b.length - a.length);
+    for (const essential of [
+      'dnf install -y nodejs20 amazon-efs-utils amazon-cloudwatch-agent',
+      "aws s3 cp 's3://cdk-",
+      'accesspoint=<import:factum-demo-AccessPointId>',
+      '<import:factum-demo-FileSystemId>:/ /mnt/factum-efs efs _netdev,noresvport,tls,iam',
+      'FACTUM_SYSTEM=demo',
+      'FACTUM_ROLE=primary',
+      'FACTUM_GROUP=primary',
+      'FACTUM_TABLE=<import:factum-demo-TableName>',
+      'FACTUM_BUCKET=<import:factum-demo-BucketName>',
+      '"log_group_name": "<import:factum-demo-LogGroupName>"',
+      'EnvironmentFile=/etc/factum/node.env',
+      'ExecStart=${NODE_BIN} /opt/factum/current/main.mjs',
+      'systemctl enable --now factum-node',
+    ]) {
+      expect(primary).toContain(essential);
+    }
+    expect(bastion).toContain('factum bastion');
+  });
+
+  it('outputs what a client needs', () => {
+    const compute = system.template(computeName);
+    compute.hasOutput('EndpointUrl', { Value: 'http://primary.demo.factum.internal:8182' });
+    for (const output of ['TableName', 'BucketName', 'KeyArn', 'ClientSecurityGroupId', 'ClientPolicyArn', 'PrivateSubnetIds']) compute.hasOutput(output, {});
+    const exports = Object.values(system.json[storageName]!.Outputs ?? {}).map((output) => output.Export?.Name);
+    expect(exports).toEqual(expect.arrayContaining(['factum-demo-TableName', 'factum-demo-BucketName', 'factum-demo-KeyArn', 'factum-demo-ClientSecurityGroupId']));
+  });
+});
