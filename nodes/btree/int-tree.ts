@@ -28,7 +28,7 @@ export interface Shape {
 }
 
 /** 256 keys (1 KiB) per leaf and 64 children per branch: a one-datom transaction copies ~1.5 KiB. */
-export const defaultShape: Shape = { leafMax: 256, branchMax: 64 };
+export const defaultShape: Shape = { leafMax: 128, branchMax: 32 };
 
 /** Keys live in plain arrays of small ints: V8 stores them unboxed and allocates them on its heap. */
 export type Keys = readonly number[];

@@ -8,7 +8,9 @@ import type { Datom, IndexName } from '../datom/datom.ts';
 import type { Attribute } from '../db/database.ts';
 import type { DbState, Trees } from '../db/db.ts';
 import { ordersFor } from '../db/index-order.ts';
-import { insertSorted, removeSorted, type Compare } from '../btree/int-tree.ts';
+import { insertSorted, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
+import { RowDatom } from '../db/datom-table.ts';
+import { txOfT } from '../datom/datom.ts';
 import type { Schema } from '../schema/schema.ts';
 
 export interface Fact {
@@ -22,8 +24,6 @@ export interface Applied {
   readonly datoms: Datom[];
 }
 
-const indexes: readonly IndexName[] = ['eavt', 'aevt', 'avet', 'vaet'];
-
 export function applyTransaction(
   state: DbState,
   t: number,
@@ -35,6 +35,7 @@ export function applyTransaction(
 ): Applied {
   const table = state.table.forAppendAt(state.tableLength);
   const orders = table === state.table ? state.orders : ordersFor(table);
+  const tx = txOfT(t);
   const added: number[] = [];
   const addedRefs: number[] = [];
   const removed: number[] = [];
@@ -43,36 +44,25 @@ export function applyTransaction(
   const historyRefs: number[] = [];
   const datoms: Datom[] = [];
   for (const fact of retractions) {
-    const row = table.append(fact.e, fact.attribute.id, fact.v, t, false);
-    datoms.push(table.datom(row));
-    const isRef = fact.attribute.valueType === 'ref';
+    const { e, attribute, v } = fact;
+    const row = table.append(e, attribute.id, v, t, false);
+    datoms.push(new RowDatom(e, attribute.id, v, tx, false));
+    const isRef = attribute.valueType === 'ref';
     removed.push(fact.row);
     if (isRef) removedRefs.push(fact.row);
-    if (!fact.attribute.noHistory) {
+    if (!attribute.noHistory) {
       historyRows.push(fact.row, row);
       if (isRef) historyRefs.push(fact.row, row);
     }
   }
-  for (const fact of assertions) {
-    const row = table.append(fact.e, fact.attribute.id, fact.v, t, true);
-    datoms.push(table.datom(row));
+  for (const { e, attribute, v } of assertions) {
+    const row = table.append(e, attribute.id, v, t, true);
+    datoms.push(new RowDatom(e, attribute.id, v, tx, true));
     added.push(row);
-    if (fact.attribute.valueType === 'ref') addedRefs.push(row);
+    if (attribute.valueType === 'ref') addedRefs.push(row);
   }
-  const update = (trees: Trees, order: Readonly<Record<IndexName, Compare>>, remove: [number[], number[]], insert: [number[], number[]]): Trees => {
-    const next = {} as Record<IndexName, (typeof trees)[IndexName]>;
-    for (const index of indexes) {
-      const cmp = order[index];
-      const [removeRows, insertRows] = index === 'vaet' ? [remove[1], insert[1]] : [remove[0], insert[0]];
-      let root = trees[index];
-      if (removeRows.length > 0) root = removeSorted(root, sortedRows(removeRows, cmp), cmp);
-      if (insertRows.length > 0) root = insertSorted(root, sortedRows(insertRows, cmp), cmp);
-      next[index] = root;
-    }
-    return next;
-  };
-  const current = update(state.current, orders.current, [removed, removedRefs], [added, addedRefs]);
-  const history = historyRows.length === 0 ? state.history : update(state.history, orders.history, [[], []], [historyRows, historyRefs]);
+  const current = updateTrees(state.current, orders.current, removed, removedRefs, added, addedRefs);
+  const history = historyRows.length === 0 ? state.history : updateTrees(state.history, orders.history, none, none, historyRows, historyRefs);
   return {
     state: {
       table,
@@ -90,7 +80,30 @@ export function applyTransaction(
   };
 }
 
+const none: number[] = [];
+
+/** Each tree takes its rows as one sorted batch; VAET only the rows of ref attributes. */
+function updateTrees(trees: Trees, order: Readonly<Record<IndexName, Compare>>, remove: number[], removeRefs: number[], insert: number[], insertRefs: number[]): Trees {
+  return {
+    eavt: updateTree(trees.eavt, order.eavt, remove, insert),
+    aevt: updateTree(trees.aevt, order.aevt, remove, insert),
+    avet: updateTree(trees.avet, order.avet, remove, insert),
+    vaet: updateTree(trees.vaet, order.vaet, removeRefs, insertRefs),
+  };
+}
+
+function updateTree(root: Node, cmp: Compare, remove: number[], insert: number[]): Node {
+  if (remove.length > 0) root = removeSorted(root, sortedRows(remove, cmp), cmp);
+  if (insert.length > 0) root = insertSorted(root, sortedRows(insert, cmp), cmp);
+  return root;
+}
+
+/** Sorts in place (the same rows are sorted again for the next index). */
 function sortedRows(rows: number[], cmp: Compare): number[] {
-  if (rows.length > 1) rows.sort(cmp);
+  if (rows.length === 2) {
+    if (cmp(rows[0]!, rows[1]!) > 0) rows.reverse();
+  } else if (rows.length > 2) {
+    rows.sort(cmp);
+  }
   return rows;
 }
