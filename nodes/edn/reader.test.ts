@@ -178,6 +178,18 @@ describe('readEdn', () => {
     expect(readEdn('?x')).toBe(sym('?x'));
   });
 
+  it('reads many distinct keywords correctly through its keyword cache', () => {
+    const names = Array.from({ length: 5000 }, (_, i) => `ns${i % 7}/name-${i}`);
+    const text = '[' + [...names, ...names].map((name) => ':' + name).join(' ') + ']';
+    const back = readEdn(text) as unknown[];
+    expect(back.every((k, i) => k === kw(names[i % names.length]!))).toBe(true);
+  });
+
+  it('still rejects an invalid keyword after reading valid ones that share its slot', () => {
+    readEdn('[:a :b :c]');
+    expect(() => readEdn(':a@')).toThrow(expect.objectContaining({ code: 'edn/syntax' }));
+  });
+
   it('reads nesting deeper than the call stack could hold', () => {
     const depth = 100_000;
     let value = readEdn('['.repeat(depth) + ']'.repeat(depth));

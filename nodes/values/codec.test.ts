@@ -84,6 +84,13 @@ describe('encodeValue / decodeValue', () => {
     );
   });
 
+  it('decodes many distinct keywords correctly through its keyword cache', () => {
+    const keywords = Array.from({ length: 5000 }, (_, i) => kw(`ns${i % 7}/name-${i}`));
+    const twice = [...keywords, ...keywords];
+    const back = roundTrip(twice) as unknown[];
+    expect(back.every((k, i) => k === twice[i])).toBe(true);
+  });
+
   it('round-trips deep nesting up to the limit', () => {
     let value: unknown = 1;
     for (let i = 0; i < nestingMax; i++) value = [value];

@@ -471,6 +471,35 @@ export class Reader {
     return s;
   }
 
+  /**
+   * Keywords repeat, so their UTF-8 bytes are hashed and looked up in a small direct-mapped cache
+   * compared byte for byte: a hit allocates nothing.
+   */
+  private keyword(): Keyword {
+    const start = this.position;
+    const header = this.uint();
+    const length = header / 2;
+    if (length > 40 || header % 2 === 1 || length > this.buffer.length - this.position) {
+      this.position = start;
+      return Keyword.of(this.string());
+    }
+    const buffer = this.buffer;
+    const from = this.position;
+    let hash = length;
+    for (let i = from; i < from + length; i++) hash = (Math.imul(hash, 31) + buffer[i]!) | 0;
+    const slot = hash & keywordSlotMask;
+    const cached = keywordSlotBytes[slot];
+    if (cached !== undefined && cached.length === length && bytesAt(buffer, from, cached)) {
+      this.position = from + length;
+      return keywordSlots[slot]!;
+    }
+    this.position = start;
+    const keyword = Keyword.of(this.string());
+    keywordSlotBytes[slot] = buffer.slice(from, from + length);
+    keywordSlots[slot] = keyword;
+    return keyword;
+  }
+
   /** One value written by `Writer.value`. */
   value(): unknown {
     return this.valueAt(0);
@@ -497,7 +526,7 @@ export class Reader {
       case STRING:
         return this.string();
       case KEYWORD:
-        return Keyword.of(this.string());
+        return this.keyword();
       case SYMBOL:
         return Sym.of(this.string());
       default:
@@ -629,6 +658,16 @@ export class Reader {
     if (Object.keys(object).length !== n) this.corrupt('an object with duplicate keys');
     return object;
   }
+}
+
+const keywordSlotMask = 1023;
+const keywordSlotBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(keywordSlotMask + 1);
+const keywordSlots: (Keyword | undefined)[] = new Array<Keyword | undefined>(keywordSlotMask + 1);
+
+/** Whether `buffer` holds `bytes` at `from`. */
+function bytesAt(buffer: Uint8Array, from: number, bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (buffer[from + i] !== bytes[i]) return false;
+  return true;
 }
 
 const hexPairs: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
