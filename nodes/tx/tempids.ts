@@ -17,11 +17,14 @@ import { TempId, type Operation } from './forms.ts';
 export interface Resolution {
   readonly operations: readonly Operation[];
   readonly named: ReadonlyMap<string, number>;
-  readonly resolve: (x: unknown) => unknown;
+  /** A tempid's entity id; anything else unchanged. */
+  resolve(x: unknown): unknown;
   readonly nextUserN: number;
   readonly nextDbN: number;
 }
 
+// One class instead of closures: transactions are small and many, and each closure made per
+// transaction costs an allocation (and a name definition under tsx/esbuild's keepNames).
 export function resolveTempids(
   db: Db,
   operations: readonly Operation[],
@@ -30,85 +33,114 @@ export function resolveTempids(
   entity: (e: unknown) => number,
   value: (attribute: Attribute, v: unknown) => unknown,
 ): Resolution {
-  const txTempid = named.get('datomic.tx');
-  const resolvedNow = (e: unknown) => (e instanceof TempId ? (e === txTempid ? txId : e) : entity(e));
-  const resolvedValue = (attribute: Attribute, v: unknown) =>
-    v instanceof TempId ? (v === txTempid ? txId : v) : value(attribute, v);
+  return new TempidResolution(db, operations, named, txId, entity, value);
+}
 
-  const resolved: Operation[] = operations.map((operation) => {
+class TempidResolution implements Resolution {
+  readonly operations: Operation[];
+  readonly named = new Map<string, number>();
+  nextUserN: number;
+  nextDbN: number;
+  private readonly txTempid: TempId | undefined;
+  private readonly classes = new UnionFind();
+  private readonly idOfClass = new Map<TempId, number>();
+  private readonly asEntity = new Set<TempId>();
+  // New attributes are allocated in the db partition, keeping attribute ids small.
+  private readonly attributes = new Set<TempId>();
+
+  constructor(
+    db: Db,
+    operations: readonly Operation[],
+    named: ReadonlyMap<string, TempId>,
+    private readonly txId: number,
+    private readonly entity: (e: unknown) => number,
+    private readonly value: (attribute: Attribute, v: unknown) => unknown,
+  ) {
+    this.txTempid = named.get('datomic.tx');
+    this.nextUserN = db.state.nextUserN;
+    this.nextDbN = db.state.nextDbN;
+    this.operations = operations.map((operation) => this.resolvedOperation(operation));
+    const existing = this.upserts(db);
+    for (const [tempid, id] of existing) {
+      const root = this.classes.find(tempid);
+      const other = this.idOfClass.get(root);
+      if (other !== undefined && other !== id) upsertConflict(tempid, other, id);
+      this.idOfClass.set(root, id);
+    }
+    for (const operation of this.operations) {
+      if (operation.e instanceof TempId) this.idOf(operation.e);
+    }
+    for (const [name, tempid] of named) {
+      if (tempid === this.txTempid) this.named.set(name, txId);
+      else if (this.asEntity.has(tempid) || this.idOfClass.has(this.classes.find(tempid))) this.named.set(name, this.idOf(tempid));
+    }
+  }
+
+  resolve(x: unknown): unknown {
+    if (!(x instanceof TempId)) return x;
+    if (!this.asEntity.has(x) && !this.idOfClass.has(this.classes.find(x))) {
+      fail('transact/unresolved-tempid', `Tempid ${describe(x.name ?? '(map)')} is used only as a value; it must also be the entity of at least one assertion.`, { tempid: x.name });
+    }
+    return this.idOf(x);
+  }
+
+  private resolvedNow(e: unknown): unknown {
+    return e instanceof TempId ? (e === this.txTempid ? this.txId : e) : this.entity(e);
+  }
+
+  private resolvedValue(attribute: Attribute, v: unknown): unknown {
+    return v instanceof TempId ? (v === this.txTempid ? this.txId : v) : this.value(attribute, v);
+  }
+
+  private resolvedOperation(operation: Operation): Operation {
     switch (operation.op) {
       case 'add':
-        return { ...operation, e: resolvedNow(operation.e), v: resolvedValue(operation.attribute, operation.v) };
+        return { op: 'add', e: this.resolvedNow(operation.e), attribute: operation.attribute, v: this.resolvedValue(operation.attribute, operation.v) };
       case 'retract':
         if (operation.v instanceof TempId) {
           fail('transact/unresolved-tempid', `A retraction cannot name a tempid as its value (${describe(operation.v.name)}).`, { tempid: operation.v.name });
         }
-        return { ...operation, e: resolvedNow(operation.e), v: operation.hasValue ? resolvedValue(operation.attribute, operation.v) : undefined };
+        return { ...operation, e: this.resolvedNow(operation.e), v: operation.hasValue ? this.resolvedValue(operation.attribute, operation.v) : undefined };
       case 'cas':
-        return { ...operation, e: resolvedNow(operation.e), v: resolvedValue(operation.attribute, operation.v) };
+        return { ...operation, e: this.resolvedNow(operation.e), v: this.resolvedValue(operation.attribute, operation.v) };
       case 'retractEntity':
       case 'ensure':
-        return { ...operation, e: resolvedNow(operation.e) };
+        return { ...operation, e: this.resolvedNow(operation.e) };
     }
-  });
-
-  const classes = new UnionFind();
-  const existing = new Map<TempId, number>();
-  const identityOwners = new Map<string, TempId>();
-  const asEntity = new Set<TempId>();
-  // New attributes are allocated in the db partition, keeping attribute ids small.
-  const attributes = new Set<TempId>();
-  for (const operation of resolved) {
-    if (operation.e instanceof TempId && (operation.op === 'add' || operation.op === 'cas')) asEntity.add(operation.e);
-    if (operation.op !== 'add' || !(operation.e instanceof TempId)) continue;
-    if (operation.attribute.id === ATTR.valueType) attributes.add(operation.e);
-    const { attribute, v } = operation;
-    if (attribute.unique !== 'identity' || v instanceof TempId) continue;
-    const key = `${attribute.id} ${String(valueKey(v))}`;
-    const owner = identityOwners.get(key);
-    if (owner !== undefined) classes.union(owner, operation.e);
-    else identityOwners.set(key, operation.e);
-    const rows = currentRows(db.state, 'avet', [attribute.id, v]);
-    if (rows.length > 0) upsertInto(existing, operation.e, db.state.table.e(rows[0]!), attribute, v);
   }
 
-  const idOfClass = new Map<TempId, number>();
-  for (const [tempid, id] of existing) {
-    const root = classes.find(tempid);
-    const other = idOfClass.get(root);
-    if (other !== undefined && other !== id) upsertConflict(tempid, other, id);
-    idOfClass.set(root, id);
+  /** Tempids that assert a :db.unique/identity value: same value, one class; held value, that entity. */
+  private upserts(db: Db): Map<TempId, number> {
+    const existing = new Map<TempId, number>();
+    let identityOwners: Map<string, TempId> | null = null;
+    for (const operation of this.operations) {
+      if (!(operation.e instanceof TempId)) continue;
+      if (operation.op === 'cas') this.asEntity.add(operation.e);
+      if (operation.op !== 'add') continue;
+      this.asEntity.add(operation.e);
+      if (operation.attribute.id === ATTR.valueType) this.attributes.add(operation.e);
+      const { attribute, v } = operation;
+      if (attribute.unique !== 'identity' || v instanceof TempId) continue;
+      const key = `${attribute.id} ${String(valueKey(v))}`;
+      identityOwners ??= new Map();
+      const owner = identityOwners.get(key);
+      if (owner !== undefined) this.classes.union(owner, operation.e);
+      else identityOwners.set(key, operation.e);
+      const rows = currentRows(db.state, 'avet', [attribute.id, v]);
+      if (rows.length > 0) upsertInto(existing, operation.e, db.state.table.e(rows[0]!), attribute, v);
+    }
+    return existing;
   }
-  let nextUserN = db.state.nextUserN;
-  let nextDbN = db.state.nextDbN;
-  const idOf = (t: TempId): number => {
-    const root = classes.find(t);
-    let id = idOfClass.get(root);
+
+  private idOf(t: TempId): number {
+    const root = this.classes.find(t);
+    let id = this.idOfClass.get(root);
     if (id === undefined) {
-      id = attributes.has(t) ? entityId(PART_DB, nextDbN++) : entityId(PART_USER, nextUserN++);
-      idOfClass.set(root, id);
+      id = this.attributes.has(t) ? entityId(PART_DB, this.nextDbN++) : entityId(PART_USER, this.nextUserN++);
+      this.idOfClass.set(root, id);
     }
     return id;
-  };
-  const checkUsed = (t: TempId) => {
-    if (!asEntity.has(t) && !idOfClass.has(classes.find(t))) {
-      fail('transact/unresolved-tempid', `Tempid ${describe(t.name ?? '(map)')} is used only as a value; it must also be the entity of at least one assertion.`, { tempid: t.name });
-    }
-  };
-  for (const operation of resolved) {
-    if (operation.e instanceof TempId) idOf(operation.e);
   }
-  const resolve = (x: unknown): unknown => {
-    if (!(x instanceof TempId)) return x;
-    checkUsed(x);
-    return idOf(x);
-  };
-  const names = new Map<string, number>();
-  for (const [name, tempid] of named) {
-    if (tempid === txTempid) names.set(name, txId);
-    else if (asEntity.has(tempid) || idOfClass.has(classes.find(tempid))) names.set(name, idOf(tempid));
-  }
-  return { operations: resolved, named: names, resolve, nextUserN, nextDbN };
 }
 
 function upsertInto(existing: Map<TempId, number>, tempid: TempId, id: number, attribute: Attribute, v: unknown): void {

@@ -23,7 +23,7 @@ import { coerceScalar, coerceTuple } from './coerce.ts';
 import { FormExpander, TempId, type Operation } from './forms.ts';
 import { attributePredicate, entityPredicate } from './functions.ts';
 import { schemaChanges } from './schema-change.ts';
-import { resolveTempids } from './tempids.ts';
+import { resolveTempids, type Resolution } from './tempids.ts';
 
 export function transact(db: Db, txData: unknown, options: TransactOptions = {}): TxReport {
   if (db.isFiltered) {
@@ -68,7 +68,7 @@ class Transaction {
     const resolution = resolveTempids(this.db, expander.operations, expander.namedTempids(), this.txId, (e) => this.entity(e), (a, v) => this.value(a, v));
     this.tempids = resolution.named;
     const operations = resolution.operations;
-    for (const operation of operations) this.generate(operation, resolution.resolve);
+    for (const operation of operations) this.generate(operation, resolution);
     this.eliminateRedundancy();
     this.deriveCompositeTuples();
     this.setTxInstant(now);
@@ -129,18 +129,18 @@ class Transaction {
     return coerceScalar(attribute, attribute.valueType, v);
   }
 
-  private generate(operation: Operation, resolve: (x: unknown) => unknown): void {
+  private generate(operation: Operation, resolution: Resolution): void {
     switch (operation.op) {
       case 'add':
-        return this.assert(resolve(operation.e) as number, operation.attribute, resolve(operation.v));
+        return this.assert(resolution.resolve(operation.e) as number, operation.attribute, resolution.resolve(operation.v));
       case 'retract':
-        return this.retract(resolve(operation.e) as number, operation.attribute, operation.hasValue ? resolve(operation.v) : undefined, operation.hasValue);
+        return this.retract(resolution.resolve(operation.e) as number, operation.attribute, operation.hasValue ? resolution.resolve(operation.v) : undefined, operation.hasValue);
       case 'retractEntity':
-        return this.retractEntity(resolve(operation.e) as number, new Set());
+        return this.retractEntity(resolution.resolve(operation.e) as number, new Set());
       case 'cas':
-        return this.compareAndSwap(resolve(operation.e) as number, operation.attribute, operation.old, resolve(operation.v));
+        return this.compareAndSwap(resolution.resolve(operation.e) as number, operation.attribute, operation.old, resolution.resolve(operation.v));
       case 'ensure':
-        this.ensures.push({ e: resolve(operation.e) as number, spec: operation.spec });
+        this.ensures.push({ e: resolution.resolve(operation.e) as number, spec: operation.spec });
         return;
     }
   }
