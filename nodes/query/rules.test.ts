@@ -35,6 +35,10 @@ describe('rules', () => {
     expectCode(() => q('[:find ?e :where (nope ?e)]', db), 'query/unknown-rule');
     expectCode(() => q('[:find ?e :in $ % :where (adult ?e ?x)]', db, rules), 'query/wrong-arity');
   });
+  it('unifies a variable given twice to a rule call (DataScript does not)', () => {
+    const reach = '[[(reach ?a ?b) [?a :person/friend ?b]] [(reach ?a ?b) [?a :person/friend ?c] (reach ?c ?b)]]';
+    expect(q('[:find ?e :in $ % :where (reach ?e ?e)]', db, reach)).toEqual([]);
+  });
   it('calls rules from or and not', () => {
     expect(sorted(q('[:find [?n ...] :in $ % :where (named ?e ?n) (not (adult ?e))]', db, rules))).toEqual(['Bob', 'Dan']);
   });
