@@ -18,6 +18,7 @@ import { FactumError } from '../util/errors.ts';
 import { BigDec, Keyword, List, Sym, Tagged, Uri, Uuid } from '../values/values.ts';
 import { encodeBase64 } from './base64.ts';
 import { printInstant } from './instant.ts';
+import { interpretedTags } from './tagged-literal.ts';
 import { keywordProblem } from './token.ts';
 
 export interface PrintOptions {
@@ -30,9 +31,6 @@ export function printEdn(value: unknown, options: PrintOptions = {}): string {
   if (options.width === undefined) return print(value);
   return pretty(value, 0, options.width);
 }
-
-/** Tags the reader turns into other values: a Tagged with one of them would not read back. */
-const reservedTags = new Set(['inst', 'uuid', 'factum/uri', 'factum/bytes']);
 
 function print(value: unknown): string {
   switch (typeof value) {
@@ -120,7 +118,7 @@ function printDate(value: Date): string {
 }
 
 function tagPrefix(value: Tagged): string {
-  if (reservedTags.has(value.tag)) {
+  if (interpretedTags.has(value.tag)) {
     unsupported(value, `a Tagged with tag #${value.tag} would read back as #${value.tag}, not as a Tagged`);
   }
   return '#' + value.tag + ' ';

@@ -2,23 +2,26 @@
 //!
 //! A hand-written scanner over UTF-16 code units (charCodeAt, one table lookup per character).
 //! Nesting is kept on an explicit stack of open frames rather than the call stack, so depth is
-//! limited only by memory:
+//! limited only by memory. The forms of all open collections wait on one shared value stack:
 //!
-//!     text:   [:find ?e #_ ignored :where [?e :a 1]]
-//!     stack:  vector ─ items [:find ?e :where]  ← the discard frame ate `ignored`
-//!             └ vector ─ items [?e :a]          ← `1` goes here, then `]` closes it
+//!     text:    [:find ?e #_ ignored :where [?e :a 1]]
+//!     frames:  vector(base 0) · vector(base 3)
+//!     values:  :find ?e :where │ ?e :a        ← `1` goes next; `]` then copies ?e :a 1 out
+//!                                              into a new array and pushes that array at 3
 //!
-//! Each form is read and then *emitted* to the top frame: a collection appends it; a tag frame
-//! (`#inst`) transforms it and emits the result further down; a discard frame (`#_`) drops it.
-//! A closing bracket pops a collection frame and emits the collection.
+//! Each form is read and then *emitted* to the top frame: a collection frame pushes it on the
+//! value stack; a tag frame (`#inst`) transforms it and emits the result further down; a discard
+//! frame (`#_`) drops it. A closing bracket pops its frame and builds the collection from the
+//! values above the frame's base. Frames are reused, so a collection costs one allocation: itself.
 //!
 //! Positions are plain offsets while reading; line and column (1-based) are computed only when an
-//! error is reported, so correct input pays nothing for them.
+//! error is reported, so correct input pays nothing for them. Names are validated once and then
+//! found again through caches (see readKeyword).
 import { FactumError } from '../util/errors.ts';
-import { BigDec, Keyword, List, Sym, Tagged, Uri, Uuid } from '../values/values.ts';
-import { decodeBase64 } from './base64.ts';
+import { Keyword, List, Sym } from '../values/values.ts';
 import { findKey, isPrimitiveKey } from './edn-equal.ts';
-import { parseInstant } from './instant.ts';
+import { NumberProblem, scanNumber } from './number.ts';
+import { TagProblem, readTaggedLiteral } from './tagged-literal.ts';
 import { DELIMITER, WHITESPACE, asciiClass, isReservedSymbol, keywordProblem, symbolProblem } from './token.ts';
 
 /** Reads exactly one form; an error when the text holds none or more than one. */
@@ -339,35 +342,9 @@ class EdnReader {
   }
 
   private applyTag(frame: Frame, value: unknown): unknown {
-    switch (frame.tag) {
-      case 'inst': {
-        const text = this.tagString(frame, value);
-        const instant = parseInstant(text);
-        if (typeof instant === 'string') this.fail(frame.start, `invalid #inst ${JSON.stringify(text)}: ${instant}`, 'an RFC 3339 timestamp');
-        return instant;
-      }
-      case 'uuid': {
-        const text = this.tagString(frame, value);
-        const uuid = Uuid.parse(text);
-        if (uuid === null) this.fail(frame.start, `invalid #uuid ${JSON.stringify(text)}`, 'a UUID such as "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"');
-        return uuid;
-      }
-      case 'factum/uri':
-        return new Uri(this.tagString(frame, value));
-      case 'factum/bytes': {
-        const text = this.tagString(frame, value);
-        const bytes = decodeBase64(text);
-        if (bytes === null) this.fail(frame.start, `invalid #factum/bytes ${JSON.stringify(text)}`, 'padded base64 text');
-        return bytes;
-      }
-      default:
-        return new Tagged(frame.tag, value);
-    }
-  }
-
-  private tagString(frame: Frame, value: unknown): string {
-    if (typeof value !== 'string') this.fail(frame.start, `#${frame.tag} must be followed by a string, found ${this.describe(value)}`, 'a string');
-    return value;
+    const result = readTaggedLiteral(frame.tag, value, (v) => this.describe(v));
+    if (result instanceof TagProblem) this.fail(frame.start, result.message, result.expected);
+    return result;
   }
 
   /** The offset just past the token that starts at `start`. */
@@ -508,7 +485,9 @@ class EdnReader {
     const first = text.charCodeAt(start);
     const second = text.charCodeAt(start + 1);
     if ((first >= 48 && first <= 57) || ((first === 43 || first === 45) && second >= 48 && second <= 57)) {
-      return this.readNumber(start, end);
+      const number = scanNumber(text, start, end);
+      if (number instanceof NumberProblem) throw this.error(number.code, start, number.message, 'a number such as 42, 42N, 1.5, 1e10 or 1.5M');
+      return number;
     }
     const token = text.slice(start, end);
     const symbol = knownSymbols.get(token);
@@ -519,61 +498,6 @@ class EdnReader {
     const created = Sym.of(token);
     knownSymbols.set(token, created);
     return created;
-  }
-
-  /**
-   * Numbers, by EDN's grammar: `[+-]? (0 | [1-9][0-9]*)` then `N` (bigint), or a fraction and/or
-   * an exponent and an optional `M` (BigDec; `1M` too). Integers are numbers when safe, else bigint.
-   */
-  private readNumber(start: number, end: number): unknown {
-    const text = this.text;
-    let i = start;
-    let c = text.charCodeAt(i);
-    if (c === 43 || c === 45) c = text.charCodeAt(++i);
-    const digitsStart = i;
-    let magnitude = 0; // exact while there are at most 15 digits
-    while (i < end && c >= 48 && c <= 57) {
-      magnitude = magnitude * 10 + (c - 48);
-      c = text.charCodeAt(++i);
-    }
-    if (text.charCodeAt(digitsStart) === 48 && i - digitsStart > 1) {
-      this.failNumber(start, end, 'an integer part may not have leading zeros');
-    }
-    if (i === end) {
-      if (i - digitsStart > 15) return this.bigInteger(start, end);
-      return text.charCodeAt(start) === 45 && magnitude !== 0 ? -magnitude : magnitude; // integers have no -0
-    }
-    let isFloat = false;
-    if (c === 46 /* . */) {
-      isFloat = true;
-      c = text.charCodeAt(++i);
-      while (i < end && c >= 48 && c <= 57) c = text.charCodeAt(++i);
-    }
-    if (c === 101 || c === 69 /* e E */) {
-      isFloat = true;
-      c = text.charCodeAt(++i);
-      if (c === 43 || c === 45) c = text.charCodeAt(++i);
-      const exponentStart = i;
-      while (i < end && c >= 48 && c <= 57) c = text.charCodeAt(++i);
-      if (i === exponentStart) this.failNumber(start, end, 'an exponent needs digits');
-    }
-    if (i === end && isFloat) return Number(text.slice(start, end));
-    if (i === end - 1 && c === 77 /* M */) return BigDec.parse(text.slice(start, i)) ?? this.failNumber(start, end, 'not a decimal');
-    if (i === end - 1 && c === 78 /* N */ && !isFloat) return BigInt(text.slice(start, i));
-    if (c === 47 /* / */ && !isFloat) {
-      throw this.error('edn/unsupported', start, `ratio ${text.slice(start, end)} is Clojure syntax, not EDN`, 'an integer, float or decimal');
-    }
-    return this.failNumber(start, end, `unexpected '${text[i]}'`);
-  }
-
-  /** An integer of 16 digits or more: a number when safe, else a bigint. */
-  private bigInteger(start: number, end: number): number | bigint {
-    const big = BigInt(this.text.slice(start, end));
-    return big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
-  }
-
-  private failNumber(start: number, end: number, problem: string): never {
-    return this.fail(start, `invalid number ${this.text.slice(start, end)}: ${problem}`, 'a number such as 42, 42N, 1.5, 1e10 or 1.5M');
   }
 
   /** `line:column` of an offset, both 1-based. */
