@@ -20,8 +20,8 @@ export interface EntityDatoms {
 }
 
 export interface EntityReader {
-  /** Every current datom of entity `e`. */
-  entity(e: number): EntityDatoms;
+  /** Every current datom of entity `e`; only those of `wanted` attributes when it is given. */
+  entity(e: number, wanted?: ReadonlyMap<number, unknown> | null): EntityDatoms;
   /** The values of attribute `a` of entity `e`, in index order. */
   values(e: number, a: number): readonly unknown[];
   /** The entities whose ref attribute `a` holds `target`, in index order. */
@@ -34,10 +34,11 @@ export interface EntityReader {
 export class DatabaseReader implements EntityReader {
   constructor(private readonly db: Database) {}
 
-  entity(e: number): EntityDatoms {
+  entity(e: number, wanted: ReadonlyMap<number, unknown> | null = null): EntityDatoms {
     const attributes: number[] = [];
     const values: unknown[] = [];
     for (const datom of this.db.datoms('eavt', e)) {
+      if (wanted !== null && !wanted.has(datom.a)) continue;
       attributes.push(datom.a);
       values.push(datom.v);
     }
@@ -73,14 +74,16 @@ export class MemoryIndexReader implements EntityReader {
     this.table = db.state.table;
   }
 
-  entity(e: number): EntityDatoms {
+  entity(e: number, wanted: ReadonlyMap<number, unknown> | null = null): EntityDatoms {
     const table = this.table;
     const probe: Probe = (row) => (e <= table.e(row) ? -1 : 1);
     const cursor = new Cursor(this.db.state.current.eavt, probe);
     const attributes: number[] = [];
     const values: unknown[] = [];
     for (let row = cursor.next(); row !== -1 && table.e(row) === e; row = cursor.next()) {
-      attributes.push(table.a(row));
+      const a = table.a(row);
+      if (wanted !== null && !wanted.has(a)) continue;
+      attributes.push(a);
       values.push(table.v(row));
     }
     return { attributes, values };

@@ -53,6 +53,8 @@ export interface Plan {
   reverse: Step[];
   /** Explicit forward steps by attribute id: under a wildcard they replace the default step. */
   forwardById: Map<number, Step[]>;
+  /** The steps with a `:default`, forward and reverse. */
+  defaults: Step[];
   /** Read all of an entity's datoms in one index walk rather than seek each attribute. */
   scan: boolean;
 }
@@ -91,13 +93,14 @@ export function planFor(db: Database, pattern: PullPattern): Plan {
 }
 
 function compile(db: Database, pattern: PullPattern): Plan {
-  const plan: Plan = { pattern, wildcard: pattern.wildcard, ids: [], forward: [], reverse: [], forwardById: new Map(), scan: pattern.wildcard };
+  const plan: Plan = { pattern, wildcard: pattern.wildcard, ids: [], forward: [], reverse: [], forwardById: new Map(), defaults: [], scan: pattern.wildcard };
   for (const spec of pattern.attributes) {
     if (spec.attribute === ID && !spec.reverse) {
       plan.ids.push(idStep(spec));
       continue;
     }
     const step = compileStep(db, spec, plan);
+    if (step.hasDefault) plan.defaults.push(step);
     if (step.reverse) plan.reverse.push(step);
     else {
       plan.forward.push(step);

@@ -91,8 +91,9 @@ interface EntityTask {
 /** Leaves an entity: it is no longer on the path. */
 interface ExitTask {
   readonly kind: 'exit';
-  readonly e: number;
 }
+
+const EXIT: ExitTask = Object.freeze({ kind: 'exit' });
 
 /** Applies an attribute's xform once the entities under it are filled in. */
 interface XformTask {
@@ -133,8 +134,11 @@ function depthOf(depths: Depths, step: Step): number {
 export class Puller {
   private readonly reader: EntityReader;
   private readonly stack: Task[] = [];
-  /** Entities on the path from the root to the entity being pulled, with multiplicity. */
-  private readonly path = new Map<number, number>();
+  /**
+   * Entities on the path from the root to the entity being pulled. An array searched linearly:
+   * paths are short, and entity ids (beyond 2^31) hash slowly as Map keys.
+   */
+  private readonly path: number[] = [];
 
   constructor(private readonly db: Database) {
     if (db.isHistory) {
@@ -151,12 +155,12 @@ export class Puller {
     const result: PullResult = {};
     const stack = this.stack;
     stack.length = 0;
-    this.path.clear();
+    this.path.length = 0;
     stack.push({ kind: 'entity', plan, e, result, depths: null });
     while (stack.length > 0) {
       const task = stack.pop()!;
       if (task.kind === 'entity') this.entity(task);
-      else if (task.kind === 'exit') this.leave(task.e);
+      else if (task.kind === 'exit') this.path.pop();
       else task.result[task.key] = applyXform(task.xform, task.result[task.key]);
     }
     return result;
@@ -164,27 +168,20 @@ export class Puller {
 
   private entity(task: EntityTask): void {
     const { plan, e, result } = task;
-    this.path.set(e, (this.path.get(e) ?? 0) + 1);
-    this.stack.push({ kind: 'exit', e });
+    this.path.push(e);
+    this.stack.push(EXIT);
     if (plan.scan) this.scan(task);
     else for (const step of plan.forward) this.putAll(task, step, this.reader.values(e, step.attribute.id));
     for (const step of plan.reverse) this.putAll(task, step, this.reader.referrers(e, step.attribute.id));
     for (const id of plan.ids) result[id.key] = id.xform === null ? e : applyXform(id.xform, e);
-    for (const step of plan.forward) if (step.hasDefault && !(step.key in result)) result[step.key] = step.default;
-    for (const step of plan.reverse) if (step.hasDefault && !(step.key in result)) result[step.key] = step.default;
-  }
-
-  private leave(e: number): void {
-    const count = this.path.get(e)!;
-    if (count === 1) this.path.delete(e);
-    else this.path.set(e, count - 1);
+    for (const step of plan.defaults) if (!(step.key in result)) result[step.key] = step.default;
   }
 
   /** Walks all the entity's datoms once, attribute by attribute, giving each to its steps. */
   private scan(task: EntityTask): void {
     const { plan, e } = task;
     if (plan.wildcard) task.result['db/id'] = e;
-    const { attributes, values } = this.reader.entity(e);
+    const { attributes, values } = this.reader.entity(e, plan.wildcard ? null : plan.forwardById);
     let start = 0;
     while (start < attributes.length) {
       const a = attributes[start]!;
@@ -237,9 +234,9 @@ export class Puller {
       case 'plan':
         return this.descend(nesting.plan, target, depths);
       case 'recursion':
-        return this.path.has(target) ? this.reference(target) : this.descend(nesting.plan, target, depths);
+        return this.path.includes(target) ? this.reference(target) : this.descend(nesting.plan, target, depths);
       case 'full':
-        return this.path.has(target) ? this.reference(target) : this.descend(planFor(this.db, WILDCARD_PATTERN), target, depths);
+        return this.path.includes(target) ? this.reference(target) : this.descend(planFor(this.db, WILDCARD_PATTERN), target, depths);
     }
   }
 
