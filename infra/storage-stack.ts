@@ -60,7 +60,7 @@ export class StorageStack extends Stack {
       vpc: this.vpc,
       description: `factum ${config.system}: clients of the system (bastion, Lambda functions); load balancers admit it`,
     });
-    this.createInterfaceEndpoints();
+    this.createInterfaceEndpoints(config.topology === 'solo');
     this.admitLoadBalancerLogs();
     [this.fileSystem, this.accessPoint] = this.createFileSystem();
     this.hostedZone = new route53.PrivateHostedZone(this, 'HostedZone', { zoneName: zoneName(config.system), vpc: this.vpc });
@@ -138,7 +138,7 @@ export class StorageStack extends Stack {
   }
 
   /** CloudWatch Logs and KMS inside the VPC, admitting only nodes and clients. */
-  private createInterfaceEndpoints(): void {
+  private createInterfaceEndpoints(solo: boolean): void {
     const securityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,
       description: 'factum interface endpoints (CloudWatch Logs, KMS): HTTPS from nodes and clients',
@@ -146,7 +146,10 @@ export class StorageStack extends Stack {
     });
     securityGroup.addIngressRule(this.nodeSecurityGroup, ec2.Port.tcp(443), 'from nodes');
     securityGroup.addIngressRule(this.clientSecurityGroup, ec2.Port.tcp(443), 'from clients');
-    const endpoint = { subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: [securityGroup], open: false, privateDnsEnabled: true };
+    // Solo: one zone's endpoints serve the single node wherever it runs (half the hourly cost);
+    // production: one per zone, so losing a zone loses no endpoint.
+    const subnets = solo ? { subnets: [this.vpc.isolatedSubnets[0]!] } : { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    const endpoint = { subnets, securityGroups: [securityGroup], open: false, privateDnsEnabled: true };
     this.vpc.addInterfaceEndpoint('LogsEndpoint', { service: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS, ...endpoint });
     this.vpc.addInterfaceEndpoint('KmsEndpoint', { service: ec2.InterfaceVpcEndpointAwsService.KMS, ...endpoint });
   }

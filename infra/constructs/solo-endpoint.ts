@@ -61,7 +61,6 @@ export class SoloEndpoint extends Construct {
       role,
       logGroup,
       timeout: Duration.seconds(30),
-      reservedConcurrentExecutions: 1,
       environment: { HOSTED_ZONE_ID: imports.hostedZone.hostedZoneId, RECORD_NAME: props.recordName },
       description: `factum ${imports.system}: solo endpoint record`,
     });

@@ -39,6 +39,11 @@ describe('production system', () => {
     compute.resourceCountIs('AWS::Lambda::Function', 0);
   });
 
+  it('places the interface endpoints in every zone', () => {
+    const interfaces = resourcesOfType(production.json[storageName]!, 'AWS::EC2::VPCEndpoint').filter((endpoint) => endpoint.Properties.VpcEndpointType === 'Interface');
+    expect(interfaces.map((endpoint) => endpoint.Properties.SubnetIds.length)).toEqual([2, 2]);
+  });
+
   it('replaces nodes one at a time on upgrade, keeping the group at strength', () => {
     const group = resourcesOfType(production.json[computeName]!, 'AWS::AutoScaling::AutoScalingGroup').find((candidate) => candidate.Properties.AutoScalingGroupName === 'factum-demo-primary')!;
     const resource = production.json[computeName]!.Resources[group.id] as any;

@@ -35,6 +35,9 @@ describe('solo system', () => {
       'Interface com.amazonaws.us-east-1.kms',
       'Interface com.amazonaws.us-east-1.logs',
     ]);
+    for (const endpoint of resourcesOfType(system.json[storageName]!, 'AWS::EC2::VPCEndpoint').filter((candidate) => candidate.Properties.VpcEndpointType === 'Interface')) {
+      expect(endpoint.Properties.SubnetIds).toHaveLength(1);
+    }
     storage.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
