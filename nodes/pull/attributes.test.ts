@@ -1,7 +1,7 @@
 // Pull of plain attributes: values, cardinality, missing attributes, entity arguments, time views.
 import { describe, expect, it } from 'vitest';
 import { kw } from '../values/values.ts';
-import { pull, pullMany } from './index.ts';
+import { pull, pullerFor, pullMany } from './index.ts';
 import { world } from './test-db.ts';
 
 const people = () =>
@@ -68,6 +68,12 @@ describe('pull attributes', () => {
       { 'person/name': 'Bob' },
       {},
     ]);
+  });
+
+  it('pullerFor pulls one pattern for entity after entity', () => {
+    const { db, ids } = people();
+    const names = pullerFor(db, '[:person/name]');
+    expect([names(ids.ann), names([kw('person/email'), 'bob@x']), names(42)]).toEqual([{ 'person/name': 'Ann' }, { 'person/name': 'Bob' }, {}]);
   });
 
   it('reads asOf and since db values', () => {

@@ -77,6 +77,14 @@ describe('pull :xform', () => {
     expect(xformed).toEqual({ 'person/color': kw('color/red'), 'db/id': String(ids.ann) });
   });
 
+  it('applies after a nested pattern is pulled', () => {
+    const { db, ids } = data();
+    const names = (friends: unknown) => (friends as Array<Record<string, unknown>>).map((f) => f['person/name']).join(',');
+    const result = pull(db, [new Map([[[kw('person/friend'), kw('xform'), names, kw('limit'), 3], ['person/name']]])], ids.bob);
+    expect(result).toEqual({ 'person/friend': 'friend 0,friend 1,friend 2' });
+    expect(pull(db, [new Map([[[kw('person/friend'), kw('xform'), sym('count')], ['person/name']]])], ids.bob)).toEqual({ 'person/friend': 1000 });
+  });
+
   it('is not applied to a default', () => {
     const { db, ids } = data();
     expect(pull(db, [['person/age', 'xform', sym('inc'), 'default', 'none']], ids.bob)).toEqual({ 'person/age': 'none' });

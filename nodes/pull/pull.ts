@@ -49,6 +49,16 @@ export function pullMany(db: Database, pattern: PatternInput, eids: readonly Ent
   return eids.map((eid) => puller.pull(plan, puller.resolve(eid)));
 }
 
+/**
+ * A function pulling `pattern` from `db` for any entity: the pattern is parsed and planned once,
+ * for callers that pull many entities one at a time (the query engine's `(pull ?e pattern)`).
+ */
+export function pullerFor(db: Database, pattern: PatternInput): (eid: EntityRef) => PullResult {
+  const puller = new Puller(db);
+  const plan = planFor(db, toPattern(pattern));
+  return (eid) => puller.pull(plan, puller.resolve(eid));
+}
+
 /** Resolves an entity id, ident or lookup ref; names of nothing and malformed refs are errors. */
 export function resolveEntity(db: Database, eid: EntityRef, reader: EntityReader | null = null): number {
   if (typeof eid === 'number') {
