@@ -185,9 +185,9 @@ function toDatascriptIds(value: unknown, dsId: Map<number, number>): unknown {
 }
 
 describe('pull against DataScript', () => {
-  it('agrees on random data and patterns (200 seeds × 8 patterns × every entity)', () => {
+  it('agrees on random data and patterns (100 seeds × 8 patterns × every entity)', () => {
     let compared = 0;
-    for (let seed = 1; seed <= 200; seed++) {
+    for (let seed = 1; seed <= 100; seed++) {
       const next = random(seed);
       const entities = generateData(next);
       const { factum, datascript: dsDb, factumId, dsId } = load(entities);
@@ -201,6 +201,6 @@ describe('pull against DataScript', () => {
         }
       }
     }
-    expect(compared).toBeGreaterThan(20_000);
+    expect(compared).toBeGreaterThan(10_000);
   });
 });
