@@ -96,6 +96,14 @@ describe('pull :xform', () => {
     expect(pull(db, [[kw('person/name'), kw('xform'), sym('test.pull/shout')]], ids.ann)).toEqual({ 'person/name': 'Ann!' });
   });
 
+  it('lets an xform pull from the same db value while a pull runs', () => {
+    const { db, ids } = data();
+    registerXform('test.pull/shout', (friends) => (friends as Array<{ 'db/id': number }>).map((f) => pull(db, ['person/name'], f['db/id'])['person/name']));
+    const result = pull(db, [{ 'person/friend': ['db/id', 'person/name'] }, [kw('person/friend'), kw('as'), 'names', kw('limit'), 2, kw('xform'), sym('test.pull/shout')]], ids.bob);
+    expect(result.names).toEqual(['friend 0', 'friend 1']);
+    expect((result['person/friend'] as unknown[]).length).toBe(1000);
+  });
+
   it('reports an xform that throws with a pull/xform-failed error', () => {
     registerXform('test.pull/shout', () => {
       throw new Error('boom');

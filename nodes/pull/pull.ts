@@ -35,8 +35,19 @@ export type PullResult = Record<string, unknown>;
 
 /** Pulls `pattern` for one entity named by an entity id, an ident or a lookup ref. */
 export function pull(db: Database, pattern: PatternInput, eid: EntityRef): PullResult {
-  const puller = new Puller(db);
+  const puller = pullerOf(db);
   return puller.pull(planFor(db, toPattern(pattern)), puller.resolve(eid));
+}
+
+/** One idle Puller per db value, reused by pull after pull (a Puller busy in an xform is not). */
+const idlePullers = new WeakMap<Database, Puller>();
+
+function pullerOf(db: Database): Puller {
+  const cached = idlePullers.get(db);
+  if (cached !== undefined && !cached.busy) return cached;
+  const puller = new Puller(db);
+  idlePullers.set(db, puller);
+  return puller;
 }
 
 /** Pulls `pattern` for each entity, in order. */
@@ -161,17 +172,25 @@ export class Puller {
     return resolveEntity(this.db, eid, this.reader);
   }
 
+  /** True while a pull runs (an xform may start another pull, which needs its own Puller). */
+  busy = false;
+
   pull(plan: Plan, e: number): PullResult {
     const result: PullResult = {};
     const stack = this.stack;
     stack.length = 0;
     this.path.length = 0;
     stack.push({ kind: 'entity', plan, e, result, depths: null });
-    while (stack.length > 0) {
-      const task = stack.pop()!;
-      if (task.kind === 'entity') this.entity(task);
-      else if (task.kind === 'exit') this.path.pop();
-      else task.result[task.key] = applyXform(task.xform, task.result[task.key]);
+    this.busy = true;
+    try {
+      while (stack.length > 0) {
+        const task = stack.pop()!;
+        if (task.kind === 'entity') this.entity(task);
+        else if (task.kind === 'exit') this.path.pop();
+        else task.result[task.key] = applyXform(task.xform, task.result[task.key]);
+      }
+    } finally {
+      this.busy = false;
     }
     return result;
   }
