@@ -1,0 +1,32 @@
+//! Adapters from the memory engine to the indexer: the bootstrap transaction (t 0, which the log
+//! does not hold) and an `IndexInput` from a db value and the transactions it added.
+import type { Db } from '../db/db.ts';
+import { emptyDb } from '../db/empty-db.ts';
+import type { IndexInput } from './indexer.ts';
+import type { AttributeFacts, LoggedTransaction } from './novelty.ts';
+
+/** The datoms of the built-in schema, at t 0: the first index of a database includes them. */
+export function bootstrapTransaction(): LoggedTransaction {
+  return { t: 0, datoms: [...emptyDb().datoms('eavt')] };
+}
+
+export function schemaFacts(db: Db): AttributeFacts {
+  return {
+    isRef: (a) => db.attribute(a)?.valueType === 'ref',
+    noHistory: (a) => db.attribute(a)?.noHistory === true,
+  };
+}
+
+/** Indexes `db` given the transactions after the current root up to db's basis. */
+export function indexInputOf(db: Db, transactions: readonly LoggedTransaction[], logPosition: number): IndexInput {
+  const { state } = db;
+  return {
+    t: state.basisT,
+    logPosition,
+    nextUserN: state.nextUserN,
+    nextDbN: state.nextDbN,
+    lastTxInstantMs: state.lastTxInstantMs,
+    transactions,
+    schema: schemaFacts(db),
+  };
+}

@@ -1,0 +1,247 @@
+//! The indexer of one database: merges novelty into new durable trees, moves the root forward by
+//! compare-and-swap, opens the indexes from the root, and collects garbage segments.
+//!
+//!   index(novelty):  edits (novelty.ts) ──▶ mergeTree × 8, in parallel (segments written first)
+//!                    ──▶ casRecord(root/<db>, version, new root)   ◀── the only commit point
+//!
+//! A crash anywhere before the compare-and-swap leaves the previous root as it was, naming only
+//! segments that exist (segments are never modified or deleted while a root within the retention
+//! window names them); what the crashed run wrote is garbage for `gcStorage`. `index` and
+//! `gcStorage` of one Indexer run one at a time; run both on the node that indexes the database
+//! (the transactor's), so that collection never races an index being written.
+import type { Datom, IndexName } from '../datom/datom.ts';
+import type { Storage } from '../storage/protocol.ts';
+import { collectAddresses, emptyTree, mergeTree, rangeKeys, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
+import { datomNodeCodec, DATOM_BRANCH_MAX, DATOM_LEAF_MAX } from '../segment/datom-codec.ts';
+import type { Compression } from '../segment/envelope.ts';
+import { NodeCache } from '../cache/node-cache.ts';
+import { DirectoryCache } from '../cache/directory-cache.ts';
+import { StorageSegments, type SegmentStore } from '../cache/segment-store.ts';
+import type { IoContext } from '../cache/io-stats.ts';
+import { fail } from '../util/errors.ts';
+import { currentOrders, datomProbe, historyOrders, indexNames } from './datom-order.ts';
+import { editsOf, type AttributeFacts, type LoggedTransaction } from './novelty.ts';
+import { decodeRoot, encodeRoot, rootKey, segmentPrefix, type IndexRoot, type IndexTrees, type TreePair } from './root.ts';
+
+export interface IndexerOptions {
+  /** A directory for the directory level of the cache stack. @default - no directory level */
+  readonly cacheDirectory?: string;
+  /** Bytes of decoded segments kept in memory. @default - 256 MiB */
+  readonly cacheBytesMax?: number;
+  /** Datoms per leaf at most. @default - 2048 (see nodes/segment/datom-codec.ts) */
+  readonly leafMax?: number;
+  /** Children per branch at most. @default - 1024 */
+  readonly branchMax?: number;
+  readonly compression?: Compression;
+  /** The clock, in ms (tests). @default - Date.now */
+  readonly now?: () => number;
+}
+
+/** What one indexing run covers: novelty up to `t`, and the state a db at `t` needs to open. */
+export interface IndexInput {
+  readonly t: number;
+  readonly logPosition: number;
+  readonly nextUserN: number;
+  readonly nextDbN: number;
+  readonly lastTxInstantMs: number;
+  /** Every transaction after the current root's t, up to and including `t`, in t order. */
+  readonly transactions: readonly LoggedTransaction[];
+  readonly schema: AttributeFacts;
+}
+
+export type IndexOutcome =
+  | { readonly kind: 'indexed'; readonly root: IndexRoot; readonly segmentsWritten: number; readonly datoms: number }
+  | { readonly kind: 'conflict' };
+
+export interface GcResult {
+  readonly deleted: number;
+  readonly kept: number;
+}
+
+export type TreeKind = 'current' | 'history';
+
+const emptyPair: TreePair = { current: emptyTree, history: emptyTree };
+const emptyTrees: IndexTrees = { eavt: emptyPair, aevt: emptyPair, avet: emptyPair, vaet: emptyPair };
+
+function positiveInteger(value: number | undefined, fallback: number, name: string, min: number): number {
+  const n = value ?? fallback;
+  if (!Number.isSafeInteger(n) || n < min) fail('index/invalid-option', `${name} must be an integer of at least ${min}, got ${String(value)}`, { [name]: value });
+  return n;
+}
+
+export class Indexer {
+  private current: IndexRoot | null;
+  private version: number | null;
+  private queue: Promise<unknown> = Promise.resolve();
+  readonly nodes: NodeCache<Datom>;
+  readonly segments: StorageSegments;
+  private readonly leafMax: number;
+  private readonly branchMax: number;
+  private readonly now: () => number;
+
+  private constructor(
+    readonly storage: Storage,
+    readonly databaseId: string,
+    options: IndexerOptions,
+    record: { root: IndexRoot; version: number } | null,
+  ) {
+    this.leafMax = positiveInteger(options.leafMax, DATOM_LEAF_MAX, 'leafMax', 2);
+    this.branchMax = positiveInteger(options.branchMax, DATOM_BRANCH_MAX, 'branchMax', 2);
+    this.now = options.now ?? Date.now;
+    this.segments = new StorageSegments(storage, segmentPrefix(databaseId));
+    const level: SegmentStore = options.cacheDirectory === undefined ? this.segments : new DirectoryCache(this.segments, options.cacheDirectory);
+    this.nodes = new NodeCache(datomNodeCodec(options.compression), level, { cacheBytesMax: options.cacheBytesMax });
+    this.current = record?.root ?? null;
+    this.version = record?.version ?? null;
+  }
+
+  /** Reads the root (if any) and loads the root segment of each tree, which checks they exist. */
+  static async open(storage: Storage, databaseId: string, options: IndexerOptions = {}): Promise<Indexer> {
+    const key = rootKey(databaseId);
+    const record = await storage.getRecord(key);
+    const indexer = new Indexer(storage, databaseId, options, record === null ? null : { root: decodeRoot(key, record.bytes), version: record.version });
+    if (indexer.current !== null) await indexer.loadRoots(indexer.current.trees);
+    return indexer;
+  }
+
+  /** The current root; null before the first index. */
+  get root(): IndexRoot | null {
+    return this.current;
+  }
+
+  get trees(): IndexTrees {
+    return this.current?.trees ?? emptyTrees;
+  }
+
+  config(index: IndexName, kind: TreeKind, store: NodeStore<Datom> = this.nodes): TreeConfig<Datom> {
+    const compare = kind === 'current' ? currentOrders[index] : historyOrders[index];
+    return { compare, store, leafMax: this.leafMax, branchMax: this.branchMax };
+  }
+
+  private async loadRoots(trees: IndexTrees): Promise<void> {
+    await Promise.all(treeAddresses(trees).map((address) => this.nodes.load(address)));
+  }
+
+  /**
+   * Datoms of one durable tree whose leading components equal `components` (resolved ids,
+   * values as stored, t as t), in index order, loading segments as the iteration reaches them.
+   */
+  datoms(index: IndexName, kind: TreeKind, components: readonly unknown[], context?: IoContext, trees: IndexTrees = this.trees): AsyncGenerator<Datom> {
+    const store = context === undefined ? this.nodes : this.nodes.withContext(context);
+    const lower = components.length === 0 ? undefined : datomProbe(index, components, false);
+    const upper = components.length === 0 ? undefined : datomProbe(index, components, true);
+    return rangeKeys(this.config(index, kind, store), trees[index][kind], lower, upper);
+  }
+
+  /** Runs `job` after every earlier index or gc of this indexer. */
+  private serially<T>(job: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(job, job);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  index(input: IndexInput): Promise<IndexOutcome> {
+    return this.serially(() => this.indexNow(input));
+  }
+
+  private async indexNow(input: IndexInput): Promise<IndexOutcome> {
+    const previous = this.current;
+    const baseT = previous?.t ?? -1;
+    let t = baseT;
+    for (const transaction of input.transactions) {
+      if (transaction.t <= t || transaction.t > input.t) {
+        fail('index/invalid-option', `novelty must hold transactions after t ${baseT} up to t ${input.t} in order; got t ${transaction.t} after ${t}`, { t: transaction.t });
+      }
+      t = transaction.t;
+    }
+    const trees = this.trees;
+    const lookup = async (e: number, a: number, v: unknown): Promise<Datom | null> => {
+      for await (const datom of rangeKeys(this.config('eavt', 'current'), trees.eavt.current, datomProbe('eavt', [e, a, v], false), datomProbe('eavt', [e, a, v], true))) return datom;
+      return null;
+    };
+    const edits = await editsOf(input.transactions, input.schema, lookup);
+    let segmentsWritten = 0;
+    const next = {} as Record<IndexName, TreePair>;
+    await Promise.all(
+      indexNames.map(async (index) => {
+        const merged = await Promise.all(
+          (['current', 'history'] as const).map(async (kind) => {
+            const { adds, removes } = edits[kind][index];
+            const result = await mergeTree(this.config(index, kind), trees[index][kind], adds, removes);
+            segmentsWritten += result.written;
+            return result.tree;
+          }),
+        );
+        next[index] = { current: merged[0]!, history: merged[1]! };
+      }),
+    );
+    const now = this.now();
+    const retired = previous === null ? [] : [{ t: previous.t, trees: previous.trees, retiredAtMs: now }, ...previous.retired];
+    const root: IndexRoot = { t: input.t, logPosition: input.logPosition, nextUserN: input.nextUserN, nextDbN: input.nextDbN, lastTxInstantMs: input.lastTxInstantMs, trees: next, writtenAtMs: now, retired };
+    if (!(await this.swapRoot(root))) return { kind: 'conflict' };
+    return { kind: 'indexed', root, segmentsWritten, datoms: edits.datoms };
+  }
+
+  /**
+   * Moves the root by compare-and-swap. A write reported as failed may have happened (a timeout
+   * after the write): the record is read back, and our bytes there mean it did.
+   */
+  private async swapRoot(root: IndexRoot): Promise<boolean> {
+    const key = rootKey(this.databaseId);
+    const bytes = encodeRoot(root);
+    let swapped: boolean;
+    try {
+      swapped = await this.storage.casRecord(key, this.version, bytes);
+    } catch (error) {
+      const stored = await this.storage.getRecord(key).catch(() => null);
+      if (stored === null || stored.version !== (this.version ?? 0) + 1 || Buffer.compare(Buffer.from(stored.bytes), Buffer.from(bytes)) !== 0) throw error;
+      swapped = true;
+    }
+    if (!swapped) return false;
+    this.current = root;
+    this.version = (this.version ?? 0) + 1;
+    return true;
+  }
+
+  /**
+   * Deletes the segments of this database that neither the current root nor any root retired
+   * at or after `olderThan` can reach, then forgets the retired roots older than that. A db value
+   * made from a root retired before `olderThan` must not be read after this runs.
+   */
+  gcStorage(olderThan: Date): Promise<GcResult> {
+    return this.serially(() => this.gcNow(olderThan));
+  }
+
+  private async gcNow(olderThan: Date): Promise<GcResult> {
+    const cutoffMs = olderThan.getTime();
+    if (Number.isNaN(cutoffMs)) fail('index/invalid-option', 'gcStorage expects a valid Date for olderThan', { olderThan: String(olderThan) });
+    const root = this.current;
+    const kept = root === null ? [] : root.retired.filter((retired) => retired.retiredAtMs >= cutoffMs);
+    const live = new Set<string>();
+    for (const trees of root === null ? [] : [root.trees, ...kept.map((retired) => retired.trees)]) {
+      for (const index of indexNames) {
+        for (const kind of ['current', 'history'] as const) await collectAddresses(this.config(index, kind), trees[index][kind], live);
+      }
+    }
+    const prefix = this.segments.prefix;
+    const garbage: string[] = [];
+    let total = 0;
+    for await (const key of this.storage.listSegments(prefix)) {
+      total++;
+      if (!live.has(key.slice(prefix.length))) garbage.push(key);
+    }
+    for (let i = 0; i < garbage.length; i += 500) await this.storage.deleteSegments(garbage.slice(i, i + 500));
+    if (root !== null && kept.length < root.retired.length) await this.swapRoot({ ...root, retired: kept });
+    return { deleted: garbage.length, kept: total - garbage.length };
+  }
+}
+
+/** The root segment addresses of the trees that are not empty. */
+export function treeAddresses(trees: IndexTrees): string[] {
+  const out: string[] = [];
+  for (const index of indexNames) for (const kind of ['current', 'history'] as const) {
+    const tree: DurableTree = trees[index][kind];
+    if (tree.address !== null) out.push(tree.address);
+  }
+  return out;
+}

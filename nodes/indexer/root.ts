@@ -1,0 +1,122 @@
+//! The root record of a database's durable indexes: the only mutable thing the indexer writes,
+//! and only by compare-and-swap (record `root/<database id>`).
+//!
+//! It names the eight trees (current and history of EAVT, AEVT, AVET, VAET), the basis t they
+//! cover, the first log position they do not cover (opening replays the log from there), and the
+//! counters a transaction needs. `retired` lists earlier roots with the time they were replaced:
+//! garbage collection keeps every segment they reach while they are inside the retention window,
+//! because db values made from them may still be read. Encoded as JSON (it is small: eight
+//! addresses per root); decoding checks every field and reports `storage/corrupt`.
+import type { IndexName } from '../datom/datom.ts';
+import type { DurableTree } from '../btree/durable-tree.ts';
+import { FactumError } from '../util/errors.ts';
+import { indexNames } from './datom-order.ts';
+
+export interface TreePair {
+  readonly current: DurableTree;
+  readonly history: DurableTree;
+}
+
+export type IndexTrees = Readonly<Record<IndexName, TreePair>>;
+
+export interface RetiredRoot {
+  readonly t: number;
+  readonly trees: IndexTrees;
+  readonly retiredAtMs: number;
+}
+
+export interface IndexRoot {
+  /** The basis t of the trees: they hold every datom of transactions up to t. */
+  readonly t: number;
+  /** The first log position holding transactions after t. */
+  readonly logPosition: number;
+  readonly nextUserN: number;
+  readonly nextDbN: number;
+  readonly lastTxInstantMs: number;
+  readonly trees: IndexTrees;
+  readonly writtenAtMs: number;
+  readonly retired: readonly RetiredRoot[];
+}
+
+const FORMAT = 1;
+
+export function rootKey(databaseId: string): string {
+  return `root/${databaseId}`;
+}
+
+/** Every segment of a database is stored under this prefix + its address. */
+export function segmentPrefix(databaseId: string): string {
+  return `segments/${databaseId}/`;
+}
+
+export function encodeRoot(root: IndexRoot): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ format: FORMAT, ...root }));
+}
+
+class RootReader {
+  constructor(private readonly key: string) {}
+
+  corrupt(problem: string): never {
+    throw new FactumError('storage/corrupt', `root record ${this.key} is corrupt: ${problem}`, { key: this.key });
+  }
+
+  count(value: unknown, what: string): number {
+    if (!Number.isSafeInteger(value) || (value as number) < 0) this.corrupt(`${what} is ${JSON.stringify(value)}, expected a non-negative integer`);
+    return value as number;
+  }
+
+  object(value: unknown, what: string): Record<string, unknown> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.corrupt(`${what} is not an object`);
+    return value as Record<string, unknown>;
+  }
+
+  tree(value: unknown, what: string): DurableTree {
+    const tree = this.object(value, what);
+    const address = tree.address;
+    if (address !== null && (typeof address !== 'string' || !/^[0-9a-f]{64}$/.test(address))) this.corrupt(`${what}.address is not a segment address`);
+    const height = this.count(tree.height, `${what}.height`);
+    const count = this.count(tree.count, `${what}.count`);
+    if ((address === null) !== (count === 0) || height > 64) this.corrupt(`${what} has address ${String(address)}, height ${height} and ${count} keys`);
+    return { address, height, count };
+  }
+
+  trees(value: unknown, what: string): IndexTrees {
+    const trees = this.object(value, what);
+    const out = {} as Record<IndexName, TreePair>;
+    for (const index of indexNames) {
+      const pair = this.object(trees[index], `${what}.${index}`);
+      out[index] = { current: this.tree(pair.current, `${what}.${index}.current`), history: this.tree(pair.history, `${what}.${index}.history`) };
+    }
+    return out;
+  }
+
+  retired(value: unknown): RetiredRoot[] {
+    if (!Array.isArray(value)) this.corrupt('retired is not an array');
+    return value.map((entry, i) => {
+      const retired = this.object(entry, `retired[${i}]`);
+      return { t: this.count(retired.t, `retired[${i}].t`), trees: this.trees(retired.trees, `retired[${i}].trees`), retiredAtMs: this.count(retired.retiredAtMs, `retired[${i}].retiredAtMs`) };
+    });
+  }
+}
+
+export function decodeRoot(key: string, bytes: Uint8Array): IndexRoot {
+  const reader = new RootReader(key);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return reader.corrupt('it is not JSON text');
+  }
+  const root = reader.object(parsed, 'the record');
+  if (root.format !== FORMAT) reader.corrupt(`format ${JSON.stringify(root.format)}, expected ${FORMAT}`);
+  return {
+    t: reader.count(root.t, 't'),
+    logPosition: reader.count(root.logPosition, 'logPosition'),
+    nextUserN: reader.count(root.nextUserN, 'nextUserN'),
+    nextDbN: reader.count(root.nextDbN, 'nextDbN'),
+    lastTxInstantMs: reader.count(root.lastTxInstantMs, 'lastTxInstantMs'),
+    trees: reader.trees(root.trees, 'trees'),
+    writtenAtMs: reader.count(root.writtenAtMs, 'writtenAtMs'),
+    retired: reader.retired(root.retired),
+  };
+}
