@@ -5,16 +5,15 @@
 //! built; every update returns a new root that shares all untouched subtrees with the old one, so
 //! any number of db values can hold their own roots at once.
 //!
-//!            Branch [maxKeys: 17 | 42 | 90]  size = 9
+//!            Branch [17 | 42 | 90]  size = 9       (each child's maxKey routes searches)
 //!           /             |              \
 //!   Leaf [3 9 17]   Leaf [20 31 42]   Leaf [55 61 90]
 //!
-//! A branch keeps the largest key of each child (to route searches) and its own total size (so a
-//! range count is two descents). Updates come in sorted batches: `insertSorted` and
+//! Every node keeps its largest key (its parent routes searches by them) and its size (so a range
+//! count is two descents). Updates come in sorted batches: `insertSorted` and
 //! `removeSorted` walk the tree once per batch and rebuild only the nodes on the paths they touch.
 //!
-//! Invariants: keys within a leaf ascend strictly by `cmp`; `maxKeys[i]` is the last key of child
-//! i; all leaves are at one depth; no node but the root is empty; leaves hold at most `leafMax`
+//! Invariants: keys within a leaf ascend strictly by `cmp`; a node's `maxKey` is its last key; all leaves are at one depth; no node but the root is empty; leaves hold at most `leafMax`
 //! keys and branches at most `branchMax` children.
 import { assert } from '../util/assert.ts';
 
@@ -27,10 +26,10 @@ export interface Shape {
   readonly branchMax: number;
 }
 
-/** 256 keys (1 KiB) per leaf and 64 children per branch: a one-datom transaction copies ~1.5 KiB. */
-export const defaultShape: Shape = { leafMax: 128, branchMax: 32 };
+/** 64 keys per leaf, 32 children per branch: small copies per transaction (measured: bench/write.bench.ts). */
+export const defaultShape: Shape = { leafMax: 64, branchMax: 32 };
 
-/** Keys live in plain arrays of small ints: V8 stores them unboxed and allocates them on its heap. */
+/** Keys live in plain arrays of small ints: V8 stores them unboxed (8 bytes each on 64-bit Node) on its heap. */
 export type Keys = readonly number[];
 
 export class Leaf {
@@ -46,26 +45,18 @@ export class Leaf {
 
 export class Branch {
   readonly children: readonly Node[];
-  readonly maxKeys: Keys;
   readonly size: number;
   readonly maxKey: number;
-  /** `maxKeys` and `size` may be given when the caller already knows them (a patched copy). */
-  constructor(children: readonly Node[], maxKeys?: Keys, size?: number) {
+  /** `size` may be given when the caller already knows it (a patched copy). */
+  constructor(children: readonly Node[], size = -1) {
     assert(children.length > 0, 'a branch has children');
     this.children = children;
-    if (maxKeys === undefined || size === undefined) {
-      const computed = new Array<number>(children.length);
+    if (size < 0) {
       size = 0;
-      for (let i = 0; i < children.length; i++) {
-        const child = children[i]!;
-        computed[i] = child.maxKey;
-        size += child.size;
-      }
-      maxKeys = computed;
+      for (let i = 0; i < children.length; i++) size += children[i]!.size;
     }
-    this.maxKeys = maxKeys;
     this.size = size;
-    this.maxKey = maxKeys[maxKeys.length - 1]!;
+    this.maxKey = children[children.length - 1]!.maxKey;
   }
 }
 
@@ -116,12 +107,12 @@ function split(node: Node, shape: Shape): Node[] {
 }
 
 /** The child (at or after `from`) whose range holds `key`: the first with maxKey >= key, else the last. */
-function childFor(maxKeys: Keys, from: number, key: number, cmp: Compare): number {
+function childFor(children: readonly Node[], from: number, key: number, cmp: Compare): number {
   let lo = from;
-  let hi = maxKeys.length - 1;
+  let hi = children.length - 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (cmp(maxKeys[mid]!, key) < 0) lo = mid + 1;
+    if (cmp(children[mid]!.maxKey, key) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -155,25 +146,23 @@ export function insertSorted(root: Node, keys: Keys, cmp: Compare, shape: Shape 
  */
 function insertInto(node: Node, keys: Keys, from: number, to: number, cmp: Compare, shape: Shape): Node {
   if (node instanceof Leaf) return new Leaf(mergeKeys(node.keys, keys, from, to, cmp));
-  const routes = node.maxKeys;
+  const routes = node.children;
   const last = routes.length - 1;
-  const children = node.children.slice();
-  const maxKeys = routes.slice();
+  const children = routes.slice();
   let overfull = false;
   let i = from;
   let c = 0;
   while (i < to) {
     // Jump to the child that receives keys[i]; children before it stay shared.
     c = childFor(routes, c, keys[i]!, cmp);
-    const j = c === last ? to : upperIndex(keys, i, to, routes[c]!, cmp);
+    const j = c === last ? to : upperIndex(keys, i, to, routes[c]!.maxKey, cmp);
     const child = insertInto(children[c]!, keys, i, j, cmp, shape);
     children[c] = child;
-    maxKeys[c] = child.maxKey;
     if (isOverfull(child, shape)) overfull = true;
     c++;
     i = j;
   }
-  if (!overfull) return new Branch(children, maxKeys, node.size + (to - from));
+  if (!overfull) return new Branch(children, node.size + (to - from));
   const pieces: Node[] = [];
   for (const child of children) {
     if (isOverfull(child, shape)) pieces.push(...split(child, shape));
@@ -230,24 +219,22 @@ function isUnderfull(node: Node, shape: Shape): boolean {
 /** Removes keys[from, to) under `node` by path copying; the result may be small or empty. */
 function removeFrom(node: Node, keys: Keys, from: number, to: number, cmp: Compare, shape: Shape): Node {
   if (node instanceof Leaf) return new Leaf(withoutKeys(node.keys, keys, from, to, cmp));
-  const routes = node.maxKeys;
+  const routes = node.children;
   const last = routes.length - 1;
-  const children = node.children.slice();
-  const maxKeys = routes.slice();
+  const children = routes.slice();
   let underfull = false;
   let i = from;
   let c = 0;
   while (i < to) {
     c = childFor(routes, c, keys[i]!, cmp);
-    const j = c === last ? to : upperIndex(keys, i, to, routes[c]!, cmp);
+    const j = c === last ? to : upperIndex(keys, i, to, routes[c]!.maxKey, cmp);
     const child = removeFrom(children[c]!, keys, i, j, cmp, shape);
     children[c] = child;
-    maxKeys[c] = child.maxKey;
     if (isUnderfull(child, shape)) underfull = true;
     c++;
     i = j;
   }
-  if (!underfull) return new Branch(children, maxKeys, node.size - (to - from));
+  if (!underfull) return new Branch(children, node.size - (to - from));
   // Only a child next to a shrunk one may merge; empty children are dropped.
   const out: Node[] = [];
   for (const child of children) if (child.size > 0) appendMerging(out, child, shape);
@@ -305,8 +292,8 @@ export function rank(root: Node, probe: Probe): number {
   let node = root;
   let before = 0;
   while (node instanceof Branch) {
-    const c = firstAtOrAfter(node.maxKeys, node.maxKeys.length, probe);
-    if (c === node.maxKeys.length) return before + node.size;
+    const c = firstChildAtOrAfter(node.children, probe);
+    if (c === node.children.length) return before + node.size;
     for (let i = 0; i < c; i++) before += node.children[i]!.size;
     node = node.children[c]!;
   }
@@ -325,6 +312,18 @@ function firstAtOrAfter(keys: Keys, length: number, probe: Probe): number {
   return lo;
 }
 
+/** First child i with probe(children[i].maxKey) <= 0, or children.length. */
+function firstChildAtOrAfter(children: readonly Node[], probe: Probe): number {
+  let lo = 0;
+  let hi = children.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (probe(children[mid]!.maxKey) > 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * Walks keys in order from a position. `next()` returns the next key, or -1 at the end. Holds the
  * path from the root, so stepping to the next leaf is amortised O(1).
@@ -338,8 +337,8 @@ export class Cursor {
   constructor(root: Node, probe: Probe | null) {
     let node = root;
     while (node instanceof Branch) {
-      let c = probe === null ? 0 : firstAtOrAfter(node.maxKeys, node.maxKeys.length, probe);
-      if (c === node.maxKeys.length) c = node.maxKeys.length - 1; // past the end: land on the last leaf's end
+      let c = probe === null ? 0 : firstChildAtOrAfter(node.children, probe);
+      if (c === node.children.length) c = node.children.length - 1; // past the end: land on the last leaf's end
       this.branches.push(node);
       this.positions.push(c);
       node = node.children[c]!;
@@ -399,8 +398,7 @@ export function checkTree(root: Node, cmp: Compare, shape: Shape = defaultShape)
     }
     assert(node.children.length <= shape.branchMax, 'branch too large');
     node.children.forEach((child, i) => {
-      assert(node.maxKeys[i] === child.maxKey, 'maxKeys out of date');
-      if (i > 0) assert(cmp(node.maxKeys[i - 1]!, node.maxKeys[i]!) < 0, 'children out of order');
+      if (i > 0) assert(cmp(node.children[i - 1]!.maxKey, child.maxKey) < 0, 'children out of order');
       walk(child, depth + 1, false);
     });
   };
