@@ -2,6 +2,8 @@
 //! these in CloudWatch embedded metric format (EMF) to the CloudWatch agent on
 //! FACTUM_METRICS_ENDPOINT (`tcp://127.0.0.1:25888`), into the system's log group; CloudWatch
 //! extracts the metrics, so nodes need no cloudwatch:PutMetricData and no monitoring endpoint.
+//! Every EMF event names `LogGroupName: <FACTUM_LOG_GROUP>` in its `_aws` metadata: the node role
+//! may write to that log group only.
 //!
 //!   metric               unit          statistic  dimension sets
 //!   -------------------  ------------  ---------  ------------------------------------------

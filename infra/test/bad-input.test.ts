@@ -1,20 +1,30 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FactumError } from '../../nodes/util/errors.ts';
 import type { Context } from '../config.ts';
 import { createFactumApp } from '../factum-app.ts';
 
 const repository = fileURLToPath(new URL('../..', import.meta.url));
+const directories: string[] = [];
+function temporaryDirectory(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'factum-cdk-'));
+  directories.push(directory);
+  return directory;
+}
+afterAll(() => {
+  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+});
+
 const good = { system: 'demo', topology: 'solo', bastionCidr: '203.0.113.7/32', region: 'us-east-1' };
 
 function failure(context: Context): FactumError {
   try {
-    createFactumApp({ context, outdir: mkdtempSync(join(tmpdir(), 'factum-cdk-')), environment: {} });
+    createFactumApp({ context, outdir: temporaryDirectory(), environment: {} });
   } catch (error) {
     if (error instanceof FactumError) return error;
     throw error;
@@ -36,7 +46,7 @@ describe('bad input at synth', () => {
   });
 
   it('prints one line and exits 1 from the CDK app entry point', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'factum-cdk-'));
+    const outdir = temporaryDirectory();
     const result = spawnSync(process.execPath, ['--import', 'tsx', join(repository, 'infra/app.ts')], {
       cwd: repository,
       encoding: 'utf8',
@@ -48,7 +58,7 @@ describe('bad input at synth', () => {
   });
 
   it('fails synth on an unacknowledged cdk-nag finding', () => {
-    const { app, compute } = createFactumApp({ context: good, outdir: mkdtempSync(join(tmpdir(), 'factum-cdk-')), environment: {} });
+    const { app, compute } = createFactumApp({ context: good, outdir: temporaryDirectory(), environment: {} });
     const open = new ec2.SecurityGroup(compute, 'OpenToTheWorld', { vpc: compute.imports.vpc, description: 'a mistake' });
     open.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(8182));
     expect(() => app.synth()).toThrow(/AwsSolutions-EC23/);

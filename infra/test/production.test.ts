@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bastionCidr, ingressCidrs, renderValue, resourcesOfType, statementsOf, synthesizeSystem, userDataOf, type SynthesizedSystem } from './synth.ts';
 
 // Two apps: production alone, and the same system with two query groups.
@@ -13,6 +14,9 @@ const reportsName = 'factum-demo-query-reports';
 beforeAll(() => {
   production = synthesizeSystem({ system: 'demo', topology: 'production' });
   withGroups = synthesizeSystem({ system: 'demo', topology: 'production', queryGroups: 'analytics,reports:r5.large:2:6:requests' });
+});
+afterAll(() => {
+  for (const synthesized of [production, withGroups]) rmSync(synthesized.directory, { recursive: true, force: true });
 });
 
 describe('production system', () => {

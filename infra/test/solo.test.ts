@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bastionCidr, ingressCidrs, renderValue, resourcesOfType, statementsOf, synthesizeSystem, userDataOf, type SynthesizedSystem } from './synth.ts';
 
 let system: SynthesizedSystem;
@@ -9,6 +10,7 @@ const computeName = 'factum-demo-compute';
 beforeAll(() => {
   system = synthesizeSystem({ system: 'demo', topology: 'solo' });
 });
+afterAll(() => rmSync(system.directory, { recursive: true, force: true }));
 
 describe('solo system', () => {
   it('synthesizes with zero cdk-nag and template-validator findings', () => {
