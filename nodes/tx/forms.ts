@@ -62,12 +62,9 @@ export class FormExpander {
   private expandList(form: readonly unknown[], depth: number): void {
     const op = operationName(form[0]);
     if (op === null) fail('transact/malformed', `A list form starts with an operation keyword like :db/add, got ${describe(form)}.`, { form });
-    const arity = (n: number, shape: string) => {
-      if (form.length !== n) fail('transact/malformed', `${shape} takes ${n - 1} arguments, got ${describe(form)}.`, { form });
-    };
     switch (op) {
       case 'db/add':
-        arity(4, '[:db/add e a v]');
+        checkArity(form, 4, '[:db/add e a v]');
         this.add(this.entity(form[1]), this.db.requireAttribute(form[2]), form[3]);
         return;
       case 'db/retract': {
@@ -78,12 +75,12 @@ export class FormExpander {
       }
       case 'db/retractEntity':
       case 'db.fn/retractEntity':
-        arity(2, '[:db/retractEntity e]');
+        checkArity(form, 2, '[:db/retractEntity e]');
         this.operations.push({ op: 'retractEntity', e: this.entity(form[1]) });
         return;
       case 'db/cas':
       case 'db.fn/cas': {
-        arity(5, '[:db/cas e a old new]');
+        checkArity(form, 5, '[:db/cas e a old new]');
         const attribute = this.db.requireAttribute(form[2]);
         if (attribute.cardinality !== 'one') {
           fail('transact/malformed', `:db/cas works on cardinality-one attributes only; ${attribute.ident} is cardinality-many.`, { attribute: attribute.ident.toString() });
@@ -201,6 +198,10 @@ function mapEntries(form: MapForm): Array<[Keyword, unknown]> {
     if (typeof key === 'string' && key.length > 0) return [Keyword.of(key), value];
     return fail('transact/malformed', `Map form keys must be attribute keywords, got ${describe(key)}.`, { key });
   });
+}
+
+function checkArity(form: readonly unknown[], n: number, shape: string): void {
+  if (form.length !== n) fail('transact/malformed', `${shape} takes ${n - 1} arguments, got ${describe(form)}.`, { form });
 }
 
 function operationName(x: unknown): string | null {

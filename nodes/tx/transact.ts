@@ -15,6 +15,7 @@ import type { Attribute } from '../db/database.ts';
 import { Db, currentRow, currentRows, describe, installTransact, type TransactOptions, type TxReport } from '../db/db.ts';
 import { RowDatom } from '../db/datom-table.ts';
 import { ATTR } from '../schema/bootstrap.ts';
+import type { Schema } from '../schema/schema.ts';
 import { fail } from '../util/errors.ts';
 import { valueKey, valuesEqual } from '../values/compare.ts';
 import { Keyword } from '../values/values.ts';
@@ -40,6 +41,17 @@ const factKey = (e: number, a: number, v: unknown): string => {
   const key = valueKey(v);
   return `${e} ${a} ${typeof key === 'string' ? 's' + key : 'x' + String(key)}`;
 };
+
+/** The composite tuple attributes of a schema, found once per schema (schemas change rarely). */
+const compositesBySchema = new WeakMap<Schema, readonly Attribute[]>();
+function compositeAttributes(schema: Schema): readonly Attribute[] {
+  let composites = compositesBySchema.get(schema);
+  if (composites === undefined) {
+    composites = [...schema.attributes.values()].filter((x) => x.tupleAttrs !== null);
+    compositesBySchema.set(schema, composites);
+  }
+  return composites;
+}
 
 class Transaction {
   private readonly state;
@@ -74,9 +86,11 @@ class Transaction {
     this.setTxInstant(now);
     this.checkUniqueness();
     this.checkPredicates();
-    const schema = schemaChanges(this.db, [...this.assertions.values()], [...this.retractions.values()]);
+    const assertions = [...this.assertions.values()];
+    const retractions = [...this.retractions.values()];
+    const schema = schemaChanges(this.db, assertions, retractions);
     const counters = { userN: resolution.nextUserN, dbN: resolution.nextDbN };
-    const next = applyTransaction(this.state, this.t, [...this.assertions.values()], [...this.retractions.values()], schema, counters, this.txInstantMs);
+    const next = applyTransaction(this.state, this.t, assertions, retractions, schema, counters, this.txInstantMs);
     this.dbAfter = new Db(next.state);
     this.datoms = next.datoms;
     this.checkEnsures();
@@ -217,7 +231,7 @@ class Transaction {
 
   /** Keeps composite tuples in step with the attributes they collect. */
   private deriveCompositeTuples(): void {
-    const composites = [...this.state.schema.attributes.values()].filter((x) => x.tupleAttrs !== null);
+    const composites = compositeAttributes(this.state.schema);
     if (composites.length === 0) return;
     const touched = new Map<string, { e: number; composite: Attribute }>();
     for (const fact of [...this.assertions.values(), ...this.retractions.values()]) {
@@ -254,7 +268,13 @@ class Transaction {
 
   private setTxInstant(now: Date): void {
     const last = this.state.lastTxInstantMs;
-    const given = [...this.assertions.values()].find((x) => x.e === this.txId && x.attribute.id === ATTR.txInstant);
+    let given: Fact | undefined;
+    for (const x of this.assertions.values()) {
+      if (x.e === this.txId && x.attribute.id === ATTR.txInstant) {
+        given = x;
+        break;
+      }
+    }
     if (given !== undefined) {
       const ms = (given.v as Date).getTime();
       if (ms < last) {
