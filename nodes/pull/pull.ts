@@ -67,7 +67,10 @@ export function pullMany(db: Database, pattern: PatternInput, eids: readonly Ent
 export function pullerFor(db: Database, pattern: PatternInput): (eid: EntityRef) => PullResult {
   const puller = new Puller(db);
   const plan = planFor(db, toPattern(pattern));
-  return (eid) => puller.pull(plan, puller.resolve(eid));
+  return (eid) => {
+    const free = puller.busy ? new Puller(db) : puller;
+    return free.pull(plan, free.resolve(eid));
+  };
 }
 
 /** Resolves an entity id, ident or lookup ref; names of nothing and malformed refs are errors. */
