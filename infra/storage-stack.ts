@@ -26,6 +26,7 @@ import type { Construct } from 'constructs';
 import type { SystemConfig } from './config.ts';
 import { acknowledge } from './nag.ts';
 import { bucketPrefixes, efsCachePath, exportValue, loadBalancerLogPrefix, nodePort, nodeUserId, zoneName } from './system-exports.ts';
+import { attributes as tableAttributes } from '../nodes/storage/aws/table-layout.ts';
 
 export interface StorageStackProps extends StackProps {
   readonly config: SystemConfig;
@@ -170,13 +171,14 @@ export class StorageStack extends Stack {
   }
 
   /**
-   * One table for the log, roots, catalog and leases. Keys: `pk` (string, the record's name, e.g.
-   * `log/<database>`) and `sk` (number, the log position; 0 for single records).
+   * One table for the log, roots, catalog and leases, with the key schema the AWS storage backend
+   * writes (nodes/storage/aws/table-layout.ts): `id` (string, `log:<name>` or `record:<key>`) and
+   * `position` (number, the log position; 0 for records).
    */
   private createTable(): dynamodb.TableV2 {
     return new dynamodb.TableV2(this, 'Table', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.NUMBER },
+      partitionKey: { name: tableAttributes.id, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: tableAttributes.position, type: dynamodb.AttributeType.NUMBER },
       billing: dynamodb.Billing.onDemand(),
       encryption: dynamodb.TableEncryptionV2.customerManagedKey(this.key),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

@@ -44,6 +44,8 @@ export const bucketPrefixes = {
   revisions: 'revisions/',
   /** access keys, wrapped with the system's KMS key */
   access: 'access/',
+  /** log entries too large for a DynamoDB item (nodes/storage/aws/table-layout.ts) */
+  logSpill: 'log-spill/',
 } as const;
 
 /** The port every node and load balancer listens on (Datomic Cloud's client port). */

@@ -12,13 +12,13 @@
 //!   FACTUM_GROUP               compute group name: `primary` or the query group's name
 //!   FACTUM_PORT                HTTP port                                      (default 8182)
 //!   FACTUM_HOST                address to bind                                (default 0.0.0.0)
-//!   FACTUM_REGION              AWS region
+//!   AWS_REGION              AWS region
 //!   FACTUM_TABLE               DynamoDB table: log, roots, catalog, leases
 //!   FACTUM_BUCKET              S3 bucket: segments, ion revisions, access keys
 //!   FACTUM_SEGMENTS_PREFIX     key prefix of segments in the bucket           (`segments/`)
 //!   FACTUM_REVISIONS_PREFIX    key prefix of ion revisions                    (`revisions/`)
 //!   FACTUM_ACCESS_PREFIX       key prefix of access keys                      (`access/`)
-//!   FACTUM_KEY_ARN             KMS key that wraps access keys
+//!   FACTUM_KMS_KEY             KMS key that wraps access keys
 //!   FACTUM_LOG_GROUP           CloudWatch log group (embedded metric format goes there too)
 //!   FACTUM_METRICS_ENDPOINT    CloudWatch agent's EMF listener                (tcp://127.0.0.1:25888)
 //!   FACTUM_SSD_CACHE_DIR       local SSD cache directory (instance store or root volume)

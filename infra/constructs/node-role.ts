@@ -91,6 +91,11 @@ function bucketStatements(bucketArn: string, role: NodeRole): iam.PolicyStatemen
       actions: writer ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] : ['s3:GetObject'],
       resources: [objects(bucketPrefixes.segments)],
     }),
+    new iam.PolicyStatement({
+      sid: 'LogSpill',
+      actions: writer ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] : ['s3:GetObject'],
+      resources: [objects(bucketPrefixes.logSpill)],
+    }),
     new iam.PolicyStatement({ sid: 'Revisions', actions: ['s3:GetObject'], resources: [objects(bucketPrefixes.revisions)] }),
     new iam.PolicyStatement({
       sid: 'AccessKeys',

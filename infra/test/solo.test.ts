@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bastionCidr, ingressCidrs, renderValue, resourcesOfType, statementsOf, synthesizeSystem, userDataOf, type SynthesizedSystem } from './synth.ts';
+import { tableKeySchema } from '../../nodes/storage/aws/table-layout.ts';
 
 let system: SynthesizedSystem;
 const storageName = 'factum-demo-storage';
@@ -21,6 +22,8 @@ describe('solo system', () => {
   it('has one storage of each kind: table, bucket, key, file system, log group, zone', () => {
     const storage = system.template(storageName);
     storage.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    // The key schema is the one the AWS storage backend reads and writes.
+    storage.hasResourceProperties('AWS::DynamoDB::GlobalTable', { KeySchema: tableKeySchema.keySchema, AttributeDefinitions: Match.arrayWith(tableKeySchema.attributeDefinitions) });
     storage.resourceCountIs('AWS::S3::Bucket', 2);
     storage.resourceCountIs('AWS::KMS::Key', 1);
     storage.resourceCountIs('AWS::EFS::FileSystem', 1);
@@ -118,7 +121,7 @@ describe('solo system', () => {
     for (const statement of policies) {
       const resources = [statement.Resource].flat().map(renderValue);
       for (const resource of resources) {
-        expect(resource).toMatch(/^(<import:factum-demo-[A-Za-z]+>(\/(segments|revisions|access)\/\*)?|arn:aws:s3:::cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-us-east-1\/[0-9a-f]{64}\.zip)$/);
+        expect(resource).toMatch(/^(<import:factum-demo-[A-Za-z]+>(\/(segments|log-spill|revisions|access)\/\*)?|arn:aws:s3:::cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-us-east-1\/[0-9a-f]{64}\.zip)$/);
       }
     }
     const table = policies.find((statement) => statement.Action.includes('dynamodb:GetItem'));
@@ -156,3 +159,4 @@ describe('solo system', () => {
     expect(exports).toEqual(expect.arrayContaining(['factum-demo-TableName', 'factum-demo-BucketName', 'factum-demo-KeyArn', 'factum-demo-ClientSecurityGroupId']));
   });
 });
+
