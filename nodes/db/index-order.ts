@@ -13,7 +13,7 @@ import type { IndexName } from '../datom/datom.ts';
 import { toT } from '../datom/datom.ts';
 import { compareValues } from '../values/compare.ts';
 import type { Compare, Probe } from '../btree/int-tree.ts';
-import { CHUNK_BITS, CHUNK_MASK, type DatomTable } from './datom-table.ts';
+import { CHUNK_BITS, CHUNK_MASK, type Chunk, type DatomTable } from './datom-table.ts';
 
 export const indexNames: readonly IndexName[] = ['eavt', 'aevt', 'avet', 'vaet'];
 
@@ -34,66 +34,52 @@ function numberOrder(x: number, y: number): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+const EAVT = 0;
+const AEVT = 1;
+const AVET = 2;
+const VAET = 3;
+
 /**
- * Builds the eight comparators over one table. They run in every tree search, so each looks up
- * the two rows' chunks once and reads the columns directly.
+ * Builds the eight comparators over one table. They run in every tree search, so they are made
+ * by one function literal (`orderOf`): the tree's call sites then see a single target that V8 can
+ * inline, instead of eight. Each looks up the two rows' chunks once and reads the columns directly.
  */
 export function ordersFor(table: DatomTable): Orders {
   const chunks = table.chunks;
-  const eavt: Compare = (x, y) => {
-    const cx = chunks[x >>> CHUNK_BITS]!;
-    const cy = chunks[y >>> CHUNK_BITS]!;
-    const i = x & CHUNK_MASK;
-    const j = y & CHUNK_MASK;
-    const ex = cx.e[i]!;
-    const ey = cy.e[j]!;
-    if (ex !== ey) return ex < ey ? -1 : 1;
-    return cx.a[i]! - cy.a[j]! || compareValues(cx.v[i], cy.v[j]);
-  };
-  const aevt: Compare = (x, y) => {
-    const cx = chunks[x >>> CHUNK_BITS]!;
-    const cy = chunks[y >>> CHUNK_BITS]!;
-    const i = x & CHUNK_MASK;
-    const j = y & CHUNK_MASK;
-    const a = cx.a[i]! - cy.a[j]!;
-    if (a !== 0) return a;
-    const ex = cx.e[i]!;
-    const ey = cy.e[j]!;
-    if (ex !== ey) return ex < ey ? -1 : 1;
-    return compareValues(cx.v[i], cy.v[j]);
-  };
-  const avet: Compare = (x, y) => {
-    const cx = chunks[x >>> CHUNK_BITS]!;
-    const cy = chunks[y >>> CHUNK_BITS]!;
-    const i = x & CHUNK_MASK;
-    const j = y & CHUNK_MASK;
-    const a = cx.a[i]! - cy.a[j]!;
-    if (a !== 0) return a;
-    const v = compareValues(cx.v[i], cy.v[j]);
-    if (v !== 0) return v;
-    return numberOrder(cx.e[i]!, cy.e[j]!);
-  };
-  const vaet: Compare = (x, y) => {
-    const cx = chunks[x >>> CHUNK_BITS]!;
-    const cy = chunks[y >>> CHUNK_BITS]!;
-    const i = x & CHUNK_MASK;
-    const j = y & CHUNK_MASK;
-    const v = numberOrder(cx.v[i] as number, cy.v[j] as number);
-    if (v !== 0) return v;
-    return cx.a[i]! - cy.a[j]! || numberOrder(cx.e[i]!, cy.e[j]!);
-  };
-  // History rows of one fact: by t, then the assertion before the retraction.
-  const inTime = (order: Compare): Compare => (x, y) => {
-    const c = order(x, y);
-    if (c !== 0) return c;
-    const tx = chunks[x >>> CHUNK_BITS]!.t[x & CHUNK_MASK]!;
-    const ty = chunks[y >>> CHUNK_BITS]!.t[y & CHUNK_MASK]!;
-    return Math.abs(tx) - Math.abs(ty) || ty - tx;
-  };
   return {
-    current: { eavt, aevt, avet, vaet },
-    history: { eavt: inTime(eavt), aevt: inTime(aevt), avet: inTime(avet), vaet: inTime(vaet) },
+    current: { eavt: orderOf(chunks, EAVT, false), aevt: orderOf(chunks, AEVT, false), avet: orderOf(chunks, AVET, false), vaet: orderOf(chunks, VAET, false) },
+    history: { eavt: orderOf(chunks, EAVT, true), aevt: orderOf(chunks, AEVT, true), avet: orderOf(chunks, AVET, true), vaet: orderOf(chunks, VAET, true) },
   };
+}
+
+function orderOf(chunks: readonly Chunk[], index: number, inTime: boolean): Compare {
+  return (x, y) => compareRows(chunks, index, inTime, x, y);
+}
+
+function compareRows(chunks: readonly Chunk[], index: number, inTime: boolean, x: number, y: number): number {
+  const cx = chunks[x >>> CHUNK_BITS]!;
+  const cy = chunks[y >>> CHUNK_BITS]!;
+  const i = x & CHUNK_MASK;
+  const j = y & CHUNK_MASK;
+  let c: number;
+  switch (index) {
+    case EAVT:
+      c = numberOrder(cx.e[i]!, cy.e[j]!) || cx.a[i]! - cy.a[j]! || compareValues(cx.v[i], cy.v[j]);
+      break;
+    case AEVT:
+      c = cx.a[i]! - cy.a[j]! || numberOrder(cx.e[i]!, cy.e[j]!) || compareValues(cx.v[i], cy.v[j]);
+      break;
+    case AVET:
+      c = cx.a[i]! - cy.a[j]! || compareValues(cx.v[i], cy.v[j]) || numberOrder(cx.e[i]!, cy.e[j]!);
+      break;
+    default:
+      c = numberOrder(cx.v[i] as number, cy.v[j] as number) || cx.a[i]! - cy.a[j]! || numberOrder(cx.e[i]!, cy.e[j]!);
+  }
+  if (c !== 0 || !inTime) return c;
+  // History rows of one fact: by t, then the assertion before the retraction.
+  const tx = cx.t[i]!;
+  const ty = cy.t[j]!;
+  return Math.abs(tx) - Math.abs(ty) || ty - tx;
 }
 
 /**
