@@ -155,7 +155,11 @@ export function estimate(scope: Scope, clause: Clause, relation: Relation): numb
     }
     case 'rule-call': {
       const anyBound = clause.args.some((a) => a.kind === 'constant' || (a.kind === 'variable' && relation.columns.includes(a.name)));
-      if (scope.deltaClause === clause) return 1;
+      if (scope.deltaClause === clause && scope.fixpoint !== null) {
+        // The delta is small, but joined on nothing it multiplies every row.
+        const delta = scope.fixpoint.deltaSize(clause);
+        return anyBound || relation.columns.length === 0 ? delta : delta * relation.rows.length;
+      }
       return anyBound ? relation.rows.length * 10 : 1e7;
     }
     default:

@@ -112,16 +112,46 @@ export function wholeRowKey(row: readonly unknown[]): unknown {
   return key;
 }
 
-export function distinctRows(rows: readonly unknown[][]): unknown[][] {
-  const seen = new Set<unknown>();
-  const out: unknown[][] = [];
-  for (const row of rows) {
-    const key = wholeRowKey(row);
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(row);
+/**
+ * A set of rows of one arity, by value: nested maps keyed column by column (no key strings are
+ * built, which matters for the many-row sets of joins and rule tables).
+ */
+export class RowSet {
+  private readonly root = new Map<unknown, unknown>();
+  private hasEmpty = false;
+  size = 0;
+
+  /** Adds the row; false when an equal row is already in the set. */
+  add(row: readonly unknown[]): boolean {
+    const n = row.length;
+    if (n === 0) {
+      if (this.hasEmpty) return false;
+      this.hasEmpty = true;
+      this.size++;
+      return true;
     }
+    let level = this.root;
+    for (let i = 0; i < n - 1; i++) {
+      const key = joinKey(row[i]);
+      let next = level.get(key) as Map<unknown, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(key, next);
+      }
+      level = next;
+    }
+    const last = joinKey(row[n - 1]);
+    if (level.has(last)) return false;
+    level.set(last, true);
+    this.size++;
+    return true;
   }
+}
+
+export function distinctRows(rows: readonly unknown[][]): unknown[][] {
+  const seen = new RowSet();
+  const out: unknown[][] = [];
+  for (const row of rows) if (seen.add(row)) out.push(row);
   return out;
 }
 

@@ -15,7 +15,7 @@
 //! snapshot, so recursion reaches a fixpoint: when no demand and no answer is new.
 import { fail } from '../util/errors.ts';
 import { formatClause } from './format.ts';
-import { rowKey, type Relation } from './relation.ts';
+import { RowSet, rowKey, type Relation } from './relation.ts';
 import { withDefaultSource, type Scope } from './scope.ts';
 import type { Step } from './solve.ts';
 import { solve } from './solve.ts';
@@ -24,17 +24,14 @@ import type { Clause, RuleBranch, RuleCallClause } from './syntax.ts';
 /** Rows that only grow, with the snapshot of the current round. */
 class GrowingTable {
   readonly rows: unknown[][] = [];
-  private readonly keys = new Set<unknown>();
+  private readonly keys = new RowSet();
   /** Rows before `fullEnd` are visible this round; those from `deltaStart` are new in it. */
   fullEnd = 0;
   deltaStart = 0;
   private readonly indexes = new Map<string, { map: Map<unknown, number[]>; upTo: number }>();
 
   add(row: unknown[]): void {
-    const key = rowKey(row, allPositions(row.length));
-    if (this.keys.has(key)) return;
-    this.keys.add(key);
-    this.rows.push(row);
+    if (this.keys.add(row)) this.rows.push(row);
   }
 
   /** Moves the snapshot forward; true when the new round has a delta. */
@@ -93,6 +90,12 @@ export class Fixpoint {
       this.answers.set(key, table);
     }
     return table;
+  }
+
+  /** How many answers a delta pass of this call reads. */
+  deltaSize(call: RuleCallClause): number {
+    const table = this.answers.get(`${call.source} ${call.name}`);
+    return table === undefined ? 0 : table.fullEnd - table.deltaStart;
   }
 
   demandTable(source: string, name: string, bound: readonly number[]): DemandTable {
