@@ -20,6 +20,7 @@ import { fail } from '../util/errors.ts';
 import { valueKey, valuesEqual } from '../values/compare.ts';
 import { Keyword } from '../values/values.ts';
 import { applyTransaction, type Fact } from './apply.ts';
+import { EntityAttributeMap, FactMap } from './fact-map.ts';
 import { coerceScalar, coerceTuple } from './coerce.ts';
 import { FormExpander, TempId, type Operation } from './forms.ts';
 import { attributePredicate, entityPredicate } from './functions.ts';
@@ -37,11 +38,6 @@ export function transact(db: Db, txData: unknown, options: TransactOptions = {})
 
 installTransact(transact);
 
-const factKey = (e: number, a: number, v: unknown): string => {
-  const key = valueKey(v);
-  return `${e} ${a} ${typeof key === 'string' ? 's' + key : 'x' + String(key)}`;
-};
-
 /** The composite tuple attributes of a schema, found once per schema (schemas change rarely). */
 const compositesBySchema = new WeakMap<Schema, readonly Attribute[]>();
 function compositeAttributes(schema: Schema): readonly Attribute[] {
@@ -58,11 +54,11 @@ class Transaction {
   readonly t: number;
   readonly txId: number;
   /** Asserted facts by fact key (redundant ones removed before apply). */
-  private readonly assertions = new Map<string, Fact>();
+  private readonly assertions = new FactMap<Fact>();
   /** Retracted facts by fact key, each with its current row. */
-  private readonly retractions = new Map<string, Fact & { row: number }>();
+  private readonly retractions = new FactMap<Fact & { row: number }>();
   /** Card-one values asserted in this transaction, by `e a`. */
-  private readonly cardOne = new Map<string, unknown>();
+  private readonly cardOne = new EntityAttributeMap<unknown>();
   private readonly ensures: Array<{ e: number; spec: unknown }> = [];
   private tempids: ReadonlyMap<string, number> = new Map();
   private dbAfter: Db | null = null;
@@ -86,8 +82,8 @@ class Transaction {
     this.setTxInstant(now);
     this.checkUniqueness();
     this.checkPredicates();
-    const assertions = [...this.assertions.values()];
-    const retractions = [...this.retractions.values()];
+    const assertions = this.assertions.values();
+    const retractions = this.retractions.values();
     const schema = schemaChanges(this.db, assertions, retractions);
     const counters = { userN: resolution.nextUserN, dbN: resolution.nextDbN };
     const next = applyTransaction(this.state, this.t, assertions, retractions, schema, counters, this.txInstantMs);
@@ -161,16 +157,14 @@ class Transaction {
 
   private assert(e: number, attribute: Attribute, v: unknown): void {
     const a = attribute.id;
-    const key = factKey(e, a, v);
-    if (this.retractions.has(key)) this.datomConflict(e, attribute, v);
+    if (this.retractions.has(e, a, v)) this.datomConflict(e, attribute, v);
     if (attribute.cardinality === 'one') {
-      const slot = `${e} ${a}`;
-      if (this.cardOne.has(slot) && !valuesEqual(this.cardOne.get(slot), v)) {
-        fail('transact/cardinality-conflict', `Two values for cardinality-one ${attribute.ident} of entity ${e} in one transaction: ${describe(this.cardOne.get(slot))} and ${describe(v)}.`, { e, attribute: attribute.ident.toString(), values: [this.cardOne.get(slot), v] });
+      if (this.cardOne.has(e, a) && !valuesEqual(this.cardOne.get(e, a), v)) {
+        fail('transact/cardinality-conflict', `Two values for cardinality-one ${attribute.ident} of entity ${e} in one transaction: ${describe(this.cardOne.get(e, a))} and ${describe(v)}.`, { e, attribute: attribute.ident.toString(), values: [this.cardOne.get(e, a), v] });
       }
-      this.cardOne.set(slot, v);
+      this.cardOne.set(e, a, v);
     }
-    this.assertions.set(key, { e, attribute, v });
+    this.assertions.set({ e, attribute, v });
   }
 
   private retract(e: number, attribute: Attribute, v: unknown, hasValue: boolean): void {
@@ -179,9 +173,8 @@ class Transaction {
     for (const row of rows) {
       if (row === -1) continue; // retracting a fact that is not there changes nothing
       const value = this.state.table.v(row);
-      const key = factKey(e, a, value);
-      if (this.assertions.has(key)) this.datomConflict(e, attribute, value);
-      this.retractions.set(key, { e, attribute, v: value, row });
+      if (this.assertions.has(e, a, value)) this.datomConflict(e, attribute, value);
+      this.retractions.set({ e, attribute, v: value, row });
     }
   }
 
@@ -215,16 +208,16 @@ class Transaction {
 
   /** Drops assertions already true in db-before; retracts the old value of a replaced cardinality-one attribute. */
   private eliminateRedundancy(): void {
-    for (const [key, fact] of this.assertions) {
+    for (const fact of this.assertions.values()) {
       const { e, attribute, v } = fact;
       if (attribute.cardinality === 'many') {
-        if (currentRow(this.state, e, attribute.id, v) !== -1) this.assertions.delete(key);
+        if (currentRow(this.state, e, attribute.id, v) !== -1) this.assertions.delete(e, attribute.id, v);
         continue;
       }
       for (const row of currentRows(this.state, 'eavt', [e, attribute.id])) {
         const old = this.state.table.v(row);
-        if (valuesEqual(old, v)) this.assertions.delete(key);
-        else this.retractions.set(factKey(e, attribute.id, old), { e, attribute, v: old, row });
+        if (valuesEqual(old, v)) this.assertions.delete(e, attribute.id, v);
+        else this.retractions.set({ e, attribute, v: old, row });
       }
     }
   }
@@ -244,22 +237,21 @@ class Transaction {
       const rows = currentRows(this.state, 'eavt', [e, composite.id]);
       const old = rows.length > 0 ? this.state.table.v(rows[0]!) : null;
       if (value.every((x) => x === null)) {
-        if (old !== null) this.retractions.set(factKey(e, composite.id, old), { e, attribute: composite, v: old, row: rows[0]! });
+        if (old !== null) this.retractions.set({ e, attribute: composite, v: old, row: rows[0]! });
       } else if (old === null || !valuesEqual(old, value)) {
         const tuple = Object.freeze(value);
-        this.assertions.set(factKey(e, composite.id, tuple), { e, attribute: composite, v: tuple });
-        if (old !== null) this.retractions.set(factKey(e, composite.id, old), { e, attribute: composite, v: old, row: rows[0]! });
+        this.assertions.set({ e, attribute: composite, v: tuple });
+        if (old !== null) this.retractions.set({ e, attribute: composite, v: old, row: rows[0]! });
       }
     }
   }
 
   /** The value of cardinality-one attribute `a` of `e` once this transaction applies, or null. */
   private valueAfter(e: number, a: number): unknown {
-    const slot = `${e} ${a}`;
-    if (this.cardOne.has(slot)) return this.cardOne.get(slot);
+    if (this.cardOne.has(e, a)) return this.cardOne.get(e, a);
     for (const row of currentRows(this.state, 'eavt', [e, a])) {
       const v = this.state.table.v(row);
-      if (!this.retractions.has(factKey(e, a, v))) return v;
+      if (!this.retractions.has(e, a, v)) return v;
     }
     return null;
   }
@@ -286,7 +278,7 @@ class Transaction {
     this.txInstantMs = Math.max(now.getTime(), last);
     const attribute = this.state.schema.attribute(ATTR.txInstant)!;
     const v = new Date(this.txInstantMs);
-    this.assertions.set(factKey(this.txId, ATTR.txInstant, v), { e: this.txId, attribute, v });
+    this.assertions.set({ e: this.txId, attribute, v });
   }
 
   private checkUniqueness(): void {
@@ -299,7 +291,7 @@ class Transaction {
       holders.set(key, e);
       for (const row of currentRows(this.state, 'avet', [attribute.id, v])) {
         const holder = this.state.table.e(row);
-        if (holder !== e && !this.retractions.has(factKey(holder, attribute.id, v))) this.uniqueConflict(attribute, v, e, holder);
+        if (holder !== e && !this.retractions.has(holder, attribute.id, v)) this.uniqueConflict(attribute, v, e, holder);
       }
     }
   }
