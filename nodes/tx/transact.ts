@@ -210,6 +210,7 @@ class Transaction {
   private eliminateRedundancy(): void {
     for (const fact of this.assertions.values()) {
       const { e, attribute, v } = fact;
+      if (!this.exists(e)) continue; // an entity new in this transaction has no datoms in db-before
       if (attribute.cardinality === 'many') {
         if (currentRow(this.state, e, attribute.id, v) !== -1) this.assertions.delete(e, attribute.id, v);
         continue;
