@@ -12,11 +12,11 @@ import { runNot, runOr } from './compound.ts';
 import { runFunction, runPredicate } from './expressions.ts';
 import { formatClause } from './format.ts';
 import { isDatabase } from './scope.ts';
-import { canRunNow, checkRunnable, clauseInfos, compiledPattern, estimate, isReady, type ClauseInfo } from './planner.ts';
+import { canRunNow, checkRunnable, clauseInfos, compiledPattern, estimate, estimatePattern, isReady, type ClauseInfo } from './planner.ts';
 import {
   boundVariables, chooseIndex, countDatoms, lookupPattern, matchCollection, needsResolution, patternSource, scanPattern,
 } from './pattern.ts';
-import { join, type Relation } from './relation.ts';
+import { join, unitRelation, type Relation } from './relation.ts';
 import { runRuleCall } from './rules.ts';
 import type { Scope } from './scope.ts';
 import type { Clause, PatternClause } from './syntax.ts';
@@ -45,22 +45,36 @@ function runClause(scope: Scope, clause: Clause, relation: Relation): Step {
 export function solve(scope: Scope, clauses: readonly Clause[], input: Relation): Relation {
   const infos = clauseInfos(clauses);
   checkRunnable(infos, input.columns);
-  let relation = input;
-  const bound = new Set(input.columns);
+  const components = new Components(input);
   const remaining = new Set(infos);
   const run = (info: ClauseInfo, estimated: number | null): void => {
     scope.clock.check();
-    const rowsIn = relation.rows.length;
-    const step = runClause(scope, info.clause, relation);
-    relation = step.relation;
-    for (const c of relation.columns) bound.add(c);
+    const touching = components.touching(info.variables);
+    let rowsIn: number;
+    let step: Step;
+    if (info.clause.kind === 'pattern' && touching.length > 1) {
+      // Join the pattern into the component it narrows most, then the result with the others.
+      const clause = info.clause;
+      const first = touching.reduce((a, b) => (estimatePattern(scope, clause, b) < estimatePattern(scope, clause, a) ? b : a));
+      rowsIn = first.rows.length;
+      step = runClause(scope, clause, first);
+      let relation = step.relation;
+      for (const other of touching) if (other !== first) relation = join(relation, other, scope.clock.tick);
+      step = { relation, method: `${step.method}, then hash join of ${touching.length} relations` };
+    } else {
+      const merged = components.merged(touching, scope.clock.tick);
+      rowsIn = merged.rows.length;
+      step = runClause(scope, info.clause, merged);
+    }
+    components.replace(touching, step.relation);
     remaining.delete(info);
     scope.explain?.push({
-      depth: scope.depth, clause: formatClause(info.clause), method: step.method, estimate: estimated, rowsIn, rowsOut: relation.rows.length,
+      depth: scope.depth, clause: formatClause(info.clause), method: step.method, estimate: estimated, rowsIn, rowsOut: step.relation.rows.length,
     });
   };
   while (remaining.size > 0) {
-    if (relation.rows.length === 0) return withColumns(relation, remaining);
+    if (components.isEmpty()) return withColumns(components.columns(), remaining);
+    const bound = components.bound;
     const eager = [...remaining].find((info) => info.eager && isReady(info, bound));
     if (eager !== undefined) {
       run(eager, null);
@@ -70,7 +84,7 @@ export function solve(scope: Scope, clauses: readonly Clause[], input: Relation)
     let bestCost = Infinity;
     for (const info of remaining) {
       if (info.eager || !canRunNow(scope, info, bound)) continue;
-      const cost = estimate(scope, info.clause, relation);
+      const cost = estimateAmong(scope, info, components.touching(info.variables));
       if (best === null || cost < bestCost) {
         best = info;
         bestCost = cost;
@@ -79,12 +93,67 @@ export function solve(scope: Scope, clauses: readonly Clause[], input: Relation)
     // Nothing can run as it should: run one anyway, so it reports what it lacks.
     run(best ?? [...remaining].find((info) => !info.eager) ?? [...remaining][0]!, best === null ? null : bestCost);
   }
-  return relation;
+  return components.merged(components.all(), scope.clock.tick);
+}
+
+/** The estimate of a clause against the components it touches (unconnected: on its own). */
+function estimateAmong(scope: Scope, info: ClauseInfo, touching: readonly Relation[]): number {
+  if (touching.length === 0) return estimate(scope, info.clause, unitRelation());
+  if (info.clause.kind === 'pattern') {
+    const clause = info.clause;
+    return Math.min(...touching.map((r) => estimatePattern(scope, clause, r)));
+  }
+  return estimate(scope, info.clause, touching.reduce((a, b) => (b.rows.length > a.rows.length ? b : a)));
+}
+
+/**
+ * The relations built so far: one per connected group of variables. A pattern that shares no
+ * variable with them starts a new one instead of multiplying the rows of another; groups are
+ * joined when a clause connects them, and multiplied only at the end.
+ */
+class Components {
+  private list: Relation[] = [];
+  readonly bound = new Set<string>();
+
+  constructor(input: Relation) {
+    this.add(input);
+  }
+
+  private add(relation: Relation): void {
+    for (const c of relation.columns) this.bound.add(c);
+    if (relation.columns.length === 0 && relation.rows.length > 0) return; // the unit relation
+    this.list.push(relation);
+  }
+
+  all(): readonly Relation[] {
+    return this.list;
+  }
+
+  touching(variables: ReadonlySet<string>): Relation[] {
+    return this.list.filter((r) => r.columns.some((c) => variables.has(c)));
+  }
+
+  merged(relations: readonly Relation[], tick: () => void): Relation {
+    return relations.reduce((a, b) => join(a, b, tick), unitRelation());
+  }
+
+  replace(old: readonly Relation[], relation: Relation): void {
+    this.list = this.list.filter((r) => !old.includes(r));
+    this.add(relation);
+  }
+
+  isEmpty(): boolean {
+    return this.list.some((r) => r.rows.length === 0);
+  }
+
+  columns(): string[] {
+    return this.list.flatMap((r) => r.columns);
+  }
 }
 
 /** An empty relation that also names the variables the skipped clauses would have bound. */
-function withColumns(relation: Relation, remaining: ReadonlySet<ClauseInfo>): Relation {
-  const columns = [...relation.columns];
+function withColumns(bound: readonly string[], remaining: ReadonlySet<ClauseInfo>): Relation {
+  const columns = [...new Set(bound)];
   for (const info of remaining) {
     if (info.clause.kind === 'not') continue;
     for (const v of info.variables) if (!columns.includes(v)) columns.push(v);
