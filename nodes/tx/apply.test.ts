@@ -1,0 +1,84 @@
+// Large transactions take apply's batch path (rows grouped by attribute before sorting): every
+// index, current and history, must come out in its order and hold exactly the expected datoms.
+import { describe, expect, it } from 'vitest';
+import type { Datom, IndexName } from '../datom/datom.ts';
+import { emptyDb, type Db } from '../db/index.ts';
+import { seededRandom } from '../storage/fault.ts';
+import { compareValues } from '../values/compare.ts';
+import { kw } from '../values/values.ts';
+
+const attribute = (ident: string, type: string, many = false) => ({
+  'db/ident': kw(ident),
+  'db/valueType': kw(`db.type/${type}`),
+  'db/cardinality': kw(`db.cardinality/${many ? 'many' : 'one'}`),
+});
+
+type Triple = [number, number, unknown];
+
+const orders: Record<IndexName, (x: Triple, y: Triple) => number> = {
+  eavt: (x, y) => x[0] - y[0] || x[1] - y[1] || compareValues(x[2], y[2]),
+  aevt: (x, y) => x[1] - y[1] || x[0] - y[0] || compareValues(x[2], y[2]),
+  avet: (x, y) => x[1] - y[1] || compareValues(x[2], y[2]) || x[0] - y[0],
+  vaet: (x, y) => compareValues(x[2], y[2]) || x[1] - y[1] || x[0] - y[0],
+};
+
+function userTriples(db: Db, index: IndexName, ids: Set<number>): Triple[] {
+  const keep = (d: Datom) => ids.has(d.a);
+  return [...db.datoms(index)].filter(keep).map((d): Triple => [d.e, d.a, d.v]);
+}
+
+function build(seed: number): { db: Db; ids: Set<number>; expected: Triple[]; ref: number } {
+  const random = seededRandom(seed);
+  let db = emptyDb().with([
+    attribute('p/name', 'string'),
+    attribute('p/age', 'long'),
+    attribute('p/tag', 'string', true),
+    attribute('p/friend', 'ref', true),
+  ]).dbAfter;
+  const ids = new Set(['p/name', 'p/age', 'p/tag', 'p/friend'].map((a) => db.attribute(kw(a))!.id));
+  const maps = Array.from({ length: 150 }, (_, i) => ({
+    'db/id': `p${i}`,
+    'p/name': `n${Math.floor(random() * 20)}`,
+    'p/age': Math.floor(random() * 50),
+    'p/tag': Array.from({ length: Math.floor(random() * 4) }, () => `t${Math.floor(random() * 6)}`),
+    ...(i > 0 ? { 'p/friend': [`p${Math.floor(random() * i)}`] } : {}),
+  }));
+  const report = db.with(maps);
+  db = report.dbAfter;
+  const expected: Triple[] = [];
+  for (const d of report.txData) if (ids.has(d.a)) expected.push([d.e, d.a, d.v]);
+  return { db, ids, expected, ref: db.attribute(kw('p/friend'))!.id };
+}
+
+describe('apply: large batches', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`every index holds a big transaction's datoms in order, seed ${seed}`, () => {
+      const { db, ids, expected, ref } = build(seed);
+      expect(expected.length).toBeGreaterThan(300);
+      for (const index of ['eavt', 'aevt', 'avet', 'vaet'] as const) {
+        const want = (index === 'vaet' ? expected.filter((t) => t[1] === ref) : expected).slice().sort(orders[index]);
+        expect(userTriples(db, index, ids), index).toEqual(want);
+      }
+    });
+
+    it(`a big retraction moves rows to history in time order, seed ${seed}`, () => {
+      const { db, ids, expected } = build(seed);
+      const entities = [...new Set(expected.map((t) => t[0]))].filter((_, i) => i % 2 === 0);
+      const after = db.with(entities.map((e) => ['db/retractEntity', e])).dbAfter;
+      const gone = new Set(entities);
+      for (const index of ['eavt', 'aevt', 'avet'] as const) {
+        const current = userTriples(after, index, ids);
+        for (let i = 1; i < current.length; i++) expect(orders[index](current[i - 1]!, current[i]!)).toBeLessThan(0);
+        expect(current.some((t) => gone.has(t[0]))).toBe(false);
+        const history = [...after.history().datoms(index)].filter((d) => ids.has(d.a));
+        for (let i = 1; i < history.length; i++) {
+          const x = history[i - 1]!;
+          const y = history[i]!;
+          const c = orders[index]([x.e, x.a, x.v], [y.e, y.a, y.v]) || x.tx - y.tx || Number(y.added) - Number(x.added);
+          expect(c).toBeLessThan(0);
+        }
+        expect(history.filter((d) => !d.added).length).toBe(expected.length - userTriples(after, 'eavt', ids).length);
+      }
+    });
+  }
+});
