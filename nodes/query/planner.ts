@@ -111,7 +111,18 @@ function wouldRun(infos: readonly ClauseInfo[], bound: ReadonlySet<string>): boo
  * Checks, before any work, that some order runs every clause: predicates and functions must get
  * their inputs bound, `not` its join variables, `or-join` its required variables.
  */
+const runnableCache = new WeakMap<readonly ClauseInfo[], Set<string>>();
+
 export function checkRunnable(infos: readonly ClauseInfo[], inputColumns: readonly string[]): void {
+  const signature = inputColumns.join(' ');
+  let checked = runnableCache.get(infos);
+  if (checked?.has(signature)) return;
+  checkRunnableOnce(infos, inputColumns);
+  if (checked === undefined) runnableCache.set(infos, (checked = new Set()));
+  checked.add(signature);
+}
+
+function checkRunnableOnce(infos: readonly ClauseInfo[], inputColumns: readonly string[]): void {
   const bound = new Set(inputColumns);
   const pending = new Set(infos);
   let progressed = true;

@@ -92,6 +92,12 @@ export class Fixpoint {
     return table;
   }
 
+  /** True when every answer of the rule is asked for already (a call with nothing bound). */
+  demandsAll(source: string, name: string): boolean {
+    const table = this.demands.get(`${source} ${name} `);
+    return table !== undefined && table.table.rows.length > 0;
+  }
+
   /** How many answers a delta pass of this call reads. */
   deltaSize(call: RuleCallClause): number {
     const table = this.answers.get(`${call.source} ${call.name}`);
@@ -219,8 +225,11 @@ export function runRuleCall(scope: Scope, clause: RuleCallClause, relation: Rela
   if (scope.deltaClause === clause) {
     return { relation: joinAnswers(scope, answers, clause, relation, bound, 'delta'), method: 'rule delta' };
   }
-  const demand = fixpoint.demandTable(clause.source, clause.name, bound);
-  for (const row of relation.rows) demand.table.add(argumentValues(clause, relation, bound, row));
+  // A call with nothing bound asks for every answer; narrower demands add nothing to it.
+  if (!fixpoint.demandsAll(clause.source, clause.name)) {
+    const demand = fixpoint.demandTable(clause.source, clause.name, bound);
+    for (const row of relation.rows) demand.table.add(argumentValues(clause, relation, bound, row));
+  }
   if (scope.fixpoint !== null) return { relation: joinAnswers(scope, answers, clause, relation, bound, 'full'), method: 'rule table' };
   fixpoint.run();
   const joined = joinAnswers(scope, answers, clause, relation, bound, 'full');
