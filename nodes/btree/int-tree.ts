@@ -218,7 +218,7 @@ function isUnderfull(node: Node, shape: Shape): boolean {
 
 /** Removes keys[from, to) under `node` by path copying; the result may be small or empty. */
 function removeFrom(node: Node, keys: Keys, from: number, to: number, cmp: Compare, shape: Shape): Node {
-  if (node instanceof Leaf) return new Leaf(withoutKeys(node.keys, keys, from, to, cmp));
+  if (node instanceof Leaf) return new Leaf(withoutKeys(node.keys, keys, from, to));
   const routes = node.children;
   const last = routes.length - 1;
   const children = routes.slice();
@@ -261,29 +261,25 @@ function appendMerging(out: Node[], node: Node, shape: Shape): void {
   out.push(node);
 }
 
-function withoutKeys(existing: Keys, keys: Keys, from: number, to: number, cmp: Compare): Keys {
+/** Keys are unique ints, so a removed key is found by identity: a scan of a small leaf beats compares. */
+function withoutKeys(existing: Keys, keys: Keys, from: number, to: number): Keys {
   assert(to - from <= existing.length, 'removeSorted: key not present');
   if (to - from === 1) {
-    const at = insertionPoint(existing, 0, keys[from]!, cmp, true);
-    assert(existing[at] === keys[from], 'removeSorted: key not present');
+    const at = existing.indexOf(keys[from]!);
+    assert(at !== -1, 'removeSorted: key not present');
     return existing.toSpliced(at, 1);
   }
-  const out: number[] = [];
+  const out = new Array<number>(existing.length - (to - from));
   let a = 0;
+  let o = 0;
   for (let b = from; b < to; b++) {
-    const key = keys[b]!;
-    let lo = a;
-    let hi = existing.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cmp(existing[mid]!, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    assert(lo < existing.length && existing[lo] === key, 'removeSorted: key not present');
-    while (a < lo) out.push(existing[a++]!);
-    a = lo + 1;
+    // Keys come in the leaf's order, so each is found after the previous one.
+    const at = existing.indexOf(keys[b]!, a);
+    assert(at !== -1, 'removeSorted: key not present');
+    while (a < at) out[o++] = existing[a++]!;
+    a = at + 1;
   }
-  while (a < existing.length) out.push(existing[a++]!);
+  while (a < existing.length) out[o++] = existing[a++]!;
   return out;
 }
 

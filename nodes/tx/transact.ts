@@ -172,10 +172,15 @@ class Transaction {
     const rows = hasValue ? [currentRow(this.state, e, a, v)] : currentRows(this.state, 'eavt', [e, a]);
     for (const row of rows) {
       if (row === -1) continue; // retracting a fact that is not there changes nothing
-      const value = this.state.table.v(row);
-      if (this.assertions.has(e, a, value)) this.datomConflict(e, attribute, value);
-      this.retractions.set({ e, attribute, v: value, row });
+      this.retractRow(e, attribute, row);
     }
+  }
+
+  /** Retracts the fact of `row`, a current row of entity `e`. */
+  private retractRow(e: number, attribute: Attribute, row: number): void {
+    const value = this.state.table.v(row);
+    if (this.assertions.has(e, attribute.id, value)) this.datomConflict(e, attribute, value);
+    this.retractions.set({ e, attribute, v: value, row });
   }
 
   private retractEntity(e: number, seen: Set<number>): void {
@@ -184,11 +189,11 @@ class Transaction {
     const { table, schema } = this.state;
     for (const row of currentRows(this.state, 'eavt', [e])) {
       const attribute = schema.attribute(table.a(row))!;
-      this.retract(e, attribute, table.v(row), true);
+      this.retractRow(e, attribute, row);
       if (attribute.isComponent) this.retractEntity(table.v(row) as number, seen);
     }
     for (const row of currentRows(this.state, 'vaet', [e])) {
-      this.retract(table.e(row), schema.attribute(table.a(row))!, e, true);
+      this.retractRow(table.e(row), schema.attribute(table.a(row))!, row);
     }
   }
 
