@@ -171,11 +171,13 @@ function matchesField(datom: Datom, position: number, value: unknown): boolean {
 }
 
 /** Calls `emit` with the values of the pattern's variables for every datom matching `fixed`. */
-export function scanDatoms(db: Database, compiled: CompiledPattern, fixed: readonly unknown[], tick: () => void, emit: (values: unknown[]) => void): void {
+export function scanDatoms(
+  db: Database, compiled: CompiledPattern, fixed: readonly unknown[], tick: () => void, emit: (values: unknown[]) => void, datoms?: Iterable<Datom>,
+): void {
   const { index, components, residual } = chooseIndex(fixed);
   const { positions } = compiled;
   const n = positions.length;
-  outer: for (const datom of db.datoms(index, ...components)) {
+  outer: for (const datom of datoms ?? db.datoms(index, ...components)) {
     tick();
     for (let i = 0; i < residual.length; i++) {
       const p = residual[i]!;
@@ -202,6 +204,26 @@ export function countDatoms(db: Database, fixed: readonly unknown[]): number {
 export function scanPattern(db: Database, compiled: CompiledPattern, tick: () => void): Relation {
   const rows: unknown[][] = [];
   if (!compiled.empty) scanDatoms(db, compiled, compiled.constants, tick, (values) => rows.push(values));
+  return { columns: compiled.variables, rows };
+}
+
+/** Bounds on the value of a pattern, from comparisons with constants: `start <= v < end`. */
+export interface ValueRange {
+  readonly start: unknown;
+  readonly end: unknown;
+}
+
+/** True when a pattern can scan a value range of AVET: constant attribute, free e, value variable. */
+export function canScanRange(compiled: CompiledPattern): boolean {
+  const [e, a, v] = compiled.constants;
+  return e === undefined && a !== undefined && v === undefined && !compiled.empty;
+}
+
+/** The pattern matched with its constants, reading only the values in `range` (AVET). */
+export function scanPatternRange(db: Database, compiled: CompiledPattern, range: ValueRange, tick: () => void): Relation {
+  const rows: unknown[][] = [];
+  const datoms = db.indexRange(compiled.constants[1] as number, range.start ?? undefined, range.end ?? undefined);
+  scanDatoms(db, compiled, compiled.constants, tick, (values) => rows.push(values), datoms);
   return { columns: compiled.variables, rows };
 }
 

@@ -30,6 +30,14 @@ describe('predicates', () => {
     const order = plan.map((s) => s.clause);
     expect(order.indexOf('[(> ?a 25)]')).toBe(order.indexOf('[?e :person/age ?a]') + 1);
   });
+  it('narrows a scan to a value range of AVET, with the same results', () => {
+    const text = '[:find [?a ...] :in $ ?min :where [_ :person/age ?a] [(>= ?a ?min)] [(< ?a 31)]]';
+    const run = explain(text, db, 25);
+    expect(run.text).toContain('range scan');
+    expect(run.result).toEqual([30]);
+    const cases: [string, number[]][] = [['[(> ?a 20)]', [30]], ['[(>= ?a 20)]', [20, 30]], ['[(< ?a 30)]', [20]], ['[(<= ?a 30)]', [20, 30]], ['[(< 20 ?a)]', [30]], ['[(> 30 ?a)]', [20]]];
+    for (const [predicate, ages] of cases) expect(sorted(q(`[:find [?a ...] :where [_ :person/age ?a] ${predicate}]`, db))).toEqual(ages);
+  });
   it('compares across rows (a value join)', () => {
     const result = q('[:find ?n1 ?n2 :where [?e1 :person/age ?a1] [?e2 :person/age ?a2] [(< ?a1 ?a2)] [?e1 :person/name ?n1] [?e2 :person/name ?n2]]', db);
     expect(sorted(result)).toEqual([['Bob', 'Ann'], ['Bob', 'Cid']]);

@@ -14,9 +14,11 @@ import { formatClause } from './format.ts';
 import { isDatabase } from './scope.ts';
 import { canRunNow, checkRunnable, clauseInfos, compiledPattern, estimate, estimatePattern, isReady, type ClauseInfo } from './planner.ts';
 import {
-  boundVariables, chooseIndex, countDatoms, lookupPattern, matchCollection, needsResolution, patternSource, scanPattern,
+  boundVariables, canScanRange, chooseIndex, scanPatternRange, type ValueRange, countDatoms, lookupPattern, matchCollection, needsResolution, patternSource, scanPattern,
 } from './pattern.ts';
+import { rangeFor } from './range.ts';
 import { join, unitRelation, type Relation } from './relation.ts';
+import { show } from './show.ts';
 import { runRuleCall } from './rules.ts';
 import type { Scope } from './scope.ts';
 import type { Clause, PatternClause } from './syntax.ts';
@@ -61,6 +63,10 @@ export function solve(scope: Scope, clauses: readonly Clause[], input: Relation)
       let relation = step.relation;
       for (const other of touching) if (other !== first) relation = join(relation, other, scope.clock.tick);
       step = { relation, method: `${step.method}, then hash join of ${touching.length} relations` };
+    } else if (info.clause.kind === 'pattern' && touching.length === 0) {
+      const range = rangeFor(info.clause, [...remaining].map((r) => r.clause), components.all());
+      rowsIn = 1;
+      step = runPattern(scope, info.clause, unitRelation(), range === undefined ? undefined : new Map([[info.clause, range]]));
     } else {
       const merged = components.merged(touching, scope.clock.tick);
       rowsIn = merged.rows.length;
@@ -164,13 +170,19 @@ function withColumns(bound: readonly string[], remaining: ReadonlySet<ClauseInfo
 /** An index lookup costs about this many scanned datoms. */
 const LOOKUP_COST = 8;
 
-function runPattern(scope: Scope, clause: PatternClause, relation: Relation): Step {
+function runPattern(scope: Scope, clause: PatternClause, relation: Relation, ranges?: ReadonlyMap<PatternClause, ValueRange>): Step {
   const tick = scope.clock.tick;
   const source = patternSource(scope, clause);
   if (!isDatabase(source)) return { relation: matchCollection(source, clause, relation, tick), method: 'collection scan, hash join' };
   const compiled = compiledPattern(source, clause);
   const { bound } = boundVariables(compiled, relation.columns);
   if (bound.length === 0) {
+    const range = ranges?.get(clause);
+    if (range !== undefined && canScanRange(compiled)) {
+      const scanned = scanPatternRange(source, compiled, range, tick);
+      const method = `range scan AVET[a v] from ${show(range.start)} to ${show(range.end)}` + (relation.columns.length > 0 ? ', product' : '');
+      return { relation: join(relation, scanned, tick), method };
+    }
     const scanned = scanPattern(source, compiled, tick);
     const method = `scan ${indexText(compiled.constants)}` + (relation.columns.length > 0 ? ', product' : '');
     return { relation: join(relation, scanned, tick), method };
