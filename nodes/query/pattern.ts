@@ -13,7 +13,8 @@
 //!   scan    one scan with the constants only, then a hash join (many bindings)
 import type { Attribute, Database } from '../db/database.ts';
 import type { Datom, IndexName } from '../datom/datom.ts';
-import { toT } from '../datom/datom.ts';
+import { toT, txOfT } from '../datom/datom.ts';
+import { Db, currentRows } from '../db/db.ts';
 import { fail } from '../util/errors.ts';
 import { valuesEqual } from '../values/compare.ts';
 import { Keyword } from '../values/values.ts';
@@ -177,20 +178,51 @@ export function scanDatoms(
   const { index, components, residual } = chooseIndex(fixed);
   const { positions } = compiled;
   const n = positions.length;
-  outer: for (const datom of datoms ?? db.datoms(index, ...components)) {
+  const visit = (datom: Datom): void => {
     tick();
     for (let i = 0; i < residual.length; i++) {
       const p = residual[i]!;
-      if (!matchesField(datom, p, fixed[p])) continue outer;
+      if (!matchesField(datom, p, fixed[p])) return;
     }
     const values = new Array<unknown>(n);
     for (let i = 0; i < n; i++) {
       const ps = positions[i]!;
       const value = datomField(datom, ps[0]!);
-      for (let j = 1; j < ps.length; j++) if (!valuesEqual(datomField(datom, ps[j]!), value)) continue outer;
+      for (let j = 1; j < ps.length; j++) if (!valuesEqual(datomField(datom, ps[j]!), value)) return;
       values[i] = value;
     }
     emit(values);
+  };
+  if (datoms === undefined && db instanceof Db && !db.isFiltered) {
+    visitCurrentRows(db, index, components, visit);
+    return;
+  }
+  for (const datom of datoms ?? db.datoms(index, ...components)) visit(datom);
+}
+
+/** A datom rewritten in place for each row: the fast path allocates nothing per datom. */
+class ReusedDatom implements Datom {
+  e = 0;
+  a = 0;
+  v: unknown = null;
+  tx = 0;
+  added = true;
+}
+
+/**
+ * The fast path for the engine's own plain db values: rows of the current index read straight
+ * from the datom table (components are already resolved ids), no datom objects or generators.
+ */
+function visitCurrentRows(db: Db, index: IndexName, components: readonly unknown[], visit: (datom: Datom) => void): void {
+  const state = db.state;
+  const table = state.table;
+  const datom = new ReusedDatom();
+  for (const row of currentRows(state, index, components)) {
+    datom.e = table.e(row);
+    datom.a = table.a(row);
+    datom.v = table.v(row);
+    datom.tx = txOfT(table.t(row));
+    visit(datom);
   }
 }
 
