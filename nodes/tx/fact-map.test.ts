@@ -13,9 +13,9 @@ function seeded(seed: number): () => number {
   };
 }
 
-const attributes = [10, 11, 12].map((id) => ({ id, ident: kw(`a${id}`) }) as unknown as Attribute);
+const attributes = [10, 11, 12, 13].map((id) => ({ id, ident: kw(`a${id}`) }) as unknown as Attribute);
 // Values of one attribute share a type, as in a real schema; equal values written differently.
-const valuesOf: Record<number, unknown[]> = { 10: [1, 2, 1n, 3], 11: ['x', 'y', 'z'], 12: [new Date(5), new Date(5), new Date(6)] };
+const valuesOf: Record<number, unknown[]> = { 10: [1, 2, 1n, 3], 11: ['x', 'y', 'z'], 12: [new Date(5), new Date(5), new Date(6)], 13: [NaN, Number.NaN, 0, -0, 1.5] };
 
 describe('FactMap against a Map keyed by strings', () => {
   for (const seed of [1, 2, 3, 4]) {

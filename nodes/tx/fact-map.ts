@@ -7,8 +7,11 @@
 import { valueKey } from '../values/compare.ts';
 import type { Fact } from './apply.ts';
 
+/** The facts of one [e a]: the position of the only one, or positions by value key. */
+type Slot = number | Map<unknown, number>;
+
 export class FactMap<F extends Fact> {
-  private readonly byEntity = new Map<number, Map<number, Map<unknown, number>>>();
+  private readonly byEntity = new Map<number, Map<number, Slot>>();
   /** Facts by position of first set; a deleted fact leaves null. */
   private readonly facts: Array<F | null> = [];
   private count = 0;
@@ -18,34 +21,62 @@ export class FactMap<F extends Fact> {
   }
 
   has(e: number, a: number, v: unknown): boolean {
-    return this.byEntity.get(e)?.get(a)?.has(valueKey(v)) ?? false;
+    return this.find(e, a, valueKey(v)) !== -1;
   }
 
   get(e: number, a: number, v: unknown): F | undefined {
-    const at = this.byEntity.get(e)?.get(a)?.get(valueKey(v));
-    return at === undefined ? undefined : this.facts[at]!;
+    const at = this.find(e, a, valueKey(v));
+    return at === -1 ? undefined : this.facts[at]!;
   }
 
   /** Adds a fact, or replaces the one with its [e a v] (which keeps its place). */
   set(fact: F): void {
-    const values = this.valuesOf(fact.e, fact.attribute.id);
+    const a = fact.attribute.id;
     const key = valueKey(fact.v);
-    const at = values.get(key);
-    if (at !== undefined) {
-      this.facts[at] = fact;
-      return;
+    let attributes = this.byEntity.get(fact.e);
+    if (attributes === undefined) {
+      attributes = new Map();
+      this.byEntity.set(fact.e, attributes);
     }
-    values.set(key, this.facts.length);
+    const slot = attributes.get(a);
+    const at = this.facts.length;
+    if (slot === undefined) {
+      attributes.set(a, at);
+    } else if (typeof slot === 'number') {
+      const only = valueKey(this.facts[slot]!.v);
+      if (sameKey(only, key)) {
+        this.facts[slot] = fact;
+        return;
+      }
+      attributes.set(a, new Map<unknown, number>([[only, slot], [key, at]]));
+    } else {
+      const existing = slot.get(key);
+      if (existing !== undefined) {
+        this.facts[existing] = fact;
+        return;
+      }
+      slot.set(key, at);
+    }
     this.facts.push(fact);
     this.count++;
   }
 
   delete(e: number, a: number, v: unknown): void {
-    const values = this.byEntity.get(e)?.get(a);
+    const attributes = this.byEntity.get(e);
+    const slot = attributes?.get(a);
+    if (slot === undefined) return;
     const key = valueKey(v);
-    const at = values?.get(key);
-    if (at === undefined) return;
-    values!.delete(key);
+    let at: number;
+    if (typeof slot === 'number') {
+      if (!sameKey(valueKey(this.facts[slot]!.v), key)) return;
+      attributes!.delete(a);
+      at = slot;
+    } else {
+      const found = slot.get(key);
+      if (found === undefined) return;
+      slot.delete(key);
+      at = found;
+    }
     this.facts[at] = null;
     this.count--;
   }
@@ -57,19 +88,17 @@ export class FactMap<F extends Fact> {
     return out;
   }
 
-  private valuesOf(e: number, a: number): Map<unknown, number> {
-    let attributes = this.byEntity.get(e);
-    if (attributes === undefined) {
-      attributes = new Map();
-      this.byEntity.set(e, attributes);
-    }
-    let values = attributes.get(a);
-    if (values === undefined) {
-      values = new Map();
-      attributes.set(a, values);
-    }
-    return values;
+  private find(e: number, a: number, key: unknown): number {
+    const slot = this.byEntity.get(e)?.get(a);
+    if (slot === undefined) return -1;
+    if (typeof slot === 'number') return sameKey(valueKey(this.facts[slot]!.v), key) ? slot : -1;
+    return slot.get(key) ?? -1;
   }
+}
+
+/** Key equality as a Map's (SameValueZero): NaN equals NaN. */
+function sameKey(x: unknown, y: unknown): boolean {
+  return x === y || (x !== x && y !== y);
 }
 
 /** A value per [e a] (card-one values asserted in a transaction). */
