@@ -113,38 +113,95 @@ export function wholeRowKey(row: readonly unknown[]): unknown {
 }
 
 /**
- * A set of rows of one arity, by value: nested maps keyed column by column (no key strings are
- * built, which matters for the many-row sets of joins and rule tables).
+ * A set of rows by value. Rows of 2 or 3 columns (the common case: rule tables, find results)
+ * are keyed by one number: each column's values are numbered as they come (an interner per
+ * column) and the numbers combined in mixed radix, so the set holds numbers, not nested maps or
+ * strings. When a column has more distinct values than the radix allows, the set switches to
+ * composite string keys, re-keying what it holds.
  */
 export class RowSet {
-  private readonly root = new Map<unknown, unknown>();
-  private hasEmpty = false;
+  private numbers: Set<number> | null = new Set();
+  private strings: Set<unknown> | null = null;
+  private interners: Map<unknown, number>[] = [];
+  private values: unknown[][] = [];
+  private radix = 0;
   size = 0;
 
   /** Adds the row; false when an equal row is already in the set. */
   add(row: readonly unknown[]): boolean {
     const n = row.length;
-    if (n === 0) {
-      if (this.hasEmpty) return false;
-      this.hasEmpty = true;
-      this.size++;
-      return true;
+    if (this.numbers !== null && (n === 2 || n === 3)) {
+      let key = this.numberKey(row);
+      if (key === -1 && this.widen()) key = this.numberKey(row);
+      if (key !== -1) return this.addTo(this.numbers!, key);
+      this.switchToStrings();
     }
-    let level = this.root;
-    for (let i = 0; i < n - 1; i++) {
-      const key = joinKey(row[i]);
-      let next = level.get(key) as Map<unknown, unknown> | undefined;
-      if (next === undefined) {
-        next = new Map();
-        level.set(key, next);
-      }
-      level = next;
-    }
-    const last = joinKey(row[n - 1]);
-    if (level.has(last)) return false;
-    level.set(last, true);
+    if (this.strings === null) this.strings = new Set();
+    return this.addTo(this.strings, wholeRowKey(row));
+  }
+
+  private addTo<T>(set: Set<T>, key: T): boolean {
+    if (set.has(key)) return false;
+    set.add(key);
     this.size++;
     return true;
+  }
+
+  /** The row's number key, or -1 when a column outgrows the radix. */
+  private numberKey(row: readonly unknown[]): number {
+    const n = row.length;
+    if (this.radix === 0) {
+      // Small radixes keep keys within small integers (fast to hash); widen() grows them.
+      this.radix = n === 2 ? 2 ** 15 : 2 ** 10;
+      this.interners = Array.from({ length: n }, () => new Map());
+      this.values = Array.from({ length: n }, () => []);
+    }
+    if (this.interners.length !== n) return -1;
+    let key = 0;
+    for (let i = 0; i < n; i++) {
+      const k = joinKey(row[i]);
+      const interner = this.interners[i]!;
+      let id = interner.get(k);
+      if (id === undefined) {
+        id = interner.size;
+        if (id >= this.radix) return -1;
+        interner.set(k, id);
+        this.values[i]!.push(row[i]);
+      }
+      key = key * this.radix + id;
+    }
+    return key;
+  }
+
+  /** The ids of the columns of a number key. */
+  private decode(key: number): number[] {
+    const n = this.interners.length;
+    const ids = new Array<number>(n);
+    let rest = key;
+    for (let i = n - 1; i >= 0; i--) {
+      ids[i] = rest % this.radix;
+      rest = Math.floor(rest / this.radix);
+    }
+    return ids;
+  }
+
+  /** Re-keys with the largest radix that keeps keys exact; false when already there. */
+  private widen(): boolean {
+    const n = this.interners.length;
+    const widest = n === 2 ? 2 ** 26 : 2 ** 17;
+    if (this.radix >= widest || this.numbers === null) return false;
+    const numbers = new Set<number>();
+    for (const key of this.numbers) numbers.add(this.decode(key).reduce((k, id) => k * widest + id, 0));
+    this.radix = widest;
+    this.numbers = numbers;
+    return true;
+  }
+
+  private switchToStrings(): void {
+    const strings = new Set<unknown>();
+    for (const key of this.numbers ?? []) strings.add(wholeRowKey(this.decode(key).map((id, i) => this.values[i]![id])));
+    this.numbers = null;
+    this.strings = strings;
   }
 }
 
