@@ -10,10 +10,13 @@
 //!   Leaf [3 9 17]   Leaf [20 31 42]   Leaf [55 61 90]
 //!
 //! Every node keeps its largest key (its parent routes searches by them) and its size (so a range
-//! count is two descents). Updates come in sorted batches: `insertSorted` and
-//! `removeSorted` walk the tree once per batch and rebuild only the nodes on the paths they touch.
+//! count is two descents). Updates come in sorted batches: `insertSorted` and `removeSorted` walk
+//! the tree once per batch and copy only the nodes on the paths they touch (each such branch is
+//! copied once and patched). A touched child may come back over- or underfull; its parent then
+//! splits it, or merges it with a sibling, or drops it when empty.
 //!
-//! Invariants: keys within a leaf ascend strictly by `cmp`; a node's `maxKey` is its last key; all leaves are at one depth; no node but the root is empty; leaves hold at most `leafMax`
+//! Invariants: keys within a leaf ascend strictly by `cmp`; a node's `maxKey` is its last key;
+//! all leaves are at one depth; no node but the root is empty; leaves hold at most `leafMax`
 //! keys and branches at most `branchMax` children.
 import { assert } from '../util/assert.ts';
 
@@ -188,13 +191,13 @@ function mergeKeys(existing: Keys, keys: Keys, from: number, to: number, cmp: Co
 }
 
 /** First index at or after `from` whose key is greater than `key`; equal keys are a bug. */
-function insertionPoint(existing: Keys, from: number, key: number, cmp: Compare, present = false): number {
+function insertionPoint(existing: Keys, from: number, key: number, cmp: Compare): number {
   let lo = from;
   let hi = existing.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const c = cmp(existing[mid]!, key);
-    if (c === 0 && !present) assert(false, 'insertSorted: key already present');
+    if (c === 0) assert(false, 'insertSorted: key already present');
     if (c < 0) lo = mid + 1;
     else hi = mid;
   }
