@@ -77,4 +77,56 @@ describe('int-tree against a sorted array', () => {
     expect(() => insertSorted(tree, [2], cmp)).toThrow(/already present/);
     expect(() => removeSorted(tree, [7], cmp)).toThrow(/not present/);
   });
+
+  // One key per update is the common case of a transaction; it takes the path-copying route with
+  // splits and merges decided by the parent.
+  for (const shape of [{ leafMax: 2, branchMax: 2 }, { leafMax: 4, branchMax: 3 }, { leafMax: 64, branchMax: 32 }]) {
+    it(`single-key inserts and removes, shape ${shape.leafMax}/${shape.branchMax}`, () => {
+      const random = seeded(shape.leafMax * 31 + shape.branchMax);
+      const weights = Array.from({ length: 3000 }, () => Math.floor(random() * 700));
+      const cmp = (a: number, b: number) => weights[a]! - weights[b]! || a - b;
+      let tree: Node = emptyTree;
+      const model = new Set<number>();
+      const roots: Array<[Node, number[]]> = [];
+      for (let step = 0; step < 1500; step++) {
+        const removing = model.size > 0 && random() < (step < 900 ? 0.3 : 0.8);
+        if (removing) {
+          const pool = [...model];
+          const k = pool[Math.floor(random() * pool.length)]!;
+          tree = removeSorted(tree, [k], cmp, shape);
+          model.delete(k);
+        } else {
+          const k = Math.floor(random() * weights.length);
+          if (model.has(k)) continue;
+          tree = insertSorted(tree, [k], cmp, shape);
+          model.add(k);
+        }
+        if (step % 25 === 0) {
+          checkTree(tree, cmp, shape);
+          const expected = [...model].sort(cmp);
+          expect(toArray(tree)).toEqual(expected);
+          roots.push([tree, expected]);
+        }
+        expect(tree.size).toBe(model.size);
+      }
+      for (const [root, expected] of roots) expect(toArray(root)).toEqual(expected);
+    });
+  }
+
+  it('appends in order, then empties and refills', () => {
+    const shape = { leafMax: 3, branchMax: 3 };
+    const cmp = (a: number, b: number) => a - b;
+    let tree: Node = emptyTree;
+    for (let k = 0; k < 500; k++) tree = insertSorted(tree, [k], cmp, shape);
+    checkTree(tree, cmp, shape);
+    expect(toArray(tree)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    const full = tree;
+    for (let k = 0; k < 500; k += 2) tree = removeSorted(tree, [k, k + 1], cmp, shape);
+    expect(tree.size).toBe(0);
+    expect(toArray(tree)).toEqual([]);
+    tree = insertSorted(tree, [7, 8, 9], cmp, shape);
+    checkTree(tree, cmp, shape);
+    expect(toArray(tree)).toEqual([7, 8, 9]);
+    expect(toArray(full)).toHaveLength(500);
+  });
 });
