@@ -8,14 +8,17 @@
 //   add-1      one transaction per datom: 5 per person (name, last-name, sex, age, salary)
 //   add-5      one transaction per person (a map with all attributes, aliases included)
 //   add-all    one transaction of all 20k maps
-//   init       a db built from the datoms directly (DataScript: init_db; factum: see initFactum)
+//   init       a db built from the datoms directly. DataScript: init_db (no transaction at all).
+//              factum: one transaction of [:db/add e a v] list forms, its fastest bulk path (it has
+//              no loader that skips the transaction's checks)
 //   retract-5  retractEntity of each person, one per transaction, in random order
 //
 // Differences in the work done (factum does more):
 //   - factum writes a :db/txInstant datom per transaction and keeps a history tree;
 //   - factum maintains EAVT, AEVT and AVET for every attribute (DataScript: EAVT and AEVT, AVET
 //     only for :db/index or :db/unique attributes, which this schema has none of);
-//   - factum checks value types against a declared schema; DataScript is schemaless here.
+//   - factum checks value types against a declared schema; DataScript is schemaless here;
+//   - retract-5: factum moves both rows of each retracted datom into its history trees.
 //   - add-1: DataScript's bench passes the person's :db/id string (a tempid) in each of the five
 //     transactions, making five entities per person; here both build one entity per person:
 //     DataScript with the integer id, factum with a tempid once and then the id it got.
