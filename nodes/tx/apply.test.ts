@@ -81,4 +81,39 @@ describe('apply: large batches', () => {
       }
     });
   }
+
+  it('history built on first read equals history read after every transaction, across branches', () => {
+    const base = emptyDb().with([attribute('q/n', 'long'), attribute('q/tag', 'string', true)]).dbAfter;
+    const step = (db: Db, i: number): Db => {
+      const random = seededRandom(100 + i); // the same choices for both paths
+      const people = [...db.datoms('aevt', 'q/n')].map((d) => d.e);
+      const forms: unknown[] = [{ 'q/n': i, 'q/tag': [`t${i % 3}`, `t${(i + 1) % 3}`] }];
+      if (people.length > 0 && random() < 0.6) forms.push(['db/retractEntity', people[Math.floor(random() * people.length)]!]);
+      if (people.length > 1) forms.push(['db/add', people[0]!, 'q/n', 1000 + i]);
+      return db.with(forms, { now: new Date(1_000_000 + i) }).dbAfter;
+    };
+    const history = (db: Db) => [...db.history().datoms('eavt')].map((d) => [d.e, d.a, d.v, d.tx, d.added]);
+    const asOf = (db: Db, t: number) => [...db.asOf(t).datoms('aevt')].map((d) => [d.e, d.a, d.v, d.tx]);
+    // Eager: read history after every transaction. Lazy: read it only at the end.
+    let eager = base;
+    let lazy = base;
+    const lazyStates: Db[] = [];
+    for (let i = 0; i < 60; i++) {
+      eager = step(eager, i);
+      history(eager);
+      lazy = step(lazy, i);
+      lazyStates.push(lazy);
+    }
+    expect(history(lazy)).toEqual(history(eager));
+    // A branch from a state whose history was never read, and one from a state read midway.
+    const middle = lazyStates[20]!;
+    const branchUnread = middle.with([['db/retractEntity', [...middle.datoms('aevt', 'q/n')][0]!.e]]).dbAfter;
+    const late = lazyStates[40]!;
+    history(late);
+    const branchRead = late.with([{ 'q/n': -1 }]).dbAfter;
+    expect(history(branchUnread).length).toBeGreaterThan(history(middle).length);
+    expect(history(branchRead).filter((d) => !d[4]).length).toBe(history(late).filter((d) => !d[4]).length);
+    for (const t of [5, 20, 33, 55]) expect(asOf(lazy, base.basisT + t)).toEqual(asOf(eager, base.basisT + t));
+    expect(history(lazyStates[59]!)).toEqual(history(eager));
+  });
 });

@@ -4,6 +4,14 @@
 //! appends a retraction row and moves the fact's assertion row out of the current trees; unless
 //! the attribute is `:db/noHistory`, both rows enter the history trees. Each tree takes the
 //! transaction's rows as one sorted batch.
+//!
+//! History trees are brought up to date on first read, not per transaction: a state keeps the
+//! newest history trees it knows (`base`) and the history rows of the transactions since
+//! (`pending`, newest first), and the first read of `history` inserts them all as one batch.
+//! Transactions never read history, so a run of them costs no history updates at all; a reader
+//! pays one batch insert per run, which is far cheaper per row than one per transaction.
+//!
+//!   base trees ◄── pending [rows of t 7] → [rows of t 6] → [rows of t 5] → null
 import type { Datom, IndexName } from '../datom/datom.ts';
 import type { Attribute } from '../db/database.ts';
 import type { DbState, Trees } from '../db/db.ts';
@@ -62,22 +70,69 @@ export function applyTransaction(
     if (attribute.valueType === 'ref') addedRefs.push(row);
   }
   const current = updateTrees(table, state.current, orders.current, removed, removedRefs, added, addedRefs);
-  const history = historyRows.length === 0 ? state.history : updateTrees(table, state.history, orders.history, none, none, historyRows, historyRefs);
-  return {
-    state: {
-      table,
-      tableLength: table.length,
-      orders,
-      basisT: t,
-      current,
-      history,
-      schema,
-      nextUserN: next.userN,
-      nextDbN: next.dbN,
-      lastTxInstantMs: txInstantMs,
-    },
-    datoms,
-  };
+  const before = historyOf(state);
+  const pending = historyRows.length === 0 ? before.pending : { rows: historyRows, refs: historyRefs, previous: before.pending };
+  const fields = { table, orders, basisT: t, current, schema, nextUserN: next.userN, nextDbN: next.dbN, lastTxInstantMs: txInstantMs };
+  return { state: new AppliedState(fields, before.base, pending), datoms };
+}
+
+/** History rows of transactions not yet in the history trees, newest first. */
+interface PendingHistory {
+  readonly rows: readonly number[];
+  readonly refs: readonly number[];
+  readonly previous: PendingHistory | null;
+}
+
+type StateFields = Omit<DbState, 'history' | 'tableLength'>;
+
+/** A db state made by a transaction; its history trees are built on first read (see header). */
+class AppliedState implements DbState {
+  readonly table: DatomTable;
+  readonly tableLength: number;
+  readonly orders: DbState['orders'];
+  readonly basisT: number;
+  readonly current: Trees;
+  readonly schema: Schema;
+  readonly nextUserN: number;
+  readonly nextDbN: number;
+  readonly lastTxInstantMs: number;
+  base: Trees;
+  pending: PendingHistory | null;
+
+  constructor(fields: StateFields, base: Trees, pending: PendingHistory | null) {
+    this.table = fields.table;
+    this.tableLength = fields.table.length;
+    this.orders = fields.orders;
+    this.basisT = fields.basisT;
+    this.current = fields.current;
+    this.schema = fields.schema;
+    this.nextUserN = fields.nextUserN;
+    this.nextDbN = fields.nextDbN;
+    this.lastTxInstantMs = fields.lastTxInstantMs;
+    this.base = base;
+    this.pending = pending;
+  }
+
+  get history(): Trees {
+    if (this.pending !== null) {
+      const rows: number[] = [];
+      const refs: number[] = [];
+      for (let batch: PendingHistory | null = this.pending; batch !== null; batch = batch.previous) {
+        for (const row of batch.rows) rows.push(row);
+        for (const row of batch.refs) refs.push(row);
+      }
+      // Every pending row is in this state's table (a fork keeps the rows before it).
+      this.base = updateTrees(this.table, this.base, this.orders.history, none, none, rows, refs);
+      this.pending = null;
+    }
+    return this.base;
+  }
+}
+
+/** The history trees a state knows and the rows still to go into them, without building them. */
+function historyOf(state: DbState): { base: Trees; pending: PendingHistory | null } {
+  if (state instanceof AppliedState) return { base: state.base, pending: state.pending };
+  return { base: state.history, pending: null };
 }
 
 const none: number[] = [];
