@@ -23,7 +23,7 @@ describe('solo system', () => {
     const storage = system.template(storageName);
     storage.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
     // The key schema is the one the AWS storage backend reads and writes.
-    storage.hasResourceProperties('AWS::DynamoDB::GlobalTable', { KeySchema: tableKeySchema.keySchema, AttributeDefinitions: Match.arrayWith(tableKeySchema.attributeDefinitions) });
+    storage.hasResourceProperties('AWS::DynamoDB::GlobalTable', { KeySchema: tableKeySchema.keySchema, AttributeDefinitions: Match.arrayWith([...tableKeySchema.attributeDefinitions]) });
     storage.resourceCountIs('AWS::S3::Bucket', 2);
     storage.resourceCountIs('AWS::KMS::Key', 1);
     storage.resourceCountIs('AWS::EFS::FileSystem', 1);
