@@ -3,34 +3,15 @@
 // and current + history trees exactly its history view, in index order. Older roots stay
 // readable (db values never change), and reopening from the root gives the same trees.
 import { describe, expect, it } from 'vitest';
-import { historyOrders } from '../../nodes/indexer/datom-order.ts';
 import { Indexer } from '../../nodes/indexer/indexer.ts';
 import { bootstrapTransaction, indexInputOf } from '../../nodes/indexer/db-input.ts';
 import type { IndexTrees } from '../../nodes/indexer/root.ts';
 import type { Db } from '../../nodes/db/index.ts';
-import type { Datom } from '../../nodes/datom/datom.ts';
 import { createMemoryStorage } from '../../nodes/storage/memory/memory-storage.ts';
 import { seededRandom } from '../../nodes/storage/fault.ts';
-import { indexes, project, runWorkload } from './workload.ts';
+import { project, runWorkload } from './workload.ts';
+import { collect, expectMatches } from './expect-matches.ts';
 import { kw } from '../../nodes/values/values.ts';
-
-async function collect(iterable: AsyncIterable<Datom>): Promise<unknown[][]> {
-  const out: unknown[][] = [];
-  for await (const datom of iterable) out.push(project(datom));
-  return out;
-}
-
-export async function expectMatches(indexer: Indexer, db: Db, trees: IndexTrees = indexer.trees): Promise<void> {
-  for (const index of indexes) {
-    const current = await collect(indexer.datoms(index, 'current', [], undefined, trees));
-    expect(current, `${index} current at t ${db.basisT}`).toEqual([...db.datoms(index)].map(project));
-    const history: Datom[] = [];
-    for await (const datom of indexer.datoms(index, 'current', [], undefined, trees)) history.push(datom);
-    for await (const datom of indexer.datoms(index, 'history', [], undefined, trees)) history.push(datom);
-    history.sort(historyOrders[index]);
-    expect(history.map(project), `${index} history at t ${db.basisT}`).toEqual([...db.history().datoms(index)].map(project));
-  }
-}
 
 describe('indexer', () => {
   it('durable trees equal the memory index after every run, for seeded workloads', async () => {
