@@ -67,7 +67,11 @@ export function bindValue(binding: Binding, value: unknown, misfit: Misfit): Rel
     }
   };
   walk(binding, value, () => rows.push(row.slice()));
-  return { columns, rows };
+  return { columns, rows, distinct: !hasCollection(binding) };
+}
+
+function hasCollection(binding: Binding): boolean {
+  return binding.kind === 'bind-collection' || (binding.kind === 'bind-tuple' && binding.elements.some(hasCollection));
 }
 
 function sequence(v: unknown): readonly unknown[] | null {

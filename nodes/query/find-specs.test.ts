@@ -20,6 +20,11 @@ describe('find specs', () => {
     expect(q('[:find ?n :strs name :where [?e :person/age 20] [?e :person/name ?n]]', db)).toEqual([{ name: 'Bob' }]);
     expect(q('[:find ?n :syms name :where [?e :person/age 20] [?e :person/name ?n]]', db)).toEqual([{ name: 'Bob' }]);
   });
+  it('removes duplicates a blank or a missing value position would leave', () => {
+    expect(q('[:find ?e :where [?e :person/tags _]]', db)).toHaveLength(2);
+    expect(q('[:find ?e :where [?e :person/tags]]', db)).toHaveLength(2);
+    expect(q('[:find ?t :in [?t ...]]', ['a', 'a', 'b'])).toHaveLength(2);
+  });
   it(':with keeps rows a set over more variables', () => {
     expect(q('[:find ?a :with ?e :where [?e :person/age ?a]]', db)).toHaveLength(3);
   });

@@ -67,10 +67,16 @@ function slice(rows: unknown[][], options: ResultOptions): unknown[][] {
  */
 function plainRows(query: Query, elements: readonly FindElement[], relation: Relation): unknown[][] {
   const names = unique([...elements.flatMap(elementVariables), ...query.with.map((v) => v.name)]);
-  const positions = positionsOf(relation.columns, names);
-  const basis = distinctRows(relation.rows.map((row) => positions.map((p) => row[p])));
+  const basis = basisRows(relation, names);
   const cells = elements.map((e) => cellReader(e, names));
   return basis.map((row) => cells.map((read) => read(row)));
+}
+
+/** The set of rows over `names`: no set is needed when every column is kept of a distinct relation. */
+function basisRows(relation: Relation, names: readonly string[]): unknown[][] {
+  const positions = positionsOf(relation.columns, names);
+  const projected = relation.rows.map((row) => positions.map((p) => row[p]));
+  return relation.distinct === true && names.length === relation.columns.length ? projected : distinctRows(projected);
 }
 
 function cellReader(element: FindElement, names: readonly string[]): (row: readonly unknown[]) => unknown {
@@ -84,8 +90,7 @@ function cellReader(element: FindElement, names: readonly string[]): (row: reado
 
 function aggregateRows(query: Query, elements: readonly FindElement[], relation: Relation): unknown[][] {
   const names = unique([...elements.flatMap(elementVariables), ...query.with.map((v) => v.name)]);
-  const positions = positionsOf(relation.columns, names);
-  const basis = distinctRows(relation.rows.map((row) => positions.map((p) => row[p])));
+  const basis = basisRows(relation, names);
   const keyElements = elements.filter((e) => e.kind !== 'find-aggregate');
   const keyPositions = unique(keyElements.flatMap(elementVariables)).map((n) => names.indexOf(n));
   if (basis.length === 0 && keyPositions.length > 0) return [];

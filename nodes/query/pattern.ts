@@ -172,18 +172,48 @@ function matchesField(datom: Datom, position: number, value: unknown): boolean {
 }
 
 /** Calls `emit` with the values of the pattern's variables for every datom matching `fixed`. */
-export function scanDatoms(
-  db: Database, compiled: CompiledPattern, fixed: readonly unknown[], tick: () => void, emit: (values: unknown[]) => void, datoms?: Iterable<Datom>,
-): void {
-  const { index, components, residual } = chooseIndex(fixed);
-  const { positions } = compiled;
-  const n = positions.length;
-  const visit = (datom: Datom): void => {
-    tick();
+/**
+ * Matches datoms against a pattern and appends the values of its variables (all of them, or
+ * those at `pick`) to a sink. One scanner serves every lookup of a step: no closures per call.
+ */
+export class PatternScanner {
+  private fixed: readonly unknown[] = [];
+  private residual: readonly number[] = [];
+  private sink: unknown[][] = [];
+  private pick: readonly number[] | null = null;
+  private readonly fast: boolean;
+
+  constructor(
+    private readonly db: Database,
+    private readonly compiled: CompiledPattern,
+    private readonly tick: () => void,
+  ) {
+    this.fast = db instanceof Db && !db.isFiltered;
+  }
+
+  /** Every datom matching `fixed` (or in `datoms`), its values appended to `sink`. */
+  scan(fixed: readonly unknown[], sink: unknown[][], pick: readonly number[] | null, datoms?: Iterable<Datom>): void {
+    const { index, components, residual } = chooseIndex(fixed);
+    this.fixed = fixed;
+    this.residual = residual;
+    this.sink = sink;
+    this.pick = pick;
+    if (datoms === undefined && this.fast) {
+      this.visitCurrentRows(index, components);
+      return;
+    }
+    for (const datom of datoms ?? this.db.datoms(index, ...components)) this.visit(datom);
+  }
+
+  private visit(datom: Datom): void {
+    this.tick();
+    const { residual, fixed } = this;
     for (let i = 0; i < residual.length; i++) {
       const p = residual[i]!;
       if (!matchesField(datom, p, fixed[p])) return;
     }
+    const positions = this.compiled.positions;
+    const n = positions.length;
     const values = new Array<unknown>(n);
     for (let i = 0; i < n; i++) {
       const ps = positions[i]!;
@@ -191,13 +221,32 @@ export function scanDatoms(
       for (let j = 1; j < ps.length; j++) if (!valuesEqual(datomField(datom, ps[j]!), value)) return;
       values[i] = value;
     }
-    emit(values);
-  };
-  if (datoms === undefined && db instanceof Db && !db.isFiltered) {
-    visitCurrentRows(db, index, components, visit);
-    return;
+    const pick = this.pick;
+    if (pick === null) {
+      this.sink.push(values);
+      return;
+    }
+    const picked = new Array<unknown>(pick.length);
+    for (let i = 0; i < pick.length; i++) picked[i] = values[pick[i]!];
+    this.sink.push(picked);
   }
-  for (const datom of datoms ?? db.datoms(index, ...components)) visit(datom);
+
+  /**
+   * The fast path for the engine's own plain db values: rows of the current index read straight
+   * from the datom table (components are already resolved ids), one reused datom object.
+   */
+  private visitCurrentRows(index: IndexName, components: readonly unknown[]): void {
+    const state = (this.db as Db).state;
+    const table = state.table;
+    const datom = reusedDatom;
+    for (const row of currentRows(state, index, components)) {
+      datom.e = table.e(row);
+      datom.a = table.a(row);
+      datom.v = table.v(row);
+      datom.tx = txOfT(table.t(row));
+      this.visit(datom);
+    }
+  }
 }
 
 /** A datom rewritten in place for each row: the fast path allocates nothing per datom. */
@@ -208,23 +257,7 @@ class ReusedDatom implements Datom {
   tx = 0;
   added = true;
 }
-
-/**
- * The fast path for the engine's own plain db values: rows of the current index read straight
- * from the datom table (components are already resolved ids), no datom objects or generators.
- */
-function visitCurrentRows(db: Db, index: IndexName, components: readonly unknown[], visit: (datom: Datom) => void): void {
-  const state = db.state;
-  const table = state.table;
-  const datom = new ReusedDatom();
-  for (const row of currentRows(state, index, components)) {
-    datom.e = table.e(row);
-    datom.a = table.a(row);
-    datom.v = table.v(row);
-    datom.tx = txOfT(table.t(row));
-    visit(datom);
-  }
-}
+const reusedDatom = new ReusedDatom();
 
 /** How many datoms a scan with these fixed positions reads (an upper bound with residuals). */
 export function countDatoms(db: Database, fixed: readonly unknown[]): number {
@@ -235,8 +268,8 @@ export function countDatoms(db: Database, fixed: readonly unknown[]): number {
 /** The pattern matched with its constants only: a relation over its variables. */
 export function scanPattern(db: Database, compiled: CompiledPattern, tick: () => void): Relation {
   const rows: unknown[][] = [];
-  if (!compiled.empty) scanDatoms(db, compiled, compiled.constants, tick, (values) => rows.push(values));
-  return { columns: compiled.variables, rows };
+  if (!compiled.empty) new PatternScanner(db, compiled, tick).scan(compiled.constants, rows, null);
+  return { columns: compiled.variables, rows, distinct: isDistinctPattern(db, compiled) };
 }
 
 /** Bounds on the value of a pattern, from comparisons with constants: `start <= v < end`. */
@@ -255,8 +288,8 @@ export function canScanRange(compiled: CompiledPattern): boolean {
 export function scanPatternRange(db: Database, compiled: CompiledPattern, range: ValueRange, tick: () => void): Relation {
   const rows: unknown[][] = [];
   const datoms = db.indexRange(compiled.constants[1] as number, range.start ?? undefined, range.end ?? undefined);
-  scanDatoms(db, compiled, compiled.constants, tick, (values) => rows.push(values), datoms);
-  return { columns: compiled.variables, rows };
+  new PatternScanner(db, compiled, tick).scan(compiled.constants, rows, null, datoms);
+  return { columns: compiled.variables, rows, distinct: isDistinctPattern(db, compiled) };
 }
 
 /** Where each bound variable of a pattern sits: its column in the relation and its positions. */
@@ -309,22 +342,37 @@ export function lookupPattern(db: Database, compiled: CompiledPattern, relation:
   const { bound, free } = boundVariables(compiled, relation.columns);
   const columns = [...relation.columns, ...free.map((i) => compiled.variables[i]!)];
   const rows: unknown[][] = [];
-  if (compiled.empty) return { columns, rows };
+  if (compiled.empty) return { columns, rows, distinct: true };
   const keyColumns = bound.map((b) => b.column);
-  const cache = new Map<unknown, unknown[][]>();
+  const scanner = new PatternScanner(db, compiled, tick);
+  // Bindings of ?e are mostly distinct (nothing to share); bindings of values repeat.
+  const cache = bound.some((b) => b.positions.includes(0)) ? null : new Map<unknown, unknown[][]>();
   for (const row of relation.rows) {
-    const key = rowKey(row, keyColumns);
-    let matches = cache.get(key);
+    let matches = cache?.get(rowKey(row, keyColumns));
     if (matches === undefined) {
       matches = [];
       const fixed = fixedFor(db, compiled, bound, row);
-      const found = matches;
-      if (fixed !== null) scanDatoms(db, compiled, fixed, tick, (values) => found.push(free.map((i) => values[i])));
-      cache.set(key, matches);
+      if (fixed !== null) scanner.scan(fixed, matches, free);
+      cache?.set(rowKey(row, keyColumns), matches);
     }
-    for (const extension of matches) rows.push(extension.length === 0 ? row : row.concat(extension));
+    for (let i = 0; i < matches.length; i++) {
+      const extension = matches[i]!;
+      rows.push(extension.length === 0 ? row : row.concat(extension));
+    }
   }
-  return { columns, rows };
+  return { columns, rows, distinct: relation.distinct === true && isDistinctPattern(db, compiled) };
+}
+
+/**
+ * True when different datoms give different rows: e, a and v are each a variable or a constant
+ * (on a current db a datom is its [e a v]; history dbs repeat facts in time).
+ */
+export function isDistinctPattern(db: Database, compiled: CompiledPattern): boolean {
+  if (db.isHistory) return false;
+  for (let p = 0; p < 3; p++) {
+    if (compiled.constants[p] === undefined && !compiled.positions.some((ps) => ps.includes(p))) return false;
+  }
+  return true;
 }
 
 /** True when a bound value must be resolved before it can be compared with the index (an ident, a lookup ref). */

@@ -12,15 +12,17 @@ import { BigDec, Keyword, Sym, Uri, Uuid } from '../values/values.ts';
 export interface Relation {
   readonly columns: readonly string[];
   readonly rows: unknown[][];
+  /** Known to hold no duplicate rows (then projecting onto every column needs no set). */
+  readonly distinct?: boolean;
 }
 
 /** The relation with no columns and one empty row: the identity of join. */
 export function unitRelation(): Relation {
-  return { columns: [], rows: [[]] };
+  return { columns: [], rows: [[]], distinct: true };
 }
 
 export function emptyRelation(columns: readonly string[]): Relation {
-  return { columns, rows: [] };
+  return { columns, rows: [], distinct: true };
 }
 
 /** A key for one value, consistent with value equality. */
@@ -221,7 +223,7 @@ export function positionsOf(columns: readonly string[], names: readonly string[]
 export function project(relation: Relation, names: readonly string[], distinct: boolean): Relation {
   const positions = positionsOf(relation.columns, names);
   const rows = relation.rows.map((row) => positions.map((p) => row[p]));
-  return { columns: names, rows: distinct ? distinctRows(rows) : rows };
+  return { columns: names, rows: distinct ? distinctRows(rows) : rows, distinct };
 }
 
 /** Natural join on the shared columns; a product when there are none. */
@@ -233,7 +235,8 @@ export function join(left: Relation, right: Relation, tick: () => void = noop): 
   const extraPositions = positionsOf(right.columns, extra);
   const columns = [...left.columns, ...extra];
   const rows: unknown[][] = [];
-  if (left.rows.length === 0 || right.rows.length === 0) return { columns, rows };
+  const distinct = left.distinct === true && right.distinct === true;
+  if (left.rows.length === 0 || right.rows.length === 0) return { columns, rows, distinct: true };
   const leftKey = positionsOf(left.columns, shared);
   const rightKey = positionsOf(right.columns, shared);
   const emit = (l: readonly unknown[], r: readonly unknown[]): void => {
@@ -246,7 +249,7 @@ export function join(left: Relation, right: Relation, tick: () => void = noop): 
       tick();
       for (const r of right.rows) emit(l, r);
     }
-    return { columns, rows };
+    return { columns, rows, distinct };
   }
   if (right.rows.length <= left.rows.length) {
     const table = groupRows(right.rows, rightKey);
@@ -263,7 +266,7 @@ export function join(left: Relation, right: Relation, tick: () => void = noop): 
       if (matches !== undefined) for (const l of matches) emit(l, r);
     }
   }
-  return { columns, rows };
+  return { columns, rows, distinct };
 }
 
 /** Rows of `left` with no match in `right` on the shared columns. */
@@ -274,7 +277,7 @@ export function antiJoin(left: Relation, right: Relation): Relation {
   const leftKey = positionsOf(left.columns, shared);
   const keys = new Set<unknown>();
   for (const r of right.rows) keys.add(rowKey(r, rightKey));
-  return { columns: left.columns, rows: left.rows.filter((l) => !keys.has(rowKey(l, leftKey))) };
+  return { columns: left.columns, rows: left.rows.filter((l) => !keys.has(rowKey(l, leftKey))), distinct: left.distinct };
 }
 
 /** Rows grouped by their key at `positions`. */
@@ -296,7 +299,7 @@ export function union(columns: readonly string[], parts: readonly Relation[]): R
     const positions = positionsOf(part.columns, columns);
     for (const row of part.rows) rows.push(positions.map((p) => row[p]));
   }
-  return { columns, rows: distinctRows(rows) };
+  return { columns, rows: distinctRows(rows), distinct: true };
 }
 
 function noop(): void {}

@@ -168,7 +168,7 @@ function withColumns(bound: readonly string[], remaining: ReadonlySet<ClauseInfo
 }
 
 /** An index lookup costs about this many scanned datoms. */
-const LOOKUP_COST = 8;
+const LOOKUP_COST = 14;
 
 function runPattern(scope: Scope, clause: PatternClause, relation: Relation, ranges?: ReadonlyMap<PatternClause, ValueRange>): Step {
   const tick = scope.clock.tick;
