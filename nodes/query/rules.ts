@@ -150,7 +150,8 @@ export class Fixpoint {
       fail('query/insufficient-binding', `The rule ${branch.name} does not bind ${unbound.join(', ')} in one of its branches.`, { rule: branch.name, variables: unbound });
     }
     const answers = this.answerTable(demand.source, demand.name);
-    for (const row of result.rows) answers.add(columns.map((c) => row[c]));
+    const identity = columns.length === result.columns.length && columns.every((c, i) => c === i);
+    for (const row of result.rows) answers.add(identity ? row : columns.map((c) => row[c]));
   }
 }
 
@@ -271,5 +272,6 @@ function joinAnswers(scope: Scope, answers: GrowingTable, clause: RuleCallClause
     const matches = answers.matching(bound, rowKey(values, allPositions(values.length)));
     for (let k = matches.length - 1; k >= 0 && matches[k]! >= start; k--) accept(row, answers.rows[matches[k]!]!);
   }
-  return { columns, rows };
+  // Matching answers agree on the bound positions and differ elsewhere: rows stay distinct.
+  return { columns, rows, distinct: relation.distinct };
 }
