@@ -8,6 +8,8 @@ import {
   mergeTree,
   rangeKeys,
   rankOf,
+  rangeKeysSync,
+  SegmentNotResident,
   type DurableTree,
   type NodeStore,
   type TreeConfig,
@@ -169,6 +171,29 @@ describe('durable tree', () => {
     expect(tree.count).toBe(320);
     // 320 keys in leaves of 16: 20 leaves, plus 2 branches; a half-filling split would make ~40.
     expect(leaves.size).toBeLessThanOrEqual(23);
+  });
+
+  it('synchronous readers get the same keys from resident nodes, and the address of the first missing one', async () => {
+    const config = configOf(4, 4);
+    const tree = await buildTree(config, Array.from({ length: 200 }, (_, i) => i));
+    const resident = new Map<string, TreeNode<number>>();
+    const lower = (key: number): number => (50 <= key ? -1 : 1);
+    const upper = (key: number): number => (120 < key ? -1 : 1);
+    let runs = 0;
+    let keys: number[] = [];
+    for (;;) {
+      runs++;
+      try {
+        keys = [...rangeKeysSync(config, tree, (address) => resident.get(address), lower, upper)];
+        break;
+      } catch (error) {
+        if (!(error instanceof SegmentNotResident)) throw error;
+        resident.set(error.address, await config.store.load(error.address));
+      }
+    }
+    expect(keys).toEqual(Array.from({ length: 71 }, (_, i) => 50 + i));
+    expect(runs).toBe(resident.size + 1); // one rerun per node loaded, no node loaded twice
+    expect([...rangeKeysSync(config, tree, (address) => resident.get(address), lower, upper)]).toEqual(keys);
   });
 
   it('removing every key leaves the empty tree', async () => {

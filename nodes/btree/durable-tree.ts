@@ -83,7 +83,11 @@ function corrupt(address: string, problem: string): never {
 
 /** Loads a node and checks it against what its parent says about it. */
 export async function loadNode<K>(config: TreeConfig<K>, expected: Expected<K>): Promise<TreeNode<K>> {
-  const node = await config.store.load(expected.address);
+  return checkNode(config, expected, await config.store.load(expected.address));
+}
+
+/** The node, once checked against what its parent says about it; `storage/corrupt` if it differs. */
+function checkNode<K>(config: TreeConfig<K>, expected: Expected<K>, node: TreeNode<K>): TreeNode<K> {
   const height = node.kind === 'leaf' ? 0 : node.height;
   if (height !== expected.height) corrupt(expected.address, `height ${height}, expected ${expected.height}`);
   const { compare } = config;
@@ -167,6 +171,55 @@ export async function* rangeKeys<K>(config: TreeConfig<K>, tree: DurableTree, lo
     if (next === null) return;
     if (upper !== undefined && upper(next.child.firstKey) <= 0) return;
     node = await loadNode(config, childExpected(next.child, next.height));
+  }
+}
+
+/**
+ * Thrown by `rangeKeysSync` when it reaches a node that is not in memory. It is a signal for the
+ * async boundary that runs a synchronous reader (a query over a db value): load `address`
+ * (`NodeStore.load`), then run the reader again. Db values are immutable and readers pure, so a
+ * rerun gives the answer the first run would have given.
+ */
+export class SegmentNotResident extends Error {
+  override name = 'SegmentNotResident';
+  constructor(readonly address: string) {
+    super(`segment ${address} is not in memory; load it and run the reader again`);
+  }
+}
+
+/** Returns a node if it is in memory, undefined if not (never reads storage). */
+export type Resident<K> = (address: string) => TreeNode<K> | undefined;
+
+function residentNode<K>(config: TreeConfig<K>, resident: Resident<K>, expected: Expected<K>): TreeNode<K> {
+  const node = resident(expected.address);
+  if (node === undefined) throw new SegmentNotResident(expected.address);
+  return checkNode(config, expected, node);
+}
+
+/**
+ * `rangeKeys` for synchronous readers: the same keys, from nodes already in memory; at the first
+ * node that is not, it throws `SegmentNotResident` naming it.
+ */
+export function* rangeKeysSync<K>(config: TreeConfig<K>, tree: DurableTree, resident: Resident<K>, lower?: Probe<K>, upper?: Probe<K>): Generator<K> {
+  if (tree.address === null) return;
+  const stack: Array<{ node: BranchNode<K>; index: number }> = [];
+  let node = residentNode(config, resident, rootExpected<K>(tree));
+  for (;;) {
+    while (node.kind === 'branch') {
+      const index = lower === undefined ? 0 : seekChild(node.children, lower);
+      stack.push({ node, index });
+      node = residentNode(config, resident, childExpected(node.children[index]!, node.height - 1));
+    }
+    const keys = node.keys;
+    for (let i = lower === undefined ? 0 : seekLeaf(keys, lower); i < keys.length; i++) {
+      if (upper !== undefined && upper(keys[i]!) <= 0) return;
+      yield keys[i]!;
+    }
+    lower = undefined;
+    const next = nextChild(stack);
+    if (next === null) return;
+    if (upper !== undefined && upper(next.child.firstKey) <= 0) return;
+    node = residentNode(config, resident, childExpected(next.child, next.height));
   }
 }
 

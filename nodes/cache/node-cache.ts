@@ -59,6 +59,13 @@ export class NodeCache<K> implements NodeStore<K> {
     return this.lru.fetch(address, { context: recorder }) as Promise<TreeNode<K>>;
   }
 
+  /** The node if it is in memory (for synchronous readers: `rangeKeysSync`); never reads storage. */
+  peek(address: string, context?: IoContext): TreeNode<K> | undefined {
+    const node = this.lru.get(address);
+    if (node !== undefined) recorderFor(context).hit(this.level, 0, 0);
+    return node;
+  }
+
   private async read(address: string, recorder: IoRecorder): Promise<TreeNode<K>> {
     const bytes = await this.inner.get(address, recorder);
     if (bytes === null) {
