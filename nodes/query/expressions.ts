@@ -66,7 +66,7 @@ export function runPredicate(scope: Scope, clause: PredicateClause, relation: Re
     tick();
     return truthy(call(fn, clause, read.map((r) => r(row))));
   });
-  return { columns: relation.columns, rows, distinct: relation.distinct };
+  return { columns: relation.columns, rows, distinct: relation.distinct, sortedBy: relation.sortedBy };
 }
 
 export function runFunction(scope: Scope, clause: FunctionClause, relation: Relation): Relation {
@@ -81,7 +81,7 @@ export function runFunction(scope: Scope, clause: FunctionClause, relation: Rela
       const value = call(fn, clause, read.map((r) => r(row)));
       if (value !== null && value !== undefined) rows.push(row.concat([value]));
     }
-    return { columns: [...relation.columns, binding.variable.name], rows, distinct: relation.distinct };
+    return { columns: [...relation.columns, binding.variable.name], rows, distinct: relation.distinct, sortedBy: relation.sortedBy };
   }
   return bindEach(relation, [...new Set(bindingVariableNames(binding))], (row) => {
     tick();

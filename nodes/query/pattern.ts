@@ -269,7 +269,7 @@ export function countDatoms(db: Database, fixed: readonly unknown[]): number {
 export function scanPattern(db: Database, compiled: CompiledPattern, tick: () => void): Relation {
   const rows: unknown[][] = [];
   if (!compiled.empty) new PatternScanner(db, compiled, tick).scan(compiled.constants, rows, null);
-  return { columns: compiled.variables, rows, distinct: isDistinctPattern(db, compiled) };
+  return { columns: compiled.variables, rows, distinct: isDistinctPattern(db, compiled), sortedBy: entityOrder(db, compiled) };
 }
 
 /** Bounds on the value of a pattern, from comparisons with constants: `start <= v < end`. */
@@ -360,7 +360,20 @@ export function lookupPattern(db: Database, compiled: CompiledPattern, relation:
       rows.push(extension.length === 0 ? row : row.concat(extension));
     }
   }
-  return { columns, rows, distinct: relation.distinct === true && isDistinctPattern(db, compiled) };
+  return { columns, rows, distinct: relation.distinct === true && isDistinctPattern(db, compiled), sortedBy: relation.sortedBy };
+}
+
+/**
+ * The entity variable when a constants-only scan yields rows in entity order: EAVT and AEVT scans
+ * are ordered by e, and so is AVET with a fixed value. History views interleave time; not used.
+ */
+function entityOrder(db: Database, compiled: CompiledPattern): string | undefined {
+  const e = compiled.variables.findIndex((_, i) => compiled.positions[i]![0] === 0);
+  if (e === -1 || db.isHistory || db.asOfT !== null) return undefined;
+  const { index, components } = chooseIndex(compiled.constants);
+  if (index === 'avet' && components.length < 2) return undefined;
+  if (index === 'eavt' && components.length > 0) return undefined;
+  return typeof compiled.constants[0] === 'undefined' ? compiled.variables[e] : undefined;
 }
 
 /**

@@ -33,6 +33,19 @@ describe('RowSet', () => {
 });
 
 describe('joins', () => {
+  it('merge-joins relations sorted by the join column like a hash join would', () => {
+    const random = seeded(7);
+    for (let k = 0; k < 50; k++) {
+      const make = (name: string) => Array.from({ length: Math.floor(random() * 30) }, () => [Math.floor(random() * 10), name + Math.floor(random() * 3)])
+        .sort((a, b) => (a[0] as number) - (b[0] as number));
+      const left = { columns: ['?e', '?a'], rows: make('a') };
+      const right = { columns: ['?e', '?b'], rows: make('b') };
+      const merged = join({ ...left, sortedBy: '?e' }, { ...right, sortedBy: '?e' });
+      const hashed = join(left, right);
+      if (left.rows.length > 0 && right.rows.length > 0) expect(merged.sortedBy).toBe('?e');
+      expect(merged.rows.map((r) => JSON.stringify(r)).sort()).toEqual(hashed.rows.map((r) => JSON.stringify(r)).sort());
+    }
+  });
   it('joins on shared columns, multiplies without them, and anti-joins', () => {
     const left = { columns: ['?a', '?b'], rows: [[1, 'x'], [2, 'y']] };
     const right = { columns: ['?b', '?c'], rows: [['x', 10], ['x', 11], ['z', 12]] };

@@ -14,6 +14,8 @@ export interface Relation {
   readonly rows: unknown[][];
   /** Known to hold no duplicate rows (then projecting onto every column needs no set). */
   readonly distinct?: boolean;
+  /** A column whose values are numbers in ascending order, row after row (from an index scan). */
+  readonly sortedBy?: string;
 }
 
 /** The relation with no columns and one empty row: the identity of join. */
@@ -244,6 +246,10 @@ export function join(left: Relation, right: Relation, tick: () => void = noop): 
     for (let i = 0; i < extraPositions.length; i++) row.push(r[extraPositions[i]!]);
     rows.push(row);
   };
+  if (shared.length === 1 && left.sortedBy === shared[0] && right.sortedBy === shared[0]) {
+    mergeJoin(left.rows, leftKey[0]!, right.rows, rightKey[0]!, emit, tick);
+    return { columns, rows, distinct, sortedBy: shared[0] };
+  }
   if (shared.length === 0) {
     for (const l of left.rows) {
       tick();
@@ -269,6 +275,34 @@ export function join(left: Relation, right: Relation, tick: () => void = noop): 
   return { columns, rows, distinct };
 }
 
+/**
+ * Joins two relations sorted by their join column (numbers, ascending) in one pass: the scans of
+ * AEVT and AVET both come in entity order, so joining them on ?e needs no hash table.
+ */
+function mergeJoin(
+  left: readonly unknown[][], l: number, right: readonly unknown[][], r: number,
+  emit: (a: readonly unknown[], b: readonly unknown[]) => void, tick: () => void,
+): void {
+  let i = 0;
+  let j = 0;
+  while (i < left.length && j < right.length) {
+    tick();
+    const a = left[i]![l] as number;
+    const b = right[j]![r] as number;
+    if (a < b) i++;
+    else if (a > b) j++;
+    else {
+      let iEnd = i + 1;
+      while (iEnd < left.length && left[iEnd]![l] === a) iEnd++;
+      let jEnd = j + 1;
+      while (jEnd < right.length && right[jEnd]![r] === a) jEnd++;
+      for (let x = i; x < iEnd; x++) for (let y = j; y < jEnd; y++) emit(left[x]!, right[y]!);
+      i = iEnd;
+      j = jEnd;
+    }
+  }
+}
+
 /** Rows of `left` with no match in `right` on the shared columns. */
 export function antiJoin(left: Relation, right: Relation): Relation {
   const shared = left.columns.filter((c) => right.columns.includes(c));
@@ -277,7 +311,7 @@ export function antiJoin(left: Relation, right: Relation): Relation {
   const leftKey = positionsOf(left.columns, shared);
   const keys = new Set<unknown>();
   for (const r of right.rows) keys.add(rowKey(r, rightKey));
-  return { columns: left.columns, rows: left.rows.filter((l) => !keys.has(rowKey(l, leftKey))), distinct: left.distinct };
+  return { columns: left.columns, rows: left.rows.filter((l) => !keys.has(rowKey(l, leftKey))), distinct: left.distinct, sortedBy: left.sortedBy };
 }
 
 /** Rows grouped by their key at `positions`. */

@@ -194,7 +194,8 @@ function runPattern(scope: Scope, clause: PatternClause, relation: Relation, ran
     return { relation: lookupPattern(source, compiled, relation, tick), method: `lookup ${indexText(fixed)} per row` };
   }
   const scanned = scanPattern(source, compiled, tick);
-  return { relation: join(relation, scanned, tick), method: `scan ${indexText(compiled.constants)}, hash join` };
+  const how = relation.sortedBy !== undefined && relation.sortedBy === scanned.sortedBy ? 'merge join' : 'hash join';
+  return { relation: join(relation, scanned, tick), method: `scan ${indexText(compiled.constants)}, ${how}` };
 }
 
 function indexText(fixed: readonly unknown[]): string {
