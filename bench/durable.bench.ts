@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { emptyDb, type Db } from '../nodes/db/index.ts';
 import { kw } from '../nodes/values/values.ts';
 import { openLocalStorage } from '../nodes/storage/local/local-storage.ts';
+import { createMemoryStorage } from '../nodes/storage/memory/memory-storage.ts';
 import { Indexer } from '../nodes/indexer/indexer.ts';
 import { bootstrapTransaction, indexInputOf } from '../nodes/indexer/db-input.ts';
 import type { LoggedTransaction } from '../nodes/indexer/novelty.ts';
@@ -31,6 +32,8 @@ import { seededRandom } from './people.ts';
 const NOVELTY_MAX = Number(process.env.BENCH_NOVELTY ?? 200_000);
 const CACHE_BYTES = 256 * 1024 * 1024;
 const DATABASE = 'bench';
+/** BENCH_STORAGE=memory: the memory backend, to separate CPU from disk (no query figures then). */
+const IN_MEMORY = process.env.BENCH_STORAGE === 'memory';
 
 const attribute = (ident: string, type: string, many = false): Record<string, unknown> => ({
   'db/ident': kw(ident),
@@ -79,8 +82,8 @@ function rssMb(bytes: number): string {
 
 async function build(target: number): Promise<Built> {
   const directory = await mkdtemp(join(tmpdir(), 'factum-bench-durable-'));
-  const storage = await openLocalStorage(join(directory, 'storage'));
-  const indexer = await Indexer.open(storage, DATABASE, { cacheDirectory: join(directory, 'cache'), cacheBytesMax: CACHE_BYTES });
+  const storage = IN_MEMORY ? createMemoryStorage() : await openLocalStorage(join(directory, 'storage'));
+  const indexer = await Indexer.open(storage, DATABASE, { cacheDirectory: IN_MEMORY ? undefined : join(directory, 'cache'), cacheBytesMax: CACHE_BYTES });
   const random = seededRandom(7);
   let db: Db = emptyDb().with(schema).dbAfter;
   let novelty: LoggedTransaction[] = [bootstrapTransaction(), { t: db.basisT, datoms: [] }];
@@ -184,6 +187,7 @@ async function main(): Promise<void> {
     console.log(`  import with indexing: ${(built.importMs / 1000).toFixed(1)} s, ${Math.round(rate).toLocaleString('en')} datoms/s (indexing ${(built.indexMs / 1000).toFixed(1)} s of it)`);
     console.log(`  peak RSS during import: ${rssMb(built.rssPeakBytes)}`);
     console.log(`  index 10k new datoms: ${built.index10kMs.toFixed(0)} ms, ${built.index10kSegments} segments written`);
+    if (IN_MEMORY) continue;
     const child = spawnSync(process.execPath, [...process.execArgv, self, '--query', built.directory, String(built.personE), String(built.ageA)], { stdio: 'inherit' });
     if (child.status !== 0) process.exitCode = child.status ?? 1;
     await rm(built.directory, { recursive: true, force: true });

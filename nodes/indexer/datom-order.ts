@@ -30,22 +30,15 @@ function numberOrder(x: number, y: number): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-function compareComponent(kind: Component, x: Datom, y: Datom): number {
-  switch (kind) {
-    case 'e':
-      return numberOrder(x.e, y.e);
-    case 'a':
-      return x.a - y.a;
-    case 'v':
-      return compareValues(x.v, y.v);
-    case 't':
-      return numberOrder(x.tx, y.tx);
-  }
-}
+// One comparator per order, written out: they run for every key of every merge and check.
+const eavt: Compare<Datom> = (x, y) => numberOrder(x.e, y.e) || x.a - y.a || compareValues(x.v, y.v);
+const aevt: Compare<Datom> = (x, y) => x.a - y.a || numberOrder(x.e, y.e) || compareValues(x.v, y.v);
+const avet: Compare<Datom> = (x, y) => x.a - y.a || compareValues(x.v, y.v) || numberOrder(x.e, y.e);
+const vaet: Compare<Datom> = (x, y) => numberOrder(x.v as number, y.v as number) || x.a - y.a || numberOrder(x.e, y.e);
+const factOrders: Readonly<Record<IndexName, Compare<Datom>>> = { eavt, aevt, avet, vaet };
 
 function currentOrder(index: IndexName): Compare<Datom> {
-  const [first, second, third] = layout[index];
-  return (x, y) => compareComponent(first!, x, y) || compareComponent(second!, x, y) || compareComponent(third!, x, y);
+  return factOrders[index];
 }
 
 function historyOrder(index: IndexName): Compare<Datom> {

@@ -35,10 +35,14 @@ function repeats(previous: unknown, v: unknown): boolean {
   return typeof v === 'number' ? Object.is(previous, v) : previous === v;
 }
 
+const componentE = (d: Datom): number => d.e;
+const componentA = (d: Datom): number => d.a;
+const componentT = (d: Datom): number => tOfTx(d.tx);
+
 function writeDeltas(writer: Writer, datoms: readonly Datom[], component: (datom: Datom) => number): void {
   let previous = 0;
-  for (const datom of datoms) {
-    const n = component(datom);
+  for (let i = 0; i < datoms.length; i++) {
+    const n = component(datoms[i]!);
     writer.int(n - previous);
     previous = n;
   }
@@ -47,9 +51,9 @@ function writeDeltas(writer: Writer, datoms: readonly Datom[], component: (datom
 export function writeDatomColumns(writer: Writer, datoms: readonly Datom[]): void {
   const n = datoms.length;
   writer.uint(n);
-  writeDeltas(writer, datoms, (d) => d.e);
-  writeDeltas(writer, datoms, (d) => d.a);
-  writeDeltas(writer, datoms, (d) => tOfTx(d.tx));
+  writeDeltas(writer, datoms, componentE);
+  writeDeltas(writer, datoms, componentA);
+  writeDeltas(writer, datoms, componentT);
   const assertions = datoms.reduce((count, d) => count + (d.added ? 1 : 0), 0);
   if (assertions === n) writer.byte(0);
   else if (assertions === 0) writer.byte(1);
