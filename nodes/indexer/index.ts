@@ -6,3 +6,5 @@ export type { IndexRoot, IndexTrees, RetiredRoot, TreePair } from './root.ts';
 export type { AttributeFacts, LoggedTransaction } from './novelty.ts';
 export { bootstrapTransaction, indexInputOf, schemaFacts } from './db-input.ts';
 export { currentOrders, datomProbe, historyOrders } from './datom-order.ts';
+export { BackgroundIndexer, datomBytes } from './background-indexer.ts';
+export type { BackgroundIndexerOptions } from './background-indexer.ts';
