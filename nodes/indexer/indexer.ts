@@ -11,7 +11,7 @@
 //! (the transactor's), so that collection never races an index being written.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import type { Storage } from '../storage/protocol.ts';
-import { collectAddresses, emptyTree, mergeTree, rangeKeys, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
+import { collectAddresses, emptyTree, mergeTree, rangeKeys, rangeKeysSync, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
 import { datomNodeCodec, DATOM_BRANCH_MAX, DATOM_LEAF_MAX } from '../segment/datom-codec.ts';
 import type { Compression } from '../segment/envelope.ts';
 import { NodeCache } from '../cache/node-cache.ts';
@@ -131,6 +131,16 @@ export class Indexer {
     const lower = components.length === 0 ? undefined : datomProbe(index, components, false);
     const upper = components.length === 0 ? undefined : datomProbe(index, components, true);
     return rangeKeys(this.config(index, kind, store), trees[index][kind], lower, upper);
+  }
+
+  /**
+   * `datoms` for synchronous readers (the query engine): the same datoms, from segments already
+   * in memory; the first segment that is not throws `SegmentNotResident` (see `readSynchronously`).
+   */
+  datomsSync(index: IndexName, kind: TreeKind, components: readonly unknown[], context?: IoContext, trees: IndexTrees = this.trees): Generator<Datom> {
+    const lower = components.length === 0 ? undefined : datomProbe(index, components, false);
+    const upper = components.length === 0 ? undefined : datomProbe(index, components, true);
+    return rangeKeysSync(this.config(index, kind), trees[index][kind], (address) => this.nodes.peek(address, context), lower, upper);
   }
 
   /** Runs `job` after every earlier index or gc of this indexer. */

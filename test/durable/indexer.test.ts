@@ -12,6 +12,7 @@ import { seededRandom } from '../../nodes/storage/fault.ts';
 import { project, runWorkload } from './workload.ts';
 import { collect, expectMatches } from './expect-matches.ts';
 import { kw } from '../../nodes/values/values.ts';
+import { readSynchronously } from '../../nodes/indexer/read-synchronously.ts';
 
 describe('indexer', () => {
   it('durable trees equal the memory index after every run, for seeded workloads', async () => {
@@ -56,5 +57,31 @@ describe('indexer', () => {
     for (const [index, components] of cases) {
       expect(await collect(indexer.datoms(index, 'current', components))).toEqual([...db.datoms(index, ...components)].map(project));
     }
+  });
+});
+
+describe('synchronous reads', () => {
+  it('readSynchronously answers a synchronous reader exactly, loading segments between reruns', async () => {
+    const workload = runWorkload(7, 80);
+    const db = workload.dbs[workload.dbs.length - 1]!;
+    const storage = createMemoryStorage();
+    const writer = await Indexer.open(storage, 'db', { leafMax: 4, branchMax: 4 });
+    await writer.index(indexInputOf(db, [bootstrapTransaction(), ...workload.transactions], 80));
+    const reader = await Indexer.open(storage, 'db', { leafMax: 4, branchMax: 4 });
+    reader.nodes.clear();
+    const name = db.attribute(kw('person/name'))!.id;
+    let runs = 0;
+    const answer = await readSynchronously(reader, () => {
+      runs++;
+      return [...reader.datomsSync('aevt', 'current', [name])].map(project);
+    });
+    expect(answer).toEqual([...db.datoms('aevt', name)].map(project));
+    expect(runs).toBeGreaterThan(2);
+    let again = 0;
+    await readSynchronously(reader, () => again++);
+    expect(again).toBe(1);
+    await expect(readSynchronously(reader, () => { throw new Error('reader bug'); })).rejects.toThrow('reader bug');
+    reader.nodes.clear();
+    await expect(readSynchronously(reader, () => [...reader.datomsSync('eavt', 'current', [])], undefined, 1)).rejects.toMatchObject({ code: 'storage/busy' });
   });
 });
