@@ -67,16 +67,30 @@ function slice(rows: unknown[][], options: ResultOptions): unknown[][] {
  */
 function plainRows(query: Query, elements: readonly FindElement[], relation: Relation): unknown[][] {
   const names = unique([...elements.flatMap(elementVariables), ...query.with.map((v) => v.name)]);
-  const basis = basisRows(relation, names);
-  const cells = elements.map((e) => cellReader(e, names));
+  const { rows: basis, columns } = basisRows(relation, names);
+  const cells = elements.map((e) => cellReader(e, columns));
   return basis.map((row) => cells.map((read) => read(row)));
 }
 
 /** The set of rows over `names`: no set is needed when every column is kept of a distinct relation. */
-function basisRows(relation: Relation, names: readonly string[]): unknown[][] {
+function basisRows(relation: Relation, names: readonly string[]): { rows: unknown[][]; columns: readonly string[] } {
+  // A distinct relation with no other columns is its own basis: no copy.
+  if (relation.distinct === true && names.length === relation.columns.length) return { rows: relation.rows, columns: relation.columns };
   const positions = positionsOf(relation.columns, names);
-  const projected = relation.rows.map((row) => positions.map((p) => row[p]));
-  return relation.distinct === true && names.length === relation.columns.length ? projected : distinctRows(projected);
+  if (names.length === 1 && relation.sortedBy === names[0]) return { rows: adjacentDistinct(relation.rows, positions[0]!), columns: names };
+  return { rows: distinctRows(relation.rows.map((row) => positions.map((p) => row[p]))), columns: names };
+}
+
+/** One column sorted by number: equal values are adjacent. */
+function adjacentDistinct(rows: readonly unknown[][], position: number): unknown[][] {
+  const out: unknown[][] = [];
+  let previous: unknown = undefined;
+  for (const row of rows) {
+    const value = row[position];
+    if (out.length === 0 || value !== previous) out.push([value]);
+    previous = value;
+  }
+  return out;
 }
 
 function cellReader(element: FindElement, names: readonly string[]): (row: readonly unknown[]) => unknown {
@@ -90,12 +104,12 @@ function cellReader(element: FindElement, names: readonly string[]): (row: reado
 
 function aggregateRows(query: Query, elements: readonly FindElement[], relation: Relation): unknown[][] {
   const names = unique([...elements.flatMap(elementVariables), ...query.with.map((v) => v.name)]);
-  const basis = basisRows(relation, names);
+  const { rows: basis, columns } = basisRows(relation, names);
   const keyElements = elements.filter((e) => e.kind !== 'find-aggregate');
-  const keyPositions = unique(keyElements.flatMap(elementVariables)).map((n) => names.indexOf(n));
+  const keyPositions = unique(keyElements.flatMap(elementVariables)).map((n) => columns.indexOf(n));
   if (basis.length === 0 && keyPositions.length > 0) return [];
   const groups = keyPositions.length === 0 ? new Map([[null, basis]]) : groupRows(basis, keyPositions);
-  const cells = elements.map((e) => (e.kind === 'find-aggregate' ? aggregateCell(e, names) : cellReader(e, names)));
+  const cells = elements.map((e) => (e.kind === 'find-aggregate' ? aggregateCell(e, columns) : cellReader(e, columns)));
   const rows: unknown[][] = [];
   for (const group of groups.values()) {
     if (group.length === 0) continue;
