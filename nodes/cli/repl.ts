@@ -9,7 +9,7 @@
 //!   (stats) (basis-t) (help)
 import { createInterface } from 'node:readline';
 import type { Connection, Db } from '../../client/types.ts';
-import { EmbeddedDb } from '../../client/embedded.ts';
+import type { EmbeddedDb } from '../../client/embedded.ts';
 import { readAllEdn } from '../edn/reader.ts';
 import { printEdn } from '../edn/printer.ts';
 import { FactumError, fail, isFactumError } from '../util/errors.ts';
