@@ -16,7 +16,7 @@ import { bindingVariableNames } from './variables.ts';
 /** Argument readers: a constant, a column of the row, or a source. */
 type ArgumentReader = (row: readonly unknown[]) => unknown;
 
-function readers(scope: Scope, args: readonly Argument[], columns: readonly string[]): ArgumentReader[] {
+function readers(scope: Scope, args: readonly Argument[], columns: readonly string[], scalars: readonly Relation[] = []): ArgumentReader[] {
   return args.map((arg): ArgumentReader => {
     switch (arg.kind) {
       case 'constant': {
@@ -29,6 +29,11 @@ function readers(scope: Scope, args: readonly Argument[], columns: readonly stri
       }
       case 'variable': {
         const column = columns.indexOf(arg.name);
+        if (column === -1) {
+          const scalar = scalars.find((s) => s.columns.includes(arg.name));
+          const value = scalar?.rows[0]![scalar.columns.indexOf(arg.name)];
+          return () => value;
+        }
         return (row) => row[column];
       }
     }
@@ -58,9 +63,10 @@ function call(fn: QueryFunction, clause: PredicateClause | FunctionClause, args:
   }
 }
 
-export function runPredicate(scope: Scope, clause: PredicateClause, relation: Relation): Relation {
+/** `scalars`: one-row relations (scalar inputs) whose values the predicate reads without joining them. */
+export function runPredicate(scope: Scope, clause: PredicateClause, relation: Relation, scalars: readonly Relation[] = []): Relation {
   const fn = resolve(scope, clause);
-  const read = readers(scope, clause.args, relation.columns);
+  const read = readers(scope, clause.args, relation.columns, scalars);
   const tick = scope.clock.tick;
   const rows = relation.rows.filter((row) => {
     tick();

@@ -52,6 +52,7 @@ export function solve(scope: Scope, clauses: readonly Clause[], input: Relation)
   const run = (info: ClauseInfo, estimated: number | null): void => {
     scope.clock.check();
     const touching = components.touching(info.variables);
+    let consumed = touching;
     let rowsIn: number;
     let step: Step;
     if (info.clause.kind === 'pattern' && touching.length > 1) {
@@ -63,6 +64,14 @@ export function solve(scope: Scope, clauses: readonly Clause[], input: Relation)
       let relation = step.relation;
       for (const other of touching) if (other !== first) relation = join(relation, other, scope.clock.tick);
       step = { relation, method: `${step.method}, then hash join of ${touching.length} relations` };
+    } else if (info.clause.kind === 'predicate' && touching.some((r) => r.rows.length === 1) && touching.some((r) => r.rows.length !== 1)) {
+      // Read one-row relations (scalar inputs) as values instead of multiplying them in.
+      const scalars = touching.filter((r) => r.rows.length === 1);
+      const others = touching.filter((r) => r.rows.length !== 1);
+      const merged = components.merged(others, scope.clock.tick);
+      rowsIn = merged.rows.length;
+      step = { relation: runPredicate(scope, info.clause, merged, scalars), method: 'filter' };
+      consumed = others;
     } else if (info.clause.kind === 'pattern' && touching.length === 0) {
       const range = rangeFor(info.clause, [...remaining].map((r) => r.clause), components.all());
       rowsIn = 1;
@@ -72,7 +81,7 @@ export function solve(scope: Scope, clauses: readonly Clause[], input: Relation)
       rowsIn = merged.rows.length;
       step = runClause(scope, info.clause, merged);
     }
-    components.replace(touching, step.relation);
+    components.replace(consumed, step.relation);
     remaining.delete(info);
     scope.explain?.push({
       depth: scope.depth, clause: formatClause(info.clause), method: step.method, estimate: estimated, rowsIn, rowsOut: step.relation.rows.length,
