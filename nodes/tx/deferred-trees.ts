@@ -72,8 +72,7 @@ export class DeferredTrees implements Trees {
     const chain = this.pending[i]!;
     if (chain !== null) {
       const index = indexes[i]!;
-      const byAttribute = index === 'aevt' || index === 'avet' ? this.table : null;
-      this.roots[i] = applyPending(this.roots[i]!, chain, this.orders[index], byAttribute);
+      this.roots[i] = applyPending(this.roots[i]!, chain, this.orders[index], this.table, index);
       this.pending[i] = null;
     }
     return this.roots[i]!;
@@ -81,7 +80,7 @@ export class DeferredTrees implements Trees {
 }
 
 /** Applies a chain of batches, oldest first in effect: a row both inserted and removed never enters. */
-function applyPending(root: Node, chain: Pending, cmp: Compare, byAttribute: DatomTable | null): Node {
+function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTable, index: IndexName): Node {
   let removed: number[];
   let inserted: number[];
   if (chain.previous === null) {
@@ -99,23 +98,89 @@ function applyPending(root: Node, chain: Pending, cmp: Compare, byAttribute: Dat
     }
     inserted = [...added];
   }
-  if (removed.length > 0) root = removeSorted(root, sortedRows(removed, cmp, byAttribute), cmp);
-  if (inserted.length > 0) root = insertSorted(root, sortedRows(inserted, cmp, byAttribute), cmp);
+  if (removed.length > 0) root = removeSorted(root, sortedRows(removed, cmp, table, index), cmp);
+  if (inserted.length > 0) root = insertSorted(root, sortedRows(inserted, cmp, table, index), cmp);
   return root;
 }
 
 const GROUPING_ROWS_MIN = 64;
+const RADIX_ROWS_MIN = 512;
 const ATTRIBUTE_RANGE_MAX = 1 << 16;
 
-/** Sorts in place. `byAttribute`: the table, when the index leads with the attribute. */
-function sortedRows(rows: number[], cmp: Compare, byAttribute: DatomTable | null): number[] {
+/** What a large batch can be pre-sorted by before the comparator settles ties. */
+type Lead = 'e' | 'a' | 'ae' | 'v';
+
+const leads: Record<IndexName, Lead> = { eavt: 'e', aevt: 'ae', avet: 'a', vaet: 'v' };
+
+/**
+ * Sorts in place. Large batches are first ordered by their leading numeric components with
+ * stable radix and counting passes (entity ids, ref values, attribute ids are integers), so the
+ * comparator only settles rows that tie on those (AVET: rows of one attribute, by value).
+ */
+function sortedRows(rows: number[], cmp: Compare, table: DatomTable, index: IndexName): number[] {
   if (rows.length === 2) {
     if (cmp(rows[0]!, rows[1]!) > 0) rows.reverse();
-  } else if (rows.length > 2) {
-    if (byAttribute !== null && rows.length >= GROUPING_ROWS_MIN) groupByAttribute(rows, byAttribute);
-    rows.sort(cmp);
+    return rows;
   }
+  if (rows.length <= 2) return rows;
+  const lead = leads[index];
+  if (rows.length >= RADIX_ROWS_MIN && lead !== 'a') {
+    const numeric = lead === 'v' ? rows.every((row) => isEntityId(table.v(row))) : true;
+    if (numeric) {
+      radixByInteger(rows, lead === 'v' ? (row) => table.v(row) as number : (row) => table.e(row));
+      if (lead === 'ae') groupByAttribute(rows, table);
+      sortTies(rows, cmp, lead === 'v' ? (x, y) => table.v(x) === table.v(y) : lead === 'e' ? (x, y) => table.e(x) === table.e(y) : (x, y) => table.e(x) === table.e(y) && table.a(x) === table.a(y));
+      return rows;
+    }
+  }
+  if (lead !== 'e' && lead !== 'v' && rows.length >= GROUPING_ROWS_MIN) groupByAttribute(rows, table);
+  rows.sort(cmp);
   return rows;
+}
+
+function isEntityId(v: unknown): boolean {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+/** Sorts each run of rows that `tie` says share their leading components. */
+function sortTies(rows: number[], cmp: Compare, tie: (x: number, y: number) => boolean): void {
+  let start = 0;
+  for (let i = 1; i <= rows.length; i++) {
+    if (i < rows.length && tie(rows[start]!, rows[i]!)) continue;
+    if (i - start > 1) {
+      const run = rows.slice(start, i).sort(cmp);
+      for (let k = 0; k < run.length; k++) rows[start + k] = run[k]!;
+    }
+    start = i;
+  }
+}
+
+/** A stable LSD radix sort of rows by a non-negative safe integer, 16 bits a pass (passes all keys share are skipped). */
+function radixByInteger(rows: number[], keyOf: (row: number) => number): void {
+  const n = rows.length;
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = keyOf(rows[i]!);
+  let source = Uint32Array.from(rows);
+  let target = new Uint32Array(n);
+  let sourceKeys = keys;
+  let targetKeys = new Float64Array(n);
+  const counts = new Int32Array(65537);
+  for (let shift = 0; shift < 64; shift += 16) {
+    const divisor = 2 ** shift;
+    const digit = (key: number) => Math.floor(key / divisor) % 65536;
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[digit(sourceKeys[i]!) + 1]!++;
+    if (counts.some((c) => c === n)) continue; // every key has this digit
+    for (let d = 1; d < counts.length; d++) counts[d]! += counts[d - 1]!;
+    for (let i = 0; i < n; i++) {
+      const at = counts[digit(sourceKeys[i]!)]!++;
+      target[at] = source[i]!;
+      targetKeys[at] = sourceKeys[i]!;
+    }
+    [source, target] = [target, source];
+    [sourceKeys, targetKeys] = [targetKeys, sourceKeys];
+  }
+  for (let i = 0; i < n; i++) rows[i] = source[i]!;
 }
 
 /**
