@@ -76,7 +76,7 @@ export interface RunResult {
 
 export function runQuery(query: Query, inputs: readonly unknown[], options: RunOptions): RunResult {
   const { scope, input } = prepare(query, inputs, options);
-  const relation = solve(scope, query.where, input);
+  const relation = solve(scope, query.where, input, resultVariables(query));
   const rows = resultRows(query, relation, scope.sources, options);
   return { result: shapeResult(query, rows), steps: scope.explain };
 }
@@ -84,5 +84,17 @@ export function runQuery(query: Query, inputs: readonly unknown[], options: RunO
 /** The :where relation and the prepared scope, for lazy consumers (qseq). */
 export function runWhere(query: Query, inputs: readonly unknown[], options: RunOptions): { relation: Relation; scope: Scope } {
   const { scope, input } = prepare(query, inputs, options);
-  return { relation: solve(scope, query.where, input), scope };
+  return { relation: solve(scope, query.where, input, resultVariables(query)), scope };
+}
+
+/** The variables :find and :with read. */
+function resultVariables(query: Query): Set<string> {
+  const find = query.find;
+  const elements = find.kind === 'find-relation' || find.kind === 'find-tuple' ? find.elements : [find.element];
+  const names = new Set(query.with.map((v) => v.name));
+  for (const element of elements) {
+    names.add(element.variable.name);
+    if (element.kind === 'find-pull' && element.pattern.kind === 'variable') names.add(element.pattern.name);
+  }
+  return names;
 }

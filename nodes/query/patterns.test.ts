@@ -30,6 +30,10 @@ describe('data patterns', () => {
     const { db: selfDb } = world('[{:db/id "x" :person/name "X"} {:db/id "y" :person/name "Y" :person/friend "y"} {:db/id "z" :person/friend "x"}]');
     expect(q('[:find [?e ...] :where [?e :person/friend ?e]]', selfDb)).toHaveLength(1);
   });
+  it('regression: a group of variables left out of :find still empties the result when empty', () => {
+    expect(q('[:find ?e :where [?e :person/name "Ann"] [?x :person/age ?a] (not [?x :person/age ?a])]', db)).toEqual([]);
+    expect(q('[:find ?e :where [?e :person/name "Ann"] [?x :person/age ?a]]', db)).toEqual([[ids.ann]]);
+  });
   it('gives the same answer whatever the clause order', () => {
     const a = q('[:find ?n :where [?e :person/name ?n] [?e :person/age 30] [?e :person/friend ?f] [?f :person/age 20]]', db);
     const b = q('[:find ?n :where [?f :person/age 20] [?e :person/friend ?f] [?e :person/age 30] [?e :person/name ?n]]', db);

@@ -143,7 +143,7 @@ export class Fixpoint {
     const head = [...branch.variables.required, ...branch.variables.free].map((v) => v.name);
     const seed = seedRelation(head, demand.bound, seeds);
     const scope: Scope = { ...withDefaultSource(this.scope, demand.source), fixpoint: this, deltaClause, explain: null, depth: this.scope.depth + 1 };
-    const result = solve(scope, branch.clauses, seed);
+    const result = solve(scope, branch.clauses, seed, new Set(head));
     const columns = head.map((v) => result.columns.indexOf(v));
     const unbound = head.filter((_, i) => columns[i] === -1);
     if (unbound.length > 0) {

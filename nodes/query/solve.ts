@@ -44,7 +44,11 @@ function runClause(scope: Scope, clause: Clause, relation: Relation): Step {
   return (runners[clause.kind] as Runner<Clause['kind']>)(scope, clause, relation);
 }
 
-export function solve(scope: Scope, clauses: readonly Clause[], input: Relation): Relation {
+/**
+ * Solves the clauses from `input`. With `keep`, groups of variables none of which is kept are
+ * left out of the result (they are known not to be empty, so they only multiply rows).
+ */
+export function solve(scope: Scope, clauses: readonly Clause[], input: Relation, keep?: ReadonlySet<string>): Relation {
   const infos = clauseInfos(clauses);
   checkRunnable(infos, input.columns);
   const components = new Components(input);
@@ -108,7 +112,9 @@ export function solve(scope: Scope, clauses: readonly Clause[], input: Relation)
     // Nothing can run as it should: run one anyway, so it reports what it lacks.
     run(best ?? [...remaining].find((info) => !info.eager) ?? [...remaining][0]!, best === null ? null : bestCost);
   }
-  return components.merged(components.all(), scope.clock.tick);
+  if (components.isEmpty()) return withColumns(components.columns(), remaining);
+  const needed = keep === undefined ? components.all() : components.all().filter((r) => r.columns.some((c) => keep.has(c)));
+  return components.merged(needed, scope.clock.tick);
 }
 
 /** The estimate of a clause against the components it touches (unconnected: on its own). */
