@@ -225,7 +225,9 @@ export function positionsOf(columns: readonly string[], names: readonly string[]
 export function project(relation: Relation, names: readonly string[], distinct: boolean): Relation {
   const positions = positionsOf(relation.columns, names);
   const rows = relation.rows.map((row) => positions.map((p) => row[p]));
-  return { columns: names, rows: distinct ? distinctRows(rows) : rows, distinct };
+  // Removing duplicates keeps the order, so a sorted column stays sorted.
+  const sortedBy = relation.sortedBy !== undefined && names.includes(relation.sortedBy) ? relation.sortedBy : undefined;
+  return { columns: names, rows: distinct ? distinctRows(rows) : rows, distinct, sortedBy };
 }
 
 /** Natural join on the shared columns; a product when there are none. */
