@@ -142,45 +142,69 @@ function isEntityId(v: unknown): boolean {
   return Number.isSafeInteger(v) && (v as number) >= 0;
 }
 
-/** Sorts each run of rows that `tie` says share their leading components. */
+/** Sorts each run of rows that `tie` says share their leading components (runs are short). */
 function sortTies(rows: number[], cmp: Compare, tie: (x: number, y: number) => boolean): void {
   let start = 0;
   for (let i = 1; i <= rows.length; i++) {
     if (i < rows.length && tie(rows[start]!, rows[i]!)) continue;
-    if (i - start > 1) {
-      const run = rows.slice(start, i).sort(cmp);
-      for (let k = 0; k < run.length; k++) rows[start + k] = run[k]!;
-    }
+    if (i - start > 1) insertionSort(rows, start, i, cmp);
     start = i;
   }
 }
 
-/** A stable LSD radix sort of rows by a non-negative safe integer, 16 bits a pass (passes all keys share are skipped). */
+function insertionSort(rows: number[], from: number, to: number, cmp: Compare): void {
+  for (let i = from + 1; i < to; i++) {
+    const row = rows[i]!;
+    let j = i - 1;
+    while (j >= from && cmp(rows[j]!, row) > 0) {
+      rows[j + 1] = rows[j]!;
+      j--;
+    }
+    rows[j + 1] = row;
+  }
+}
+
+const TWO_TO_32 = 2 ** 32;
+
+/**
+ * A stable LSD radix sort of rows by a non-negative safe integer key: 16 bits a pass over the
+ * key's low and high 32-bit words; a pass whose digit every key shares is skipped.
+ */
 function radixByInteger(rows: number[], keyOf: (row: number) => number): void {
   const n = rows.length;
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = keyOf(rows[i]!);
-  let source = Uint32Array.from(rows);
-  let target = new Uint32Array(n);
-  let sourceKeys = keys;
-  let targetKeys = new Float64Array(n);
-  const counts = new Int32Array(65537);
-  for (let shift = 0; shift < 64; shift += 16) {
-    const divisor = 2 ** shift;
-    const digit = (key: number) => Math.floor(key / divisor) % 65536;
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[digit(sourceKeys[i]!) + 1]!++;
-    if (counts.some((c) => c === n)) continue; // every key has this digit
-    for (let d = 1; d < counts.length; d++) counts[d]! += counts[d - 1]!;
-    for (let i = 0; i < n; i++) {
-      const at = counts[digit(sourceKeys[i]!)]!++;
-      target[at] = source[i]!;
-      targetKeys[at] = sourceKeys[i]!;
-    }
-    [source, target] = [target, source];
-    [sourceKeys, targetKeys] = [targetKeys, sourceKeys];
+  const low = new Uint32Array(n);
+  const high = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const key = keyOf(rows[i]!);
+    low[i] = key % TWO_TO_32;
+    high[i] = Math.floor(key / TWO_TO_32);
   }
-  for (let i = 0; i < n; i++) rows[i] = source[i]!;
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let target = new Uint32Array(n);
+  const counts = new Int32Array(1 << 16);
+  for (let pass = 0; pass < 4; pass++) {
+    const words = pass < 2 ? low : high;
+    const shift = (pass & 1) * 16;
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(words[order[i]!]! >>> shift) & 0xffff]!++;
+    if (counts[(words[order[0]!]! >>> shift) & 0xffff] === n) continue;
+    let sum = 0;
+    for (let d = 0; d < counts.length; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const k = order[i]!;
+      target[counts[(words[k]! >>> shift) & 0xffff]!++] = k;
+    }
+    const swap = order;
+    order = target;
+    target = swap;
+  }
+  const copy = rows.slice();
+  for (let i = 0; i < n; i++) rows[i] = copy[order[i]!]!;
 }
 
 /**
