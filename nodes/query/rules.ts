@@ -257,9 +257,17 @@ function joinAnswers(scope: Scope, answers: GrowingTable, clause: RuleCallClause
   const columns = [...relation.columns, ...fresh.map((f) => f.name)];
   const rows: unknown[][] = [];
   const start = mode === 'delta' ? answers.deltaStart : 0;
-  const accept = (row: readonly unknown[], answer: readonly unknown[]): void => {
+  // Answers are never changed: a call binding every position afresh can share them as rows.
+  const whole = relation.columns.length === 0 && repeats.length === 0 && fresh.length === clause.args.length && fresh.every((f, i) => f.position === i);
+  const accept = (row: readonly unknown[], answer: unknown[]): void => {
+    if (whole) {
+      rows.push(answer);
+      return;
+    }
     for (const [i, j] of repeats) if (rowKey([answer[i]], [0]) !== rowKey([answer[j]], [0])) return;
-    rows.push(row.concat(fresh.map((f) => answer[f.position])));
+    const out = row.slice();
+    for (let k = 0; k < fresh.length; k++) out.push(answer[fresh[k]!.position]);
+    rows.push(out);
   };
   const tick = scope.clock.tick;
   for (const row of relation.rows) {
