@@ -11,7 +11,8 @@ import type { Fact } from './apply.ts';
 type Slot = number | Map<unknown, number>;
 
 export class FactMap<F extends Fact> {
-  private readonly byEntity = new Map<number, Map<number, Slot>>();
+  // Made on first set: many transactions never retract, so their retraction map stays empty.
+  private byEntity: Map<number, Map<number, Slot>> | null = null;
   /** Facts by position of first set; a deleted fact leaves null. */
   private readonly facts: Array<F | null> = [];
   private count = 0;
@@ -21,7 +22,7 @@ export class FactMap<F extends Fact> {
   }
 
   has(e: number, a: number, v: unknown): boolean {
-    return this.find(e, a, valueKey(v)) !== -1;
+    return this.count > 0 && this.find(e, a, valueKey(v)) !== -1;
   }
 
   get(e: number, a: number, v: unknown): F | undefined {
@@ -33,6 +34,7 @@ export class FactMap<F extends Fact> {
   set(fact: F): void {
     const a = fact.attribute.id;
     const key = valueKey(fact.v);
+    this.byEntity ??= new Map();
     let attributes = this.byEntity.get(fact.e);
     if (attributes === undefined) {
       attributes = new Map();
@@ -62,7 +64,7 @@ export class FactMap<F extends Fact> {
   }
 
   delete(e: number, a: number, v: unknown): void {
-    const attributes = this.byEntity.get(e);
+    const attributes = this.byEntity?.get(e);
     const slot = attributes?.get(a);
     if (slot === undefined) return;
     const key = valueKey(v);
@@ -89,6 +91,7 @@ export class FactMap<F extends Fact> {
   }
 
   private find(e: number, a: number, key: unknown): number {
+    if (this.byEntity === null) return -1;
     const slot = this.byEntity.get(e)?.get(a);
     if (slot === undefined) return -1;
     if (typeof slot === 'number') return sameKey(valueKey(this.facts[slot]!.v), key) ? slot : -1;
