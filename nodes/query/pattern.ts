@@ -121,24 +121,37 @@ interface IndexChoice {
   readonly residual: readonly number[];
 }
 
+/** An index choice for one shape of fixed positions: which positions lead, which are filtered. */
+interface IndexShape {
+  readonly index: IndexName;
+  readonly leading: readonly number[];
+  readonly residual: readonly number[];
+}
+
+/** The shape for a bit mask of fixed positions (bit p set when position p is fixed). */
+function shapeFor(mask: number): IndexShape {
+  const has = (p: number): boolean => (mask & (1 << p)) !== 0;
+  const leading = has(0) ? (has(1) ? (has(2) ? [0, 1, 2] : [0, 1]) : [0]) : has(1) ? (has(2) ? [1, 2] : [1]) : [];
+  const index: IndexName = has(0) || !has(1) ? 'eavt' : has(2) ? 'avet' : 'aevt';
+  const residual = [0, 1, 2, 3, 4].filter((p) => has(p) && !leading.includes(p));
+  return { index, leading, residual };
+}
+
+/** Every shape, computed once: choosing an index per lookup allocates nothing but its components. */
+const shapes: readonly IndexShape[] = Array.from({ length: 32 }, (_, mask) => shapeFor(mask));
+
+function maskOf(fixed: readonly unknown[]): number {
+  let mask = 0;
+  for (let p = 0; p < 5; p++) if (fixed[p] !== undefined) mask |= 1 << p;
+  return mask;
+}
+
 /** The index and leading components for a set of fixed positions (undefined = free). */
 export function chooseIndex(fixed: readonly unknown[]): IndexChoice {
-  const [e, a, v] = fixed;
-  const rest = (covered: number[]): number[] => [0, 1, 2, 3, 4].filter((p) => fixed[p] !== undefined && !covered.includes(p));
-  if (e !== undefined) {
-    if (a !== undefined) {
-      return v !== undefined
-        ? { index: 'eavt', components: [e, a, v], residual: rest([0, 1, 2]) }
-        : { index: 'eavt', components: [e, a], residual: rest([0, 1]) };
-    }
-    return { index: 'eavt', components: [e], residual: rest([0]) };
-  }
-  if (a !== undefined) {
-    return v !== undefined
-      ? { index: 'avet', components: [a, v], residual: rest([1, 2]) }
-      : { index: 'aevt', components: [a], residual: rest([1]) };
-  }
-  return { index: 'eavt', components: [], residual: rest([]) };
+  const shape = shapes[maskOf(fixed)]!;
+  const components = new Array<unknown>(shape.leading.length);
+  for (let i = 0; i < components.length; i++) components[i] = fixed[shape.leading[i]!];
+  return { index: shape.index, components, residual: shape.residual };
 }
 
 export function datomField(datom: Datom, position: number): unknown {
@@ -263,6 +276,18 @@ const reusedDatom = new ReusedDatom();
 export function countDatoms(db: Database, fixed: readonly unknown[]): number {
   const { index, components } = chooseIndex(fixed);
   return db.count(index, ...components);
+}
+
+const constantCounts = new WeakMap<CompiledPattern, number>();
+
+/** How many datoms the pattern's constants alone match; counted once per compiled pattern (one db value). */
+export function countConstants(db: Database, compiled: CompiledPattern): number {
+  let count = constantCounts.get(compiled);
+  if (count === undefined) {
+    count = countDatoms(db, compiled.constants);
+    constantCounts.set(compiled, count);
+  }
+  return count;
 }
 
 /** The pattern matched with its constants only: a relation over its variables. */

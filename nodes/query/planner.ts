@@ -11,7 +11,7 @@
 //! after every step from the relation actually produced.
 import type { Database } from '../db/database.ts';
 import { fail } from '../util/errors.ts';
-import { compilePattern, countDatoms, boundVariables, fixedFor, patternSource, type CompiledPattern } from './pattern.ts';
+import { compilePattern, countConstants, countDatoms, boundVariables, fixedFor, patternSource, type CompiledPattern } from './pattern.ts';
 import type { Relation } from './relation.ts';
 import { isDatabase, withDefaultSource, type Scope } from './scope.ts';
 import { formatClause } from './format.ts';
@@ -200,7 +200,7 @@ export function estimatePattern(scope: Scope, clause: PatternClause, relation: R
   const compiled = compiledPattern(source, clause);
   if (compiled.empty) return 0;
   const { bound } = boundVariables(compiled, relation.columns);
-  if (bound.length === 0 || rows === 0) return countDatoms(source, compiled.constants) * product;
+  if (bound.length === 0 || rows === 0) return countConstants(source, compiled) * product;
   const samples = rows <= 3 ? relation.rows : [relation.rows[0]!, relation.rows[rows >> 1]!, relation.rows[rows - 1]!];
   let total = 0;
   for (const row of samples) {

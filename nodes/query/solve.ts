@@ -14,7 +14,7 @@ import { formatClause } from './format.ts';
 import { isDatabase } from './scope.ts';
 import { canRunNow, checkRunnable, clauseInfos, compiledPattern, estimate, estimatePattern, isReady, type ClauseInfo } from './planner.ts';
 import {
-  boundVariables, canScanRange, chooseIndex, scanPatternRange, type ValueRange, countDatoms, lookupPattern, matchCollection, needsResolution, patternSource, scanPattern,
+  boundVariables, canScanRange, chooseIndex, scanPatternRange, type ValueRange, countConstants, lookupPattern, matchCollection, needsResolution, patternSource, scanPattern,
 } from './pattern.ts';
 import { rangeFor } from './range.ts';
 import { join, unitRelation, type Relation } from './relation.ts';
@@ -101,8 +101,14 @@ export function solve(scope: Scope, clauses: readonly Clause[], input: Relation,
     }
     let best: ClauseInfo | null = null;
     let bestCost = Infinity;
-    for (const info of remaining) {
-      if (info.eager || !canRunNow(scope, info, bound)) continue;
+    const candidates: ClauseInfo[] = [];
+    for (const info of remaining) if (!info.eager && canRunNow(scope, info, bound)) candidates.push(info);
+    // A lone candidate needs no estimate (index counts are the fixed cost of a rule round).
+    if (candidates.length === 1 && scope.explain === null) {
+      run(candidates[0]!, null);
+      continue;
+    }
+    for (const info of candidates) {
       const cost = estimateAmong(scope, info, components.touching(info.variables));
       if (best === null || cost < bestCost) {
         best = info;
@@ -202,7 +208,7 @@ function runPattern(scope: Scope, clause: PatternClause, relation: Relation, ran
     const method = `scan ${indexText(compiled.constants)}` + (relation.columns.length > 0 ? ', product' : '');
     return { relation: join(relation, scanned, tick), method };
   }
-  const scanCount = countDatoms(source, compiled.constants);
+  const scanCount = countConstants(source, compiled);
   if (needsResolution(compiled, relation) || relation.rows.length * LOOKUP_COST < scanCount) {
     const fixed = compiled.constants.slice();
     for (const b of bound) for (const p of b.positions) fixed[p] = 0;
