@@ -201,6 +201,12 @@ export function estimatePattern(scope: Scope, clause: PatternClause, relation: R
   if (compiled.empty) return 0;
   const { bound } = boundVariables(compiled, relation.columns);
   if (bound.length === 0 || rows === 0) return countConstants(source, compiled) * product;
+  // ?e bound with a cardinality-one attribute: at most one datom per row, and no more than the
+  // attribute holds (an upper bound that needs no index count per sampled row).
+  if (bound.length === 1 && bound[0]!.positions.length === 1 && bound[0]!.positions[0] === 0 && compiled.attribute?.cardinality === 'one'
+    && compiled.constants[2] === undefined && compiled.constants[3] === undefined && !source.isHistory) {
+    return Math.min(rows, countConstants(source, compiled));
+  }
   const samples = rows <= 3 ? relation.rows : [relation.rows[0]!, relation.rows[rows >> 1]!, relation.rows[rows - 1]!];
   let total = 0;
   for (const row of samples) {
