@@ -34,13 +34,17 @@ function build(seed: number): { db: Db; ids: Set<number>; expected: Triple[]; re
     attribute('p/age', 'long'),
     attribute('p/tag', 'string', true),
     attribute('p/friend', 'ref', true),
+    { ...attribute('p/pair', 'tuple'), 'db/tupleType': kw('db.type/long') },
+    attribute('p/kind', 'keyword'),
   ]).dbAfter;
-  const ids = new Set(['p/name', 'p/age', 'p/tag', 'p/friend'].map((a) => db.attribute(kw(a))!.id));
+  const ids = new Set(['p/name', 'p/age', 'p/tag', 'p/friend', 'p/pair', 'p/kind'].map((a) => db.attribute(kw(a))!.id));
   // Enough rows that every index's batch takes the radix path (512 rows and more), VAET included.
   const maps = Array.from({ length: 400 }, (_, i) => ({
     'db/id': `p${i}`,
     'p/name': `n${Math.floor(random() * 20)}`,
     'p/age': Math.floor(random() * 50),
+    'p/pair': [Math.floor(random() * 3), Math.floor(random() * 3)],
+    'p/kind': kw(`kind/k${Math.floor(random() * 4)}`),
     'p/tag': Array.from({ length: Math.floor(random() * 4) }, () => `t${Math.floor(random() * 6)}`),
     ...(i > 0 ? { 'p/friend': [`p${Math.floor(random() * i)}`, `p${Math.floor(random() * i)}`] } : {}),
   }));

@@ -15,6 +15,7 @@ import type { IndexName } from '../datom/datom.ts';
 import type { Trees } from '../db/db.ts';
 import type { DatomTable } from '../db/datom-table.ts';
 import { insertSorted, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
+import { compareValues, valueKey, valuesEqual } from '../values/compare.ts';
 
 interface Pending {
   readonly insert: readonly number[];
@@ -124,6 +125,14 @@ function sortedRows(rows: number[], cmp: Compare, table: DatomTable, index: Inde
   }
   if (rows.length <= 2) return rows;
   const lead = leads[index];
+  if (rows.length >= RADIX_ROWS_MIN && lead === 'a') {
+    radixByInteger(rows, (row) => table.e(row));
+    if (groupByAttribute(rows, table)) {
+      orderByValueWithinAttribute(rows, table, cmp);
+      sortTies(rows, cmp, (x, y) => table.e(x) === table.e(y) && table.a(x) === table.a(y) && valuesEqual(table.v(x), table.v(y)));
+      return rows;
+    }
+  }
   if (rows.length >= RADIX_ROWS_MIN && lead !== 'a') {
     const numeric = lead === 'v' ? rows.every((row) => isEntityId(table.v(row))) : true;
     if (numeric) {
@@ -211,7 +220,7 @@ function radixByInteger(rows: number[], keyOf: (row: number) => number): void {
  * A stable counting sort of rows by attribute id (ids are small). Rows mostly come in entity
  * order, so after grouping the comparison sort meets long sorted runs.
  */
-function groupByAttribute(rows: number[], table: DatomTable): void {
+function groupByAttribute(rows: number[], table: DatomTable): boolean {
   let min = Infinity;
   let max = -Infinity;
   const attributes = new Int32Array(rows.length);
@@ -221,10 +230,59 @@ function groupByAttribute(rows: number[], table: DatomTable): void {
     if (a < min) min = a;
     if (a > max) max = a;
   }
-  if (max - min >= ATTRIBUTE_RANGE_MAX) return;
+  if (max - min >= ATTRIBUTE_RANGE_MAX) return false;
   const starts = new Int32Array(max - min + 2);
   for (let i = 0; i < rows.length; i++) starts[attributes[i]! - min + 1]!++;
   for (let k = 1; k < starts.length; k++) starts[k]! += starts[k - 1]!;
   const grouped = rows.slice();
   for (let i = 0; i < rows.length; i++) rows[starts[attributes[i]! - min]!++] = grouped[i]!;
+  return true;
+}
+
+/**
+ * Rows grouped by attribute become ordered by value within each group, keeping their order
+ * otherwise (stable): each distinct value (by `valueKey`, consistent with `valuesEqual`) is
+ * compared once, and rows are counted into their value's place.
+ */
+function orderByValueWithinAttribute(rows: number[], table: DatomTable, cmp: Compare): void {
+  let start = 0;
+  while (start < rows.length) {
+    const a = table.a(rows[start]!);
+    let end = start + 1;
+    while (end < rows.length && table.a(rows[end]!) === a) end++;
+    if (end - start > 1 && !orderGroupByValue(rows, start, end, table)) {
+      const group = rows.slice(start, end).sort(cmp);
+      for (let k = 0; k < group.length; k++) rows[start + k] = group[k]!;
+    }
+    start = end;
+  }
+}
+
+/** False, changing nothing, for tuples: their value keys may tie values that differ (nil and "null"). */
+function orderGroupByValue(rows: number[], from: number, to: number, table: DatomTable): boolean {
+  const slotOf = new Map<unknown, number>();
+  const values: unknown[] = [];
+  const slots = new Int32Array(to - from);
+  for (let i = from; i < to; i++) {
+    const v = table.v(rows[i]!);
+    if (Array.isArray(v)) return false;
+    const key = valueKey(v);
+    let slot = slotOf.get(key);
+    if (slot === undefined) {
+      slot = values.length;
+      slotOf.set(key, slot);
+      values.push(v);
+    }
+    slots[i - from] = slot;
+  }
+  if (values.length === 1) return true;
+  const byValue = Array.from(values.keys()).sort((x, y) => compareValues(values[x], values[y]));
+  const rank = new Int32Array(values.length);
+  for (let r = 0; r < byValue.length; r++) rank[byValue[r]!] = r;
+  const starts = new Int32Array(values.length + 1);
+  for (let i = 0; i < slots.length; i++) starts[rank[slots[i]!]! + 1]!++;
+  for (let r = 1; r < starts.length; r++) starts[r]! += starts[r - 1]!;
+  const group = rows.slice(from, to);
+  for (let i = 0; i < group.length; i++) rows[from + starts[rank[slots[i]!]!]!++] = group[i]!;
+  return true;
 }
