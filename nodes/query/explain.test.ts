@@ -10,7 +10,7 @@ describe('explain', () => {
     expect(run.result).toEqual([['Bob']]);
     expect(run.plan.map((s) => s.clause)).toEqual(['[?e :person/email "bob@x"]', '[?e :person/name ?n]']);
     expect(run.plan[0]).toMatchObject({ method: 'scan AVET[a v]', rowsIn: 1, rowsOut: 1 });
-    expect(run.plan[1]!.method).toMatch(/lookup EAVT|scan AEVT/);
+    expect(run.plan[1]!.method).toMatch(/lookup EAVT|scan AEVT|seek join AEVT/);
     expect(run.text.split('\n')).toHaveLength(2);
   });
   it('is available as an option of query', () => {

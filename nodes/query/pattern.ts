@@ -15,6 +15,7 @@ import type { Attribute, Database } from '../db/database.ts';
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { toT, txOfT } from '../datom/datom.ts';
 import { Db, currentRows } from '../db/db.ts';
+import { assert } from '../util/assert.ts';
 import { fail } from '../util/errors.ts';
 import { valuesEqual } from '../values/compare.ts';
 import { Keyword } from '../values/values.ts';
@@ -218,6 +219,28 @@ export class PatternScanner {
     for (const datom of datoms ?? this.db.datoms(index, ...components)) this.visit(datom);
   }
 
+  /**
+   * The datoms at `indexRows[start..end)` of the plain db's current datom table (the fast path
+   * only): a caller that found the rows itself (seek-join.ts) has them matched and appended.
+   */
+  visitTableRows(indexRows: readonly number[], start: number, end: number, fixed: readonly unknown[], sink: unknown[][], pick: readonly number[] | null): void {
+    assert(this.fast, 'visitTableRows reads the datom table of a plain db value');
+    this.fixed = fixed;
+    this.residual = chooseIndex(fixed).residual;
+    this.sink = sink;
+    this.pick = pick;
+    const table = (this.db as Db).state.table;
+    const datom = reusedDatom;
+    for (let i = start; i < end; i++) {
+      const row = indexRows[i]!;
+      datom.e = table.e(row);
+      datom.a = table.a(row);
+      datom.v = table.v(row);
+      datom.tx = txOfT(table.t(row));
+      this.visit(datom);
+    }
+  }
+
   private visit(datom: Datom): void {
     this.tick();
     const { residual, fixed } = this;
@@ -392,7 +415,7 @@ export function lookupPattern(db: Database, compiled: CompiledPattern, relation:
  * The entity variable when a constants-only scan yields rows in entity order: EAVT and AEVT scans
  * are ordered by e, and so is AVET with a fixed value. History views interleave time; not used.
  */
-function entityOrder(db: Database, compiled: CompiledPattern): string | undefined {
+export function entityOrder(db: Database, compiled: CompiledPattern): string | undefined {
   const e = compiled.variables.findIndex((_, i) => compiled.positions[i]![0] === 0);
   if (e === -1 || db.isHistory || db.asOfT !== null) return undefined;
   const { index, components } = chooseIndex(compiled.constants);

@@ -17,6 +17,7 @@ import {
   boundVariables, canScanRange, chooseIndex, scanPatternRange, type ValueRange, countConstants, lookupPattern, matchCollection, needsResolution, patternSource, scanPattern,
 } from './pattern.ts';
 import { rangeFor } from './range.ts';
+import { canSeekJoin, seekJoin } from './seek-join.ts';
 import { join, unitRelation, type Relation } from './relation.ts';
 import { show } from './show.ts';
 import { runRuleCall } from './rules.ts';
@@ -190,6 +191,8 @@ function withColumns(bound: readonly string[], remaining: ReadonlySet<ClauseInfo
 
 /** An index lookup costs about this many scanned datoms. */
 const LOOKUP_COST = 14;
+/** Walking index rows in a seek join costs about this fraction of scanning their datoms. */
+const SEEK_ADVANTAGE = 10;
 
 function runPattern(scope: Scope, clause: PatternClause, relation: Relation, ranges?: ReadonlyMap<PatternClause, ValueRange>): Step {
   const tick = scope.clock.tick;
@@ -209,6 +212,9 @@ function runPattern(scope: Scope, clause: PatternClause, relation: Relation, ran
     return { relation: join(relation, scanned, tick), method };
   }
   const scanCount = countConstants(source, compiled);
+  if (canSeekJoin(source, compiled, relation) && relation.rows.length * LOOKUP_COST * SEEK_ADVANTAGE >= scanCount) {
+    return { relation: seekJoin(source, compiled, relation, tick), method: `seek join ${indexText(compiled.constants)} in entity order` };
+  }
   if (needsResolution(compiled, relation) || relation.rows.length * LOOKUP_COST < scanCount) {
     const fixed = compiled.constants.slice();
     for (const b of bound) for (const p of b.positions) fixed[p] = 0;
