@@ -117,29 +117,50 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
 }
 
 /**
- * A hash consistent with `valuesEqual`, for hash joins and sets of values. Numbers and bigints that
- * are equal hash equally; objects hash by their canonical text.
+ * A hash key consistent with `valuesEqual` and injective across types, for hash joins, sets of
+ * values and fact keys. Strings, booleans, numbers, null, keywords and symbols are their own keys
+ * (a bigint equal to a safe number keys as that number). Every other value keys as a string that
+ * starts with NUL and a type letter; a string that itself starts with NUL is escaped with a
+ * second NUL, so no string key can equal another type's key.
  */
 export function valueKey(v: unknown): unknown {
   switch (typeof v) {
     case 'string':
+      return v.charCodeAt(0) === 0 ? '\u0000' + v : v;
     case 'boolean':
-      return v;
     case 'number':
       return v;
     case 'bigint':
-      return Number.isSafeInteger(Number(v)) && BigInt(Number(v)) === v ? Number(v) : 'n' + v.toString();
+      return Number.isSafeInteger(Number(v)) && BigInt(Number(v)) === v ? Number(v) : '\u0000n' + v.toString();
     case 'object':
       if (v === null || v instanceof Keyword || v instanceof Sym) return v;
-      if (v instanceof Date) return 'd' + v.getTime();
-      if (v instanceof BigDec) return 'm' + canonicalBigDec(v);
-      if (v instanceof Uuid) return 'u' + v.text;
-      if (v instanceof Uri) return 'r' + v.text;
-      if (v instanceof Uint8Array) return 'b' + Buffer.from(v).toString('base64');
-      if (Array.isArray(v)) return 't' + JSON.stringify(v.map((x) => String(valueKey(x))));
+      if (v instanceof Date) return '\u0000d' + v.getTime();
+      if (v instanceof BigDec) return '\u0000m' + canonicalBigDec(v);
+      if (v instanceof Uuid) return '\u0000u' + v.text;
+      if (v instanceof Uri) return '\u0000r' + v.text;
+      if (v instanceof Uint8Array) return '\u0000b' + Buffer.from(v).toString('base64');
+      if (Array.isArray(v)) return '\u0000t' + JSON.stringify(v.map(elementText));
       return v;
     default:
       return v;
+  }
+}
+
+/** The text of a tuple element's key: distinct for distinct keys of any type. */
+function elementText(x: unknown): string {
+  const key = valueKey(x);
+  switch (typeof key) {
+    case 'string':
+      return key;
+    case 'number':
+      return '\u0000#' + key;
+    case 'boolean':
+      return '\u0000?' + key;
+    default:
+      if (key === null) return '\u0000_';
+      if (key instanceof Keyword) return '\u0000k' + key.fqn;
+      if (key instanceof Sym) return '\u0000y' + key.fqn;
+      return '\u0000o' + String(key);
   }
 }
 
