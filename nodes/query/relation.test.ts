@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BigDec, kw } from '../values/values.ts';
-import { RowSet, antiJoin, distinctRows, join } from './relation.ts';
+import { RowSet, antiJoin, distinctRows, join, project } from './relation.ts';
 import { seeded } from '../../test/query/generate.ts';
 
 describe('RowSet', () => {
@@ -52,5 +52,21 @@ describe('joins', () => {
     expect(join(left, right).rows).toEqual([[1, 'x', 10], [1, 'x', 11]]);
     expect(join(left, { columns: ['?d'], rows: [[0], [1]] }).rows).toHaveLength(4);
     expect(antiJoin(left, right).rows).toEqual([[2, 'y']]);
+  });
+});
+
+describe('project', () => {
+  it('removes adjacent duplicates of a sorted column and keeps it sorted', () => {
+    const relation = { columns: ['?e', '?v'], rows: [[1, 'a'], [1, 'b'], [2, 'a'], [5, 'c'], [5, 'c']], sortedBy: '?e' };
+    expect(project(relation, ['?e'], true)).toEqual({ columns: ['?e'], rows: [[1], [2], [5]], distinct: true, sortedBy: '?e' });
+  });
+  it('returns a distinct relation projected onto all its columns as it is', () => {
+    const relation = { columns: ['?a', '?b'], rows: [[1, 2], [2, 1]], distinct: true };
+    expect(project(relation, ['?a', '?b'], true)).toBe(relation);
+    expect(project(relation, ['?b', '?a'], true).rows).toEqual([[2, 1], [1, 2]]);
+  });
+  it('removes duplicates of an unsorted column by value', () => {
+    const relation = { columns: ['?e', '?v'], rows: [[2, 'a'], [1, 'b'], [2, 'c']] };
+    expect(project(relation, ['?e'], true).rows).toEqual([[2], [1]]);
   });
 });

@@ -223,7 +223,19 @@ export function positionsOf(columns: readonly string[], names: readonly string[]
 
 /** The relation restricted to `names` (which must all be columns), optionally without duplicates. */
 export function project(relation: Relation, names: readonly string[], distinct: boolean): Relation {
+  // Every column, in order, of a distinct relation: the relation itself (rows are never changed).
+  if (relation.distinct === true && names.length === relation.columns.length && names.every((n, i) => relation.columns[i] === n)) return relation;
   const positions = positionsOf(relation.columns, names);
+  if (distinct && names.length === 1 && relation.sortedBy === names[0]) {
+    // One column in ascending order: equal values are adjacent.
+    const rows: unknown[][] = [];
+    const p = positions[0]!;
+    for (let i = 0; i < relation.rows.length; i++) {
+      const value = relation.rows[i]![p];
+      if (rows.length === 0 || rows[rows.length - 1]![0] !== value) rows.push([value]);
+    }
+    return { columns: names, rows, distinct: true, sortedBy: names[0] };
+  }
   const rows = relation.rows.map((row) => positions.map((p) => row[p]));
   // Removing duplicates keeps the order, so a sorted column stays sorted.
   const sortedBy = relation.sortedBy !== undefined && names.includes(relation.sortedBy) ? relation.sortedBy : undefined;
