@@ -21,7 +21,15 @@ interface Pending {
   readonly insert: readonly number[];
   readonly remove: readonly number[];
   readonly previous: Pending | null;
+  /** Rows in this batch and every earlier one of the chain. */
+  readonly rows: number;
 }
+
+/**
+ * A chain longer than this is applied at once, so a tree nobody reads (AEVT under a write-only
+ * load, say) cannot hold an unbounded chain of small batches.
+ */
+const PENDING_ROWS_MAX = 1 << 16;
 
 const indexes: readonly IndexName[] = ['eavt', 'aevt', 'avet', 'vaet'];
 const VAET = 3;
@@ -51,9 +59,12 @@ export class DeferredTrees implements Trees {
       const removed = i === VAET ? removeRefs : remove;
       const chain = trees instanceof DeferredTrees ? trees.pending[i]! : null;
       roots[i] = trees instanceof DeferredTrees ? trees.roots[i]! : trees[indexes[i]!];
-      pending[i] = inserted.length === 0 && removed.length === 0 ? chain : { insert: inserted, remove: removed, previous: chain };
+      const rows = inserted.length + removed.length;
+      pending[i] = rows === 0 ? chain : { insert: inserted, remove: removed, previous: chain, rows: rows + (chain?.rows ?? 0) };
     }
-    return new DeferredTrees(table, orders, roots, pending);
+    const next = new DeferredTrees(table, orders, roots, pending);
+    for (let i = 0; i < 4; i++) if ((pending[i]?.rows ?? 0) > PENDING_ROWS_MAX) next.tree(i);
+    return next;
   }
 
   get eavt(): Node {
