@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Cursor, checkTree, emptyTree, fromSorted, insertSorted, rank, removeSorted, toArray, type Node } from './int-tree.ts';
+import { seededRandom as seeded } from '../util/random.ts';
 
 // Keys are indexes into `weights`; the order is by weight, then key, so it differs from numeric order.
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('int-tree against a sorted array', () => {
   for (const shape of [{ leafMax: 2, branchMax: 2 }, { leafMax: 3, branchMax: 4 }, { leafMax: 16, branchMax: 8 }]) {

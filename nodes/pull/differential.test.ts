@@ -18,6 +18,7 @@ import { emptyDb, type Db } from '../db/index.ts';
 import { kw } from '../values/values.ts';
 import { pull } from './index.ts';
 import { attribute } from './test-db.ts';
+import { seededRandom as random } from '../util/random.ts';
 
 const ds = datascript as unknown as {
   empty_db(schema: object): unknown;
@@ -25,17 +26,6 @@ const ds = datascript as unknown as {
   pull(db: unknown, pattern: string, eid: number): unknown;
 };
 
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['Ivan', 'Petr', 'Oleg', 'Anna', 'Olga'];
 const ALIASES = ['x', 'y', 'z', 'w', 'v', 'u'];

@@ -9,18 +9,10 @@
 
 import type { LogEntry, Storage, VersionedRecord } from './protocol.ts';
 import { FactumError } from '../util/errors.ts';
+import { seededRandom } from '../util/random.ts';
 
-/** A generator of numbers in [0, 1), the same sequence for the same seed (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
+
 
 export type StorageOperation = Exclude<keyof Storage, 'kind'>;
 

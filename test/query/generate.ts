@@ -3,19 +3,12 @@
 // shuffled (its planner must make order irrelevant); DataScript gets "name" attributes and an
 // order it can run as written (patterns, then the clauses that need their variables).
 
+import { seededRandom } from '../../nodes/util/random.ts';
+
 export type Random = () => number;
 
-/** mulberry32: a small seeded generator. */
-export function seeded(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator (nodes/util/random.ts). */
+export const seeded: (seed: number) => Random = seededRandom;
 
 const pick = <T>(random: Random, xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const int = (random: Random, n: number): number => Math.floor(random() * n);
