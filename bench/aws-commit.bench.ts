@@ -8,8 +8,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { emulatorCredentials, startEmulator } from '../localstack/emulator.ts';
 import { awsStorageConfigFromEnvironment, createAwsClients, createAwsStorage, destroyAwsClients } from '../nodes/storage/aws/index.ts';
-import { System } from '../nodes/transactor/system.ts';
-import { kw } from '../nodes/values/values.ts';
+import { commitRate } from './commit-workload.ts';
 
 const durationMs = Number(process.env.BENCH_MS ?? 3000);
 const emulator = await startEmulator();
@@ -17,29 +16,9 @@ const environment = { ...process.env, ...emulator.env };
 const base = () => ({ ...awsStorageConfigFromEnvironment(environment), credentials: emulatorCredentials });
 
 async function factum(submitters: number): Promise<{ perSecond: number; perWrite: number }> {
-  const config = { ...base(), prefix: `bench-${randomUUID()}/` };
-  const system = new System(createAwsStorage(config));
-  await system.createDatabase('bench');
-  const transactor = await system.connect('bench');
-  const one = (ident: string, type: string) => ({ 'db/ident': kw(ident), 'db/valueType': kw(`db.type/${type}`), 'db/cardinality': kw('db.cardinality/one') });
-  await transactor.transact([one('p/name', 'string'), one('p/age', 'long'), one('p/salary', 'long'), one('p/city', 'string'), one('p/email', 'string')]);
-  const startT = transactor.db().basisT;
-  let done = 0;
-  const deadline = performance.now() + durationMs;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: submitters }, async (_, s) => {
-      for (let i = 0; performance.now() < deadline; i++) {
-        await transactor.transact([{ 'p/name': `n${s}-${i}`, 'p/age': i % 90, 'p/salary': i * 7, 'p/city': 'Oslo', 'p/email': `e${s}-${i}@x` }]);
-        done++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  // Log entries after the schema's: each group commit is one entry.
-  const logWrites = (await system.storage.logLength(`db-${JSON.parse(new TextDecoder().decode((await system.storage.getRecord('catalog'))!.bytes)).databases[0].id}`)) - 1;
-  await system.close();
-  return { perSecond: done / seconds, perWrite: (transactor.db().basisT - startT) / logWrites };
+  const storage = createAwsStorage({ ...base(), prefix: `bench-${randomUUID()}/` });
+  const rate = await commitRate(storage, submitters, durationMs);
+  return { perSecond: rate.perSecond, perWrite: rate.transactions / rate.logWrites };
 }
 
 async function rawPuts(submitters: number): Promise<number> {

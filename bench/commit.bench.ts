@@ -5,40 +5,18 @@
 import { open, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createClient } from '../client/index.ts';
-import { kw } from '../nodes/values/values.ts';
+import { openLocalStorage } from '../nodes/storage/local/local-storage.ts';
+import { commitRate, type CommitRate } from './commit-workload.ts';
 
 const durationMs = Number(process.env.BENCH_MS ?? 3000);
 
-async function factumRate(submitters: number): Promise<{ perSecond: number; logWrites: number; transactions: number }> {
+async function factumRate(submitters: number): Promise<CommitRate> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'factum-commit-'));
-  const client = createClient({ storage: 'local', dir });
-  await client.createDatabase('bench');
-  const conn = await client.connect('bench');
-  const one = (ident: string, type: string) => ({ 'db/ident': kw(ident), 'db/valueType': kw(`db.type/${type}`), 'db/cardinality': kw('db.cardinality/one') });
-  await conn.transact([one('p/name', 'string'), one('p/age', 'long'), one('p/salary', 'long'), one('p/city', 'string'), one('p/email', 'string')]);
-  const startT = conn.db().basisT;
-  let done = 0;
-  const deadline = performance.now() + durationMs;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: submitters }, async (_, s) => {
-      for (let i = 0; performance.now() < deadline; i++) {
-        await conn.transact([{ 'p/name': `n${s}-${i}`, 'p/age': i % 90, 'p/salary': i * 7, 'p/city': 'Oslo', 'p/email': `e${s}-${i}@x` }]);
-        done++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  const transactions = conn.db().basisT - startT;
-  await client.close();
-  // Log entries after the schema's: each group commit is one entry.
-  const storage = await (await import('../nodes/storage/local/local-storage.ts')).openLocalStorage(dir);
-  const catalog = JSON.parse(new TextDecoder().decode((await storage.getRecord('catalog'))!.bytes));
-  const logWrites = (await storage.logLength(`db-${catalog.databases[0].id}`)) - 1;
-  await storage.close();
-  await rm(dir, { recursive: true, force: true });
-  return { perSecond: done / seconds, logWrites, transactions };
+  try {
+    return await commitRate(await openLocalStorage(dir), submitters, durationMs);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function rawRate(submitters: number, bytes: number): Promise<number> {
