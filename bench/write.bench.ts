@@ -9,8 +9,8 @@
 //   add-5      one transaction per person (a map with all attributes, aliases included)
 //   add-all    one transaction of all 20k maps
 //   init       a db built from the datoms directly. DataScript: init_db (no transaction at all).
-//              factum: one transaction of [:db/add e a v] list forms, its fastest bulk path (it has
-//              no loader that skips the transaction's checks)
+//              factum: replay of one logged transaction holding the datoms (nodes/tx/replay.ts),
+//              the path that opening a database takes; it skips the checks as init_db does
 //   retract-5  retractEntity of each person, one per transaction, in random order
 //
 // Differences in the work done (factum does more):
@@ -28,11 +28,15 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import datascript, { type DsDb, type DsSchema } from 'datascript';
 import { emptyDb, type Db } from '../nodes/db/index.ts';
+import { PART_USER, entityId, txOfT, type Datom } from '../nodes/datom/datom.ts';
+import { replay, type LoggedTransaction } from '../nodes/tx/replay.ts';
 import { kw, type Keyword } from '../nodes/values/values.ts';
 import { people, seededRandom, shuffle, type Person } from './people.ts';
 
 const PEOPLE = 20_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** BENCH_ONLY=init,add-5 runs just those workloads. */
+const ONLY = process.env.BENCH_ONLY?.split(',') ?? null;
 const WARMUP_ROUNDS = 1;
 
 const dsSchema: DsSchema = { alias: { ':db/cardinality': ':db.cardinality/many' } };
@@ -101,7 +105,7 @@ function workloads(data: Person[]): Workload[] {
   const dsAll = data.map(datascriptMap);
   const factumAll = data.map(factumMap);
   const dsDatoms = data.flatMap((p) => triples(p).map(([a, v]) => [p.id, a, a === 'sex' ? ':' + (v as string) : v]));
-  const factumInit = data.flatMap((p) => triples(p).map(([a, v]) => ['db/add', String(p.id), a, a === 'sex' ? sexes[v as Person['sex']] : v]));
+  const factumInit = loggedTransaction(base, data);
   const dsFull = datascript.db_with(dsEmpty, dsAll);
   const factumFull = indexed(base.with(factumAll).dbAfter);
   const random = seededRandom(7);
@@ -158,7 +162,7 @@ function workloads(data: Person[]): Workload[] {
     {
       name: 'init',
       datascript: () => datascript.init_db(dsDatoms, dsSchema),
-      factum: () => indexed(base.with(factumInit).dbAfter),
+      factum: () => indexed(replay(base, factumInit)),
       check: sameCount,
     },
     {
@@ -178,6 +182,20 @@ function workloads(data: Person[]): Workload[] {
   ];
 }
 
+/** The people as one logged transaction: the datoms a log entry would hold, ids already assigned. */
+function loggedTransaction(base: Db, data: readonly Person[]): LoggedTransaction {
+  const t = base.basisT + 1;
+  const tx = txOfT(t);
+  const datoms: Datom[] = [];
+  data.forEach((p, n) => {
+    const e = entityId(PART_USER, base.state.nextUserN + n);
+    for (const [a, v] of triples(p)) {
+      datoms.push({ e, a: base.attribute(kw(a))!.id, v: a === 'sex' ? sexes[v as Person['sex']] : v, tx, added: true });
+    }
+  });
+  return { t, datoms, nextUserN: base.state.nextUserN + data.length, nextDbN: base.state.nextDbN };
+}
+
 function timeMs(run: () => unknown): [number, unknown] {
   const start = performance.now();
   const result = run();
@@ -193,7 +211,7 @@ function runTimings(): void {
   const data = people(PEOPLE);
   console.log(`write workloads, ${PEOPLE} people, median of ${ROUNDS} rounds after ${WARMUP_ROUNDS} warm-up rounds (ms per workload)`);
   console.log('workload    DataScript      factum   DataScript/factum');
-  for (const workload of workloads(data)) {
+  for (const workload of workloads(data).filter((w) => ONLY === null || ONLY.includes(w.name))) {
     const times = { datascript: [] as number[], factum: [] as number[] };
     for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
       // Alternate which goes first, so neither always runs on the other's garbage.

@@ -136,6 +136,8 @@ function upperIndex(keys: Keys, from: number, to: number, bound: number, cmp: Co
 /** Returns the root after inserting `keys` (sorted by `cmp`, none already present). */
 export function insertSorted(root: Node, keys: Keys, cmp: Compare, shape: Shape = defaultShape): Node {
   if (keys.length === 0) return root;
+  // A batch at least as large as the tree: one linear merge and a bulk build beat k descents.
+  if (keys.length >= root.size) return fromSorted(root.size === 0 ? keys : mergeAll(toArray(root), keys, cmp), shape);
   const top = insertInto(root, keys, 0, keys.length, cmp, shape);
   if (!isOverfull(top, shape)) return top;
   let level = split(top, shape);
@@ -202,6 +204,22 @@ function insertionPoint(existing: Keys, from: number, key: number, cmp: Compare)
     else hi = mid;
   }
   return lo;
+}
+
+/** Merges two sorted key arrays with no key in common. */
+function mergeAll(a: Keys, b: Keys, cmp: Compare): number[] {
+  const out = new Array<number>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let o = 0;
+  while (i < a.length && j < b.length) {
+    const c = cmp(a[i]!, b[j]!);
+    assert(c !== 0, 'insertSorted: key already present');
+    out[o++] = c < 0 ? a[i++]! : b[j++]!;
+  }
+  while (i < a.length) out[o++] = a[i++]!;
+  while (j < b.length) out[o++] = b[j++]!;
+  return out;
 }
 
 /** Returns the root after removing `keys` (sorted by `cmp`, all present). */
