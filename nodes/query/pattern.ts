@@ -195,6 +195,10 @@ export class PatternScanner {
   private residual: readonly number[] = [];
   private sink: unknown[][] = [];
   private pick: readonly number[] | null = null;
+  /** A row each match extends (its values first), or null for rows of the match alone. */
+  private base: readonly unknown[] | null = null;
+  /** The values of the pattern's variables for the datom being visited (reused). */
+  private readonly scratch: unknown[];
   private readonly fast: boolean;
 
   constructor(
@@ -203,6 +207,7 @@ export class PatternScanner {
     private readonly tick: () => void,
   ) {
     this.fast = db instanceof Db && !db.isFiltered;
+    this.scratch = new Array<unknown>(compiled.positions.length).fill(undefined);
   }
 
   /** Every datom matching `fixed` (or in `datoms`), its values appended to `sink`. */
@@ -212,6 +217,7 @@ export class PatternScanner {
     this.residual = residual;
     this.sink = sink;
     this.pick = pick;
+    this.base = null;
     if (datoms === undefined && this.fast) {
       this.visitCurrentRows(index, components);
       return;
@@ -223,12 +229,13 @@ export class PatternScanner {
    * The datoms at `indexRows[start..end)` of the plain db's current datom table (the fast path
    * only): a caller that found the rows itself (seek-join.ts) has them matched and appended.
    */
-  visitTableRows(indexRows: readonly number[], start: number, end: number, fixed: readonly unknown[], sink: unknown[][], pick: readonly number[] | null): void {
+  visitTableRows(indexRows: readonly number[], start: number, end: number, fixed: readonly unknown[], sink: unknown[][], pick: readonly number[] | null, base: readonly unknown[] | null): void {
     assert(this.fast, 'visitTableRows reads the datom table of a plain db value');
     this.fixed = fixed;
     this.residual = chooseIndex(fixed).residual;
     this.sink = sink;
     this.pick = pick;
+    this.base = base;
     const table = (this.db as Db).state.table;
     const datom = reusedDatom;
     for (let i = start; i < end; i++) {
@@ -250,21 +257,22 @@ export class PatternScanner {
     }
     const positions = this.compiled.positions;
     const n = positions.length;
-    const values = new Array<unknown>(n);
+    const values = this.scratch;
     for (let i = 0; i < n; i++) {
       const ps = positions[i]!;
       const value = datomField(datom, ps[0]!);
       for (let j = 1; j < ps.length; j++) if (!valuesEqual(datomField(datom, ps[j]!), value)) return;
       values[i] = value;
     }
+    // One array per match: the base row's values, then the picked (or all) values.
     const pick = this.pick;
-    if (pick === null) {
-      this.sink.push(values);
-      return;
-    }
-    const picked = new Array<unknown>(pick.length);
-    for (let i = 0; i < pick.length; i++) picked[i] = values[pick[i]!];
-    this.sink.push(picked);
+    const base = this.base;
+    const offset = base === null ? 0 : base.length;
+    const out = new Array<unknown>(offset + (pick === null ? n : pick.length));
+    for (let i = 0; i < offset; i++) out[i] = base![i];
+    if (pick === null) for (let i = 0; i < n; i++) out[offset + i] = values[i];
+    else for (let i = 0; i < pick.length; i++) out[offset + i] = values[pick[i]!];
+    this.sink.push(out);
   }
 
   /**

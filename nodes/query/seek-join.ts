@@ -9,7 +9,7 @@
 //! The seek join walks the selected rows once (row numbers only, no datoms) and gallops from the
 //! previous position to each new ?e, so it touches the datoms of matched entities only.
 //! Invariants: the relation's ?e column is ascending numbers (`sortedBy`); the index rows are
-//! ascending by e; equal ?e values are adjacent, so each entity's datoms are matched once.
+//! ascending by e, so the position only moves forward (equal ?e values find the same position).
 import { Cursor } from '../btree/int-tree.ts';
 import { assert } from '../util/assert.ts';
 import { Db, type DbState } from '../db/db.ts';
@@ -38,24 +38,14 @@ export function seekJoin(db: Db, compiled: CompiledPattern, relation: Relation, 
   const indexRows = leadingRows(state, index, components, countConstants(db, compiled));
   const scanner = new PatternScanner(db, compiled, tick);
   const rows: unknown[][] = [];
-  let matches: unknown[][] = [];
   let position = 0;
-  let previous = NaN;
   for (const row of relation.rows) {
     tick();
     const e = row[column] as number;
-    if (e !== previous) {
-      position = firstAtOrAfter(state.table, indexRows, position, e);
-      let end = position;
-      while (end < indexRows.length && state.table.e(indexRows[end]!) === e) end++;
-      matches = [];
-      if (end > position) scanner.visitTableRows(indexRows, position, end, compiled.constants, matches, free);
-      previous = e;
-    }
-    for (let i = 0; i < matches.length; i++) {
-      const extension = matches[i]!;
-      rows.push(extension.length === 0 ? row : row.concat(extension));
-    }
+    position = firstAtOrAfter(state.table, indexRows, position, e);
+    let end = position;
+    while (end < indexRows.length && state.table.e(indexRows[end]!) === e) end++;
+    if (end > position) scanner.visitTableRows(indexRows, position, end, compiled.constants, rows, free, row);
   }
   return { columns, rows, distinct: relation.distinct === true && isDistinctPattern(db, compiled), sortedBy: relation.sortedBy };
 }
