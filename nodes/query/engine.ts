@@ -59,7 +59,7 @@ export function prepare(query: Query, inputs: readonly unknown[], options: RunOp
   });
   const explain: ExplainStep[] | null = options.explain === true ? [] : null;
   const scope: Scope = {
-    sources, rules, clock, explain, depth: 0, fixpoint: null, deltaClause: null,
+    sources, rules, clock, explain, depth: 0, fixpoint: null, deltaClause: null, scans: new Map(),
     runQuery: (nested, nestedInputs) => runQuery(options.parse(nested), nestedInputs, { ...options, explain: false, clock, offset: null, limit: null }).result,
   };
   return { scope, input };

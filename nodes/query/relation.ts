@@ -8,6 +8,7 @@
 //! and interned keywords stand for themselves); several columns by `rowKey`, a string where each
 //! part is tagged and length-prefixed so no two different rows collide.
 import { BigDec, Keyword, Sym, Uri, Uuid } from '../values/values.ts';
+import { isTableKey, NumberMap, NumberSet } from './number-table.ts';
 
 export interface Relation {
   readonly columns: readonly string[];
@@ -124,9 +125,9 @@ export function wholeRowKey(row: readonly unknown[]): unknown {
  * composite string keys, re-keying what it holds.
  */
 export class RowSet {
-  private numbers: Set<number> | null = new Set();
+  private numbers: NumberSet | null = new NumberSet();
   private strings: Set<unknown> | null = null;
-  private interners: Map<unknown, number>[] = [];
+  private interners: Interner[] = [];
   private values: unknown[][] = [];
   private radix = 0;
   size = 0;
@@ -137,16 +138,17 @@ export class RowSet {
     if (this.numbers !== null && (n === 2 || n === 3)) {
       let key = this.numberKey(row);
       if (key === -1 && this.widen()) key = this.numberKey(row);
-      if (key !== -1) return this.addTo(this.numbers!, key);
+      if (key !== -1) {
+        if (!this.numbers!.add(key)) return false;
+        this.size++;
+        return true;
+      }
       this.switchToStrings();
     }
     if (this.strings === null) this.strings = new Set();
-    return this.addTo(this.strings, wholeRowKey(row));
-  }
-
-  private addTo<T>(set: Set<T>, key: T): boolean {
-    if (set.has(key)) return false;
-    set.add(key);
+    const key = wholeRowKey(row);
+    if (this.strings.has(key)) return false;
+    this.strings.add(key);
     this.size++;
     return true;
   }
@@ -157,21 +159,16 @@ export class RowSet {
     if (this.radix === 0) {
       // Small radixes keep keys within small integers (fast to hash); widen() grows them.
       this.radix = n === 2 ? 2 ** 15 : 2 ** 10;
-      this.interners = Array.from({ length: n }, () => new Map());
+      this.interners = Array.from({ length: n }, () => new Interner());
       this.values = Array.from({ length: n }, () => []);
     }
     if (this.interners.length !== n) return -1;
     let key = 0;
     for (let i = 0; i < n; i++) {
-      const k = joinKey(row[i]);
-      const interner = this.interners[i]!;
-      let id = interner.get(k);
-      if (id === undefined) {
-        id = interner.size;
-        if (id >= this.radix) return -1;
-        interner.set(k, id);
-        this.values[i]!.push(row[i]);
-      }
+      const value = row[i];
+      const id = this.interners[i]!.idOf(value, this.radix);
+      if (id === -1) return -1;
+      if (id === this.values[i]!.length) this.values[i]!.push(value);
       key = key * this.radix + id;
     }
     return key;
@@ -194,8 +191,8 @@ export class RowSet {
     const n = this.interners.length;
     const widest = n === 2 ? 2 ** 26 : 2 ** 17;
     if (this.radix >= widest || this.numbers === null) return false;
-    const numbers = new Set<number>();
-    for (const key of this.numbers) numbers.add(this.decode(key).reduce((k, id) => k * widest + id, 0));
+    const numbers = new NumberSet();
+    for (const key of this.numbers.values()) numbers.add(this.decode(key).reduce((k, id) => k * widest + id, 0));
     this.radix = widest;
     this.numbers = numbers;
     return true;
@@ -203,9 +200,39 @@ export class RowSet {
 
   private switchToStrings(): void {
     const strings = new Set<unknown>();
-    for (const key of this.numbers ?? []) strings.add(wholeRowKey(this.decode(key).map((id, i) => this.values[i]![id])));
+    for (const key of this.numbers?.values() ?? []) strings.add(wholeRowKey(this.decode(key).map((id, i) => this.values[i]![id])));
     this.numbers = null;
     this.strings = strings;
+  }
+}
+
+/**
+ * Numbers the values of one column as they come (equal by `joinKey`): integers (entity ids) in a
+ * typed hash table, other values in a Map.
+ */
+class Interner {
+  private readonly integers = new NumberMap();
+  private readonly others = new Map<unknown, number>();
+
+  /** The value's id (a new one when first seen), or -1 when a new id would reach `limit`. */
+  idOf(value: unknown, limit: number): number {
+    if (isTableKey(value)) {
+      const id = this.integers.get(value);
+      if (id !== -1) return id;
+      const next = this.integers.size + this.others.size;
+      if (next >= limit) return -1;
+      this.integers.setNew(value, next);
+      return next;
+    }
+    const k = joinKey(value);
+    // A bigint equal to a safe integer keys as that number: look it up with the integers.
+    if (isTableKey(k)) return this.idOf(k, limit);
+    const id = this.others.get(k);
+    if (id !== undefined) return id;
+    const next = this.integers.size + this.others.size;
+    if (next >= limit) return -1;
+    this.others.set(k, next);
+    return next;
   }
 }
 
@@ -272,14 +299,14 @@ export function join(left: Relation, right: Relation, tick: () => void = noop): 
     return { columns, rows, distinct };
   }
   if (right.rows.length <= left.rows.length) {
-    const table = groupRows(right.rows, rightKey);
+    const table = groupedRows(right.rows, rightKey);
     for (const l of left.rows) {
       tick();
       const matches = table.get(rowKey(l, leftKey));
       if (matches !== undefined) for (const r of matches) emit(l, r);
     }
   } else {
-    const table = groupRows(left.rows, leftKey);
+    const table = groupedRows(left.rows, leftKey);
     for (const r of right.rows) {
       tick();
       const matches = table.get(rowKey(r, rightKey));
@@ -326,6 +353,25 @@ export function antiJoin(left: Relation, right: Relation): Relation {
   const keys = new Set<unknown>();
   for (const r of right.rows) keys.add(rowKey(r, rightKey));
   return { columns: left.columns, rows: left.rows.filter((l) => !keys.has(rowKey(l, leftKey))), distinct: left.distinct, sortedBy: left.sortedBy };
+}
+
+const sharedRows = new WeakSet<readonly unknown[][]>();
+const sharedGroups = new WeakMap<readonly unknown[][], Map<string, Map<unknown, unknown[][]>>>();
+
+/** Marks rows that are read many times (a cached scan): their groupings are kept with them. */
+export function shareRows(rows: readonly unknown[][]): void {
+  sharedRows.add(rows);
+}
+
+/** `groupRows`, kept for shared rows (which are never changed) and reused. */
+function groupedRows(rows: readonly unknown[][], positions: readonly number[]): Map<unknown, unknown[][]> {
+  if (!sharedRows.has(rows)) return groupRows(rows, positions);
+  let byPositions = sharedGroups.get(rows);
+  if (byPositions === undefined) sharedGroups.set(rows, (byPositions = new Map()));
+  const name = positions.join(',');
+  let table = byPositions.get(name);
+  if (table === undefined) byPositions.set(name, (table = groupRows(rows, positions)));
+  return table;
 }
 
 /** Rows grouped by their key at `positions`. */

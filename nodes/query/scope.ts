@@ -4,6 +4,8 @@ import type { Database } from '../db/database.ts';
 import { fail } from '../util/errors.ts';
 import type { RuleSet, RuleCallClause } from './syntax.ts';
 import type { Fixpoint } from './rules.ts';
+import type { CompiledPattern } from './pattern.ts';
+import type { Relation } from './relation.ts';
 
 /** A data source: a db value, or a collection of tuples matched by position. */
 export type Source = Database | readonly (readonly unknown[])[];
@@ -57,6 +59,11 @@ export interface Scope {
   readonly fixpoint: Fixpoint | null;
   /** In a semi-naive delta pass: the rule call that reads only the newest answers. */
   readonly deltaClause: RuleCallClause | null;
+  /**
+   * Constants-only scans done so far by this query, by compiled pattern (db values are immutable,
+   * so a scan repeated in every round of a fixpoint is read once).
+   */
+  readonly scans: Map<CompiledPattern, Relation>;
   /** Runs a nested query (the `q` function). */
   readonly runQuery: (query: unknown, inputs: readonly unknown[]) => unknown;
 }

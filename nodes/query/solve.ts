@@ -11,14 +11,15 @@
 import { runNot, runOr } from './compound.ts';
 import { runFunction, runPredicate } from './expressions.ts';
 import { formatClause } from './format.ts';
+import type { Database } from '../db/database.ts';
 import { isDatabase } from './scope.ts';
 import { canRunNow, checkRunnable, clauseInfos, compiledPattern, estimate, estimatePattern, isReady, type ClauseInfo } from './planner.ts';
 import {
-  boundVariables, canScanRange, chooseIndex, scanPatternRange, type ValueRange, countConstants, lookupPattern, matchCollection, needsResolution, patternSource, scanPattern,
+  boundVariables, canScanRange, chooseIndex, type CompiledPattern, scanPatternRange, type ValueRange, countConstants, lookupPattern, matchCollection, needsResolution, patternSource, scanPattern,
 } from './pattern.ts';
 import { rangeFor } from './range.ts';
 import { canSeekJoin, seekJoin } from './seek-join.ts';
-import { join, unitRelation, type Relation } from './relation.ts';
+import { join, shareRows, unitRelation, type Relation } from './relation.ts';
 import { show } from './show.ts';
 import { runRuleCall } from './rules.ts';
 import type { Scope } from './scope.ts';
@@ -207,7 +208,7 @@ function runPattern(scope: Scope, clause: PatternClause, relation: Relation, ran
       const method = `range scan AVET[a v] from ${show(range.start)} to ${show(range.end)}` + (relation.columns.length > 0 ? ', product' : '');
       return { relation: join(relation, scanned, tick), method };
     }
-    const scanned = scanPattern(source, compiled, tick);
+    const scanned = cachedScan(scope, source, compiled);
     const method = `scan ${indexText(compiled.constants)}` + (relation.columns.length > 0 ? ', product' : '');
     return { relation: join(relation, scanned, tick), method };
   }
@@ -220,7 +221,7 @@ function runPattern(scope: Scope, clause: PatternClause, relation: Relation, ran
     for (const b of bound) for (const p of b.positions) fixed[p] = 0;
     return { relation: lookupPattern(source, compiled, relation, tick), method: `lookup ${indexText(fixed)} per row` };
   }
-  const scanned = scanPattern(source, compiled, tick);
+  const scanned = cachedScan(scope, source, compiled);
   const how = relation.sortedBy !== undefined && relation.sortedBy === scanned.sortedBy ? 'merge join' : 'hash join';
   return { relation: join(relation, scanned, tick), method: `scan ${indexText(compiled.constants)}, ${how}` };
 }
@@ -228,4 +229,15 @@ function runPattern(scope: Scope, clause: PatternClause, relation: Relation, ran
 function indexText(fixed: readonly unknown[]): string {
   const { index, components } = chooseIndex(fixed);
   return `${index.toUpperCase()}[${index.slice(0, components.length).split('').join(' ')}]`;
+}
+
+/** The constants-only scan of a pattern, read once per query (its rows may be hashed once too). */
+function cachedScan(scope: Scope, source: Database, compiled: CompiledPattern): Relation {
+  let scanned = scope.scans.get(compiled);
+  if (scanned === undefined) {
+    scanned = scanPattern(source, compiled, scope.clock.tick);
+    shareRows(scanned.rows);
+    scope.scans.set(compiled, scanned);
+  }
+  return scanned;
 }

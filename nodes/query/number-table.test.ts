@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { isTableKey, NumberMap, NumberSet } from './number-table.ts';
+
+/** A seeded generator (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Keys near 0, near entity ids (2^44 and up) and near 2^53: every range the tables serve. */
+function key(r: () => number): number {
+  const base = [0, 17592186044416, Number.MAX_SAFE_INTEGER - 5000][Math.floor(r() * 3)]!;
+  return base + Math.floor(r() * 3000);
+}
+
+describe('NumberSet and NumberMap', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`agree with Set and Map over seeded keys (seed ${seed})`, () => {
+      const r = random(seed);
+      const set = new NumberSet();
+      const map = new NumberMap();
+      const referenceSet = new Set<number>();
+      const referenceMap = new Map<number, number>();
+      for (let i = 0; i < 5000; i++) {
+        const k = key(r);
+        expect(set.add(k)).toBe(!referenceSet.has(k));
+        referenceSet.add(k);
+        if (map.get(k) === -1) {
+          expect(referenceMap.has(k)).toBe(false);
+          map.setNew(k, i);
+          referenceMap.set(k, i);
+        }
+        expect(map.get(k)).toBe(referenceMap.get(k));
+      }
+      expect(set.size).toBe(referenceSet.size);
+      expect(map.size).toBe(referenceMap.size);
+      expect(set.values().sort((a, b) => a - b)).toEqual([...referenceSet].sort((a, b) => a - b));
+      for (const [k, v] of referenceMap) expect(map.get(k)).toBe(v);
+      expect(map.get(12345678901)).toBe(-1);
+    });
+  }
+  it('takes only safe non-negative integers as keys', () => {
+    expect([0, 1, 2 ** 53 - 1].every(isTableKey)).toBe(true);
+    expect([-1, 0.5, 2 ** 53, NaN, '1', 1n].some(isTableKey)).toBe(false);
+  });
+});
