@@ -14,7 +14,9 @@
 import type { Attribute, Database } from '../db/database.ts';
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { toT, txOfT } from '../datom/datom.ts';
-import { Db, currentRows } from '../db/db.ts';
+import { Db, currentRows, type DbState } from '../db/db.ts';
+import { Cursor } from '../btree/int-tree.ts';
+import { probeFor } from '../db/index-order.ts';
 import { assert } from '../util/assert.ts';
 import { fail } from '../util/errors.ts';
 import { valuesEqual } from '../values/compare.ts';
@@ -201,6 +203,11 @@ export class PatternScanner {
   private readonly scratch: unknown[];
   private readonly fast: boolean;
 
+  /** True for the engine's own plain db values (the datom table is read directly). */
+  get isFast(): boolean {
+    return this.fast;
+  }
+
   constructor(
     private readonly db: Database,
     private readonly compiled: CompiledPattern,
@@ -324,7 +331,17 @@ export function countConstants(db: Database, compiled: CompiledPattern): number 
 /** The pattern matched with its constants only: a relation over its variables. */
 export function scanPattern(db: Database, compiled: CompiledPattern, tick: () => void): Relation {
   const rows: unknown[][] = [];
-  if (!compiled.empty) new PatternScanner(db, compiled, tick).scan(compiled.constants, rows, null);
+  if (!compiled.empty) {
+    const scanner = new PatternScanner(db, compiled, tick);
+    if (scanner.isFast) {
+      // The count is cached and cheap: the walk needs no comparison per row.
+      const { index, components } = chooseIndex(compiled.constants);
+      const indexRows = countedRows((db as Db).state, index, components, countConstants(db, compiled));
+      scanner.visitTableRows(indexRows, 0, indexRows.length, compiled.constants, rows, null, null);
+    } else {
+      scanner.scan(compiled.constants, rows, null);
+    }
+  }
   return { columns: compiled.variables, rows, distinct: isDistinctPattern(db, compiled), sortedBy: entityOrder(db, compiled) };
 }
 
@@ -487,4 +504,19 @@ export function patternSource(scope: Scope, clause: PatternClause): Database | r
   const source = sourceOf(scope, clause.source);
   if (isDatabase(source) || Array.isArray(source)) return source as Database;
   return fail('query/invalid-input', `The source ${clause.source} is neither a db value nor a collection of tuples.`, { source: clause.source });
+}
+
+/**
+ * The `count` rows from the first one whose leading components are `components`: the count is
+ * known (an index count), so the walk compares nothing per row.
+ */
+export function countedRows(state: DbState, index: IndexName, components: readonly unknown[], count: number): number[] {
+  const cursor = new Cursor(state.current[index], probeFor(state.table, index, components, false));
+  const rows = new Array<number>(count);
+  for (let i = 0; i < count; i++) rows[i] = cursor.next();
+  // The count and the walk agree: the last row is in the range and the next one is not.
+  const upper = probeFor(state.table, index, components, true);
+  const after = cursor.next();
+  assert((count === 0 || (rows[count - 1]! !== -1 && upper(rows[count - 1]!) > 0)) && (after === -1 || upper(after) <= 0), 'index count and rows disagree');
+  return rows;
 }

@@ -10,14 +10,10 @@
 //! previous position to each new ?e, so it touches the datoms of matched entities only.
 //! Invariants: the relation's ?e column is ascending numbers (`sortedBy`); the index rows are
 //! ascending by e, so the position only moves forward (equal ?e values find the same position).
-import { Cursor } from '../btree/int-tree.ts';
-import { assert } from '../util/assert.ts';
-import { Db, type DbState } from '../db/db.ts';
-import { probeFor } from '../db/index-order.ts';
+import { Db } from '../db/db.ts';
 import type { DatomTable } from '../db/datom-table.ts';
 import type { Database } from '../db/database.ts';
-import type { IndexName } from '../datom/datom.ts';
-import { boundVariables, chooseIndex, countConstants, entityOrder, isDistinctPattern, PatternScanner, type CompiledPattern } from './pattern.ts';
+import { boundVariables, chooseIndex, countConstants, countedRows, entityOrder, isDistinctPattern, PatternScanner, type CompiledPattern } from './pattern.ts';
 import type { Relation } from './relation.ts';
 
 /** True when the pattern can be seek-joined into the relation (plain current db, ?e bound only). */
@@ -35,7 +31,7 @@ export function seekJoin(db: Db, compiled: CompiledPattern, relation: Relation, 
   const columns = [...relation.columns, ...free.map((i) => compiled.variables[i]!)];
   const { index, components } = chooseIndex(compiled.constants);
   const state = db.state;
-  const indexRows = leadingRows(state, index, components, countConstants(db, compiled));
+  const indexRows = countedRows(state, index, components, countConstants(db, compiled));
   const scanner = new PatternScanner(db, compiled, tick);
   const rows: unknown[][] = [];
   let position = 0;
@@ -70,19 +66,4 @@ function firstAtOrAfter(table: DatomTable, indexRows: readonly number[], from: n
     else high = middle;
   }
   return high;
-}
-
-/**
- * The `count` rows from the first one whose leading components are `components`: the count is
- * known (an index count), so the walk compares nothing per row.
- */
-function leadingRows(state: DbState, index: IndexName, components: readonly unknown[], count: number): number[] {
-  const cursor = new Cursor(state.current[index], probeFor(state.table, index, components, false));
-  const rows = new Array<number>(count);
-  for (let i = 0; i < count; i++) rows[i] = cursor.next();
-  // The count and the walk agree: the last row is in the range and the next one is not.
-  const upper = probeFor(state.table, index, components, true);
-  const after = cursor.next();
-  assert((count === 0 || (rows[count - 1]! !== -1 && upper(rows[count - 1]!) > 0)) && (after === -1 || upper(after) <= 0), 'index count and rows disagree');
-  return rows;
 }
