@@ -16,7 +16,7 @@ import type { Database } from '../db/database.ts';
 import { pull } from '../pull/index.ts';
 import { fail } from '../util/errors.ts';
 import { lookupAggregate } from './registry.ts';
-import { distinctRows, groupRows, positionsOf, type Relation } from './relation.ts';
+import { distinctRows, positionsOf, rowKey, type Relation } from './relation.ts';
 import { isDatabase } from './scope.ts';
 import type { FindElement, Query } from './syntax.ts';
 
@@ -107,26 +107,42 @@ function aggregateRows(query: Query, elements: readonly FindElement[], relation:
   const { rows: basis, columns } = basisRows(relation, names);
   const keyElements = elements.filter((e) => e.kind !== 'find-aggregate');
   const keyPositions = unique(keyElements.flatMap(elementVariables)).map((n) => columns.indexOf(n));
-  if (basis.length === 0 && keyPositions.length > 0) return [];
-  const groups = keyPositions.length === 0 ? new Map([[null, basis]]) : groupRows(basis, keyPositions);
-  const cells = elements.map((e) => (e.kind === 'find-aggregate' ? aggregateCell(e, columns) : cellReader(e, columns)));
-  const rows: unknown[][] = [];
-  for (const group of groups.values()) {
-    if (group.length === 0) continue;
-    rows.push(cells.map((cell) => cell(group[0]!, group)));
+  let next = 0;
+  const cells = elements.map((e) => (e.kind === 'find-aggregate' ? aggregateCell(e, next++) : keyCell(cellReader(e, columns))));
+  if (basis.length === 0) return [];
+  // Each group keeps its first row (for the key cells) and, per aggregate, the bag of its values.
+  const aggregates = elements.flatMap((e) => (e.kind === 'find-aggregate' ? [columns.indexOf(e.variable.name)] : []));
+  const firsts: unknown[][] = [];
+  const bags: unknown[][][] = aggregates.map(() => []);
+  const groups = new Map<unknown, number>();
+  for (let i = 0; i < basis.length; i++) {
+    const row = basis[i]!;
+    let group = keyPositions.length === 0 ? (firsts.length === 0 ? undefined : 0) : groups.get(rowKey(row, keyPositions));
+    if (group === undefined) {
+      group = firsts.length;
+      if (keyPositions.length > 0) groups.set(rowKey(row, keyPositions), group);
+      firsts.push(row);
+      for (const bag of bags) bag.push([]);
+    }
+    for (let a = 0; a < aggregates.length; a++) bags[a]![group]!.push(row[aggregates[a]!]);
   }
-  return rows;
+  return firsts.map((first, group) => cells.map((cell) => cell(first, bags, group)));
 }
 
-function aggregateCell(element: Extract<FindElement, { kind: 'find-aggregate' }>, names: readonly string[]) {
+type Cell = (first: readonly unknown[], bags: readonly (readonly unknown[][])[], group: number) => unknown;
+
+function keyCell(read: (row: readonly unknown[]) => unknown): Cell {
+  return (first) => read(first);
+}
+
+function aggregateCell(element: Extract<FindElement, { kind: 'find-aggregate' }>, bag: number): Cell {
   const aggregate = lookupAggregate(element.name);
   if (aggregate === undefined) {
     fail('query/unknown-aggregate', `Unknown aggregate ${element.name}; expected a built-in (count, sum, avg, min, max, ...) or one registered with registerAggregate.`, {
       aggregate: element.name,
     });
   }
-  const at = names.indexOf(element.variable.name);
-  return (_first: readonly unknown[], group: readonly unknown[][]): unknown => aggregate(group.map((row) => row[at]), ...element.constants);
+  return (_first, bags, group) => aggregate(bags[bag]![group]!, ...element.constants);
 }
 
 function pullElement(element: FindElement, cell: unknown, sources: ReadonlyMap<string, unknown>): unknown {
