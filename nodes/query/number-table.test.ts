@@ -49,3 +49,13 @@ describe('NumberSet and NumberMap', () => {
     expect([-1, 0.5, 2 ** 53, NaN, '1', 1n].some(isTableKey)).toBe(false);
   });
 });
+
+describe('empty tables', () => {
+  it('answer lookups before any key is added', () => {
+    expect(new NumberMap().get(7)).toBe(-1);
+    expect(new NumberSet().values()).toEqual([]);
+    const set = new NumberSet();
+    expect(set.add(0)).toBe(true);
+    expect(set.add(0)).toBe(false);
+  });
+});

@@ -9,6 +9,8 @@
 
 const EMPTY = -1;
 const INITIAL_CAPACITY = 16;
+/** Tables start with no storage (many row sets stay empty or tiny); the first add allocates. */
+const NO_KEYS: Float64Array = new Float64Array(0);
 
 function slotOf(key: number, mask: number): number {
   // Mix the high and low 32 bits, then spread them (Fibonacci hashing).
@@ -23,7 +25,7 @@ function emptyKeys(capacity: number): Float64Array {
 
 /** A set of integers in [0, 2^53). */
 export class NumberSet {
-  private keys = emptyKeys(INITIAL_CAPACITY);
+  private keys: Float64Array = NO_KEYS;
   size = 0;
 
   /** Adds the key; false when it was already in the set. */
@@ -52,7 +54,7 @@ export class NumberSet {
 
   private grow(): void {
     const old = this.keys;
-    this.keys = emptyKeys(old.length * 2);
+    this.keys = emptyKeys(Math.max(INITIAL_CAPACITY, old.length * 2));
     this.size = 0;
     for (const k of old) if (k !== EMPTY) this.add(k);
   }
@@ -60,11 +62,12 @@ export class NumberSet {
 
 /** A map from integers in [0, 2^53) to int32 values; `get` answers -1 for a missing key. */
 export class NumberMap {
-  private keys = emptyKeys(INITIAL_CAPACITY);
-  private values = new Int32Array(INITIAL_CAPACITY);
+  private keys: Float64Array = NO_KEYS;
+  private values = new Int32Array(0);
   size = 0;
 
   get(key: number): number {
+    if (this.size === 0) return -1;
     const keys = this.keys;
     const mask = keys.length - 1;
     let slot = slotOf(key, mask);
@@ -91,8 +94,9 @@ export class NumberMap {
   private grow(): void {
     const oldKeys = this.keys;
     const oldValues = this.values;
-    this.keys = emptyKeys(oldKeys.length * 2);
-    this.values = new Int32Array(oldKeys.length * 2);
+    const capacity = Math.max(INITIAL_CAPACITY, oldKeys.length * 2);
+    this.keys = emptyKeys(capacity);
+    this.values = new Int32Array(capacity);
     this.size = 0;
     for (let i = 0; i < oldKeys.length; i++) if (oldKeys[i] !== EMPTY) this.setNew(oldKeys[i]!, oldValues[i]!);
   }

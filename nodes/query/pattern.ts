@@ -143,6 +143,16 @@ function shapeFor(mask: number): IndexShape {
 /** Every shape, computed once: choosing an index per lookup allocates nothing but its components. */
 const shapes: readonly IndexShape[] = Array.from({ length: 32 }, (_, mask) => shapeFor(mask));
 
+/** How explain names the index read for each shape, e.g. `AVET[a v]`. */
+const shapeTexts: readonly string[] = shapes.map(({ index, leading }) => `${index.toUpperCase()}[${index.slice(0, leading.length).split('').join(' ')}]`);
+
+/** The index and components read for these fixed positions, as explain shows them. */
+export function indexText(fixed: readonly unknown[], alsoFixed: readonly number[] = []): string {
+  let mask = maskOf(fixed);
+  for (const p of alsoFixed) mask |= 1 << p;
+  return shapeTexts[mask]!;
+}
+
 function maskOf(fixed: readonly unknown[]): number {
   let mask = 0;
   for (let p = 0; p < 5; p++) if (fixed[p] !== undefined) mask |= 1 << p;

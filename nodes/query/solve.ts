@@ -15,7 +15,7 @@ import type { Database } from '../db/database.ts';
 import { isDatabase } from './scope.ts';
 import { canRunNow, checkRunnable, clauseInfos, compiledPattern, estimate, estimatePattern, isReady, type ClauseInfo } from './planner.ts';
 import {
-  boundVariables, canScanRange, chooseIndex, type CompiledPattern, scanPatternRange, type ValueRange, countConstants, lookupPattern, matchCollection, needsResolution, patternSource, scanPattern,
+  boundVariables, canScanRange, indexText, type CompiledPattern, scanPatternRange, type ValueRange, countConstants, lookupPattern, matchCollection, needsResolution, patternSource, scanPattern,
 } from './pattern.ts';
 import { rangeFor } from './range.ts';
 import { canSeekJoin, seekJoin } from './seek-join.ts';
@@ -217,18 +217,12 @@ function runPattern(scope: Scope, clause: PatternClause, relation: Relation, ran
     return { relation: seekJoin(source, compiled, relation, tick), method: `seek join ${indexText(compiled.constants)} in entity order` };
   }
   if (needsResolution(compiled, relation) || relation.rows.length * LOOKUP_COST < scanCount) {
-    const fixed = compiled.constants.slice();
-    for (const b of bound) for (const p of b.positions) fixed[p] = 0;
-    return { relation: lookupPattern(source, compiled, relation, tick), method: `lookup ${indexText(fixed)} per row` };
+    const method = `lookup ${indexText(compiled.constants, bound.flatMap((b) => b.positions))} per row`;
+    return { relation: lookupPattern(source, compiled, relation, tick), method };
   }
   const scanned = cachedScan(scope, source, compiled);
   const how = relation.sortedBy !== undefined && relation.sortedBy === scanned.sortedBy ? 'merge join' : 'hash join';
   return { relation: join(relation, scanned, tick), method: `scan ${indexText(compiled.constants)}, ${how}` };
-}
-
-function indexText(fixed: readonly unknown[]): string {
-  const { index, components } = chooseIndex(fixed);
-  return `${index.toUpperCase()}[${index.slice(0, components.length).split('').join(' ')}]`;
 }
 
 /** The constants-only scan of a pattern, read once per query (its rows may be hashed once too). */
