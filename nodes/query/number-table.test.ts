@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../util/random.ts';
 import { isTableKey, NumberMap, NumberSet } from './number-table.ts';
-
-/** A seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Keys near 0, near entity ids (2^44 and up) and near 2^53: every range the tables serve. */
 function key(r: () => number): number {
@@ -21,7 +11,7 @@ function key(r: () => number): number {
 describe('NumberSet and NumberMap', () => {
   for (const seed of [1, 2, 3]) {
     it(`agree with Set and Map over seeded keys (seed ${seed})`, () => {
-      const r = random(seed);
+      const r = seededRandom(seed);
       const set = new NumberSet();
       const map = new NumberMap();
       const referenceSet = new Set<number>();

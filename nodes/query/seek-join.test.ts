@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../util/random.ts';
 import { readEdn } from '../edn/reader.ts';
 import { emptyDb } from '../db/index.ts';
 import { explain } from './index.ts';
 import { schemaText, sorted } from './test-support.ts';
 
-/** A seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Person { name: string; age: number | null; tags: string[] }
 
 function generate(seed: number, count: number): Person[] {
-  const r = random(seed);
+  const r = seededRandom(seed);
   return Array.from({ length: count }, () => ({
     name: ['A', 'B', 'C'][Math.floor(r() * 3)]!,
     age: r() < 0.3 ? null : Math.floor(r() * 5),
