@@ -15,6 +15,7 @@ import type { Attribute, Database, EntityRef } from './database.ts';
 import { Cursor, keyAt, rank, type Node, type Probe } from '../btree/int-tree.ts';
 import { fail } from '../util/errors.ts';
 import { Keyword } from '../values/values.ts';
+import { compareValues } from '../values/compare.ts';
 import type { Schema } from '../schema/schema.ts';
 import { ATTR } from '../schema/bootstrap.ts';
 import type { DatomTable } from './datom-table.ts';
@@ -123,6 +124,12 @@ export class Db implements Database {
     }
     const v = attribute.valueType === 'ref' ? this.refValue(value) : value;
     if (v === null) return null;
+    if (this.view === plainView) {
+      // The common case, one seek: the first current AVET row of [a v], if it is one.
+      const { table } = this.state;
+      const row = new Cursor(this.state.current.avet, probeFor(table, 'avet', [attribute.id, v], false)).peek();
+      return row !== -1 && table.a(row) === attribute.id && compareValues(table.v(row), v) === 0 ? table.e(row) : null;
+    }
     for (const datom of this.datoms('avet', attribute.id, v)) return datom.e;
     return null;
   }
