@@ -3,7 +3,7 @@
 // the floor under any log on DynamoDB: raw conditional puts of the same size from the same number
 // of submitters, one per transaction (no group commit). Emulator figures are not AWS figures; the
 // ratios are what carry over.
-// Run: NODE_OPTIONS=--openssl-legacy-provider npx tsx bench/aws-commit.bench.ts
+// Run: NODE_OPTIONS=--openssl-legacy-provider npm run bench -- bench/aws-commit.bench.ts
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { emulatorCredentials, startEmulator } from '../localstack/emulator.ts';

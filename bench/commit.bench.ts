@@ -1,7 +1,7 @@
 // Durable commit throughput on the local backend (fsync on), 5-datom transactions, with 1 and 16
 // concurrent submitters. The peer is the floor under any durable database on this disk: a raw
 // append of the same number of bytes followed by fsync, from the same submitters, one fsync per
-// write (no group commit). Run: npx tsx bench/commit.bench.ts
+// write (no group commit). Run: npm run bench -- bench/commit.bench.ts
 import { open, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

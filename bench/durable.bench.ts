@@ -1,8 +1,8 @@
 // Durable indexes (issue 4): import with indexing, RSS, open time, cold and warm reads with
 // ioStats, and the time to index 10k new datoms into databases of two sizes.
 //
-//   npx tsx bench/durable.bench.ts                   sizes 100k and 1M datoms (BENCH_SIZES=100000,1000000)
-//   BENCH_SIZES=1000000,10000000 npx tsx bench/durable.bench.ts     the issue's sizes (slow here)
+//   npm run bench -- bench/durable.bench.ts                   sizes 100k and 1M datoms (BENCH_SIZES=100000,1000000)
+//   BENCH_SIZES=1000000,10000000 npm run bench -- bench/durable.bench.ts     the issue's sizes (slow here)
 //
 // Data: people (name, email, age), items (sku, price) and orders (customer ref, items
 // cardinality-many refs, total), made by the real transaction engine in transactions of 500

@@ -1,7 +1,7 @@
 // The pull benchmark of issue 3: DataScript's pull workloads on its own data, plus 1,000
 // lookup-ref pulls, run side by side against the `datascript` package in one process.
 //
-//   npx tsx bench/pull.bench.ts            BENCH_SAMPLES=15 for more samples (default 9)
+//   npm run bench -- bench/pull.bench.ts            BENCH_SAMPLES=15 for more samples (default 9)
 //
 // Workloads (DataScript's bench/datascript/bench/datascript.cljc):
 //   pull-one       [:name {:follows ...}] from the root of wide-db 4×5 (781 people, a tree)

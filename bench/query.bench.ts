@@ -1,4 +1,4 @@
-// Query, pull and rule workloads side by side with DataScript (run: npx tsx bench/query.bench.ts).
+// Query, pull and rule workloads side by side with DataScript (run: npm run bench -- bench/query.bench.ts).
 // DataScript's own workloads on its own data shape (20k people: name, last-name, sex, age,
 // salary; :follows trees for rules), plus planning, value joins, not/or, aggregates over 1M
 // datoms, recursion on a 20k-node tree and lookup-ref pulls. Prints each median and the ratio.

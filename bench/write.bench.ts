@@ -2,7 +2,7 @@
 // side by side against the `datascript` package and factum's in-memory db in one process, then
 // heap bytes per datom of a 1M-datom database (in a child process with --expose-gc).
 //
-//   npx tsx bench/write.bench.ts            BENCH_ROUNDS=9 for more rounds (default 5)
+//   npm run bench -- bench/write.bench.ts            BENCH_ROUNDS=9 for more rounds (default 5)
 //
 // Workloads (DataScript's bench/datascript/bench/datascript.cljc):
 //   add-1      one transaction per datom: 5 per person (name, last-name, sex, age, salary)
