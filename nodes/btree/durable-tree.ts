@@ -86,32 +86,45 @@ export async function loadNode<K>(config: TreeConfig<K>, expected: Expected<K>):
   return checkNode(config, expected, await config.store.load(expected.address));
 }
 
+/** What a node's own content says about it, computed once per decoded node (content never changes). */
+interface NodeFacts<K> {
+  readonly height: number;
+  readonly count: number;
+  readonly first: K;
+}
+const nodeFacts = new WeakMap<object, NodeFacts<unknown>>();
+
 /** The node, once checked against what its parent says about it; `storage/corrupt` if it differs. */
 function checkNode<K>(config: TreeConfig<K>, expected: Expected<K>, node: TreeNode<K>): TreeNode<K> {
-  const height = node.kind === 'leaf' ? 0 : node.height;
-  if (height !== expected.height) corrupt(expected.address, `height ${height}, expected ${expected.height}`);
-  const { compare } = config;
-  let count = 0;
-  let first: K;
-  if (node.kind === 'leaf') {
-    if (node.keys.length === 0 || node.keys.length > config.leafMax) corrupt(expected.address, `a leaf of ${node.keys.length} keys`);
-    for (let i = 1; i < node.keys.length; i++) {
-      if (compare(node.keys[i - 1]!, node.keys[i]!) >= 0) corrupt(expected.address, `keys out of order at ${i}`);
-    }
-    count = node.keys.length;
-    first = node.keys[0]!;
-  } else {
-    const children = node.children;
-    if (children.length === 0 || children.length > config.branchMax) corrupt(expected.address, `a branch of ${children.length} children`);
-    for (let i = 0; i < children.length; i++) {
-      if (i > 0 && compare(children[i - 1]!.firstKey, children[i]!.firstKey) >= 0) corrupt(expected.address, `children out of order at ${i}`);
-      count += children[i]!.count;
-    }
-    first = children[0]!.firstKey;
+  let facts = nodeFacts.get(node) as NodeFacts<K> | undefined;
+  if (facts === undefined) {
+    facts = inspectNode(config, expected.address, node);
+    nodeFacts.set(node, facts);
   }
-  if (count !== expected.count) corrupt(expected.address, `${count} keys, expected ${expected.count}`);
-  if (expected.firstKey !== undefined && compare(first, expected.firstKey) !== 0) corrupt(expected.address, 'its first key differs from its parent\'s');
+  if (facts.height !== expected.height) corrupt(expected.address, `height ${facts.height}, expected ${expected.height}`);
+  if (facts.count !== expected.count) corrupt(expected.address, `${facts.count} keys, expected ${expected.count}`);
+  if (expected.firstKey !== undefined && config.compare(facts.first, expected.firstKey) !== 0) corrupt(expected.address, 'its first key differs from its parent\'s');
   return node;
+}
+
+/** Checks a node's own shape and order (once per decoded node) and returns its height, count and first key. */
+function inspectNode<K>(config: TreeConfig<K>, address: string, node: TreeNode<K>): NodeFacts<K> {
+  const { compare } = config;
+  if (node.kind === 'leaf') {
+    if (node.keys.length === 0 || node.keys.length > config.leafMax) corrupt(address, `a leaf of ${node.keys.length} keys`);
+    for (let i = 1; i < node.keys.length; i++) {
+      if (compare(node.keys[i - 1]!, node.keys[i]!) >= 0) corrupt(address, `keys out of order at ${i}`);
+    }
+    return { height: 0, count: node.keys.length, first: node.keys[0]! };
+  }
+  const children = node.children;
+  if (children.length === 0 || children.length > config.branchMax) corrupt(address, `a branch of ${children.length} children`);
+  let count = 0;
+  for (let i = 0; i < children.length; i++) {
+    if (i > 0 && compare(children[i - 1]!.firstKey, children[i]!.firstKey) >= 0) corrupt(address, `children out of order at ${i}`);
+    count += children[i]!.count;
+  }
+  return { height: node.height, count, first: children[0]!.firstKey };
 }
 
 function rootExpected<K>(tree: DurableTree): Expected<K> {
@@ -232,6 +245,32 @@ function nextChild<K>(stack: Array<{ node: BranchNode<K>; index: number }>): { c
     stack.pop();
   }
   return null;
+}
+
+/** `rankOf` for synchronous readers: from nodes in memory, else `SegmentNotResident`. */
+export function rankSync<K>(config: TreeConfig<K>, tree: DurableTree, resident: Resident<K>, probe: Probe<K>): number {
+  if (tree.address === null) return 0;
+  let node = residentNode(config, resident, rootExpected<K>(tree));
+  let before = 0;
+  while (node.kind === 'branch') {
+    const index = seekChild(node.children, probe);
+    for (let i = 0; i < index; i++) before += node.children[i]!.count;
+    node = residentNode(config, resident, childExpected(node.children[index]!, node.height - 1));
+  }
+  return before + seekLeaf(node.keys, probe);
+}
+
+/** The key at position `index` (0-based) of the tree, from nodes in memory, else `SegmentNotResident`. */
+export function keyAtSync<K>(config: TreeConfig<K>, tree: DurableTree, resident: Resident<K>, index: number): K {
+  assert(tree.address !== null && index >= 0 && index < tree.count, `key ${index} of a tree of ${tree.count}`);
+  let node = residentNode(config, resident, rootExpected<K>(tree));
+  let left = index;
+  while (node.kind === 'branch') {
+    let i = 0;
+    while (left >= node.children[i]!.count) left -= node.children[i++]!.count;
+    node = residentNode(config, resident, childExpected(node.children[i]!, node.height - 1));
+  }
+  return node.keys[left]!;
 }
 
 /** The number of keys before the position: one descent, using the counts of the branches. */

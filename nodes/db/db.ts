@@ -20,6 +20,8 @@ import type { Schema } from '../schema/schema.ts';
 import { ATTR } from '../schema/bootstrap.ts';
 import type { DatomTable } from './datom-table.ts';
 import { componentKinds, probeFor, type Orders } from './index-order.ts';
+import type { DurableBase } from './durable-base.ts';
+import { mergedCount, mergedScan } from './merged.ts';
 
 export type Trees = Readonly<Record<IndexName, Node>>;
 
@@ -38,6 +40,13 @@ export interface DbState {
   readonly nextDbN: number;
   /** The txInstant of the newest transaction, in ms. */
   readonly lastTxInstantMs: number;
+  /**
+   * The durable trees below this state, or null when every datom is in memory. On a base, the
+   * table and trees above hold only novelty: the transactions after `base.t` (merged.ts).
+   */
+  readonly base: DurableBase | null;
+  /** Retraction rows (EAVT order) of base facts that novelty retracted; empty without a base. */
+  readonly hidden: Node;
 }
 
 interface View {
@@ -124,7 +133,7 @@ export class Db implements Database {
     }
     const v = attribute.valueType === 'ref' ? this.refValue(value) : value;
     if (v === null) return null;
-    if (this.view === plainView) {
+    if (this.view === plainView && this.state.base === null) {
       // The common case, one seek: the first current AVET row of [a v], if it is one.
       const { table } = this.state;
       const row = new Cursor(this.state.current.avet, probeFor(table, 'avet', [attribute.id, v], false)).peek();
@@ -166,6 +175,7 @@ export class Db implements Database {
   count(index: IndexName, ...components: unknown[]): number {
     const resolved = this.resolveComponents(index, components);
     if (resolved === null) return 0;
+    if (this.state.base !== null) return mergedCount(this.state, this.view, index, resolved, resolved, true);
     const { table } = this.state;
     const lower = probeFor(table, index, resolved, false);
     const upper = probeFor(table, index, resolved, true);
@@ -202,7 +212,9 @@ export class Db implements Database {
       const count = this.count('aevt', attribute.id);
       if (count > 0) attributes[attribute.ident.fqn] = { count };
     }
-    return { datoms: this.state.current.eavt.size, attributes };
+    const { base, current, hidden } = this.state;
+    const datoms = current.eavt.size + (base === null ? 0 : base.size('eavt', 'current') - hidden.size);
+    return { datoms, attributes };
   }
 
   private tOf(t: number | Date, operation: string): number {
@@ -218,11 +230,16 @@ export class Db implements Database {
 
   /** The t of the newest transaction whose txInstant is at or before `instant` (0 if none). */
   private tAtInstant(instant: Date): number {
-    const { table, current } = this.state;
+    const { table, current, base } = this.state;
     const upTo = rank(current.avet, probeFor(table, 'avet', [ATTR.txInstant, instant], true));
     const first = rank(current.avet, probeFor(table, 'avet', [ATTR.txInstant], false));
-    if (upTo === first) return 0;
-    return table.t(keyAt(current.avet, upTo - 1));
+    if (upTo > first) return table.t(keyAt(current.avet, upTo - 1));
+    if (base === null) return 0;
+    // Novelty's transactions are all newer than the base's: the answer is in the base.
+    const n = base.count('avet', 'current', [ATTR.txInstant], [ATTR.txInstant, instant], true);
+    if (n === 0) return 0;
+    const before = base.count('avet', 'current', [], [ATTR.txInstant], false);
+    return toT(base.datomAt('avet', 'current', before + n - 1).tx);
   }
 
   /** Resolves idents and lookup refs in components; null when one names nothing. */
@@ -272,6 +289,7 @@ export class Db implements Database {
     const lower = probeFor(table, index, lowerComponents, false);
     const upper = probeFor(table, index, upperComponents, upperInclusive);
     const { asOfT, sinceT, isHistory } = this.view;
+    if (this.state.base !== null) return mergedScan(this.state, this.view, index, lowerComponents, upperComponents, upperInclusive);
     if (!isHistory && asOfT === null) {
       // The common case, without a generator: a plain iterator over one tree.
       return new CurrentScan(table, new Cursor(this.state.current[index], lower), upper, sinceT ?? -1);

@@ -1,5 +1,5 @@
 //! The empty database: the built-in schema installed at t 0.
-import { fromSorted } from '../btree/int-tree.ts';
+import { emptyTree, fromSorted } from '../btree/int-tree.ts';
 import { bootstrapSchema, bootstrapTriples, firstFreeDbN } from '../schema/bootstrap.ts';
 import { DatomTable } from './datom-table.ts';
 import { Db, type DbState, type Trees } from './db.ts';
@@ -34,6 +34,8 @@ export function emptyDb(): Db {
     nextUserN: 0,
     nextDbN: firstFreeDbN,
     lastTxInstantMs: 0,
+    base: null,
+    hidden: emptyTree,
   };
   return new Db(state);
 }

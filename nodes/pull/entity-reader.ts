@@ -130,5 +130,5 @@ export class MemoryIndexReader implements EntityReader {
 
 /** The fastest reader that is exact for this db value. */
 export function readerFor(db: Database): EntityReader {
-  return db instanceof Db && !db.isFiltered ? new MemoryIndexReader(db) : new DatabaseReader(db);
+  return db instanceof Db && !db.isFiltered && db.state.base === null ? new MemoryIndexReader(db) : new DatabaseReader(db);
 }

@@ -223,7 +223,7 @@ export class PatternScanner {
     private readonly compiled: CompiledPattern,
     private readonly tick: () => void,
   ) {
-    this.fast = db instanceof Db && !db.isFiltered;
+    this.fast = db instanceof Db && !db.isFiltered && db.state.base === null;
     this.scratch = new Array<unknown>(compiled.positions.length).fill(undefined);
   }
 

@@ -18,7 +18,7 @@ import type { Relation } from './relation.ts';
 
 /** True when the pattern can be seek-joined into the relation (plain current db, ?e bound only). */
 export function canSeekJoin(db: Database, compiled: CompiledPattern, relation: Relation): db is Db {
-  if (!(db instanceof Db) || db.isFiltered || compiled.empty || compiled.constants[0] !== undefined) return false;
+  if (!(db instanceof Db) || db.isFiltered || db.state.base !== null || compiled.empty || compiled.constants[0] !== undefined) return false;
   const entity = entityOrder(db, compiled);
   if (entity === undefined || relation.sortedBy !== entity) return false;
   const { bound } = boundVariables(compiled, relation.columns);

@@ -4,12 +4,17 @@
 //! appends a retraction row and moves the fact's assertion row out of the current trees; unless
 //! the attribute is `:db/noHistory`, both rows enter the history trees. The trees take the rows
 //! as one batch each, applied when the tree is next read (deferred-trees.ts).
+//!
+//! On a durable base (merged.ts), retracting a fact of the base (its `row` is -1: it has no row
+//! here) appends the retraction row only; it enters the history trees (unless :db/noHistory) and
+//! `hidden`, which hides the base's assertion from current reads.
 import type { Datom } from '../datom/datom.ts';
 import type { Attribute } from '../db/database.ts';
 import type { DbState } from '../db/db.ts';
 import { ordersFor } from '../db/index-order.ts';
 import { RowDatom } from '../db/datom-table.ts';
 import { DeferredTrees } from './deferred-trees.ts';
+import { insertSorted } from '../btree/int-tree.ts';
 import { txOfT } from '../datom/datom.ts';
 import type { Schema } from '../schema/schema.ts';
 
@@ -43,11 +48,20 @@ export function applyTransaction(
   const historyRows: number[] = [];
   const historyRefs: number[] = [];
   const datoms: Datom[] = [];
+  const hiddenRows: number[] = [];
   for (const fact of retractions) {
     const { e, attribute, v } = fact;
     const row = table.append(e, attribute.id, v, t, false);
     datoms.push(new RowDatom(e, attribute.id, v, tx, false));
     const isRef = attribute.valueType === 'ref';
+    if (fact.row === -1) {
+      hiddenRows.push(row);
+      if (!attribute.noHistory) {
+        historyRows.push(row);
+        if (isRef) historyRefs.push(row);
+      }
+      continue;
+    }
     removed.push(fact.row);
     if (isRef) removedRefs.push(fact.row);
     if (!attribute.noHistory) {
@@ -75,6 +89,8 @@ export function applyTransaction(
       nextUserN: next.userN,
       nextDbN: next.dbN,
       lastTxInstantMs: txInstantMs,
+      base: state.base,
+      hidden: hiddenRows.length === 0 ? state.hidden : insertSorted(state.hidden, hiddenRows.sort(orders.current.eavt), orders.current.eavt),
     },
     datoms,
   };

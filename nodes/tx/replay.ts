@@ -3,7 +3,8 @@
 //! processed). Replaying the log in order rebuilds exactly the db values the transactor made.
 import type { Datom } from '../datom/datom.ts';
 import { tOfTx } from '../datom/datom.ts';
-import { Db, currentRow } from '../db/db.ts';
+import { Db } from '../db/db.ts';
+import { currentFact } from '../db/merged.ts';
 import { assert } from '../util/assert.ts';
 import { ATTR } from '../schema/bootstrap.ts';
 import { applyTransaction, type Fact } from './apply.ts';
@@ -31,9 +32,9 @@ export function replay(db: Db, logged: LoggedTransaction): Db {
       assertions.push({ e: datom.e, attribute, v: datom.v });
       if (datom.a === ATTR.txInstant && datom.e === datom.tx) txInstantMs = (datom.v as Date).getTime();
     } else {
-      const row = currentRow(state, datom.e, datom.a, datom.v);
-      assert(row !== -1, 'logged retraction of a fact that is not current');
-      retractions.push({ e: datom.e, attribute, v: datom.v, row });
+      const fact = currentFact(state, datom.e, datom.a, datom.v);
+      assert(fact !== null, 'logged retraction of a fact that is not current');
+      retractions.push({ e: datom.e, attribute, v: datom.v, row: fact.row });
     }
   }
   const schema = schemaChanges(db, assertions, retractions);

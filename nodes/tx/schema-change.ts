@@ -7,7 +7,8 @@
 //!   - adding :db/unique needs the existing values to be unique already;
 //!   - :db/isComponent only on ref attributes.
 import type { Attribute, ValueType } from '../db/database.ts';
-import { currentRows, describe, type Db, type DbState } from '../db/db.ts';
+import { describe, type Db, type DbState } from '../db/db.ts';
+import { currentFacts } from '../db/merged.ts';
 import { ATTR, schemaAttributeIds } from '../schema/bootstrap.ts';
 import type { Schema } from '../schema/schema.ts';
 import { valueTypeOf } from '../schema/schema.ts';
@@ -55,9 +56,7 @@ export function schemaChanges(db: Db, assertions: readonly Fact[], retractions: 
 function valuesAfter(state: DbState, e: number, assertions: readonly Fact[], retractions: readonly Fact[]): Map<number, unknown[]> {
   const after = new Map<number, unknown[]>();
   const retracted = retractions.filter((f) => f.e === e);
-  for (const row of currentRows(state, 'eavt', [e])) {
-    const a = state.table.a(row);
-    const v = state.table.v(row);
+  for (const { a, v } of currentFacts(state, 'eavt', [e])) {
     if (retracted.some((f) => f.attribute.id === a && compareValues(f.v, v) === 0)) continue;
     after.set(a, [...(after.get(a) ?? []), v]);
   }
@@ -157,16 +156,14 @@ function checkChange(state: DbState, old: Attribute, next: Attribute): void {
   }
   if (old.cardinality === 'many' && next.cardinality === 'one') {
     let previous = -1;
-    for (const row of currentRows(state, 'aevt', [old.id])) {
-      const e = state.table.e(row);
+    for (const { e } of currentFacts(state, 'aevt', [old.id])) {
       if (e === previous) illegal(old.ident, `entity ${e} holds several values, so it cannot become cardinality-one; retract the extra values first`);
       previous = e;
     }
   }
   if (next.unique !== null && old.unique === null) {
     let previous: { v: unknown } | null = null;
-    for (const row of currentRows(state, 'avet', [old.id])) {
-      const v = state.table.v(row);
+    for (const { v } of currentFacts(state, 'avet', [old.id])) {
       if (previous !== null && compareValues(previous.v, v) === 0) illegal(old.ident, `value ${describe(v)} is held by several entities, so it cannot become unique`);
       previous = { v };
     }

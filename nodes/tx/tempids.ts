@@ -7,7 +7,8 @@
 //! transaction itself. A tempid that appears only as a value would name an entity with no
 //! datoms, which Datomic rejects, and so does factum.
 import type { Attribute } from '../db/database.ts';
-import { currentRows, describe, type Db } from '../db/db.ts';
+import { describe, type Db } from '../db/db.ts';
+import { currentFacts } from '../db/merged.ts';
 import { PART_DB, PART_USER, entityId } from '../datom/datom.ts';
 import { ATTR } from '../schema/bootstrap.ts';
 import { fail } from '../util/errors.ts';
@@ -126,8 +127,8 @@ class TempidResolution implements Resolution {
       const owner = identityOwners.get(key);
       if (owner !== undefined) this.classes.union(owner, operation.e);
       else identityOwners.set(key, operation.e);
-      const rows = currentRows(db.state, 'avet', [attribute.id, v]);
-      if (rows.length > 0) upsertInto(existing, operation.e, db.state.table.e(rows[0]!), attribute, v);
+      const facts = currentFacts(db.state, 'avet', [attribute.id, v]);
+      if (facts.length > 0) upsertInto(existing, operation.e, facts[0]!.e, attribute, v);
     }
     return existing;
   }

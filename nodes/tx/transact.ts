@@ -12,7 +12,8 @@
 import type { Datom } from '../datom/datom.ts';
 import { PART_DB, PART_TX, PART_USER, entityId, partitionOf, txOfT } from '../datom/datom.ts';
 import type { Attribute } from '../db/database.ts';
-import { Db, currentRow, currentRows, describe, installTransact, type TransactOptions, type TxReport } from '../db/db.ts';
+import { Db, describe, installTransact, type TransactOptions, type TxReport } from '../db/db.ts';
+import { currentFact, currentFacts, type CurrentFact } from '../db/merged.ts';
 import { RowDatom } from '../db/datom-table.ts';
 import { ATTR } from '../schema/bootstrap.ts';
 import type { Schema } from '../schema/schema.ts';
@@ -169,37 +170,35 @@ class Transaction {
 
   private retract(e: number, attribute: Attribute, v: unknown, hasValue: boolean): void {
     const a = attribute.id;
-    const rows = hasValue ? [currentRow(this.state, e, a, v)] : currentRows(this.state, 'eavt', [e, a]);
-    for (const row of rows) {
-      if (row === -1) continue; // retracting a fact that is not there changes nothing
-      this.retractRow(e, attribute, row);
-    }
+    // Retracting a fact that is not there changes nothing.
+    const facts = hasValue ? [currentFact(this.state, e, a, v)] : currentFacts(this.state, 'eavt', [e, a]);
+    for (const fact of facts) if (fact !== null) this.retractFact(e, attribute, fact);
   }
 
-  /** Retracts the fact of `row`, a current row of entity `e`. */
-  private retractRow(e: number, attribute: Attribute, row: number): void {
-    const value = this.state.table.v(row);
+  /** Retracts a current fact of entity `e`. */
+  private retractFact(e: number, attribute: Attribute, fact: CurrentFact): void {
+    const value = fact.v;
     if (this.assertions.has(e, attribute.id, value)) this.datomConflict(e, attribute, value);
-    this.retractions.set({ e, attribute, v: value, row });
+    this.retractions.set({ e, attribute, v: value, row: fact.row });
   }
 
   private retractEntity(e: number, seen: Set<number>): void {
     if (seen.has(e)) return;
     seen.add(e);
-    const { table, schema } = this.state;
-    for (const row of currentRows(this.state, 'eavt', [e])) {
-      const attribute = schema.attribute(table.a(row))!;
-      this.retractRow(e, attribute, row);
-      if (attribute.isComponent) this.retractEntity(table.v(row) as number, seen);
+    const { schema } = this.state;
+    for (const fact of currentFacts(this.state, 'eavt', [e])) {
+      const attribute = schema.attribute(fact.a)!;
+      this.retractFact(e, attribute, fact);
+      if (attribute.isComponent) this.retractEntity(fact.v as number, seen);
     }
-    for (const row of currentRows(this.state, 'vaet', [e])) {
-      this.retractRow(table.e(row), schema.attribute(table.a(row))!, row);
+    for (const fact of currentFacts(this.state, 'vaet', [e])) {
+      this.retractFact(fact.e, schema.attribute(fact.a)!, fact);
     }
   }
 
   private compareAndSwap(e: number, attribute: Attribute, old: unknown, v: unknown): void {
-    const rows = currentRows(this.state, 'eavt', [e, attribute.id]);
-    const actual = rows.length === 0 ? null : this.state.table.v(rows[0]!);
+    const facts = currentFacts(this.state, 'eavt', [e, attribute.id]);
+    const actual = facts.length === 0 ? null : facts[0]!.v;
     const expected = old === null || old === undefined ? null : this.value(attribute, old);
     if (!(actual === null ? expected === null : expected !== null && valuesEqual(actual, expected))) {
       fail('transact/cas-failed', `:db/cas failed on ${attribute.ident} of entity ${e}: expected ${describe(expected)}, found ${describe(actual)}.`, { e, attribute: attribute.ident.toString(), expected, actual });
@@ -217,11 +216,10 @@ class Transaction {
       const { e, attribute, v } = fact;
       if (!this.exists(e)) continue; // an entity new in this transaction has no datoms in db-before
       if (attribute.cardinality === 'many') {
-        if (currentRow(this.state, e, attribute.id, v) !== -1) this.assertions.delete(e, attribute.id, v);
+        if (currentFact(this.state, e, attribute.id, v) !== null) this.assertions.delete(e, attribute.id, v);
         continue;
       }
-      for (const row of currentRows(this.state, 'eavt', [e, attribute.id])) {
-        const old = this.state.table.v(row);
+      for (const { v: old, row } of currentFacts(this.state, 'eavt', [e, attribute.id])) {
         if (valuesEqual(old, v)) this.assertions.delete(e, attribute.id, v);
         else this.retractions.set({ e, attribute, v: old, row });
       }
@@ -240,14 +238,14 @@ class Transaction {
     }
     for (const { e, composite } of touched.values()) {
       const value = composite.tupleAttrs!.map((a) => this.valueAfter(e, a));
-      const rows = currentRows(this.state, 'eavt', [e, composite.id]);
-      const old = rows.length > 0 ? this.state.table.v(rows[0]!) : null;
+      const facts = currentFacts(this.state, 'eavt', [e, composite.id]);
+      const old = facts.length > 0 ? facts[0]!.v : null;
       if (value.every((x) => x === null)) {
-        if (old !== null) this.retractions.set({ e, attribute: composite, v: old, row: rows[0]! });
+        if (old !== null) this.retractions.set({ e, attribute: composite, v: old, row: facts[0]!.row });
       } else if (old === null || !valuesEqual(old, value)) {
         const tuple = Object.freeze(value);
         this.assertions.set({ e, attribute: composite, v: tuple });
-        if (old !== null) this.retractions.set({ e, attribute: composite, v: old, row: rows[0]! });
+        if (old !== null) this.retractions.set({ e, attribute: composite, v: old, row: facts[0]!.row });
       }
     }
   }
@@ -255,8 +253,7 @@ class Transaction {
   /** The value of cardinality-one attribute `a` of `e` once this transaction applies, or null. */
   private valueAfter(e: number, a: number): unknown {
     if (this.cardOne.has(e, a)) return this.cardOne.get(e, a);
-    for (const row of currentRows(this.state, 'eavt', [e, a])) {
-      const v = this.state.table.v(row);
+    for (const { v } of currentFacts(this.state, 'eavt', [e, a])) {
       if (!this.retractions.has(e, a, v)) return v;
     }
     return null;
@@ -295,8 +292,7 @@ class Transaction {
       const other = holders.get(key);
       if (other !== undefined && other !== e) this.uniqueConflict(attribute, v, e, other);
       holders.set(key, e);
-      for (const row of currentRows(this.state, 'avet', [attribute.id, v])) {
-        const holder = this.state.table.e(row);
+      for (const { e: holder } of currentFacts(this.state, 'avet', [attribute.id, v])) {
         if (holder !== e && !this.retractions.has(holder, attribute.id, v)) this.uniqueConflict(attribute, v, e, holder);
       }
     }

@@ -1,0 +1,52 @@
+//! The durable part of a db value: index trees read from storage, covering every transaction up
+//! to `t`. A db state on a durable base holds only the novelty after `t` in memory (DESIGN.md,
+//! "durable tree + novelty"); reads merge the two (db.ts).
+//!
+//! Reads are synchronous: they use segments already in memory and throw `SegmentNotResident`
+//! (nodes/btree/durable-tree.ts) at the first one that is not. `readDb` runs a reader, loads the
+//! segment it stopped at, and runs it again; db values are immutable and readers pure, so the
+//! rerun answers as an uninterrupted run would.
+import type { Datom, IndexName } from '../datom/datom.ts';
+import { SegmentNotResident } from '../btree/durable-tree.ts';
+import { fail } from '../util/errors.ts';
+
+export type TreeKind = 'current' | 'history';
+
+export interface DurableBase {
+  /** The basis t of the trees: they hold every datom of transactions up to t. */
+  readonly t: number;
+  /**
+   * Datoms of one tree from the first whose leading components equal `lower`, up to those
+   * equal to `upper` (inclusive) or before them (exclusive), in the tree's order.
+   */
+  datoms(index: IndexName, kind: TreeKind, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): Iterable<Datom>;
+  /** The number of datoms `datoms` would give (exact: branches record counts). */
+  count(index: IndexName, kind: TreeKind, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): number;
+  /** The datom at a position of a tree (0-based, in the tree's order). */
+  datomAt(index: IndexName, kind: TreeKind, position: number): Datom;
+  /** The number of datoms in a tree. */
+  size(index: IndexName, kind: TreeKind): number;
+  /** Makes a segment resident (after `SegmentNotResident`). */
+  load(address: string): Promise<void>;
+}
+
+/** Segment loads one read may need at most before it is refused (the memory cache is too small for it). */
+const LOADS_MAX = 100_000;
+
+/**
+ * Runs a synchronous reader of db values, loading each segment it needs that is not in memory
+ * and running it again (see above). A reader over in-memory db values runs once.
+ */
+export async function readDb<T>(base: DurableBase | null, reader: () => T): Promise<T> {
+  for (let loads = 0; ; loads++) {
+    try {
+      return reader();
+    } catch (error) {
+      if (!(error instanceof SegmentNotResident) || base === null) throw error;
+      if (loads >= LOADS_MAX) {
+        fail('storage/busy', `A read needed more than ${LOADS_MAX} segment loads; the segment cache is too small for it. Raise cacheBytesMax or narrow the query.`, { loads });
+      }
+      await base.load(error.address);
+    }
+  }
+}

@@ -1,0 +1,201 @@
+//! Reads of a db state on a durable base: the base's trees and the novelty after them, merged.
+//!
+//!   current view   base current datoms, less those novelty retracted (`hidden`),
+//!                  merged with novelty's current rows
+//!   history views  base current (less hidden facts of :db/noHistory attributes), base history,
+//!                  novelty current and novelty history, merged in history order (fact, then t)
+//!
+//! Why this is exact: the base holds every datom up to its t; novelty holds every datom after it,
+//! except that retracting a base fact appends only the retraction row (the assertion stays in the
+//! base), recorded in `hidden` so current reads drop the base assertion. A fact novelty
+//! re-asserts after retracting it has a novelty assertion row of its own.
+import type { Datom, IndexName } from '../datom/datom.ts';
+import { tOfTx } from '../datom/datom.ts';
+import { Cursor, type Node } from '../btree/int-tree.ts';
+import { compareValues } from '../values/compare.ts';
+import { currentOrders, historyOrders } from '../indexer/datom-order.ts';
+import type { DbState } from './db.ts';
+import type { DurableBase } from './durable-base.ts';
+import { probeFor } from './index-order.ts';
+
+export interface MergedView {
+  readonly asOfT: number | null;
+  readonly sinceT: number | null;
+  readonly isHistory: boolean;
+}
+
+/** Novelty rows of one tree between two component bounds, as datoms. */
+function* noveltyDatoms(state: DbState, tree: Node, index: IndexName, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): Generator<Datom> {
+  const { table } = state;
+  const until = probeFor(table, index, upper, upperInclusive);
+  const cursor = new Cursor(tree, probeFor(table, index, lower, false));
+  for (let row = cursor.next(); row !== -1 && until(row) > 0; row = cursor.next()) yield table.datom(row);
+}
+
+/** True when novelty retracted base fact [e a v]. */
+export function isHidden(state: DbState, e: number, a: number, v: unknown): boolean {
+  if (state.hidden.size === 0) return false;
+  const { table } = state;
+  const row = new Cursor(state.hidden, probeFor(table, 'eavt', [e, a, v], false)).peek();
+  return row !== -1 && table.e(row) === e && table.a(row) === a && compareValues(table.v(row), v) === 0;
+}
+
+function* visibleBase(state: DbState, base: DurableBase, index: IndexName, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean, keep: (d: Datom) => boolean): Generator<Datom> {
+  for (const datom of base.datoms(index, 'current', lower, upper, upperInclusive)) if (keep(datom)) yield datom;
+}
+
+function* merge(sources: Array<Iterator<Datom>>, order: (x: Datom, y: Datom) => number): Generator<Datom> {
+  const heads = sources.map((s) => s.next());
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i]!;
+      if (!h.done && (best === -1 || order(h.value, (heads[best] as IteratorYieldResult<Datom>).value) < 0)) best = i;
+    }
+    if (best === -1) return;
+    yield (heads[best] as IteratorYieldResult<Datom>).value;
+    heads[best] = sources[best]!.next();
+  }
+}
+
+/** Datoms of a db state on a durable base between two component bounds, as `view` sees them. */
+export function* mergedScan(state: DbState, view: MergedView, index: IndexName, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): Generator<Datom> {
+  const base = state.base!;
+  const { asOfT, sinceT, isHistory } = view;
+  if (!isHistory && asOfT === null) {
+    const baseCurrent = visibleBase(state, base, index, lower, upper, upperInclusive, (d) => !isHidden(state, d.e, d.a, d.v));
+    const novelty = noveltyDatoms(state, state.current[index], index, lower, upper, upperInclusive);
+    for (const datom of merge([baseCurrent, novelty], currentOrders[index])) {
+      if (sinceT === null || toT(datom) > sinceT) yield datom;
+    }
+    return;
+  }
+  const schema = state.schema;
+  const sources = [
+    visibleBase(state, base, index, lower, upper, upperInclusive, (d) => schema.attribute(d.a)?.noHistory !== true || !isHidden(state, d.e, d.a, d.v)),
+    base.datoms(index, 'history', lower, upper, upperInclusive)[Symbol.iterator](),
+    noveltyDatoms(state, state.current[index], index, lower, upper, upperInclusive),
+    noveltyDatoms(state, state.history[index], index, lower, upper, upperInclusive),
+  ];
+  const all = merge(sources, historyOrders[index]);
+  if (isHistory) {
+    for (const datom of all) {
+      const t = toT(datom);
+      if ((asOfT === null || t <= asOfT) && (sinceT === null || t > sinceT)) yield datom;
+    }
+    return;
+  }
+  // asOf: a fact is visible if its last datom at or before asOfT is an assertion (rows of one
+  // fact come together, in time order).
+  const fact = currentOrders[index];
+  let pending: Datom | null = null;
+  for (const datom of all) {
+    if (pending !== null && fact(pending, datom) !== 0) {
+      yield pending;
+      pending = null;
+    }
+    const t = toT(datom);
+    if (t > asOfT!) continue;
+    pending = datom.added && (sinceT === null || t > sinceT) ? datom : null;
+  }
+  if (pending !== null) yield pending;
+}
+
+/** The number of datoms `mergedScan` reads before filtering (exact for the current view). */
+export function mergedCount(state: DbState, view: MergedView, index: IndexName, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): number {
+  const base = state.base!;
+  const { table } = state;
+  const rows = (tree: Node): number => {
+    if (tree.size === 0) return 0;
+    let n = 0;
+    const until = probeFor(table, index, upper, upperInclusive);
+    const cursor = new Cursor(tree, probeFor(table, index, lower, false));
+    for (let row = cursor.next(); row !== -1 && until(row) > 0; row = cursor.next()) n++;
+    return n;
+  };
+  let n = base.count(index, 'current', lower, upper, upperInclusive) + rows(state.current[index]);
+  if (view.asOfT !== null || view.isHistory) n += base.count(index, 'history', lower, upper, upperInclusive) + rows(state.history[index]);
+  else if (state.hidden.size > 0) {
+    for (const datom of noveltyDatoms(state, state.hidden, 'eavt', [], [], true)) {
+      if (inRange(index, datom, lower, upper, upperInclusive)) n--;
+    }
+  }
+  return Math.max(0, n);
+}
+
+function inRange(index: IndexName, datom: Datom, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): boolean {
+  const probe = (components: readonly unknown[]): number => {
+    for (let i = 0; i < components.length; i++) {
+      const c = compareComponent(index, i, components[i], datom);
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
+  const lo = probe(lower);
+  if (lo > 0) return false;
+  const hi = probe(upper);
+  return upperInclusive ? hi >= 0 : hi > 0;
+}
+
+const layout: Record<IndexName, readonly ('e' | 'a' | 'v')[]> = { eavt: ['e', 'a', 'v'], aevt: ['a', 'e', 'v'], avet: ['a', 'v', 'e'], vaet: ['v', 'a', 'e'] };
+
+function compareComponent(index: IndexName, i: number, sought: unknown, datom: Datom): number {
+  switch (layout[index][i]) {
+    case 'e':
+      return (sought as number) - datom.e;
+    case 'a':
+      return (sought as number) - datom.a;
+    case 'v':
+      return compareValues(sought, datom.v);
+    default:
+      return 0;
+  }
+}
+
+function toT(datom: Datom): number {
+  return tOfTx(datom.tx);
+}
+
+/** A current fact as the transaction layer needs it: its row in novelty, or -1 if it is in the base. */
+export interface CurrentFact {
+  readonly e: number;
+  readonly a: number;
+  readonly v: unknown;
+  readonly row: number;
+}
+
+/** Current facts of a state whose leading components (resolved) are `components`, in index order. */
+export function currentFacts(state: DbState, index: IndexName, components: readonly unknown[]): CurrentFact[] {
+  const { table } = state;
+  const out: CurrentFact[] = [];
+  const until = probeFor(table, index, components, true);
+  const cursor = new Cursor(state.current[index], probeFor(table, index, components, false));
+  for (let row = cursor.next(); row !== -1 && until(row) > 0; row = cursor.next()) out.push({ e: table.e(row), a: table.a(row), v: table.v(row), row });
+  const base = state.base;
+  if (base === null) return out;
+  let fromBase = false;
+  for (const d of base.datoms(index, 'current', components, components, true)) {
+    if (isHidden(state, d.e, d.a, d.v)) continue;
+    out.push({ e: d.e, a: d.a, v: d.v, row: -1 });
+    fromBase = true;
+  }
+  if (fromBase) {
+    const order = currentOrders[index];
+    out.sort((x, y) => order(x as never, y as never));
+  }
+  return out;
+}
+
+/** The current fact [e a v] of a state, or null. */
+export function currentFact(state: DbState, e: number, a: number, v: unknown): CurrentFact | null {
+  const { table } = state;
+  const probe = probeFor(table, 'eavt', [e, a, v], false);
+  const row = new Cursor(state.current.eavt, probe).peek();
+  if (row !== -1 && table.e(row) === e && table.a(row) === a && compareValues(table.v(row), v) === 0) return { e, a, v: table.v(row), row };
+  const base = state.base;
+  if (base === null) return null;
+  for (const d of base.datoms('eavt', 'current', [e, a, v], [e, a, v], true)) {
+    if (!isHidden(state, e, a, v)) return { e, a, v: d.v, row: -1 };
+  }
+  return null;
+}
