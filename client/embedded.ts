@@ -6,6 +6,8 @@ import { createMemoryStorage, openLocalStorage } from '../nodes/storage/index.ts
 import type { Transactor } from '../nodes/transactor/transactor.ts';
 import { System } from '../nodes/transactor/system.ts';
 import { FactumError } from '../nodes/util/errors.ts';
+import { readDb } from '../nodes/db/durable-base.ts';
+import { SegmentNotResident } from '../nodes/btree/durable-tree.ts';
 import type { Keyword } from '../nodes/values/values.ts';
 import type { Client, ClientConfig, Connection, Datom, DatomsOptions, Db, DbStats, IndexName, PullPattern, QueryRequest, TxData, TxReport } from './types.ts';
 import type { EntityRef } from '../nodes/db/database.ts';
@@ -14,7 +16,7 @@ import { query } from '../nodes/query/index.ts';
 
 export async function openEmbeddedClient(config: ClientConfig): Promise<Client> {
   const storage = config.storage === 'memory' ? createMemoryStorage() : await openLocalStorage(config.dir);
-  const system = new System(storage);
+  const system = new System(storage, { indexing: config.indexing });
   return {
     listDatabases: () => system.listDatabases(),
     createDatabase: (name) => system.createDatabase(name),
@@ -60,24 +62,42 @@ function wrapReport(report: EngineReport): TxReport {
   return { dbBefore: new EmbeddedDb(report.dbBefore), dbAfter: new EmbeddedDb(report.dbAfter), txData: report.txData, tempids: report.tempids };
 }
 
-/** Datoms are handed out in chunks so a long scan never holds more than a chunk at once. */
-async function* limited(source: Iterable<Datom>, options: DatomsOptions = {}): AsyncGenerator<Datom> {
-  let skip = options.offset ?? 0;
-  let left = options.limit ?? Number.POSITIVE_INFINITY;
+/**
+ * Datoms are handed out lazily so a long scan never holds more than it must. On a durable base,
+ * a scan that reaches a segment not in memory loads it and starts over, skipping the datoms it
+ * already handed out (the db value is immutable, so they come again in the same order).
+ */
+async function* limited(engine: EngineDb, source: () => Iterable<Datom>, options: DatomsOptions = {}): AsyncGenerator<Datom> {
+  const offset = options.offset ?? 0;
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  let read = 0; // datoms of the scan consumed so far (skipped or handed out)
   let sinceYield = 0;
-  for (const datom of source) {
-    if (left <= 0) return;
-    if (skip > 0) {
-      skip--;
-      continue;
-    }
-    left--;
-    yield datom;
-    if (++sinceYield === 1000) {
-      sinceYield = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve)); // let other work run during long scans
+  for (;;) {
+    let seen = 0;
+    try {
+      for (const datom of source()) {
+        if (seen++ < read) continue;
+        read++;
+        if (read - offset > limit) return;
+        if (read <= offset) continue;
+        yield datom;
+        if (++sinceYield === 1000) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve)); // let other work run during long scans
+        }
+      }
+      return;
+    } catch (error) {
+      const base = engine.state.base;
+      if (!(error instanceof SegmentNotResident) || base === null) throw error;
+      await base.load(error.address);
     }
   }
+}
+
+/** Runs a reader of an engine db value, loading segments it needs (see nodes/db/durable-base.ts). */
+function read<T>(engine: EngineDb, reader: () => T): Promise<T> {
+  return readDb(engine.state.base, reader);
 }
 
 export class EmbeddedDb implements Db {
@@ -97,11 +117,11 @@ export class EmbeddedDb implements Db {
   }
 
   datoms(index: IndexName, components: readonly unknown[] = [], options?: DatomsOptions): AsyncIterable<Datom> {
-    return limited(this.engine.datoms(index, ...components), options);
+    return limited(this.engine, () => this.engine.datoms(index, ...components), options);
   }
 
   indexRange(attribute: unknown, start?: unknown, end?: unknown, options?: DatomsOptions): AsyncIterable<Datom> {
-    return limited(this.engine.indexRange(attribute as number, start, end), options);
+    return limited(this.engine, () => this.engine.indexRange(attribute as number, start, end), options);
   }
 
   asOf(t: number | Date): Db {
@@ -114,25 +134,27 @@ export class EmbeddedDb implements Db {
     return new EmbeddedDb(this.engine.history());
   }
   async with(txData: TxData): Promise<TxReport> {
-    return wrapReport(this.engine.with(parseTxData(txData)));
+    const parsed = parseTxData(txData);
+    return wrapReport(await read(this.engine, () => this.engine.with(parsed)));
   }
   async stats(): Promise<DbStats> {
-    return this.engine.stats();
+    return read(this.engine, () => this.engine.stats());
   }
   async entid(ref: unknown): Promise<number | null> {
-    return this.engine.entid(ref as number);
+    return read(this.engine, () => this.engine.entid(ref as number));
   }
   async ident(e: number): Promise<Keyword | null> {
     return this.engine.ident(e);
   }
   async pull(pattern: PullPattern, eid: unknown): Promise<Record<string, unknown>> {
-    return pull(this.engine, pattern, eid as EntityRef);
+    return read(this.engine, () => pull(this.engine, pattern, eid as EntityRef));
   }
   async runQuery(request: QueryRequest): Promise<unknown> {
     const args = (request.args ?? []).map((x) => (x instanceof EmbeddedDb ? x.engine : x));
-    return query({ ...request, args });
+    const base = args.find((x): x is EngineDb => (x as EngineDb | null)?.state?.base != null)?.state.base ?? null;
+    return readDb(base, () => query({ ...request, args }));
   }
   async pullMany(pattern: PullPattern, eids: readonly unknown[]): Promise<Array<Record<string, unknown>>> {
-    return pullMany(this.engine, pattern, eids as EntityRef[]);
+    return read(this.engine, () => pullMany(this.engine, pattern, eids as EntityRef[]));
   }
 }

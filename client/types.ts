@@ -7,9 +7,23 @@ export type { Keyword };
 /** Where a client's databases live. */
 export type ClientConfig =
   /** In process memory: gone when the process exits. For tests and experiments. */
-  | { readonly storage: 'memory' }
+  | { readonly storage: 'memory'; readonly indexing?: IndexingConfig | false }
   /** A local directory (the embedded default): durable, one writing process at a time. */
-  | { readonly storage: 'local'; readonly dir: string };
+  | { readonly storage: 'local'; readonly dir: string; readonly indexing?: IndexingConfig | false };
+
+/**
+ * Durable indexing of an embedded database: transactions are indexed into durable trees in the
+ * background, so memory holds only the transactions not yet indexed and a database opens from
+ * its index and the log after it. `false` keeps every datom in memory.
+ */
+export interface IndexingConfig {
+  /** Unindexed transactions (estimated bytes) that start an index run. @default - 32 MiB */
+  readonly noveltyBytesMax?: number;
+  /** Unindexed transactions at which transact refuses with storage/busy until indexing catches up. @default - 8 × noveltyBytesMax */
+  readonly backPressureBytes?: number;
+  /** Bytes of decoded index segments kept in memory. @default - 256 MiB */
+  readonly cacheBytesMax?: number;
+}
 
 export type IndexName = 'eavt' | 'aevt' | 'avet' | 'vaet';
 

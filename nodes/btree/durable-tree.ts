@@ -195,7 +195,11 @@ export async function* rangeKeys<K>(config: TreeConfig<K>, tree: DurableTree, lo
  */
 export class SegmentNotResident extends Error {
   override name = 'SegmentNotResident';
-  constructor(readonly address: string) {
+  /** `load`: makes the segment resident, when the thrower knows how (see nodes/db/durable-base.ts). */
+  constructor(
+    readonly address: string,
+    readonly load?: () => Promise<void>,
+  ) {
     super(`segment ${address} is not in memory; load it and run the reader again`);
   }
 }
@@ -258,19 +262,6 @@ export function rankSync<K>(config: TreeConfig<K>, tree: DurableTree, resident: 
     node = residentNode(config, resident, childExpected(node.children[index]!, node.height - 1));
   }
   return before + seekLeaf(node.keys, probe);
-}
-
-/** The key at position `index` (0-based) of the tree, from nodes in memory, else `SegmentNotResident`. */
-export function keyAtSync<K>(config: TreeConfig<K>, tree: DurableTree, resident: Resident<K>, index: number): K {
-  assert(tree.address !== null && index >= 0 && index < tree.count, `key ${index} of a tree of ${tree.count}`);
-  let node = residentNode(config, resident, rootExpected<K>(tree));
-  let left = index;
-  while (node.kind === 'branch') {
-    let i = 0;
-    while (left >= node.children[i]!.count) left -= node.children[i++]!.count;
-    node = residentNode(config, resident, childExpected(node.children[i]!, node.height - 1));
-  }
-  return node.keys[left]!;
 }
 
 /** The number of keys before the position: one descent, using the counts of the branches. */

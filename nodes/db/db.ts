@@ -236,10 +236,7 @@ export class Db implements Database {
     if (upTo > first) return table.t(keyAt(current.avet, upTo - 1));
     if (base === null) return 0;
     // Novelty's transactions are all newer than the base's: the answer is in the base.
-    const n = base.count('avet', 'current', [ATTR.txInstant], [ATTR.txInstant, instant], true);
-    if (n === 0) return 0;
-    const before = base.count('avet', 'current', [], [ATTR.txInstant], false);
-    return toT(base.datomAt('avet', 'current', before + n - 1).tx);
+    return base.tAtInstant(instant.getTime());
   }
 
   /** Resolves idents and lookup refs in components; null when one names nothing. */

@@ -22,10 +22,10 @@ export interface DurableBase {
   datoms(index: IndexName, kind: TreeKind, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): Iterable<Datom>;
   /** The number of datoms `datoms` would give (exact: branches record counts). */
   count(index: IndexName, kind: TreeKind, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): number;
-  /** The datom at a position of a tree (0-based, in the tree's order). */
-  datomAt(index: IndexName, kind: TreeKind, position: number): Datom;
   /** The number of datoms in a tree. */
   size(index: IndexName, kind: TreeKind): number;
+  /** The t of the newest transaction the base covers whose instant is at or before `ms` (0 if none). */
+  tAtInstant(ms: number): number;
   /** Makes a segment resident (after `SegmentNotResident`). */
   load(address: string): Promise<void>;
 }
@@ -42,11 +42,13 @@ export async function readDb<T>(base: DurableBase | null, reader: () => T): Prom
     try {
       return reader();
     } catch (error) {
-      if (!(error instanceof SegmentNotResident) || base === null) throw error;
+      if (!(error instanceof SegmentNotResident)) throw error;
       if (loads >= LOADS_MAX) {
         fail('storage/busy', `A read needed more than ${LOADS_MAX} segment loads; the segment cache is too small for it. Raise cacheBytesMax or narrow the query.`, { loads });
       }
-      await base.load(error.address);
+      if (error.load !== undefined) await error.load();
+      else if (base !== null) await base.load(error.address);
+      else throw error;
     }
   }
 }

@@ -117,6 +117,7 @@ export function mergedCount(state: DbState, view: MergedView, index: IndexName, 
   if (view.asOfT !== null || view.isHistory) n += base.count(index, 'history', lower, upper, upperInclusive) + rows(state.history[index]);
   else if (state.hidden.size > 0) {
     for (const datom of noveltyDatoms(state, state.hidden, 'eavt', [], [], true)) {
+      if (index === 'vaet' && state.schema.attribute(datom.a)?.valueType !== 'ref') continue; // VAET holds refs only
       if (inRange(index, datom, lower, upper, upperInclusive)) n--;
     }
   }

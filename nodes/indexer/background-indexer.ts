@@ -47,7 +47,7 @@ export class BackgroundIndexer {
   private latest: { db: Db; logPosition: number } | null = null;
   private running: Promise<void> | null = null;
   private lost = false;
-  private readonly listeners: Array<(root: IndexRoot) => void> = [];
+  private readonly listeners: Array<(root: IndexRoot, indexed: Db) => void> = [];
   /** The error of the last failed run, if the next has not succeeded yet. */
   lastError: unknown = null;
   readonly noveltyBytesMax: number;
@@ -77,7 +77,8 @@ export class BackgroundIndexer {
     return this.lost;
   }
 
-  onIndexed(listener: (root: IndexRoot) => void): void {
+  /** Calls `listener` after each run with the new root and the db value it indexed (at root.t). */
+  onIndexed(listener: (root: IndexRoot, indexed: Db) => void): void {
     this.listeners.push(listener);
   }
 
@@ -93,6 +94,16 @@ export class BackgroundIndexer {
     this.bytes += bytes;
     this.latest = { db, logPosition };
     if (this.bytes >= this.noveltyBytesMax) this.start();
+  }
+
+  /** The transactions of novelty not yet indexed, in t order. */
+  get novelty(): readonly LoggedTransaction[] {
+    return this.pending.map((entry) => entry.transaction);
+  }
+
+  /** Resolves when no run is running (starts none). */
+  async idle(): Promise<void> {
+    while (this.running !== null) await this.running;
   }
 
   /** Starts a run now if there is novelty and none is running; resolves when no run is running. */
@@ -124,7 +135,7 @@ export class BackgroundIndexer {
       const dropped = this.pending.splice(0, covered);
       for (const entry of dropped) this.bytes -= entry.bytes;
       this.lastError = null;
-      for (const listener of this.listeners) listener(outcome.root);
+      for (const listener of this.listeners) listener(outcome.root, db);
     } catch (error) {
       this.lastError = error;
     }

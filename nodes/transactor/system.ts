@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Storage } from '../storage/protocol.ts';
 import { fail } from '../util/errors.ts';
-import { Transactor } from './transactor.ts';
+import { Transactor, type TransactorOptions } from './transactor.ts';
+import { rootKey, segmentPrefix } from '../indexer/root.ts';
 
 export interface DatabaseInfo {
   readonly name: string;
@@ -33,7 +34,10 @@ export class System {
   private readonly transactors = new Map<string, Promise<Transactor>>();
   private closed = false;
 
-  constructor(readonly storage: Storage) {}
+  constructor(
+    readonly storage: Storage,
+    private readonly options: TransactorOptions = {},
+  ) {}
 
   async listDatabases(): Promise<string[]> {
     return (await this.readCatalog()).catalog.databases.map((d) => d.name).sort();
@@ -61,8 +65,9 @@ export class System {
       if (await this.storage.casRecord(CATALOG_KEY, version, encodeCatalog(next))) {
         const transactor = this.transactors.get(name);
         this.transactors.delete(name);
-        if (transactor !== undefined) (await transactor.catch(() => null))?.close();
+        if (transactor !== undefined) await (await transactor.catch(() => null))?.close();
         await this.storage.deleteLog(logName(info));
+        await deleteIndexes(this.storage, logName(info));
         return true;
       }
     }
@@ -84,7 +89,7 @@ export class System {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const transactor of this.transactors.values()) (await transactor.catch(() => null))?.close();
+    for (const transactor of this.transactors.values()) await (await transactor.catch(() => null))?.close();
     this.transactors.clear();
     await this.storage.close();
   }
@@ -94,7 +99,7 @@ export class System {
     if (info === undefined) {
       fail('catalog/database-not-found', `No database named ${JSON.stringify(name)}; create it first (createDatabase) or check the name with listDatabases.`, { name });
     }
-    return Transactor.open(this.storage, logName(info));
+    return Transactor.open(this.storage, logName(info), this.options);
   }
 
   private async readCatalog(): Promise<{ catalog: Catalog; version: number | null }> {
@@ -106,6 +111,15 @@ export class System {
 
 function logName(info: DatabaseInfo): string {
   return `db-${info.id}`;
+}
+
+/** Deletes a deleted database's index root and segments (nothing can read them any more). */
+async function deleteIndexes(storage: Storage, databaseId: string): Promise<void> {
+  const keys: string[] = [];
+  for await (const key of storage.listSegments(segmentPrefix(databaseId))) keys.push(key);
+  for (let i = 0; i < keys.length; i += 500) await storage.deleteSegments(keys.slice(i, i + 500));
+  const root = await storage.getRecord(rootKey(databaseId));
+  if (root !== null) await storage.deleteRecord(rootKey(databaseId), root.version);
 }
 
 function encodeCatalog(catalog: Catalog): Uint8Array {

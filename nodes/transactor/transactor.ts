@@ -10,14 +10,39 @@
 //!
 //! The position condition is the fence: if another writer took the position, nothing of this
 //! batch is acknowledged and this transactor stops accepting writes.
+//!
+//! Durable indexes (nodes/indexer): every durable transaction is handed to a background indexer;
+//! when its novelty passes a threshold, it merges novelty into the durable trees and moves the
+//! root. The transactor then rebases: its db value becomes one on the new root, with the
+//! transactions after the root replayed as novelty, so memory holds only unindexed novelty.
+//! Opening reads the root and replays only the log after it. If indexing falls behind so far
+//! that novelty reaches `backPressureBytes`, transactions are refused with `storage/busy`
+//! (retryable) until it catches up.
 import type { Datom } from '../datom/datom.ts';
 import type { Db, TxReport } from '../db/db.ts';
+import { readDb } from '../db/durable-base.ts';
 import type { Storage } from '../storage/protocol.ts';
 import { FactumError } from '../util/errors.ts';
 import { emptyDb } from '../db/empty-db.ts';
-import { replay } from '../tx/replay.ts';
+import { replay, type LoggedTransaction } from '../tx/replay.ts';
+import { dbOnBase, schemaOfBase } from '../tx/base-db.ts';
 import '../tx/transact.ts';
+import { Indexer, type IndexerOptions } from '../indexer/indexer.ts';
+import { BackgroundIndexer, type BackgroundIndexerOptions } from '../indexer/background-indexer.ts';
+import { IndexedBase } from '../indexer/indexed-base.ts';
+import { bootstrapTransaction } from '../indexer/db-input.ts';
+import type { IndexRoot } from '../indexer/root.ts';
 import { decodeLogEntry, encodeLogEntry } from './log-record.ts';
+
+export interface IndexingOptions extends IndexerOptions, BackgroundIndexerOptions {}
+
+export interface TransactorOptions {
+  /**
+   * Durable indexing. False keeps every datom in memory and opens by replaying the whole log.
+   * @default - on, with the defaults of IndexerOptions and BackgroundIndexerOptions
+   */
+  readonly indexing?: IndexingOptions | false;
+}
 
 interface Pending {
   readonly txData: unknown;
@@ -36,12 +61,15 @@ const BATCH_MAX = 256;
 export class Transactor {
   private current: Db;
   private position: number;
-  /** The first t held by each log position, for txRange. */
+  /** The log position of `firstTs[0]`: entries before it (covered by the index root) were not read. */
+  private readonly firstPosition: number;
+  /** The first t held by each log position from `firstPosition` on, for txRange. */
   private readonly firstTs: number[];
   private readonly queue: Pending[] = [];
   private writing = false;
   private fenced: FactumError | null = null;
   private closed = false;
+  private rebaseTo: { root: IndexRoot; indexed: Db } | null = null;
   private readonly syncWaiters: Array<{ t: number; resolve: (db: Db) => void; reject: (error: unknown) => void }> = [];
 
   private constructor(
@@ -49,25 +77,56 @@ export class Transactor {
     private readonly log: string,
     db: Db,
     position: number,
+    firstPosition: number,
     firstTs: number[],
+    private readonly indexer: Indexer | null,
+    private readonly background: BackgroundIndexer | null,
   ) {
     this.current = db;
     this.position = position;
+    this.firstPosition = firstPosition;
     this.firstTs = firstTs;
+    background?.onIndexed((root, indexed) => {
+      this.rebaseTo = { root, indexed };
+      this.kick();
+    });
   }
 
-  /** Opens a database by replaying its log from the start (durable indexes come later). */
-  static async open(storage: Storage, log: string): Promise<Transactor> {
+  /**
+   * Opens a database: from its index root (if it has one) and the log after it, else by
+   * replaying the whole log.
+   */
+  static async open(storage: Storage, log: string, options: TransactorOptions = {}): Promise<Transactor> {
+    const indexing = options.indexing ?? {};
+    const indexer = indexing === false ? null : await Indexer.open(storage, log, indexing);
+    const background = indexer === null || indexing === false ? null : new BackgroundIndexer(indexer, indexing);
+    const root = indexer?.root ?? null;
     let db = emptyDb();
+    if (root !== null) {
+      const base = await IndexedBase.create(indexer!, root);
+      db = dbOnBase(base, await schemaOfBase(base), root);
+    } else {
+      background?.added(db, bootstrapTransaction(), 0);
+    }
+    const firstPosition = root?.logPosition ?? 0;
     const firstTs: number[] = [];
-    let position = 0;
-    for await (const entry of storage.readLog(log, 0)) {
+    let position = firstPosition;
+    for await (const entry of storage.readLog(log, firstPosition)) {
       const transactions = decodeLogEntry(entry.bytes, entry.position);
       if (transactions.length > 0) firstTs.push(transactions[0]!.t);
-      for (const logged of transactions) db = replay(db, logged);
       position = entry.position + 1;
+      for (const logged of transactions) {
+        const before = db;
+        db = before.state.base === null ? replay(before, logged) : await readDb(before.state.base, () => replay(before, logged));
+        background?.added(db, logged, position);
+      }
     }
-    return new Transactor(storage, log, db, position, firstTs);
+    return new Transactor(storage, log, db, position, firstPosition, firstTs, indexer, background);
+  }
+
+  /** The durable indexer of this database (null when indexing is off). */
+  get indexing(): { readonly indexer: Indexer; readonly background: BackgroundIndexer } | null {
+    return this.indexer === null || this.background === null ? null : { indexer: this.indexer, background: this.background };
   }
 
   db(): Db {
@@ -77,13 +136,45 @@ export class Transactor {
   transact(txData: unknown): Promise<TxReport> {
     if (this.closed) return Promise.reject(new FactumError('client/closed', 'This connection is closed; connect again to transact.', {}));
     if (this.fenced !== null) return Promise.reject(this.fenced);
+    const background = this.background;
+    if (background !== null && background.isOverloaded) {
+      const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+      const cause = background.lastError === null ? '' : ` The last index run failed: ${String((background.lastError as Error).message ?? background.lastError)}.`;
+      return Promise.reject(
+        new FactumError('storage/busy', `Indexing is behind: ${mib(background.noveltyBytes)} of transactions wait to be indexed (limit ${mib(background.backPressureBytes)}). Retry the transaction shortly; nothing of it was written.${cause}`, {
+          noveltyBytes: background.noveltyBytes,
+          backPressureBytes: background.backPressureBytes,
+        }),
+      );
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ txData, resolve, reject });
-      if (!this.writing) {
-        this.writing = true;
-        void this.flush();
-      }
+      this.kick();
     });
+  }
+
+  /**
+   * Indexes every transaction not yet indexed and moves the db value onto the new root (for
+   * tools, tests and benchmarks: indexing otherwise starts by itself). Throws the run's error if
+   * it failed.
+   */
+  async indexNow(): Promise<void> {
+    const background = this.background;
+    if (background === null) return;
+    await background.flush();
+    if (background.lastError !== null) throw background.lastError;
+    while (this.writing || this.rebaseTo !== null) {
+      this.kick();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Starts the writer loop if it is not running. */
+  private kick(): void {
+    if (!this.writing && !this.closed) {
+      this.writing = true;
+      void this.flush();
+    }
   }
 
   /** Resolves with a db value whose basis is at least `t`. */
@@ -95,15 +186,20 @@ export class Transactor {
 
   /** Transactions with `start <= t < end`, read from the log in order. */
   async *txRange(start = 1, end = Number.MAX_SAFE_INTEGER): AsyncGenerator<TxRangeEntry> {
+    // Transactions the index root covers were not read at open: their positions are unknown,
+    // so a range reaching back before the first known entry reads the log from its start.
     let from = 0;
-    let lo = 0;
-    let hi = this.firstTs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.firstTs[mid]! <= start) {
-        from = mid;
-        lo = mid + 1;
-      } else hi = mid;
+    if (this.firstTs.length > 0 && this.firstTs[0]! <= start) {
+      let lo = 0;
+      let hi = this.firstTs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.firstTs[mid]! <= start) {
+          from = mid;
+          lo = mid + 1;
+        } else hi = mid;
+      }
+      from += this.firstPosition;
     }
     const until = this.position;
     for await (const entry of this.storage.readLog(this.log, from, until)) {
@@ -114,16 +210,20 @@ export class Transactor {
     }
   }
 
-  close(): void {
+  /** Refuses further transactions and waits for a running index run to end. */
+  async close(): Promise<void> {
     this.closed = true;
     const error = new FactumError('client/closed', 'The connection was closed before this transaction was written.', {});
     for (const pending of this.queue.splice(0)) pending.reject(error);
     for (const waiter of this.syncWaiters.splice(0)) waiter.reject(error);
+    await this.background?.idle();
   }
 
   private async flush(): Promise<void> {
     try {
-      while (this.queue.length > 0 && this.fenced === null) {
+      for (;;) {
+        if (this.rebaseTo !== null && this.fenced === null) await this.rebase();
+        if (this.queue.length === 0 || this.fenced !== null || this.closed) break;
         const batch = this.queue.splice(0, BATCH_MAX);
         await this.commit(batch);
       }
@@ -132,12 +232,41 @@ export class Transactor {
     }
   }
 
+  /**
+   * Moves the db value onto the newest index root: a db value on its trees, with the novelty
+   * after it (the background indexer's pending transactions) replayed. Runs in the writer loop,
+   * between commits, so no commit works from a db value this replaces.
+   */
+  private async rebase(): Promise<void> {
+    const { root } = this.rebaseTo!;
+    const { indexed } = this.rebaseTo!;
+    this.rebaseTo = null;
+    if (root.t > this.current.basisT) return;
+    try {
+      const previous = this.current.state.base;
+      const base = await IndexedBase.create(this.indexer!, root, previous instanceof IndexedBase ? previous : undefined);
+      let db = dbOnBase(base, indexed.state.schema, root);
+      for (const logged of this.background!.novelty) {
+        if (logged.t <= root.t) continue;
+        const before = db;
+        db = await readDb(base, () => replay(before, logged as LoggedTransaction));
+      }
+      if (db.basisT !== this.current.basisT) throw new Error(`novelty ends at t ${db.basisT}, the db value is at t ${this.current.basisT}`);
+      this.current = db;
+    } catch (error) {
+      // The db value in memory stays correct (it holds the novelty the root covers too); the
+      // next index run tries again.
+      console.error(`factum: could not move database ${this.log} onto index root t ${root.t}; it keeps serving from memory (${String(error)}).`);
+    }
+  }
+
   private async commit(batch: readonly Pending[]): Promise<void> {
     let db = this.current;
     const accepted: Array<{ pending: Pending; report: TxReport }> = [];
     for (const pending of batch) {
       try {
-        const report = db.with(pending.txData);
+        const before = db;
+        const report = before.state.base === null ? before.with(pending.txData) : await readDb(before.state.base, () => before.with(pending.txData));
         accepted.push({ pending, report });
         db = report.dbAfter;
       } catch (error) {
@@ -174,6 +303,10 @@ export class Transactor {
     this.firstTs.push(accepted[0]!.report.dbAfter.basisT);
     this.position++;
     this.current = db;
+    for (const { report } of accepted) {
+      const { state } = report.dbAfter;
+      this.background?.added(report.dbAfter, { t: state.basisT, datoms: report.txData, nextUserN: state.nextUserN, nextDbN: state.nextDbN } as LoggedTransaction, this.position);
+    }
     for (const { pending, report } of accepted) pending.resolve(report);
     this.wakeSyncWaiters();
   }

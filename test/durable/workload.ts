@@ -50,6 +50,13 @@ export function runWorkload(seed: number, count: number, start: Workload = { dbs
   return { dbs, transactions };
 }
 
+/** The tx-data of the workload's next transaction against `db` (its reads may need segments: run under readDb). */
+export function nextTxData(random: () => number, db: Db): unknown[] {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const people = [...db.datoms('aevt', kw('person/name'))].map((d) => d.e);
+  return people.length < 4 || random() < 0.3 ? newPeople(random, pick, people) : change(random, pick, people, db);
+}
+
 function newPeople(random: () => number, pick: <T>(xs: readonly T[]) => T, people: number[]): unknown[] {
   return Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => ({
     'db/id': `p${i}`,
