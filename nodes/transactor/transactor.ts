@@ -138,7 +138,7 @@ export class Transactor {
     if (this.fenced !== null) return Promise.reject(this.fenced);
     const background = this.background;
     if (background !== null && background.isOverloaded) {
-      const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+      const mib = (n: number) => (n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
       const cause = background.lastError === null ? '' : ` The last index run failed: ${String((background.lastError as Error).message ?? background.lastError)}.`;
       return Promise.reject(
         new FactumError('storage/busy', `Indexing is behind: ${mib(background.noveltyBytes)} of transactions wait to be indexed (limit ${mib(background.backPressureBytes)}). Retry the transaction shortly; nothing of it was written.${cause}`, {

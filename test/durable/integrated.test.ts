@@ -13,6 +13,8 @@ import { kw } from '../../nodes/values/values.ts';
 import { query } from '../../nodes/query/index.ts';
 import { pull } from '../../nodes/pull/index.ts';
 import { isFactumError } from '../../nodes/util/errors.ts';
+import { withFaults } from '../../nodes/storage/fault.ts';
+import { createClient } from '../../client/index.ts';
 import { indexes, nextTxData, project, schemaTx } from './workload.ts';
 
 const indexing = { noveltyBytesMax: 3_000, backPressureBytes: 1_000_000_000, leafMax: 16, branchMax: 8 };
@@ -109,5 +111,87 @@ describe('durable indexes under db values', () => {
     const seed = 99;
     expect(await snapshot(durable.db(), seededRandom(seed))).toEqual(await snapshot(memory.db(), seededRandom(seed)));
     await durable.close();
+  });
+
+  it('refuses transactions with storage/busy while indexing is far behind, writing nothing, and accepts them once it catches up', async () => {
+    const storage = withFaults(createMemoryStorage(), { seed: 3, delayMs: 40, operations: ['putSegment'] });
+    const transactor = await Transactor.open(storage, 'db', { indexing: { noveltyBytesMax: 20_000, backPressureBytes: 60_000 } });
+    await transactor.transact(schemaTx);
+    const random = seededRandom(5);
+    let refused: unknown = null;
+    for (let i = 0; i < 500 && refused === null; i++) {
+      const db = transactor.db();
+      const txData = await read(db, () => nextTxData(random, db));
+      await transactor.transact(txData).catch((error: unknown) => (refused = error));
+    }
+    expect(isFactumError(refused, 'storage/busy')).toBe(true);
+    expect((refused as Error).message).toMatch(/Indexing is behind: .* KiB of transactions wait to be indexed \(limit .* KiB\)\. Retry/);
+    const length = await storage.logLength('db');
+    const basis = transactor.db().basisT;
+    await transactor.transact([{ 'person/name': 'Refused' }]).catch(() => undefined);
+    expect(await storage.logLength('db')).toBe(length);
+    await transactor.indexNow();
+    const report = await transactor.transact([{ 'person/name': 'Accepted' }]);
+    expect(report.dbAfter.basisT).toBe(basis + 1);
+    await transactor.close();
+  });
+
+  it('reads through the client from a reopened local database, and a corrupt segment is storage/corrupt, never an answer', async () => {
+    const { mkdtemp, rm, readdir, readFile, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'factum-integrated-'));
+    try {
+      const config = { storage: 'local' as const, dir, indexing: { noveltyBytesMax: 2_000 } };
+      let client = await createClient(config);
+      await client.createDatabase('people');
+      let conn = await client.connect('people');
+      await conn.transact(schemaTx);
+      for (let i = 0; i < 60; i++) await conn.transact([{ 'person/name': `P${i}`, 'person/age': i }]);
+      const countQuery = '[:find (count ?p) (sum ?a) :where [?p :person/age ?a]]';
+      const expected = await conn.db().runQuery({ query: countQuery, args: [conn.db()] });
+      expect(expected).toEqual([[60, 1770]]);
+      await client.close();
+
+      client = await createClient(config);
+      conn = await client.connect('people');
+      expect(await conn.db().runQuery({ query: countQuery, args: [conn.db()] })).toEqual(expected);
+      const names: unknown[] = [];
+      for await (const datom of conn.db().datoms('aevt', ['person/name'])) names.push(datom.v);
+      expect(names).toHaveLength(60);
+      const p7 = await conn.db().runQuery({ query: '[:find ?e . :where [?e :person/name "P7"]]', args: [conn.db()] });
+      expect(await conn.db().pull('[:person/age]', p7)).toEqual({ 'person/age': 7 });
+      await client.close();
+
+      // Flip a byte in the middle of every stored segment: every read that needs one fails.
+      const files: string[] = [];
+      const walk = async (at: string): Promise<void> => {
+        for (const entry of await readdir(at, { withFileTypes: true })) {
+          const path = join(at, entry.name);
+          if (entry.isDirectory()) await walk(path);
+          else if (path.includes('segments')) files.push(path);
+        }
+      };
+      await walk(dir);
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) {
+        const bytes = await readFile(file);
+        bytes[bytes.length >> 1]! ^= 0x40;
+        await writeFile(file, bytes);
+      }
+      const error = await Promise.resolve(createClient(config))
+        .then(async (c) => {
+          try {
+            const connection = await c.connect('people');
+            return await connection.db().runQuery({ query: '[:find (count ?p) . :where [?p :person/age]]', args: [connection.db()] });
+          } finally {
+            await c.close();
+          }
+        })
+        .catch((e: unknown) => e);
+      expect(isFactumError(error, 'storage/corrupt')).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
