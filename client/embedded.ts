@@ -7,6 +7,7 @@ import type { Transactor } from '../nodes/transactor/transactor.ts';
 import { System } from '../nodes/transactor/system.ts';
 import { FactumError } from '../nodes/util/errors.ts';
 import { readDb } from '../nodes/db/durable-base.ts';
+import { IoContext, processIoStats } from '../nodes/cache/io-stats.ts';
 import { SegmentNotResident } from '../nodes/btree/durable-tree.ts';
 import type { Keyword } from '../nodes/values/values.ts';
 import type { Client, ClientConfig, Connection, Datom, DatomsOptions, Db, DbStats, IndexName, PullPattern, QueryRequest, TxData, TxReport } from './types.ts';
@@ -22,6 +23,7 @@ export async function openEmbeddedClient(config: ClientConfig): Promise<Client> 
     createDatabase: (name) => system.createDatabase(name),
     deleteDatabase: (name) => system.deleteDatabase(name),
     connect: async (name) => new EmbeddedConnection(name, await system.connect(name)),
+    ioStats: async () => processIoStats.snapshot(),
     close: () => system.close(),
   };
 }
@@ -152,7 +154,11 @@ export class EmbeddedDb implements Db {
   async runQuery(request: QueryRequest): Promise<unknown> {
     const args = (request.args ?? []).map((x) => (x instanceof EmbeddedDb ? x.engine : x));
     const base = args.find((x): x is EngineDb => (x as EngineDb | null)?.state?.base != null)?.state.base ?? null;
-    return readDb(base, () => query({ ...request, args }));
+    const { ioStats, ...rest } = request;
+    const context = ioStats === undefined ? undefined : new IoContext();
+    const result = await readDb(base, () => query({ ...rest, args }), context);
+    if (ioStats !== undefined) ioStats(context!.snapshot());
+    return result;
   }
   async pullMany(pattern: PullPattern, eids: readonly unknown[]): Promise<Array<Record<string, unknown>>> {
     return read(this.engine, () => pullMany(this.engine, pattern, eids as EntityRef[]));

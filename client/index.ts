@@ -34,6 +34,7 @@ export function createClient(config: ClientConfig): Client {
     createDatabase: (name) => call((c) => c.createDatabase(name)),
     deleteDatabase: (name) => call((c) => c.deleteDatabase(name)),
     connect: (name) => call((c) => c.connect(name)),
+    ioStats: () => call((c) => c.ioStats()),
     close: () => call((c) => c.close()),
   };
 }

@@ -115,7 +115,15 @@ export interface QueryRequest {
   readonly timeout?: number;
   readonly offset?: number;
   readonly limit?: number;
+  /**
+   * Called once the query has answered, with the segment reads it made per cache level (as
+   * Datomic's :io-context reports them). Embedded databases with durable indexes only.
+   */
+  readonly ioStats?: (stats: IoStats) => void;
 }
+
+/** Segment reads per cache level (`memory`, `directory`, `storage`): hits, misses, bytes, ms. */
+export type IoStats = Readonly<Record<string, { readonly hits: number; readonly misses: number; readonly bytes: number; readonly ms: number }>>;
 
 /** A pull pattern: EDN text (`'[:a/b {:a/c [*]}]'`) or the same as data. */
 export type PullPattern = string | readonly unknown[];
@@ -139,5 +147,7 @@ export interface Client {
   /** Deletes a database and its data; resolves false if there was none. */
   deleteDatabase(name: string): Promise<boolean>;
   connect(name: string): Promise<Connection>;
+  /** Every segment read of this process so far, per cache level (embedded clients). */
+  ioStats(): Promise<IoStats>;
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { SegmentNotResident } from '../btree/durable-tree.ts';
 import { fail } from '../util/errors.ts';
+import type { IoContext } from '../cache/io-stats.ts';
 
 export type TreeKind = 'current' | 'history';
 
@@ -26,8 +27,15 @@ export interface DurableBase {
   size(index: IndexName, kind: TreeKind): number;
   /** The t of the newest transaction the base covers whose instant is at or before `ms` (0 if none). */
   tAtInstant(ms: number): number;
-  /** Makes a segment resident (after `SegmentNotResident`). */
-  load(address: string): Promise<void>;
+  /** Makes a segment resident (after `SegmentNotResident`), recording the read in `context` too. */
+  load(address: string, context?: IoContext): Promise<void>;
+}
+
+let active: IoContext | undefined;
+
+/** The I/O context of the reader `readDb` is running now (reads are synchronous, so there is one at a time). */
+export function activeIoContext(): IoContext | undefined {
+  return active;
 }
 
 /** Segment loads one read may need at most before it is refused (the memory cache is too small for it). */
@@ -35,10 +43,13 @@ const LOADS_MAX = 100_000;
 
 /**
  * Runs a synchronous reader of db values, loading each segment it needs that is not in memory
- * and running it again (see above). A reader over in-memory db values runs once.
+ * and running it again (see above). A reader over in-memory db values runs once. Its segment
+ * reads are recorded in `context` (and the process's) when given.
  */
-export async function readDb<T>(base: DurableBase | null, reader: () => T): Promise<T> {
+export async function readDb<T>(base: DurableBase | null, reader: () => T, context?: IoContext): Promise<T> {
   for (let loads = 0; ; loads++) {
+    const outer = active;
+    active = context;
     try {
       return reader();
     } catch (error) {
@@ -46,9 +57,11 @@ export async function readDb<T>(base: DurableBase | null, reader: () => T): Prom
       if (loads >= LOADS_MAX) {
         fail('storage/busy', `A read needed more than ${LOADS_MAX} segment loads; the segment cache is too small for it. Raise cacheBytesMax or narrow the query.`, { loads });
       }
-      if (error.load !== undefined) await error.load();
-      else if (base !== null) await base.load(error.address);
+      if (error.load !== undefined) await error.load(context);
+      else if (base !== null) await base.load(error.address, context);
       else throw error;
+    } finally {
+      active = outer;
     }
   }
 }

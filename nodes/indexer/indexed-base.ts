@@ -7,7 +7,7 @@
 //! parallel), so a long cold scan reruns about k / READ_AHEAD times.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { rangeKeysSync, rankSync, SegmentNotResident, type BranchNode, type DurableTree, type TreeNode } from '../btree/durable-tree.ts';
-import { readDb, type DurableBase, type TreeKind } from '../db/durable-base.ts';
+import { activeIoContext, readDb, type DurableBase, type TreeKind } from '../db/durable-base.ts';
 import { ATTR } from '../schema/bootstrap.ts';
 import { tOfTx } from '../datom/datom.ts';
 import type { IoContext } from '../cache/io-stats.ts';
@@ -34,8 +34,8 @@ export class IndexedBase implements DurableBase {
   private readonly parents = new Map<string, { branch: BranchNode<Datom>; index: number }>();
   private readonly seen = new WeakSet<object>();
   private readonly resident = (address: string): TreeNode<Datom> => {
-    const node = this.indexer.nodes.peek(address, this.context);
-    if (node === undefined) throw new SegmentNotResident(address, () => this.load(address));
+    const node = this.indexer.nodes.peek(address, activeIoContext() ?? this.context);
+    if (node === undefined) throw new SegmentNotResident(address, (context?: IoContext) => this.load(address, context));
     if (node.kind === 'branch' && !this.seen.has(node)) {
       this.seen.add(node);
       node.children.forEach((child, index) => this.parents.set(child.address, { branch: node, index }));
@@ -114,13 +114,13 @@ export class IndexedBase implements DurableBase {
     return this.tree(index, kind).count;
   }
 
-  async load(address: string): Promise<void> {
-    const loads = [this.indexer.nodes.load(address, this.context)];
+  async load(address: string, context: IoContext | undefined = this.context): Promise<void> {
+    const loads = [this.indexer.nodes.load(address, context)];
     const parent = this.parents.get(address);
     if (parent !== undefined) {
       const children = parent.branch.children;
       for (let i = parent.index + 1; i < Math.min(children.length, parent.index + 1 + READ_AHEAD); i++) {
-        if (this.indexer.nodes.peek(children[i]!.address) === undefined) loads.push(this.indexer.nodes.load(children[i]!.address, this.context));
+        if (this.indexer.nodes.peek(children[i]!.address) === undefined) loads.push(this.indexer.nodes.load(children[i]!.address, context));
       }
     }
     await Promise.all(loads);

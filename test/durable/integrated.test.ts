@@ -156,6 +156,14 @@ describe('durable indexes under db values', () => {
       client = await createClient(config);
       conn = await client.connect('people');
       expect(await conn.db().runQuery({ query: countQuery, args: [conn.db()] })).toEqual(expected);
+      // Per-query I/O statistics: the second run of a query finds every segment in memory.
+      const stats: Array<Record<string, { hits: number; misses: number }>> = [];
+      for (let run = 0; run < 2; run++) {
+        await conn.db().runQuery({ query: '[:find (count ?e) . :where [?e :person/name]]', args: [conn.db()], ioStats: (s) => stats.push(s) });
+      }
+      expect(stats[0]!.memory!.hits + stats[0]!.memory!.misses).toBeGreaterThan(0);
+      expect(stats[1]!.memory!.misses).toBe(0);
+      expect((await client.ioStats()).memory!.hits).toBeGreaterThan(0);
       const names: unknown[] = [];
       for await (const datom of conn.db().datoms('aevt', ['person/name'])) names.push(datom.v);
       expect(names).toHaveLength(60);
