@@ -198,7 +198,6 @@ export class SegmentNotResident extends Error {
   /** `load`: makes the segment resident, when the thrower knows how (see nodes/db/durable-base.ts). */
   constructor(
     readonly address: string,
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the context type belongs to the layer that throws
     readonly load?: (context?: any) => Promise<void>,
   ) {
     super(`segment ${address} is not in memory; load it and run the reader again`);
