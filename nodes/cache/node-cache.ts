@@ -59,6 +59,11 @@ export class NodeCache<K> implements NodeStore<K> {
     return this.lru.fetch(address, { context: recorder }) as Promise<TreeNode<K>>;
   }
 
+  /** True if the node is in memory (records nothing, changes no recency). */
+  has(address: string): boolean {
+    return this.lru.has(address);
+  }
+
   /** The node if it is in memory (for synchronous readers: `rangeKeysSync`); never reads storage. */
   peek(address: string, context?: IoContext): TreeNode<K> | undefined {
     const node = this.lru.get(address);

@@ -2,9 +2,9 @@
 //! read through the indexer's segment cache stack.
 //!
 //! Loading after a miss reads ahead: a synchronous reader that stops at a segment is run again
-//! from its start, so a scan over k cold leaves would rerun k times. When the missing segment is
-//! a child of a branch already in memory, the next `READ_AHEAD` siblings are loaded with it (in
-//! parallel), so a long cold scan reruns about k / READ_AHEAD times.
+//! from its start, so a scan over k cold leaves would rerun k times. When the missing segment's
+//! left sibling is in memory (a scan crossing from it), the next `READ_AHEAD` siblings are loaded
+//! with it (in parallel), so a long cold scan reruns about k / READ_AHEAD times.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { rangeKeysSync, rankSync, SegmentNotResident, type BranchNode, type DurableTree, type TreeNode } from '../btree/durable-tree.ts';
 import { activeIoContext, readDb, type DurableBase, type TreeKind } from '../db/durable-base.ts';
@@ -117,10 +117,13 @@ export class IndexedBase implements DurableBase {
   async load(address: string, context: IoContext | undefined = this.context): Promise<void> {
     const loads = [this.indexer.nodes.load(address, context)];
     const parent = this.parents.get(address);
-    if (parent !== undefined) {
+    // Read ahead only for a scan crossing into this segment from its left neighbour (resident):
+    // a cold point lookup still reads one segment per level.
+    const scanning = parent !== undefined && parent.index > 0 && this.indexer.nodes.has(parent.branch.children[parent.index - 1]!.address);
+    if (parent !== undefined && scanning) {
       const children = parent.branch.children;
       for (let i = parent.index + 1; i < Math.min(children.length, parent.index + 1 + READ_AHEAD); i++) {
-        if (this.indexer.nodes.peek(children[i]!.address) === undefined) loads.push(this.indexer.nodes.load(children[i]!.address, context));
+        if (!this.indexer.nodes.has(children[i]!.address)) loads.push(this.indexer.nodes.load(children[i]!.address, context));
       }
     }
     await Promise.all(loads);
