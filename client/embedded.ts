@@ -58,6 +58,15 @@ class EmbeddedConnection implements Connection {
   txRange(options: { start?: number; end?: number } = {}): AsyncIterable<{ t: number; data: readonly Datom[] }> {
     return this.transactor.txRange(options.start, options.end);
   }
+
+  async gcStorage(olderThan: Date): Promise<{ deleted: number; kept: number }> {
+    if (!(olderThan instanceof Date) || Number.isNaN(olderThan.getTime())) {
+      throw new FactumError('index/invalid-option', `gcStorage expects a valid Date (segments unreachable from roots retired before it are deleted), got ${String(olderThan)}.`, { olderThan: String(olderThan) });
+    }
+    const indexing = this.transactor.indexing;
+    if (indexing === null) return { deleted: 0, kept: 0 };
+    return indexing.indexer.gcStorage(olderThan);
+  }
 }
 
 function wrapReport(report: EngineReport): TxReport {

@@ -138,6 +138,13 @@ export interface Connection {
   sync(t?: number): Promise<Db>;
   /** Transactions from the log with `start <= t < end`. */
   txRange(options?: { readonly start?: number; readonly end?: number }): AsyncIterable<TxRangeEntry>;
+  /**
+   * Deletes index segments that no index root retired at or after `olderThan` can reach (Datomic's
+   * gc-storage). A db value older than `olderThan` may fail to read afterwards
+   * (`storage/segment-not-found`, never a wrong answer): keep the window longer than any db
+   * value is held. Resolves with the segments deleted and kept.
+   */
+  gcStorage(olderThan: Date): Promise<{ readonly deleted: number; readonly kept: number }>;
 }
 
 export interface Client {

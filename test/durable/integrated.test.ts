@@ -142,7 +142,7 @@ describe('durable indexes under db values', () => {
     const { tmpdir } = await import('node:os');
     const dir = await mkdtemp(join(tmpdir(), 'factum-integrated-'));
     try {
-      const config = { storage: 'local' as const, dir, indexing: { noveltyBytesMax: 2_000 } };
+      const config = { storage: 'local' as const, dir, indexing: { noveltyBytesMax: 2_000, backPressureBytes: 1_000_000_000 } };
       let client = await createClient(config);
       await client.createDatabase('people');
       let conn = await client.connect('people');
@@ -201,5 +201,22 @@ describe('durable indexes under db values', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('gcStorage through the client deletes the segments of retired roots and keeps the current database whole', async () => {
+    const client = createClient({ storage: 'memory', indexing: { noveltyBytesMax: 2_000, backPressureBytes: 1_000_000_000 } });
+    await client.createDatabase('gc');
+    const conn = await client.connect('gc');
+    await conn.transact(schemaTx);
+    for (let i = 0; i < 80; i++) await conn.transact([{ 'person/name': `P${i}`, 'person/age': i }]);
+    const countQuery = '[:find (count ?p) . :where [?p :person/age]]';
+    expect(await conn.db().runQuery({ query: countQuery, args: [conn.db()] })).toBe(80);
+    const kept = await conn.gcStorage(new Date(0)); // nothing retired before 1970: nothing to delete
+    expect(kept.deleted).toBe(0);
+    const collected = await conn.gcStorage(new Date(Date.now() + 3_600_000));
+    expect(collected.deleted).toBeGreaterThan(0);
+    expect(await conn.db().runQuery({ query: countQuery, args: [conn.db()] })).toBe(80);
+    await expect(conn.gcStorage(new Date('nonsense'))).rejects.toMatchObject({ code: 'index/invalid-option' });
+    await client.close();
   });
 });
