@@ -24,8 +24,14 @@ import { editsOf, type AttributeFacts, type LoggedTransaction } from './novelty.
 import { decodeRoot, encodeRoot, rootKey, segmentPrefix, type IndexRoot, type IndexTrees, type TreePair } from './root.ts';
 
 export interface IndexerOptions {
-  /** A directory for the directory level of the cache stack. @default - no directory level */
+  /** A directory for the directory level of the cache stack (a node's local SSD). @default - no directory level */
   readonly cacheDirectory?: string;
+  /**
+   * A directory for the EFS level, below the SSD level and above storage (`/mnt/efs/...` on a
+   * node; shared by a system's nodes and kept across restarts). Level name `efs` in ioStats.
+   * @default - no EFS level
+   */
+  readonly efsCacheDirectory?: string;
   /** Bytes of decoded segments kept in memory. @default - 256 MiB */
   readonly cacheBytesMax?: number;
   /** Datoms per leaf at most. @default - 2048 (see nodes/segment/datom-codec.ts) */
@@ -89,7 +95,10 @@ export class Indexer {
     this.branchMax = positiveInteger(options.branchMax, DATOM_BRANCH_MAX, 'branchMax', 2);
     this.now = options.now ?? Date.now;
     this.segments = new StorageSegments(storage, segmentPrefix(databaseId));
-    const level: SegmentStore = options.cacheDirectory === undefined ? this.segments : new DirectoryCache(this.segments, options.cacheDirectory);
+    // memory → directory (SSD) → efs → storage: each level wraps the one below it.
+    let level: SegmentStore = this.segments;
+    if (options.efsCacheDirectory !== undefined) level = new DirectoryCache(level, options.efsCacheDirectory, 'efs');
+    if (options.cacheDirectory !== undefined) level = new DirectoryCache(level, options.cacheDirectory);
     this.nodes = new NodeCache(datomNodeCodec(options.compression), level, { cacheBytesMax: options.cacheBytesMax });
     this.current = record?.root ?? null;
     this.version = record?.version ?? null;

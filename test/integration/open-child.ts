@@ -1,12 +1,18 @@
-// Child process of end-to-end.test.ts: opens the system from its configuration alone and prints
-// the same summary the parent computed.
+// Child process of end-to-end.test.ts: a "node" that has only the table and bucket (the storage
+// configuration) and its cache directories (SSD and EFS levels). It opens the system, and prints
+// the same summary the parent computed, plus the segment reads per cache level.
 import { createAwsStorage } from '../../nodes/storage/aws/index.ts';
 import { System } from '../../nodes/transactor/system.ts';
-import { kw } from '../../nodes/values/values.ts';
+import { processIoStats } from '../../nodes/cache/io-stats.ts';
+import { readDb } from '../../nodes/db/durable-base.ts';
+import { summarize } from './summary.ts';
 
-const system = new System(createAwsStorage(JSON.parse(process.env.FACTUM_TEST_CONFIG!)));
-const db = (await system.connect('shop')).db();
-const skus = [...db.datoms('avet', kw('item/sku'))].map((d) => `${d.v}@${d.tx}`);
-const past = [...db.asOf(2).datoms('avet', kw('item/sku'))].map((d) => d.v);
-console.log(JSON.stringify({ basisT: db.basisT, skus, past, datoms: db.stats().datoms }));
+const caches = JSON.parse(process.env.FACTUM_TEST_CACHES!) as { cacheDirectory: string; efsCacheDirectory: string };
+const system = new System(createAwsStorage(JSON.parse(process.env.FACTUM_TEST_CONFIG!)), { indexing: caches });
+const transactor = await system.connect('shop');
+const db = transactor.db();
+const summary = await readDb(db.state.base, () => summarize(db));
+const log: number[] = [];
+for await (const entry of transactor.txRange(1)) log.push(entry.t);
+console.log(JSON.stringify({ summary, log, fromRoot: db.state.base !== null, io: processIoStats.snapshot() }));
 await system.close();
