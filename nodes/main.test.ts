@@ -22,6 +22,12 @@ describe('node entry point', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('takes the SSD and EFS cache directories the user data sets', () => {
+    const settings = readNodeSettings({ FACTUM_SYSTEM: 'demo', FACTUM_ROLE: 'primary', FACTUM_SSD_CACHE_DIR: '/mnt/ssd/factum', FACTUM_EFS_CACHE_DIR: '/mnt/efs/factum' });
+    expect(settings.cache).toEqual({ cacheDirectory: '/mnt/ssd/factum', efsCacheDirectory: '/mnt/efs/factum' });
+    expect(readNodeSettings({ FACTUM_SYSTEM: 'demo', FACTUM_ROLE: 'primary' }).cache).toEqual({});
+  });
+
   it.each([
     [{}, /FACTUM_SYSTEM/],
     [{ FACTUM_SYSTEM: 'demo', FACTUM_ROLE: 'leader' }, /FACTUM_ROLE is "leader"/],

@@ -36,6 +36,8 @@ export interface NodeSettings {
   readonly group: string;
   readonly port: number;
   readonly host: string;
+  /** The cache levels under memory: the SSD directory, then the EFS directory (IndexerOptions). */
+  readonly cache: { readonly cacheDirectory?: string; readonly efsCacheDirectory?: string };
 }
 
 /** Reads the settings the user data provides; a missing or malformed one is named in the error. */
@@ -50,7 +52,11 @@ export function readNodeSettings(environment: Readonly<Record<string, string | u
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`FACTUM_PORT is ${JSON.stringify(environment.FACTUM_PORT)}: expected a port number from 0 to 65535.`);
   }
-  return { system, role, group: environment.FACTUM_GROUP ?? role, port, host: environment.FACTUM_HOST ?? '0.0.0.0' };
+  const cache = {
+    ...(environment.FACTUM_SSD_CACHE_DIR ? { cacheDirectory: environment.FACTUM_SSD_CACHE_DIR } : {}),
+    ...(environment.FACTUM_EFS_CACHE_DIR ? { efsCacheDirectory: environment.FACTUM_EFS_CACHE_DIR } : {}),
+  };
+  return { system, role, group: environment.FACTUM_GROUP ?? role, port, host: environment.FACTUM_HOST ?? '0.0.0.0', cache };
 }
 
 /** Starts the HTTP server; resolves once it listens (port 0 picks a free port). */
