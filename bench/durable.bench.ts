@@ -27,40 +27,12 @@ import { segmentPrefix } from '../nodes/indexer/root.ts';
 import { IoContext, type IoStats } from '../nodes/cache/io-stats.ts';
 import type { IndexName } from '../nodes/datom/datom.ts';
 import { seededRandom } from './people.ts';
+import { batch, schema } from './orders.ts';
 
 const NOVELTY_BYTES = Number(process.env.BENCH_NOVELTY ?? 32 * 1024 * 1024);
 const CACHE_BYTES = 256 * 1024 * 1024;
 const DATABASE = 'bench';
 const IN_FLIGHT = 4;
-
-const attribute = (ident: string, type: string, many = false): Record<string, unknown> => ({
-  'db/ident': kw(ident),
-  'db/valueType': kw(`db.type/${type}`),
-  'db/cardinality': kw(`db.cardinality/${many ? 'many' : 'one'}`),
-});
-
-const schema = [
-  attribute('person/name', 'string'), attribute('person/email', 'string'), attribute('person/age', 'long'),
-  attribute('item/sku', 'string'), attribute('item/price', 'double'),
-  attribute('order/customer', 'ref'), attribute('order/items', 'ref', true), attribute('order/total', 'double'),
-];
-
-/** One transaction of 500 entities: a mix of people, items and orders referring to earlier ones. */
-function batch(random: () => number, people: number[], items: number[]): unknown[] {
-  const out: unknown[] = [];
-  for (let i = 0; i < 500; i++) {
-    const roll = random();
-    if (roll < 0.3 || people.length === 0) {
-      out.push({ 'db/id': `e${i}`, 'person/name': `Person ${Math.floor(random() * 1e6)}`, 'person/email': `p${Math.floor(random() * 1e9)}@example.com`, 'person/age': Math.floor(random() * 90) });
-    } else if (roll < 0.5 || items.length === 0) {
-      out.push({ 'db/id': `e${i}`, 'item/sku': `SKU-${Math.floor(random() * 1e7)}`, 'item/price': Math.round(random() * 10000) / 100 });
-    } else {
-      const lines = Array.from({ length: 1 + Math.floor(random() * 4) }, () => items[Math.floor(random() * items.length)]!);
-      out.push({ 'db/id': `e${i}`, 'order/customer': people[Math.floor(random() * people.length)]!, 'order/items': [...new Set(lines)], 'order/total': Math.round(random() * 100000) / 100 });
-    }
-  }
-  return out;
-}
 
 interface Built {
   readonly directory: string;
