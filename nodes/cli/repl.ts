@@ -9,7 +9,6 @@
 //!   (stats) (basis-t) (help)
 import { createInterface } from 'node:readline';
 import type { Connection, Db } from '../../client/types.ts';
-import type { EmbeddedDb } from '../../client/embedded.ts';
 import { readAllEdn } from '../edn/reader.ts';
 import { printEdn } from '../edn/printer.ts';
 import { FactumError, fail, isFactumError } from '../util/errors.ts';
@@ -133,12 +132,10 @@ export async function printDatoms(db: Db, args: unknown[]): Promise<void> {
 }
 
 async function runQuery(db: Db, args: unknown[]): Promise<unknown> {
-  const { q } = await import('../query/index.ts');
-  return q(args[0] as never, (db as EmbeddedDb).engine, ...args.slice(1));
+  return db.runQuery({ query: args[0] as never, args: [db, ...args.slice(1)] });
 }
 
 async function runPull(db: Db, args: unknown[]): Promise<unknown> {
-  const { pull } = await import('../pull/index.ts');
   if (args.length !== 2) throw new FactumError('pull/syntax', 'pull takes a pattern and an entity: (pull [*] 17).', {});
-  return pull((db as EmbeddedDb).engine, args[0] as never, args[1] as never);
+  return db.pull(args[0] as never, args[1]);
 }
