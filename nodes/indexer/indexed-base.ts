@@ -12,6 +12,7 @@ import { ATTR } from '../schema/bootstrap.ts';
 import { tOfTx } from '../datom/datom.ts';
 import type { IoContext } from '../cache/io-stats.ts';
 import { datomProbe } from './datom-order.ts';
+import { mergeSync } from './levels.ts';
 import type { Indexer } from './indexer.ts';
 import type { IndexRoot } from './root.ts';
 
@@ -92,26 +93,36 @@ export class IndexedBase implements DurableBase {
     return lo === 0 ? 0 : ts[lo - 1]!;
   }
 
-  private tree(index: IndexName, kind: TreeKind): DurableTree {
-    return this.root.trees[index][kind];
+  /** The non-empty trees of one index and kind, one per level (levels.ts). */
+  private trees(index: IndexName, kind: TreeKind): DurableTree[] {
+    const out: DurableTree[] = [];
+    for (const level of [this.root.trees, ...this.root.tiers]) if (level[index][kind].count > 0) out.push(level[index][kind]);
+    return out;
   }
 
   datoms(index: IndexName, kind: TreeKind, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): Iterable<Datom> {
     const config = this.indexer.config(index, kind);
-    return rangeKeysSync(config, this.tree(index, kind), this.resident, bound(index, lower, false), bound(index, upper, upperInclusive));
+    const from = bound(index, lower, false);
+    const to = bound(index, upper, upperInclusive);
+    return mergeSync(
+      this.trees(index, kind).map((tree) => rangeKeysSync(config, tree, this.resident, from, to)),
+      config.compare,
+    );
   }
 
   count(index: IndexName, kind: TreeKind, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): number {
-    const tree = this.tree(index, kind);
-    if (tree.count === 0) return 0;
     const config = this.indexer.config(index, kind);
-    const end = upper.length === 0 ? tree.count : rankSync(config, tree, this.resident, datomProbe(index, upper, upperInclusive));
-    const start = lower.length === 0 ? 0 : rankSync(config, tree, this.resident, datomProbe(index, lower, false));
-    return Math.max(0, end - start);
+    let n = 0;
+    for (const tree of this.trees(index, kind)) {
+      const end = upper.length === 0 ? tree.count : rankSync(config, tree, this.resident, datomProbe(index, upper, upperInclusive));
+      const start = lower.length === 0 ? 0 : rankSync(config, tree, this.resident, datomProbe(index, lower, false));
+      n += Math.max(0, end - start);
+    }
+    return n;
   }
 
   size(index: IndexName, kind: TreeKind): number {
-    return this.tree(index, kind).count;
+    return this.trees(index, kind).reduce((n, tree) => n + tree.count, 0);
   }
 
   async load(address: string, context: IoContext | undefined = this.context): Promise<void> {

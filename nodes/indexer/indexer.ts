@@ -11,7 +11,8 @@
 //! (the transactor's), so that collection never races an index being written.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import type { Storage } from '../storage/protocol.ts';
-import { collectAddresses, emptyTree, mergeTree, rangeKeys, rangeKeysSync, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
+import { buildTree, collectAddresses, mergeTree, rangeKeys, rangeKeysSync, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
+import { emptyTrees, isEmptyLevel, levelSize, mergeAsync, mergeSync, tierCapacity, TIER0_MAX, type Levels } from './levels.ts';
 import { datomNodeCodec, DATOM_BRANCH_MAX, DATOM_LEAF_MAX } from '../segment/datom-codec.ts';
 import type { Compression } from '../segment/envelope.ts';
 import { NodeCache } from '../cache/node-cache.ts';
@@ -38,6 +39,8 @@ export interface IndexerOptions {
   readonly leafMax?: number;
   /** Children per branch at most. @default - 1024 */
   readonly branchMax?: number;
+  /** The capacity of tier 0 in datoms (levels.ts); small values exercise compaction in tests. @default - 32768 */
+  readonly tier0Max?: number;
   readonly compression?: Compression;
   /** The clock, in ms (tests). @default - Date.now */
   readonly now?: () => number;
@@ -66,8 +69,6 @@ export interface GcResult {
 
 export type TreeKind = 'current' | 'history';
 
-const emptyPair: TreePair = { current: emptyTree, history: emptyTree };
-const emptyTrees: IndexTrees = { eavt: emptyPair, aevt: emptyPair, avet: emptyPair, vaet: emptyPair };
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, min: number): number {
   const n = value ?? fallback;
@@ -83,6 +84,7 @@ export class Indexer {
   readonly segments: StorageSegments;
   private readonly leafMax: number;
   private readonly branchMax: number;
+  private readonly tier0Max: number;
   private readonly now: () => number;
 
   private constructor(
@@ -93,6 +95,7 @@ export class Indexer {
   ) {
     this.leafMax = positiveInteger(options.leafMax, DATOM_LEAF_MAX, 'leafMax', 2);
     this.branchMax = positiveInteger(options.branchMax, DATOM_BRANCH_MAX, 'branchMax', 2);
+    this.tier0Max = positiveInteger(options.tier0Max, TIER0_MAX, 'tier0Max', 1);
     this.now = options.now ?? Date.now;
     this.segments = new StorageSegments(storage, segmentPrefix(databaseId));
     // memory → directory (SSD) → efs → storage: each level wraps the one below it.
@@ -109,7 +112,7 @@ export class Indexer {
     const key = rootKey(databaseId);
     const record = await storage.getRecord(key);
     const indexer = new Indexer(storage, databaseId, options, record === null ? null : { root: decodeRoot(key, record.bytes), version: record.version });
-    if (indexer.current !== null) await indexer.loadRoots(indexer.current.trees);
+    if (indexer.current !== null) await indexer.loadRoots(indexer.levels);
     return indexer;
   }
 
@@ -118,8 +121,14 @@ export class Indexer {
     return this.current;
   }
 
+  /** The main trees of the current root. */
   get trees(): IndexTrees {
     return this.current?.trees ?? emptyTrees;
+  }
+
+  /** Every level of the current root: the main trees, then the tiers (levels.ts). */
+  get levels(): Levels {
+    return this.current === null ? [emptyTrees] : [this.current.trees, ...this.current.tiers];
   }
 
   config(index: IndexName, kind: TreeKind, store: NodeStore<Datom> = this.nodes): TreeConfig<Datom> {
@@ -127,29 +136,32 @@ export class Indexer {
     return { compare, store, leafMax: this.leafMax, branchMax: this.branchMax };
   }
 
-  private async loadRoots(trees: IndexTrees): Promise<void> {
-    await Promise.all(treeAddresses(trees).map((address) => this.nodes.load(address)));
+  private async loadRoots(levels: Levels): Promise<void> {
+    await Promise.all(levels.flatMap(treeAddresses).map((address) => this.nodes.load(address)));
   }
 
   /**
-   * Datoms of one durable tree whose leading components equal `components` (resolved ids,
-   * values as stored, t as t), in index order, loading segments as the iteration reaches them.
+   * Datoms of one durable tree (all its levels) whose leading components equal `components`
+   * (resolved ids, values as stored, t as t), in index order, loading segments as the iteration
+   * reaches them.
    */
-  datoms(index: IndexName, kind: TreeKind, components: readonly unknown[], context?: IoContext, trees: IndexTrees = this.trees): AsyncGenerator<Datom> {
+  datoms(index: IndexName, kind: TreeKind, components: readonly unknown[], context?: IoContext, levels: Levels = this.levels): AsyncGenerator<Datom> {
     const store = context === undefined ? this.nodes : this.nodes.withContext(context);
     const lower = components.length === 0 ? undefined : datomProbe(index, components, false);
     const upper = components.length === 0 ? undefined : datomProbe(index, components, true);
-    return rangeKeys(this.config(index, kind, store), trees[index][kind], lower, upper);
+    const config = this.config(index, kind, store);
+    return mergeAsync(levels.map((trees) => rangeKeys(config, trees[index][kind], lower, upper)), config.compare);
   }
 
   /**
    * `datoms` for synchronous readers (the query engine): the same datoms, from segments already
    * in memory; the first segment that is not throws `SegmentNotResident` (see `readSynchronously`).
    */
-  datomsSync(index: IndexName, kind: TreeKind, components: readonly unknown[], context?: IoContext, trees: IndexTrees = this.trees): Generator<Datom> {
+  datomsSync(index: IndexName, kind: TreeKind, components: readonly unknown[], context?: IoContext, levels: Levels = this.levels): Generator<Datom> {
     const lower = components.length === 0 ? undefined : datomProbe(index, components, false);
     const upper = components.length === 0 ? undefined : datomProbe(index, components, true);
-    return rangeKeysSync(this.config(index, kind), trees[index][kind], (address) => this.nodes.peek(address, context), lower, upper);
+    const config = this.config(index, kind);
+    return mergeSync(levels.map((trees) => rangeKeysSync(config, trees[index][kind], (address) => this.nodes.peek(address, context), lower, upper)), config.compare);
   }
 
   /** Runs `job` after every earlier index or gc of this indexer. */
@@ -173,32 +185,100 @@ export class Indexer {
       }
       t = transaction.t;
     }
-    const trees = this.trees;
+    // Levels, oldest first: main, then tiers from the largest to tier 0. A fact current at the
+    // root is in exactly one level; removals go to that level.
+    const tiers = previous?.tiers ?? [];
+    const levels: IndexTrees[] = [previous?.trees ?? emptyTrees, ...tiers.slice().reverse()];
+    const levelOf = new WeakMap<Datom, number>();
     const lookup = async (e: number, a: number, v: unknown): Promise<Datom | null> => {
-      for await (const datom of rangeKeys(this.config('eavt', 'current'), trees.eavt.current, datomProbe('eavt', [e, a, v], false), datomProbe('eavt', [e, a, v], true))) return datom;
+      for (let level = levels.length - 1; level >= 0; level--) {
+        const tree = levels[level]!.eavt.current;
+        if (tree.count === 0) continue;
+        for await (const datom of rangeKeys(this.config('eavt', 'current'), tree, datomProbe('eavt', [e, a, v], false), datomProbe('eavt', [e, a, v], true))) {
+          levelOf.set(datom, level);
+          return datom;
+        }
+      }
       return null;
     };
     const edits = await editsOf(input.transactions, input.schema, lookup);
     let segmentsWritten = 0;
-    const next = {} as Record<IndexName, TreePair>;
+    // The first run builds the main trees; later runs add to tier 0 (the newest level, last).
+    if (previous !== null && tiers.length === 0) levels.push(emptyTrees);
+    const addLevel = levels.length - 1;
+    const next = levels.map((trees) => ({ ...trees }) as Record<IndexName, TreePair>);
     await Promise.all(
-      indexNames.map(async (index) => {
-        const merged = await Promise.all(
-          (['current', 'history'] as const).map(async (kind) => {
-            const { adds, removes } = edits[kind][index];
-            const result = await mergeTree(this.config(index, kind), trees[index][kind], adds, removes);
-            segmentsWritten += result.written;
-            return result.tree;
-          }),
-        );
-        next[index] = { current: merged[0]!, history: merged[1]! };
-      }),
+      indexNames.flatMap((index) =>
+        levels.map(async (trees, level) => {
+          const removes = edits.current[index].removes.filter((datom) => (levelOf.get(datom) ?? 0) === level);
+          const currentAdds = level === addLevel ? edits.current[index].adds : [];
+          const historyAdds = level === addLevel ? edits.history[index].adds : [];
+          const pair = trees[index];
+          const [current, history] = await Promise.all([
+            removes.length + currentAdds.length === 0 ? { tree: pair.current, written: 0 } : mergeTree(this.config(index, 'current'), pair.current, currentAdds, removes),
+            historyAdds.length === 0 ? { tree: pair.history, written: 0 } : mergeTree(this.config(index, 'history'), pair.history, historyAdds, []),
+          ]);
+          segmentsWritten += current.written + history.written;
+          next[level]![index] = { current: current.tree, history: history.tree };
+        }),
+      ),
     );
+    const compacted = await this.compact(next);
     const now = this.now();
-    const retired = previous === null ? [] : [{ t: previous.t, trees: previous.trees, retiredAtMs: now }, ...previous.retired];
-    const root: IndexRoot = { t: input.t, logPosition: input.logPosition, nextUserN: input.nextUserN, nextDbN: input.nextDbN, lastTxInstantMs: input.lastTxInstantMs, trees: next, writtenAtMs: now, retired };
+    const retired = previous === null ? [] : [{ t: previous.t, trees: previous.trees, tiers: previous.tiers, retiredAtMs: now }, ...previous.retired];
+    const root: IndexRoot = {
+      t: input.t,
+      logPosition: input.logPosition,
+      nextUserN: input.nextUserN,
+      nextDbN: input.nextDbN,
+      lastTxInstantMs: input.lastTxInstantMs,
+      trees: compacted.main,
+      tiers: compacted.tiers,
+      writtenAtMs: now,
+      retired,
+    };
     if (!(await this.swapRoot(root))) return { kind: 'conflict' };
     return { kind: 'indexed', root, segmentsWritten, datoms: edits.datoms };
+  }
+
+  /**
+   * Merges each tier over its capacity into the next level (levels.ts), from tier 0 up: tier j
+   * into tier j + 1 while that tier's capacity is below the main trees' size, else into main.
+   * `levels` is oldest first (main, then tiers from the largest); returns main and the tiers,
+   * tier 0 first, empty ones dropped from the end.
+   */
+  private async compact(levels: Array<Record<IndexName, TreePair>>): Promise<{ main: IndexTrees; tiers: IndexTrees[] }> {
+    let main: IndexTrees = levels[0]!;
+    const tiers: IndexTrees[] = levels.slice(1).reverse();
+    for (let j = 0; j < tiers.length; j++) {
+      if (levelSize(tiers[j]!) <= tierCapacity(this.tier0Max, j)) continue;
+      const intoMain = j + 1 >= tiers.length && tierCapacity(this.tier0Max, j + 1) >= levelSize(main);
+      if (intoMain) {
+        main = await this.mergeLevels(main, tiers[j]!);
+      } else {
+        tiers[j + 1] = await this.mergeLevels(tiers[j + 1] ?? emptyTrees, tiers[j]!);
+      }
+      tiers[j] = emptyTrees;
+    }
+    while (tiers.length > 0 && isEmptyLevel(tiers[tiers.length - 1]!)) tiers.pop();
+    return { main, tiers };
+  }
+
+  /** A level holding the datoms of both (disjoint) levels, each tree rebuilt from the two sorted streams. */
+  private async mergeLevels(into: IndexTrees, from: IndexTrees): Promise<IndexTrees> {
+    const out = {} as Record<IndexName, TreePair>;
+    await Promise.all(
+      indexNames.map(async (index) => {
+        const pair = {} as Record<TreeKind, DurableTree>;
+        for (const kind of ['current', 'history'] as const) {
+          const config = this.config(index, kind);
+          if (from[index][kind].count === 0) pair[kind] = into[index][kind];
+          else pair[kind] = await buildTree(config, mergeAsync([rangeKeys(config, into[index][kind]), rangeKeys(config, from[index][kind])], config.compare));
+        }
+        out[index] = pair as TreePair;
+      }),
+    );
+    return out;
   }
 
   /**
@@ -237,7 +317,7 @@ export class Indexer {
     const root = this.current;
     const kept = root === null ? [] : root.retired.filter((retired) => retired.retiredAtMs >= cutoffMs);
     const live = new Set<string>();
-    for (const trees of root === null ? [] : [root.trees, ...kept.map((retired) => retired.trees)]) {
+    for (const trees of root === null ? [] : [root.trees, ...root.tiers, ...kept.flatMap((retired) => [retired.trees, ...retired.tiers])]) {
       for (const index of indexNames) {
         for (const kind of ['current', 'history'] as const) await collectAddresses(this.config(index, kind), trees[index][kind], live);
       }

@@ -22,6 +22,7 @@ export type IndexTrees = Readonly<Record<IndexName, TreePair>>;
 export interface RetiredRoot {
   readonly t: number;
   readonly trees: IndexTrees;
+  readonly tiers: readonly IndexTrees[];
   readonly retiredAtMs: number;
 }
 
@@ -33,12 +34,16 @@ export interface IndexRoot {
   readonly nextUserN: number;
   readonly nextDbN: number;
   readonly lastTxInstantMs: number;
+  /** The main trees. */
   readonly trees: IndexTrees;
+  /** The tiers of recent datoms, tier 0 (the smallest) first (levels.ts). */
+  readonly tiers: readonly IndexTrees[];
   readonly writtenAtMs: number;
   readonly retired: readonly RetiredRoot[];
 }
 
-const FORMAT = 1;
+/** Format 2 added tiers; a format 1 root (no tiers) is read as one with none. */
+const FORMAT = 2;
 
 export function rootKey(databaseId: string): string {
   return `root/${databaseId}`;
@@ -90,11 +95,22 @@ class RootReader {
     return out;
   }
 
+  tiers(value: unknown, what: string): IndexTrees[] {
+    if (value === undefined) return []; // format 1
+    if (!Array.isArray(value) || value.length > 16) this.corrupt(`${what} is not an array of at most 16 tiers`);
+    return value.map((tier, j) => this.trees(tier, `${what}[${j}]`));
+  }
+
   retired(value: unknown): RetiredRoot[] {
     if (!Array.isArray(value)) this.corrupt('retired is not an array');
     return value.map((entry, i) => {
       const retired = this.object(entry, `retired[${i}]`);
-      return { t: this.count(retired.t, `retired[${i}].t`), trees: this.trees(retired.trees, `retired[${i}].trees`), retiredAtMs: this.count(retired.retiredAtMs, `retired[${i}].retiredAtMs`) };
+      return {
+        t: this.count(retired.t, `retired[${i}].t`),
+        trees: this.trees(retired.trees, `retired[${i}].trees`),
+        tiers: this.tiers(retired.tiers, `retired[${i}].tiers`),
+        retiredAtMs: this.count(retired.retiredAtMs, `retired[${i}].retiredAtMs`),
+      };
     });
   }
 }
@@ -108,7 +124,7 @@ export function decodeRoot(key: string, bytes: Uint8Array): IndexRoot {
     return reader.corrupt('it is not JSON text');
   }
   const root = reader.object(parsed, 'the record');
-  if (root.format !== FORMAT) reader.corrupt(`format ${JSON.stringify(root.format)}, expected ${FORMAT}`);
+  if (root.format !== FORMAT && root.format !== 1) reader.corrupt(`format ${JSON.stringify(root.format)}, expected ${FORMAT}`);
   return {
     t: reader.count(root.t, 't'),
     logPosition: reader.count(root.logPosition, 'logPosition'),
@@ -116,6 +132,7 @@ export function decodeRoot(key: string, bytes: Uint8Array): IndexRoot {
     nextDbN: reader.count(root.nextDbN, 'nextDbN'),
     lastTxInstantMs: reader.count(root.lastTxInstantMs, 'lastTxInstantMs'),
     trees: reader.trees(root.trees, 'trees'),
+    tiers: reader.tiers(root.tiers, 'tiers'),
     writtenAtMs: reader.count(root.writtenAtMs, 'writtenAtMs'),
     retired: reader.retired(root.retired),
   };

@@ -11,7 +11,7 @@ const [directory, seed] = process.argv.slice(2);
 setTimeout(() => process.exit(3), 30_000).unref();
 
 const storage = await openLocalStorage(directory!);
-const transactor = await Transactor.open(storage, 'db', { indexing: { noveltyBytesMax: 4_000, backPressureBytes: 1_000_000_000, leafMax: 16, branchMax: 8 } });
+const transactor = await Transactor.open(storage, 'db', { indexing: { noveltyBytesMax: 4_000, backPressureBytes: 1_000_000_000, leafMax: 16, branchMax: 8, tier0Max: 40 } });
 if (transactor.db().basisT === 0) await transactor.transact(schemaTx);
 const random = seededRandom(Number(seed));
 for (;;) {

@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import { historyOrders } from '../../nodes/indexer/datom-order.ts';
 import type { Indexer } from '../../nodes/indexer/indexer.ts';
-import type { IndexTrees } from '../../nodes/indexer/root.ts';
+import type { Levels } from '../../nodes/indexer/levels.ts';
 import type { Db } from '../../nodes/db/index.ts';
 import type { Datom } from '../../nodes/datom/datom.ts';
 import { indexes, project } from './workload.ts';
@@ -13,7 +13,7 @@ export async function collect(iterable: AsyncIterable<Datom>): Promise<unknown[]
   return out;
 }
 
-export async function expectMatches(indexer: Indexer, db: Db, trees: IndexTrees = indexer.trees): Promise<void> {
+export async function expectMatches(indexer: Indexer, db: Db, trees: Levels = indexer.levels): Promise<void> {
   for (const index of indexes) {
     const current = await collect(indexer.datoms(index, 'current', [], undefined, trees));
     expect(current, `${index} current at t ${db.basisT}`).toEqual([...db.datoms(index)].map(project));

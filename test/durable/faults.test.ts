@@ -119,10 +119,10 @@ describe('gcStorage', () => {
     const memory = createMemoryStorage();
     const indexer = await Indexer.open(memory, 'db', { ...options, now: () => now });
     await indexer.index(indexInputOf(workload.dbs[30]!, novelty(workload, -1, 30), 30));
-    const atThirty = indexer.trees;
+    const atThirty = indexer.levels;
     now = 2_000;
     await indexer.index(indexInputOf(workload.dbs[60]!, novelty(workload, 30, 60), 60));
-    const atSixty = indexer.trees;
+    const atSixty = indexer.levels;
     // An abandoned run (to t 75; content addressing would share its segments with a run to 91):
     // its segments are written, its root never is.
     const crashing = withFaults(memory, { seed: 1, failRate: 1, operations: ['casRecord'] });

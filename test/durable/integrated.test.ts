@@ -17,7 +17,7 @@ import { withFaults } from '../../nodes/storage/fault.ts';
 import { createClient } from '../../client/index.ts';
 import { indexes, nextTxData, project, schemaTx } from './workload.ts';
 
-const indexing = { noveltyBytesMax: 3_000, backPressureBytes: 1_000_000_000, leafMax: 16, branchMax: 8 };
+const indexing = { noveltyBytesMax: 3_000, backPressureBytes: 1_000_000_000, leafMax: 16, branchMax: 8, tier0Max: 60 };
 const epoch = Date.UTC(2026, 0, 1);
 
 function read<T>(db: Db, reader: () => T): Promise<T> {
