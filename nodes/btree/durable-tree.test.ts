@@ -5,6 +5,7 @@ import {
   buildTree,
   collectAddresses,
   emptyTree,
+  mergeDisjoint,
   mergeTree,
   rangeKeys,
   rankOf,
@@ -223,5 +224,27 @@ describe('durable tree', () => {
     await expect(mergeTree(config, tree, [5, 4], [])).rejects.toThrow(/ascend/);
     await expect(mergeTree(config, tree, [], [9])).rejects.toThrow(/not in the tree/);
     await expect(mergeTree(config, tree, [2], [])).rejects.toThrow(/already in the tree/);
+  });
+
+  it('mergeDisjoint streams two disjoint trees into one, equal to the union built at once', async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const random = seededRandom(seed);
+      const config = configOf(2 + Math.floor(random() * 6), 2 + Math.floor(random() * 4));
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let k = 0; k < 300; k++) {
+        const roll = random();
+        if (roll < 0.45) a.push(k);
+        else if (roll < 0.9 || seed === 5) b.push(k);
+      }
+      if (seed === 4) a.length = 0; // one side empty
+      const ta = await buildTree(config, a);
+      const tb = await buildTree(config, b);
+      const merged = await mergeDisjoint(config, ta, tb);
+      expect(merged.count).toBe(a.length + b.length);
+      expect(await all(config, merged)).toEqual([...a, ...b].sort(compare));
+    }
+    const config = configOf(4, 3);
+    await expect(mergeDisjoint(config, await buildTree(config, [1, 2, 3]), await buildTree(config, [3, 4]))).rejects.toThrow(/share a key/);
   });
 });

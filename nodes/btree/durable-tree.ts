@@ -164,6 +164,83 @@ function seekChild<K>(children: readonly ChildRef<K>[], probe: Probe<K>): number
  * The keys after position `lower` (from the first key when undefined) and before position `upper`
  * (to the end when undefined), in order, loading leaves only as the iteration reaches them.
  */
+/** The leaves of a tree, in order, each as its array of keys (one load per leaf). */
+export async function* leavesOf<K>(config: TreeConfig<K>, tree: DurableTree): AsyncGenerator<readonly K[]> {
+  if (tree.address === null) return;
+  const stack: Array<{ node: BranchNode<K>; index: number }> = [];
+  let node = await loadNode(config, rootExpected<K>(tree));
+  for (;;) {
+    while (node.kind === 'branch') {
+      stack.push({ node, index: 0 });
+      node = await loadNode(config, childExpected(node.children[0]!, node.height - 1));
+    }
+    yield node.keys;
+    const next = nextChild(stack);
+    if (next === null) return;
+    node = await loadNode(config, childExpected(next.child, next.height));
+  }
+}
+
+/**
+ * A new tree holding the keys of two trees with no key in common: both are read a leaf at a time
+ * and merged into full leaves (a streaming rebuild, for merging a tier into the next level).
+ */
+export async function mergeDisjoint<K>(config: TreeConfig<K>, a: DurableTree, b: DurableTree): Promise<DurableTree> {
+  if (a.count === 0) return b;
+  if (b.count === 0) return a;
+  const builder = new LevelBuilder(config);
+  const { compare, leafMax } = config;
+  let pending: K[] = [];
+  // Keys are gathered synchronously; a full leaf is written (awaited) between them.
+  const flush = async (): Promise<void> => {
+    await builder.push(await writeNode(config, { kind: 'leaf', keys: pending }), 0);
+    pending = [];
+  };
+  const left = leavesOf(config, a);
+  const right = leavesOf(config, b);
+  let x: readonly K[] = (await left.next()).value ?? [];
+  let y: readonly K[] = (await right.next()).value ?? [];
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    if (i === x.length) {
+      const r = await left.next();
+      if (r.done === true) break;
+      x = r.value;
+      i = 0;
+    }
+    if (j === y.length) {
+      const r = await right.next();
+      if (r.done === true) break;
+      y = r.value;
+      j = 0;
+    }
+    while (i < x.length && j < y.length && pending.length < leafMax) {
+      const order = compare(x[i]!, y[j]!);
+      assert(order !== 0, 'mergeDisjoint: the trees share a key');
+      pending.push(order < 0 ? x[i++]! : y[j++]!);
+    }
+    if (pending.length === leafMax) await flush();
+  }
+  // One side is exhausted: the rest of the other, leaf by leaf.
+  for (const [rest, at, more] of [[x, i, left], [y, j, right]] as const) {
+    let keys = rest;
+    let k = at;
+    for (;;) {
+      while (k < keys.length) {
+        pending.push(keys[k++]!);
+        if (pending.length === leafMax) await flush();
+      }
+      const r = await more.next();
+      if (r.done === true) break;
+      keys = r.value;
+      k = 0;
+    }
+  }
+  if (pending.length > 0) await builder.push(await writeNode(config, { kind: 'leaf', keys: pending }), 0);
+  return builder.finish();
+}
+
 export async function* rangeKeys<K>(config: TreeConfig<K>, tree: DurableTree, lower?: Probe<K>, upper?: Probe<K>): AsyncGenerator<K> {
   if (tree.address === null) return;
   const stack: Array<{ node: BranchNode<K>; index: number }> = [];

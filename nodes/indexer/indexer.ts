@@ -11,7 +11,7 @@
 //! (the transactor's), so that collection never races an index being written.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import type { Storage } from '../storage/protocol.ts';
-import { buildTree, collectAddresses, mergeTree, rangeKeys, rangeKeysSync, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
+import { collectAddresses, mergeDisjoint, mergeTree, rangeKeys, rangeKeysSync, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
 import { emptyTrees, isEmptyLevel, levelSize, mergeAsync, mergeSync, tierCapacity, TIER0_MAX, type Levels } from './levels.ts';
 import { datomNodeCodec, DATOM_BRANCH_MAX, DATOM_LEAF_MAX } from '../segment/datom-codec.ts';
 import type { Compression } from '../segment/envelope.ts';
@@ -272,8 +272,7 @@ export class Indexer {
         const pair = {} as Record<TreeKind, DurableTree>;
         for (const kind of ['current', 'history'] as const) {
           const config = this.config(index, kind);
-          if (from[index][kind].count === 0) pair[kind] = into[index][kind];
-          else pair[kind] = await buildTree(config, mergeAsync([rangeKeys(config, into[index][kind]), rangeKeys(config, from[index][kind])], config.compare));
+          pair[kind] = await mergeDisjoint(config, into[index][kind], from[index][kind]);
         }
         out[index] = pair as TreePair;
       }),
