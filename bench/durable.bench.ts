@@ -30,7 +30,7 @@ import { seededRandom } from './people.ts';
 import { batch, schema } from './orders.ts';
 
 const NOVELTY_BYTES = Number(process.env.BENCH_NOVELTY ?? 32 * 1024 * 1024);
-const CACHE_BYTES = 256 * 1024 * 1024;
+const CACHE_BYTES = Number(process.env.BENCH_CACHE_MB ?? 256) * 1024 * 1024;
 const DATABASE = 'bench';
 const IN_FLIGHT = 4;
 
@@ -39,6 +39,8 @@ interface Built {
   readonly datoms: number;
   readonly importMs: number;
   readonly rssPeakBytes: number;
+  readonly heapPeakBytes: number;
+  readonly externalPeakBytes: number;
   readonly index10kMs: number;
   readonly index10kSegments: number;
   readonly personE: number;
@@ -72,6 +74,8 @@ async function build(target: number): Promise<Built> {
   const items: number[] = [];
   let datoms = 0;
   let rssPeakBytes = 0;
+  let heapPeakBytes = 0;
+  let externalPeakBytes = 0;
   const record = (report: TxReport): void => {
     datoms += report.txData.length;
     const firstA = new Map<number, number>();
@@ -80,7 +84,10 @@ async function build(target: number): Promise<Built> {
       if (firstA.get(id) === nameA) people.push(id);
       else if (firstA.get(id) === skuA) items.push(id);
     }
-    rssPeakBytes = Math.max(rssPeakBytes, process.memoryUsage().rss);
+    const usage = process.memoryUsage();
+    rssPeakBytes = Math.max(rssPeakBytes, usage.rss);
+    heapPeakBytes = Math.max(heapPeakBytes, usage.heapUsed);
+    externalPeakBytes = Math.max(externalPeakBytes, usage.external + usage.arrayBuffers);
   };
   /** Transacts until `until` datoms, IN_FLIGHT transactions at a time. */
   const load = async (until: number): Promise<void> => {
@@ -114,7 +121,7 @@ async function build(target: number): Promise<Built> {
   await transactor.close();
   await storage.close();
   const personE = people[Math.floor(people.length / 2)]!;
-  return { directory, datoms: imported, importMs, rssPeakBytes, index10kMs, index10kSegments, personE, ageA: db.attribute(kw('person/age'))!.id };
+  return { directory, datoms: imported, importMs, rssPeakBytes, heapPeakBytes, externalPeakBytes, index10kMs, index10kSegments, personE, ageA: db.attribute(kw('person/age'))!.id };
 }
 
 function formatStats(stats: IoStats): string {
@@ -176,7 +183,7 @@ async function main(): Promise<void> {
     const rate = built.datoms / (built.importMs / 1000);
     console.log(`\n${built.datoms.toLocaleString('en')} datoms (target ${size.toLocaleString('en')})`);
     console.log(`  import with indexing (transactor, fsync, background indexing): ${(built.importMs / 1000).toFixed(1)} s, ${Math.round(rate).toLocaleString('en')} datoms/s`);
-    console.log(`  peak RSS during import: ${rssMb(built.rssPeakBytes)}`);
+    console.log(`  peak RSS during import: ${rssMb(built.rssPeakBytes)} (peak JS heap used ${rssMb(built.heapPeakBytes)}, external + array buffers ${rssMb(built.externalPeakBytes)})`);
     console.log(`  index 10k new datoms: ${built.index10kMs.toFixed(0)} ms, ${built.index10kSegments} segments written`);
     const child = spawnSync(process.execPath, [...process.execArgv, self, '--query', built.directory, String(built.personE), String(built.ageA)], { stdio: 'inherit' });
     if (child.status !== 0) process.exitCode = child.status ?? 1;

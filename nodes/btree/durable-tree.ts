@@ -47,7 +47,10 @@ export interface BranchNode<K> {
 
 export type TreeNode<K> = LeafNode<K> | BranchNode<K>;
 
-/** Reads and writes nodes as segments; `store` resolves with the address once it is durable. */
+/**
+ * Reads and writes nodes as segments. `store` resolves with the node's address; the store says when
+ * its writes are durable (NodeCache: `flushWrites`, which the indexer awaits before moving a root).
+ */
 export interface NodeStore<K> {
   load(address: string): Promise<TreeNode<K>>;
   store(node: TreeNode<K>): Promise<string>;

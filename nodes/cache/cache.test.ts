@@ -43,11 +43,18 @@ afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
+/** Stores a node and waits until its segment is written (store only starts the write). */
+async function stored(cache: NodeCache<Datom>, node: TreeNode<Datom>): Promise<string> {
+  const address = await cache.store(node);
+  await cache.flushWrites();
+  return address;
+}
+
 describe('cache stack', () => {
   it('reads through memory, directory and storage, and serves later reads from the nearest level', async () => {
     const storage = counting(createMemoryStorage());
     const writer = new NodeCache(codec, new DirectoryCache(new StorageSegments(storage, 'db1/'), directory));
-    const address = await writer.store(leaf(1));
+    const address = await stored(writer, leaf(1));
     expect(await storage.getSegment('db1/' + address)).not.toBeNull();
 
     const coldDirectory = join(directory, 'other');
@@ -74,7 +81,7 @@ describe('cache stack', () => {
 
   it('concurrent misses for one segment read it once', async () => {
     const storage = counting(createMemoryStorage());
-    const address = await new NodeCache(codec, new StorageSegments(storage, '')).store(leaf(2));
+    const address = await stored(new NodeCache(codec, new StorageSegments(storage, '')), leaf(2));
     const cache = new NodeCache(codec, new StorageSegments(withFaults(storage, { seed: 1, delayMs: 5 }), ''));
     storage.gets = 0;
     const nodes = await Promise.all(Array.from({ length: 20 }, () => cache.load(address)));
@@ -86,7 +93,7 @@ describe('cache stack', () => {
     const storage = createMemoryStorage();
     const writer = new NodeCache(codec, new StorageSegments(storage, ''));
     const addresses: string[] = [];
-    for (let i = 0; i < 40; i++) addresses.push(await writer.store(leaf(i, 100)));
+    for (let i = 0; i < 40; i++) addresses.push(await stored(writer, leaf(i, 100)));
     const nodeBytes = codec.sizeOf(leaf(0, 100));
     const cache = new NodeCache(codec, new StorageSegments(storage, ''), { cacheBytesMax: nodeBytes * 5 });
     for (const address of addresses) await cache.load(address);
@@ -97,7 +104,7 @@ describe('cache stack', () => {
   it('repairs a corrupt or torn directory file from storage', async () => {
     const storage = createMemoryStorage();
     const level = new DirectoryCache(new StorageSegments(storage, ''), directory);
-    const address = await new NodeCache(codec, level).store(leaf(3));
+    const address = await stored(new NodeCache(codec, level), leaf(3));
     const path = level.pathOf(address);
     const good = await readFile(path);
     await writeFile(path, good.subarray(0, good.length - 7)); // torn write
@@ -108,7 +115,7 @@ describe('cache stack', () => {
 
   it('a directory that cannot be written costs only the cache entry', async () => {
     const storage = createMemoryStorage();
-    const address = await new NodeCache(codec, new StorageSegments(storage, '')).store(leaf(4));
+    const address = await stored(new NodeCache(codec, new StorageSegments(storage, '')), leaf(4));
     const blocked = join(directory, 'file');
     await writeFile(blocked, 'not a directory');
     const level = new DirectoryCache(new StorageSegments(storage, ''), blocked);
@@ -126,7 +133,7 @@ describe('cache stack', () => {
 
   it('a segment corrupted by storage is storage/corrupt, is not cached, and reads again once storage is sound', async () => {
     const memory = createMemoryStorage();
-    const address = await new NodeCache(codec, new StorageSegments(memory, '')).store(leaf(5));
+    const address = await stored(new NodeCache(codec, new StorageSegments(memory, '')), leaf(5));
     const faulty = withFaults(memory, { seed: 3, corruptReadRate: 1, operations: ['getSegment'] });
     for (const level of [new StorageSegments(faulty, ''), new DirectoryCache(new StorageSegments(faulty, ''), directory)]) {
       const cache = new NodeCache(codec, level);
@@ -141,7 +148,7 @@ describe('cache stack', () => {
 
   it('a failing storage read is reported, not cached', async () => {
     const memory = createMemoryStorage();
-    const address = await new NodeCache(codec, new StorageSegments(memory, '')).store(leaf(6));
+    const address = await stored(new NodeCache(codec, new StorageSegments(memory, '')), leaf(6));
     const faulty = withFaults(memory, { seed: 3, failRate: 1, operations: ['getSegment'] });
     const cache = new NodeCache(codec, new StorageSegments(faulty, ''));
     await expect(cache.load(address)).rejects.toMatchObject({ code: 'storage/unavailable' });

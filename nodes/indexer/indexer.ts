@@ -176,6 +176,7 @@ export class Indexer {
   }
 
   private async indexNow(input: IndexInput): Promise<IndexOutcome> {
+    await this.nodes.flushWrites().catch(() => undefined); // writes of an earlier failed run: garbage
     const previous = this.current;
     const baseT = previous?.t ?? -1;
     let t = baseT;
@@ -224,6 +225,7 @@ export class Indexer {
       ),
     );
     const compacted = await this.compact(next);
+    await this.nodes.flushWrites(); // every segment the root will name is durable before it does
     const now = this.now();
     const retired = previous === null ? [] : [{ t: previous.t, trees: previous.trees, tiers: previous.tiers, retiredAtMs: now }, ...previous.retired];
     const root: IndexRoot = {
