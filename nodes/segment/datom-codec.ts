@@ -16,14 +16,16 @@ import { nodeCodec, type KeyColumns, type NodeCodec } from './node-codec.ts';
 export const DATOM_LEAF_MAX = 2048;
 export const DATOM_BRANCH_MAX = 1024;
 /**
- * Brotli (quality 5), by measurement on a leaf of 2,048 people-like datoms (this machine):
+ * Brotli at quality 2 (envelope.ts), by measurement on leaves of 2,048 datoms of
+ * bench/orders.ts data (this machine; encode time per leaf):
  *
- *   order  none             deflate (level 6)           brotli (quality 5)
- *   EAVT   10.7 B/datom     2.15 B/datom, 0.5/0.15 ms   1.99 B/datom, 0.5/0.2 ms (encode/decode)
- *   AVET    8.2 B/datom     3.66 B/datom                3.12 B/datom
+ *   order  deflate 1          deflate 6          brotli q2          brotli q5
+ *   EAVT   0.09 ms 4.70 B     0.68 ms 4.34 B     0.12 ms 4.59 B     0.54 ms 4.26 B   (per datom)
+ *   AVET   0.20 ms 8.69 B     0.47 ms 8.29 B     0.17 ms 7.90 B     0.66 ms 7.22 B
  *
- * Brotli is 7–15% smaller for the same time, and bytes are what S3, the directory caches and
- * the memory cache all pay for.
+ * Quality 5 saved 7–9% of bytes for 4x the time, and compression was the largest single cost
+ * of indexing (a sixth of the import's CPU): quality 2 keeps brotli's edge over deflate at
+ * deflate-1 speed.
  */
 export const DATOM_COMPRESSION: Compression = 'brotli';
 

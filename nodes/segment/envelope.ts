@@ -53,7 +53,7 @@ function compress(body: Uint8Array, compression: Compression): Uint8Array {
       return deflateRawSync(body, { level: 6 });
     case 'brotli':
       return brotliCompressSync(body, {
-        params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: body.length },
+        params: { [constants.BROTLI_PARAM_QUALITY]: 2, [constants.BROTLI_PARAM_SIZE_HINT]: body.length },
       });
   }
 }
