@@ -63,9 +63,7 @@ class EmbeddedConnection implements Connection {
     if (!(olderThan instanceof Date) || Number.isNaN(olderThan.getTime())) {
       throw new FactumError('index/invalid-option', `gcStorage expects a valid Date (segments unreachable from roots retired before it are deleted), got ${String(olderThan)}.`, { olderThan: String(olderThan) });
     }
-    const indexing = this.transactor.indexing;
-    if (indexing === null) return { deleted: 0, kept: 0 };
-    return indexing.indexer.gcStorage(olderThan);
+    return this.transactor.gcStorage(olderThan);
   }
 }
 

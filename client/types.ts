@@ -140,9 +140,9 @@ export interface Connection {
   txRange(options?: { readonly start?: number; readonly end?: number }): AsyncIterable<TxRangeEntry>;
   /**
    * Deletes index segments that no index root retired at or after `olderThan` can reach (Datomic's
-   * gc-storage). A db value older than `olderThan` may fail to read afterwards
-   * (`storage/segment-not-found`, never a wrong answer): keep the window longer than any db
-   * value is held. Resolves with the segments deleted and kept.
+   * gc-storage; a cutoff later than now counts as now). A db value older than `olderThan` may
+   * fail to read afterwards (`storage/segment-not-found`, never a wrong answer): keep the window
+   * longer than any db value is held. Resolves with the segments deleted and kept.
    */
   gcStorage(olderThan: Date): Promise<{ readonly deleted: number; readonly kept: number }>;
 }

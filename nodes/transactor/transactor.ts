@@ -169,6 +169,25 @@ export class Transactor {
     }
   }
 
+  /**
+   * Collects segments no root retired at or after `olderThan` reaches (Indexer.gcStorage). The
+   * cutoff is never later than now, nor than the retirement of the root under this transactor's
+   * db value (a rebase onto a newer root may be pending), so the db values this transactor hands
+   * out stay readable.
+   */
+  async gcStorage(olderThan: Date): Promise<{ deleted: number; kept: number }> {
+    const indexer = this.indexer;
+    if (indexer === null) return { deleted: 0, kept: 0 };
+    let cutoff = Math.min(olderThan.getTime(), Date.now());
+    const base = this.current.state.base;
+    const root = indexer.root;
+    if (base instanceof IndexedBase && root !== null && base.root.t !== root.t) {
+      const retired = root.retired.find((r) => r.t === base.root.t);
+      if (retired !== undefined) cutoff = Math.min(cutoff, retired.retiredAtMs);
+    }
+    return indexer.gcStorage(new Date(cutoff));
+  }
+
   /** Starts the writer loop if it is not running. */
   private kick(): void {
     if (!this.writing && !this.closed) {
