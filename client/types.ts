@@ -19,7 +19,7 @@ export type ClientConfig =
 export interface IndexingConfig {
   /** Unindexed transactions (estimated bytes) that start an index run. @default - 32 MiB */
   readonly noveltyBytesMax?: number;
-  /** Unindexed transactions at which transact refuses with storage/busy until indexing catches up. @default - 8 × noveltyBytesMax */
+  /** Unindexed transactions at which transact refuses with storage/busy until indexing catches up. @default - 4 × noveltyBytesMax */
   readonly backPressureBytes?: number;
   /** Bytes of decoded index segments kept in memory. @default - 256 MiB */
   readonly cacheBytesMax?: number;

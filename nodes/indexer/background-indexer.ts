@@ -24,7 +24,7 @@ import type { IndexRoot } from './root.ts';
 export interface BackgroundIndexerOptions {
   /** Novelty that starts an index run, in estimated bytes. @default - 32 MiB */
   readonly noveltyBytesMax?: number;
-  /** Novelty at which transactions should be refused until indexing catches up. @default - 8 × noveltyBytesMax */
+  /** Novelty at which transactions should be refused until indexing catches up. @default - 4 × noveltyBytesMax */
   readonly backPressureBytes?: number;
 }
 
@@ -62,7 +62,7 @@ export class BackgroundIndexer {
     options: BackgroundIndexerOptions = {},
   ) {
     this.noveltyBytesMax = options.noveltyBytesMax ?? 32 * 1024 * 1024;
-    this.backPressureBytes = options.backPressureBytes ?? 8 * this.noveltyBytesMax;
+    this.backPressureBytes = options.backPressureBytes ?? 4 * this.noveltyBytesMax;
     for (const [name, value] of [['noveltyBytesMax', this.noveltyBytesMax], ['backPressureBytes', this.backPressureBytes]] as const) {
       if (!Number.isSafeInteger(value) || value < 1) fail('index/invalid-option', `${name} must be a positive integer, got ${String(value)}`, { [name]: value });
     }
