@@ -15,10 +15,8 @@ import { awsStorageConfigFromEnvironment, createAwsStorage } from '../nodes/stor
 import { System } from '../nodes/transactor/system.ts';
 import { readDb } from '../nodes/db/durable-base.ts';
 import { IoContext, type IoStats } from '../nodes/cache/io-stats.ts';
-import { kw } from '../nodes/values/values.ts';
 import { query } from '../nodes/query/index.ts';
-import { seededRandom } from './people.ts';
-import { batch, schema } from './orders.ts';
+import { OrdersData, schema } from './orders.ts';
 
 const target = Number(process.env.BENCH_DATOMS ?? 1_000_000);
 const emulator = await startEmulator();
@@ -49,27 +47,14 @@ try {
   await system.createDatabase('shop');
   const transactor = await system.connect('shop');
   await transactor.transact(schema);
-  const nameA = transactor.db().attribute(kw('person/name'))!.id;
-  const skuA = transactor.db().attribute(kw('item/sku'))!.id;
-  const random = seededRandom(7);
-  const people: number[] = [];
-  const items: number[] = [];
-  let datoms = 0;
+  const data = new OrdersData(transactor.db());
   const started = performance.now();
-  while (datoms < target) {
-    const reports = await Promise.all(Array.from({ length: 4 }, () => transactor.transact(batch(random, people, items))));
-    for (const report of reports) {
-      datoms += report.txData.length;
-      const firstA = new Map<number, number>();
-      for (const d of report.txData) if (!firstA.has(d.e)) firstA.set(d.e, d.a);
-      for (const id of Object.values(report.tempids)) {
-        if (firstA.get(id) === nameA) people.push(id);
-        else if (firstA.get(id) === skuA) items.push(id);
-      }
-    }
+  while (data.datoms < target) {
+    const reports = await Promise.all(Array.from({ length: 4 }, () => transactor.transact(data.next())));
+    for (const report of reports) data.record(report);
   }
   await transactor.indexNow();
-  console.log(`built ${datoms.toLocaleString('en')} datoms on the emulator and indexed them into S3 in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`built ${data.datoms.toLocaleString('en')} datoms on the emulator and indexed them into S3 in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   await system.close();
 
   const cold = await openAndQuery('ssd-a', 'efs');

@@ -26,8 +26,7 @@ import { Transactor } from '../nodes/transactor/transactor.ts';
 import { segmentPrefix } from '../nodes/indexer/root.ts';
 import { IoContext, type IoStats } from '../nodes/cache/io-stats.ts';
 import type { IndexName } from '../nodes/datom/datom.ts';
-import { seededRandom } from './people.ts';
-import { batch, schema } from './orders.ts';
+import { OrdersData, schema } from './orders.ts';
 
 const NOVELTY_BYTES = Number(process.env.BENCH_NOVELTY ?? 32 * 1024 * 1024);
 const CACHE_BYTES = Number(process.env.BENCH_CACHE_MB ?? 256) * 1024 * 1024;
@@ -67,23 +66,12 @@ async function build(target: number): Promise<Built> {
   const directory = await mkdtemp(join(tmpdir(), 'factum-bench-durable-'));
   const { storage, transactor } = await openBench(directory);
   await transactor.transact(schema);
-  const nameA = transactor.db().attribute(kw('person/name'))!.id;
-  const skuA = transactor.db().attribute(kw('item/sku'))!.id;
-  const random = seededRandom(7);
-  const people: number[] = [];
-  const items: number[] = [];
-  let datoms = 0;
+  const data = new OrdersData(transactor.db());
   let rssPeakBytes = 0;
   let heapPeakBytes = 0;
   let externalPeakBytes = 0;
   const record = (report: TxReport): void => {
-    datoms += report.txData.length;
-    const firstA = new Map<number, number>();
-    for (const d of report.txData) if (!firstA.has(d.e)) firstA.set(d.e, d.a);
-    for (const id of Object.values(report.tempids)) {
-      if (firstA.get(id) === nameA) people.push(id);
-      else if (firstA.get(id) === skuA) items.push(id);
-    }
+    data.record(report);
     const usage = process.memoryUsage();
     rssPeakBytes = Math.max(rssPeakBytes, usage.rss);
     heapPeakBytes = Math.max(heapPeakBytes, usage.heapUsed);
@@ -92,9 +80,9 @@ async function build(target: number): Promise<Built> {
   /** Transacts until `until` datoms, IN_FLIGHT transactions at a time. */
   const load = async (until: number): Promise<void> => {
     const inFlight = new Set<Promise<void>>();
-    while (datoms < until) {
+    while (data.datoms < until) {
       while (inFlight.size < IN_FLIGHT) {
-        const p: Promise<void> = transactor.transact(batch(random, people, items)).then(record, async (error: unknown) => {
+        const p: Promise<void> = transactor.transact(data.next()).then(record, async (error: unknown) => {
           if ((error as { code?: string }).code !== 'storage/busy') throw error;
           await new Promise((resolve) => setTimeout(resolve, 50)); // back-pressure: indexing catches up
         });
@@ -109,9 +97,9 @@ async function build(target: number): Promise<Built> {
   await load(target);
   await transactor.indexNow();
   const importMs = performance.now() - start;
-  const imported = datoms;
+  const imported = data.datoms;
   // 10k new datoms, indexed alone.
-  await load(datoms + 10_000);
+  await load(data.datoms + 10_000);
   const segmentsBefore = await countSegments(storage);
   const tenKStart = performance.now();
   await transactor.indexNow();
@@ -120,7 +108,7 @@ async function build(target: number): Promise<Built> {
   const db = transactor.db();
   await transactor.close();
   await storage.close();
-  const personE = people[Math.floor(people.length / 2)]!;
+  const personE = data.somePerson;
   return { directory, datoms: imported, importMs, rssPeakBytes, heapPeakBytes, externalPeakBytes, index10kMs, index10kSegments, personE, ageA: db.attribute(kw('person/age'))!.id };
 }
 

@@ -1,6 +1,8 @@
 // The people / items / orders data of the durable-index benchmarks: refs and cardinality-many
 // refs, made in transactions of 500 entities by the real transaction engine.
 import { kw } from '../nodes/values/values.ts';
+import type { Db, TxReport } from '../nodes/db/index.ts';
+import { seededRandom } from './people.ts';
 
 const attribute = (ident: string, type: string, many = false): Record<string, unknown> => ({
   'db/ident': kw(ident),
@@ -31,3 +33,39 @@ export function batch(random: () => number, people: number[], items: number[]): 
   return out;
 }
 
+
+/** The next transactions of the data set, and what they created (refs for later transactions). */
+export class OrdersData {
+  private readonly random = seededRandom(7);
+  private readonly people: number[] = [];
+  private readonly items: number[] = [];
+  private readonly nameA: number;
+  private readonly skuA: number;
+  /** Datoms transacted so far. */
+  datoms = 0;
+
+  constructor(db: Db) {
+    this.nameA = db.attribute(kw('person/name'))!.id;
+    this.skuA = db.attribute(kw('item/sku'))!.id;
+  }
+
+  next(): unknown[] {
+    return batch(this.random, this.people, this.items);
+  }
+
+  /** Records a committed transaction: its datoms, and the people and items it created. */
+  record(report: TxReport): void {
+    this.datoms += report.txData.length;
+    const firstA = new Map<number, number>();
+    for (const d of report.txData) if (!firstA.has(d.e)) firstA.set(d.e, d.a);
+    for (const id of Object.values(report.tempids)) {
+      if (firstA.get(id) === this.nameA) this.people.push(id);
+      else if (firstA.get(id) === this.skuA) this.items.push(id);
+    }
+  }
+
+  /** A person created so far (the middle one). */
+  get somePerson(): number {
+    return this.people[Math.floor(this.people.length / 2)]!;
+  }
+}

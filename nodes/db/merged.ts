@@ -14,6 +14,7 @@ import { tOfTx } from '../datom/datom.ts';
 import { Cursor, type Node } from '../btree/int-tree.ts';
 import { compareValues } from '../values/compare.ts';
 import { currentOrders, historyOrders } from '../indexer/datom-order.ts';
+import { mergeSync } from '../indexer/levels.ts';
 import type { DbState } from './db.ts';
 import type { DurableBase } from './durable-base.ts';
 import { probeFor } from './index-order.ts';
@@ -44,20 +45,6 @@ function* visibleBase(state: DbState, base: DurableBase, index: IndexName, lower
   for (const datom of base.datoms(index, 'current', lower, upper, upperInclusive)) if (keep(datom)) yield datom;
 }
 
-function* merge(sources: Array<Iterator<Datom>>, order: (x: Datom, y: Datom) => number): Generator<Datom> {
-  const heads = sources.map((s) => s.next());
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const h = heads[i]!;
-      if (!h.done && (best === -1 || order(h.value, (heads[best] as IteratorYieldResult<Datom>).value) < 0)) best = i;
-    }
-    if (best === -1) return;
-    yield (heads[best] as IteratorYieldResult<Datom>).value;
-    heads[best] = sources[best]!.next();
-  }
-}
-
 /** Datoms of a db state on a durable base between two component bounds, as `view` sees them. */
 export function* mergedScan(state: DbState, view: MergedView, index: IndexName, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): Generator<Datom> {
   const base = state.base!;
@@ -65,7 +52,7 @@ export function* mergedScan(state: DbState, view: MergedView, index: IndexName, 
   if (!isHistory && asOfT === null) {
     const baseCurrent = visibleBase(state, base, index, lower, upper, upperInclusive, (d) => !isHidden(state, d.e, d.a, d.v));
     const novelty = noveltyDatoms(state, state.current[index], index, lower, upper, upperInclusive);
-    for (const datom of merge([baseCurrent, novelty], currentOrders[index])) {
+    for (const datom of mergeSync([baseCurrent, novelty], currentOrders[index])) {
       if (sinceT === null || toT(datom) > sinceT) yield datom;
     }
     return;
@@ -77,7 +64,7 @@ export function* mergedScan(state: DbState, view: MergedView, index: IndexName, 
     noveltyDatoms(state, state.current[index], index, lower, upper, upperInclusive),
     noveltyDatoms(state, state.history[index], index, lower, upper, upperInclusive),
   ];
-  const all = merge(sources, historyOrders[index]);
+  const all = mergeSync(sources, historyOrders[index]);
   if (isHistory) {
     for (const datom of all) {
       const t = toT(datom);
