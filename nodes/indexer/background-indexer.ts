@@ -88,7 +88,8 @@ export class BackgroundIndexer {
 
   /**
    * Records a durable transaction: `db` is the db value after it, `logPosition` the first log
-   * position after the entry holding it. Call in t order, for every transaction (novelty after
+   * position that may hold transactions after it (the entry holding it, unless it is the entry's
+   * last transaction, then the next): a root covering up to it replays from there. Call in t order, for every transaction (novelty after
    * the indexer's root), including the first ones after opening.
    */
   added(db: Db, transaction: LoggedTransaction, logPosition: number): void {

@@ -115,10 +115,12 @@ export class Transactor {
       const transactions = decodeLogEntry(entry.bytes, entry.position);
       if (transactions.length > 0) firstTs.push(transactions[0]!.t);
       position = entry.position + 1;
-      for (const logged of transactions) {
+      for (let i = 0; i < transactions.length; i++) {
+        const logged = transactions[i]!;
+        if (logged.t <= db.basisT) continue; // the root covers the first part of this entry
         const before = db;
         db = before.state.base === null ? replay(before, logged) : await readDb(before.state.base, () => replay(before, logged));
-        background?.added(db, logged, position);
+        background?.added(db, logged, i === transactions.length - 1 ? position : entry.position);
       }
     }
     return new Transactor(storage, log, db, position, firstPosition, firstTs, indexer, background);
@@ -322,10 +324,13 @@ export class Transactor {
     this.firstTs.push(accepted[0]!.report.dbAfter.basisT);
     this.position++;
     this.current = db;
-    for (const { report } of accepted) {
+    // An index run may start after any of these: a root covering only part of the entry must
+    // name the entry's own position as the first one to replay (opening skips what it covers).
+    accepted.forEach(({ report }, i) => {
       const { state } = report.dbAfter;
-      this.background?.added(report.dbAfter, { t: state.basisT, datoms: report.txData, nextUserN: state.nextUserN, nextDbN: state.nextDbN } as LoggedTransaction, this.position);
-    }
+      const firstUncovered = i === accepted.length - 1 ? this.position : this.position - 1;
+      this.background?.added(report.dbAfter, { t: state.basisT, datoms: report.txData, nextUserN: state.nextUserN, nextDbN: state.nextDbN } as LoggedTransaction, firstUncovered);
+    });
     for (const { pending, report } of accepted) pending.resolve(report);
     this.wakeSyncWaiters();
   }

@@ -113,6 +113,42 @@ describe('durable indexes under db values', () => {
     await durable.close();
   });
 
+  it('opens exactly from a root that covers part of a group-committed log entry', async () => {
+    // Root swaps can be made to fail from some point on, as if the process died right after the
+    // last one that succeeded.
+    const inner = createMemoryStorage();
+    let swapsLeft = Number.POSITIVE_INFINITY;
+    const storage: Storage = Object.assign(Object.create(inner) as Storage, {
+      casRecord: (key: string, version: number | null, bytes: Uint8Array) => {
+        if (key.startsWith('root/') && swapsLeft-- <= 0) return Promise.reject(new Error('injected: the process is gone'));
+        return inner.casRecord(key, version, bytes);
+      },
+    });
+    const memory = await Transactor.open(createMemoryStorage(), 'db', { indexing: false });
+    // A transaction below is ~750 estimated bytes: the sixth passes the threshold.
+    const durable = await Transactor.open(storage, 'db', { indexing: { ...indexing, noveltyBytesMax: 4_000 } });
+    await durable.transact(schemaTx);
+    await memory.transact(schemaTx);
+    await durable.indexNow();
+    swapsLeft = 1;
+    // The first is written alone; the other eleven queue behind it and form one log entry, and
+    // indexing (idle) starts a run when the sixth transaction is handed over: mid-entry.
+    const txs = Array.from({ length: 12 }, (_, i) => [{ 'person/name': `P${i}`, 'person/age': i }]);
+    await Promise.all(txs.map((tx) => durable.transact(tx)));
+    await Promise.all(txs.map((tx) => memory.transact(tx)));
+    await durable.indexing!.background.idle();
+    const root = durable.indexing!.indexer.root!;
+    expect(root.t).toBeGreaterThan(2);
+    expect(root.t).toBeLessThan(memory.db().basisT); // the run covered part of the entry
+    const reopened = await Transactor.open(inner, 'db', { indexing: { ...indexing, noveltyBytesMax: 1e9 } });
+    expect(reopened.db().state.base).not.toBeNull();
+    expect(reopened.db().basisT).toBe(memory.db().basisT);
+    const all = async (db: Db): Promise<unknown> => read(db, () => [...db.datoms('eavt')].map(project));
+    expect(await all(reopened.db())).toEqual(await all(memory.db()));
+    await reopened.close();
+    await durable.close();
+  });
+
   it('refuses transactions with storage/busy while indexing is far behind, writing nothing, and accepts them once it catches up', async () => {
     const storage = withFaults(createMemoryStorage(), { seed: 3, delayMs: 40, operations: ['putSegment'] });
     const transactor = await Transactor.open(storage, 'db', { indexing: { noveltyBytesMax: 20_000, backPressureBytes: 60_000 } });
