@@ -15,8 +15,14 @@ const transactor = await Transactor.open(storage, 'db', { indexing: { noveltyByt
 if (transactor.db().basisT === 0) await transactor.transact(schemaTx);
 const random = seededRandom(Number(seed));
 for (;;) {
+  // Four at a time, so log entries hold several transactions (group commit) and index runs can
+  // cover part of an entry.
   const db = transactor.db();
-  const txData = await readDb(db.state.base, () => nextTxData(random, db));
-  const report = await transactor.transact(txData).catch(() => null);
-  if (report !== null) process.stdout.write(`ack ${report.dbAfter.basisT}\n`);
+  const batch = await readDb(db.state.base, () => Array.from({ length: 4 }, () => nextTxData(random, db)));
+  await Promise.all(
+    batch.map(async (txData) => {
+      const report = await transactor.transact(txData).catch(() => null);
+      if (report !== null) process.stdout.write(`ack ${report.dbAfter.basisT}\n`);
+    }),
+  );
 }
