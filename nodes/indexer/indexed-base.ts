@@ -3,8 +3,10 @@
 //!
 //! Loading after a miss reads ahead: a synchronous reader that stops at a segment is run again
 //! from its start, so a scan over k cold leaves would rerun k times. When the missing segment's
-//! left sibling is in memory (a scan crossing from it), the next `READ_AHEAD` siblings are loaded
-//! with it (in parallel), so a long cold scan reruns about k / READ_AHEAD times.
+//! left sibling is in memory (a scan crossing from it), the next siblings are loaded with it (in
+//! parallel): 16 the first time, twice as many each time the scan goes on, up to 256 (about 90 MB
+//! of decoded leaves, well within the memory cache), so a long cold scan reruns about
+//! log2(k / 16) + k / 256 times.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { rangeKeysSync, rankSync, SegmentNotResident, type BranchNode, type DurableTree, type TreeNode } from '../btree/durable-tree.ts';
 import { activeIoContext, readDb, type DurableBase, type TreeKind } from '../db/durable-base.ts';
@@ -16,7 +18,8 @@ import { mergeSync } from './levels.ts';
 import type { Indexer } from './indexer.ts';
 import type { IndexRoot } from './root.ts';
 
-const READ_AHEAD = 16;
+const READ_AHEAD_MIN = 16;
+const READ_AHEAD_MAX = 256;
 
 /**
  * The instant of every transaction the base covers, in t order (instants never go backwards):
@@ -34,6 +37,8 @@ export class IndexedBase implements DurableBase {
   /** For each child address of a branch seen in memory: the branch and the child's position. */
   private readonly parents = new Map<string, { branch: BranchNode<Datom>; index: number }>();
   private readonly seen = new WeakSet<object>();
+  /** Siblings the last read-ahead loaded; doubles while a scan goes on (see above). */
+  private readAhead = READ_AHEAD_MIN / 2;
   private readonly resident = (address: string): TreeNode<Datom> => {
     const node = this.indexer.nodes.peek(address, activeIoContext() ?? this.context);
     if (node === undefined) throw new SegmentNotResident(address, (context?: IoContext) => this.load(address, context));
@@ -131,9 +136,10 @@ export class IndexedBase implements DurableBase {
     // Read ahead only for a scan crossing into this segment from its left neighbour (resident):
     // a cold point lookup still reads one segment per level.
     const scanning = parent !== undefined && parent.index > 0 && this.indexer.nodes.has(parent.branch.children[parent.index - 1]!.address);
+    this.readAhead = scanning ? Math.min(READ_AHEAD_MAX, this.readAhead * 2) : READ_AHEAD_MIN / 2;
     if (parent !== undefined && scanning) {
       const children = parent.branch.children;
-      for (let i = parent.index + 1; i < Math.min(children.length, parent.index + 1 + READ_AHEAD); i++) {
+      for (let i = parent.index + 1; i < Math.min(children.length, parent.index + 1 + this.readAhead); i++) {
         if (!this.indexer.nodes.has(children[i]!.address)) loads.push(this.indexer.nodes.load(children[i]!.address, context));
       }
     }
