@@ -111,6 +111,14 @@ export class BackgroundIndexer {
     while (this.running !== null) await this.running;
   }
 
+  /**
+   * Starts a run if none is running and there is novelty (after a failed run, nothing else
+   * retries until the next `added`, and a transactor refusing transactions adds nothing).
+   */
+  resume(): void {
+    this.start();
+  }
+
   /** Starts a run now if there is novelty and none is running; resolves when no run is running. */
   async flush(): Promise<void> {
     this.start();

@@ -140,6 +140,7 @@ export class Transactor {
     if (this.fenced !== null) return Promise.reject(this.fenced);
     const background = this.background;
     if (background !== null && background.isOverloaded) {
+      background.resume(); // retries a failed run: refusing adds no novelty that would
       const mib = (n: number) => (n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
       const cause = background.lastError === null ? '' : ` The last index run failed: ${String((background.lastError as Error).message ?? background.lastError)}.`;
       return Promise.reject(

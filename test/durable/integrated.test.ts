@@ -173,6 +173,36 @@ describe('durable indexes under db values', () => {
     await transactor.close();
   });
 
+  it('keeps refusing while index runs fail, and recovers once storage does (a refusal retries indexing)', async () => {
+    const storage = withFaults(createMemoryStorage(), { seed: 9, failRate: 1, operations: ['putSegment'] });
+    storage.faults.enabled = false;
+    const transactor = await Transactor.open(storage, 'db', { indexing: { noveltyBytesMax: 20_000, backPressureBytes: 60_000 } });
+    await transactor.transact(schemaTx);
+    await transactor.indexNow();
+    storage.faults.enabled = true; // every segment write fails from now on
+    let refused: unknown = null;
+    for (let i = 0; i < 500 && refused === null; i++) {
+      await transactor.transact([{ 'person/name': `F${i}` }]).catch((error: unknown) => (refused = error));
+    }
+    expect(isFactumError(refused, 'storage/busy')).toBe(true);
+    await transactor.indexing!.background.idle();
+    const again = await transactor.transact([{ 'person/name': 'still refused' }]).catch((error: unknown) => error);
+    expect((again as Error).message).toContain('The last index run failed');
+    storage.faults.enabled = false; // storage is back
+    let accepted = false;
+    for (let i = 0; i < 400 && !accepted; i++) {
+      accepted = await transactor.transact([{ 'person/name': `back ${i}` }]).then(
+        () => true,
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return false;
+        },
+      );
+    }
+    expect(accepted).toBe(true);
+    await transactor.close();
+  });
+
   it('reads through the client from a reopened local database, and a corrupt segment is storage/corrupt, never an answer', async () => {
     const { mkdtemp, rm, readdir, readFile, writeFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
