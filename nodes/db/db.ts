@@ -45,8 +45,11 @@ export interface DbState {
    * table and trees above hold only novelty: the transactions after `base.t` (merged.ts).
    */
   readonly base: DurableBase | null;
-  /** Retraction rows (EAVT order) of base facts that novelty retracted; empty without a base. */
-  readonly hidden: Node;
+  /**
+   * Retraction rows of base facts that novelty retracted, one tree per index order (VAET: refs
+   * only), so current-view counts subtract them by rank; empty without a base.
+   */
+  readonly hidden: Trees;
 }
 
 interface View {
@@ -213,7 +216,7 @@ export class Db implements Database {
       if (count > 0) attributes[attribute.ident.fqn] = { count };
     }
     const { base, current, hidden } = this.state;
-    const datoms = current.eavt.size + (base === null ? 0 : base.size('eavt', 'current') - hidden.size);
+    const datoms = current.eavt.size + (base === null ? 0 : base.size('eavt', 'current') - hidden.eavt.size);
     return { datoms, attributes };
   }
 

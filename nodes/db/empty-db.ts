@@ -35,7 +35,7 @@ export function emptyDb(): Db {
     nextDbN: firstFreeDbN,
     lastTxInstantMs: 0,
     base: null,
-    hidden: emptyTree,
+    hidden: { eavt: emptyTree, aevt: emptyTree, avet: emptyTree, vaet: emptyTree },
   };
   return new Db(state);
 }

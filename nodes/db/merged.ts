@@ -11,7 +11,7 @@
 //! re-asserts after retracting it has a novelty assertion row of its own.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { tOfTx } from '../datom/datom.ts';
-import { Cursor, type Node } from '../btree/int-tree.ts';
+import { Cursor, rank, type Node } from '../btree/int-tree.ts';
 import { compareValues } from '../values/compare.ts';
 import { currentOrders, historyOrders } from '../indexer/datom-order.ts';
 import { mergeSync } from '../indexer/levels.ts';
@@ -35,9 +35,10 @@ function* noveltyDatoms(state: DbState, tree: Node, index: IndexName, lower: rea
 
 /** True when novelty retracted base fact [e a v]. */
 export function isHidden(state: DbState, e: number, a: number, v: unknown): boolean {
-  if (state.hidden.size === 0) return false;
+  const hidden = state.hidden.eavt;
+  if (hidden.size === 0) return false;
   const { table } = state;
-  const row = new Cursor(state.hidden, probeFor(table, 'eavt', [e, a, v], false)).peek();
+  const row = new Cursor(hidden, probeFor(table, 'eavt', [e, a, v], false)).peek();
   return row !== -1 && table.e(row) === e && table.a(row) === a && compareValues(table.v(row), v) === 0;
 }
 
@@ -92,52 +93,11 @@ export function* mergedScan(state: DbState, view: MergedView, index: IndexName, 
 export function mergedCount(state: DbState, view: MergedView, index: IndexName, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): number {
   const base = state.base!;
   const { table } = state;
-  const rows = (tree: Node): number => {
-    if (tree.size === 0) return 0;
-    let n = 0;
-    const until = probeFor(table, index, upper, upperInclusive);
-    const cursor = new Cursor(tree, probeFor(table, index, lower, false));
-    for (let row = cursor.next(); row !== -1 && until(row) > 0; row = cursor.next()) n++;
-    return n;
-  };
-  let n = base.count(index, 'current', lower, upper, upperInclusive) + rows(state.current[index]);
-  if (view.asOfT !== null || view.isHistory) n += base.count(index, 'history', lower, upper, upperInclusive) + rows(state.history[index]);
-  else if (state.hidden.size > 0) {
-    for (const datom of noveltyDatoms(state, state.hidden, 'eavt', [], [], true)) {
-      if (index === 'vaet' && state.schema.attribute(datom.a)?.valueType !== 'ref') continue; // VAET holds refs only
-      if (inRange(index, datom, lower, upper, upperInclusive)) n--;
-    }
-  }
+  const ranked = (tree: Node): number => (tree.size === 0 ? 0 : rank(tree, probeFor(table, index, upper, upperInclusive)) - rank(tree, probeFor(table, index, lower, false)));
+  let n = base.count(index, 'current', lower, upper, upperInclusive) + ranked(state.current[index]);
+  if (view.asOfT !== null || view.isHistory) n += base.count(index, 'history', lower, upper, upperInclusive) + ranked(state.history[index]);
+  else n -= ranked(state.hidden[index]);
   return Math.max(0, n);
-}
-
-function inRange(index: IndexName, datom: Datom, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): boolean {
-  const probe = (components: readonly unknown[]): number => {
-    for (let i = 0; i < components.length; i++) {
-      const c = compareComponent(index, i, components[i], datom);
-      if (c !== 0) return c;
-    }
-    return 0;
-  };
-  const lo = probe(lower);
-  if (lo > 0) return false;
-  const hi = probe(upper);
-  return upperInclusive ? hi >= 0 : hi > 0;
-}
-
-const layout: Record<IndexName, readonly ('e' | 'a' | 'v')[]> = { eavt: ['e', 'a', 'v'], aevt: ['a', 'e', 'v'], avet: ['a', 'v', 'e'], vaet: ['v', 'a', 'e'] };
-
-function compareComponent(index: IndexName, i: number, sought: unknown, datom: Datom): number {
-  switch (layout[index][i]) {
-    case 'e':
-      return (sought as number) - datom.e;
-    case 'a':
-      return (sought as number) - datom.a;
-    case 'v':
-      return compareValues(sought, datom.v);
-    default:
-      return 0;
-  }
 }
 
 function toT(datom: Datom): number {

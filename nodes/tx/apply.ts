@@ -8,13 +8,13 @@
 //! On a durable base (merged.ts), retracting a fact of the base (its `row` is -1: it has no row
 //! here) appends the retraction row only; it enters the history trees (unless :db/noHistory) and
 //! `hidden`, which hides the base's assertion from current reads.
-import type { Datom } from '../datom/datom.ts';
+import type { Datom, IndexName } from '../datom/datom.ts';
 import type { Attribute } from '../db/database.ts';
-import type { DbState } from '../db/db.ts';
-import { ordersFor } from '../db/index-order.ts';
+import type { DbState, Trees } from '../db/db.ts';
+import { indexNames, ordersFor, type Orders } from '../db/index-order.ts';
 import { RowDatom } from '../db/datom-table.ts';
 import { DeferredTrees } from './deferred-trees.ts';
-import { insertSorted } from '../btree/int-tree.ts';
+import { insertSorted, type Node } from '../btree/int-tree.ts';
 import { txOfT } from '../datom/datom.ts';
 import type { Schema } from '../schema/schema.ts';
 
@@ -49,6 +49,7 @@ export function applyTransaction(
   const historyRefs: number[] = [];
   const datoms: Datom[] = [];
   const hiddenRows: number[] = [];
+  const hiddenRefs: number[] = [];
   for (const fact of retractions) {
     const { e, attribute, v } = fact;
     const row = table.append(e, attribute.id, v, t, false);
@@ -56,6 +57,7 @@ export function applyTransaction(
     const isRef = attribute.valueType === 'ref';
     if (fact.row === -1) {
       hiddenRows.push(row);
+      if (isRef) hiddenRefs.push(row);
       if (!attribute.noHistory) {
         historyRows.push(row);
         if (isRef) historyRefs.push(row);
@@ -90,10 +92,21 @@ export function applyTransaction(
       nextDbN: next.dbN,
       lastTxInstantMs: txInstantMs,
       base: state.base,
-      hidden: hiddenRows.length === 0 ? state.hidden : insertSorted(state.hidden, hiddenRows.sort(orders.current.eavt), orders.current.eavt),
+      hidden: hiddenRows.length === 0 ? state.hidden : hideRows(state.hidden, hiddenRows, hiddenRefs, orders),
     },
     datoms,
   };
 }
 
 const none: readonly number[] = [];
+
+/** The hidden trees with more retraction rows of base facts (VAET: those of ref attributes). */
+function hideRows(hidden: Trees, rows: number[], refs: number[], orders: Orders): Trees {
+  const out = {} as Record<IndexName, Node>;
+  for (const index of indexNames) {
+    const add = index === 'vaet' ? refs : rows;
+    const order = orders.current[index];
+    out[index] = add.length === 0 ? hidden[index] : insertSorted(hidden[index], add.slice().sort(order), order);
+  }
+  return out;
+}

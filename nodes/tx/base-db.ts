@@ -34,7 +34,7 @@ export function dbOnBase(base: DurableBase, schema: Schema, counters: BaseCounte
     nextDbN: counters.nextDbN,
     lastTxInstantMs: counters.lastTxInstantMs,
     base,
-    hidden: emptyTree,
+    hidden: { eavt: emptyTree, aevt: emptyTree, avet: emptyTree, vaet: emptyTree },
   };
   return new Db(state);
 }
