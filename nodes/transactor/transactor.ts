@@ -278,7 +278,7 @@ export class Transactor {
     } catch (error) {
       // The db value in memory stays correct (it holds the novelty the root covers too); the
       // next index run tries again.
-      console.error(`factum: could not move database ${this.log} onto index root t ${root.t}; it keeps serving from memory (${String(error)}).`);
+      console.error(`factum: could not move database ${this.log} onto index root t ${root.t} (${String(error)}). Nothing is lost: it keeps serving from memory and the next index run tries again; if this repeats, check that storage can be read.`);
     }
   }
 
