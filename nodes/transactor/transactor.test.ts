@@ -86,14 +86,23 @@ describe('transactor', () => {
 
 describe('system catalog', () => {
   it('creates, lists, connects and deletes databases', async () => {
-    const system = new System(createMemoryStorage());
+    const storage = createMemoryStorage();
+    const system = new System(storage);
     expect(await system.createDatabase('a')).toBe(true);
     expect(await system.createDatabase('a')).toBe(false);
     expect(await system.createDatabase('b')).toBe(true);
     expect(await system.listDatabases()).toEqual(['a', 'b']);
     const t = await system.connect('a');
     await t.transact(schema);
+    await t.indexNow(); // a root and segments, which deleting removes too
+    const segments = async (): Promise<string[]> => {
+      const keys: string[] = [];
+      for await (const key of storage.listSegments('segments/')) keys.push(key);
+      return keys;
+    };
+    expect((await segments()).length).toBeGreaterThan(0);
     expect(await system.deleteDatabase('a')).toBe(true);
+    expect(await segments()).toEqual([]);
     expect(await system.listDatabases()).toEqual(['b']);
     await expect(system.connect('a')).rejects.toMatchObject({ code: 'catalog/database-not-found' });
     await system.createDatabase('a');
