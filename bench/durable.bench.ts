@@ -8,7 +8,7 @@
 // Data: people (name, email, age), items (sku, price) and orders (customer ref, items
 // cardinality-many refs, total), made by the real transaction engine in transactions of 500
 // entities, submitted 4 at a time (group commit, fsync on), with a 256 MiB segment cache.
-// Indexing starts whenever novelty passes BENCH_NOVELTY bytes (default 32 MiB, the default).
+// Indexing starts whenever novelty passes BENCH_NOVELTY bytes (default 16 MiB, the default).
 //
 // The query figures come from a child process that opens the database (root + log after it),
 // so "open" is measured from process start (node boot included) to the first answered query.
@@ -28,7 +28,7 @@ import { IoContext, type IoStats } from '../nodes/cache/io-stats.ts';
 import type { IndexName } from '../nodes/datom/datom.ts';
 import { OrdersData, schema } from './orders.ts';
 
-const NOVELTY_BYTES = Number(process.env.BENCH_NOVELTY ?? 32 * 1024 * 1024);
+const NOVELTY_BYTES = Number(process.env.BENCH_NOVELTY ?? 16 * 1024 * 1024);
 const CACHE_BYTES = Number(process.env.BENCH_CACHE_MB ?? 256) * 1024 * 1024;
 const DATABASE = 'bench';
 const IN_FLIGHT = 4;

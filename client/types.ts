@@ -17,7 +17,7 @@ export type ClientConfig =
  * its index and the log after it. `false` keeps every datom in memory.
  */
 export interface IndexingConfig {
-  /** Unindexed transactions (estimated bytes) that start an index run. @default - 32 MiB */
+  /** Unindexed transactions (estimated bytes) that start an index run. @default - 16 MiB */
   readonly noveltyBytesMax?: number;
   /** Unindexed transactions at which transact refuses with storage/busy until indexing catches up. @default - 4 × noveltyBytesMax */
   readonly backPressureBytes?: number;
