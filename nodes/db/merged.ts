@@ -47,7 +47,15 @@ function* visibleBase(state: DbState, base: DurableBase, index: IndexName, lower
 }
 
 /** Datoms of a db state on a durable base between two component bounds, as `view` sees them. */
-export function* mergedScan(state: DbState, view: MergedView, index: IndexName, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): Generator<Datom> {
+export function mergedScan(state: DbState, view: MergedView, index: IndexName, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): Iterable<Datom> {
+  // Just after a rebase, novelty is often empty: the base's datoms are the answer as they are.
+  if (!view.isHistory && view.asOfT === null && view.sinceT === null && state.current[index].size === 0 && state.hidden.eavt.size === 0) {
+    return state.base!.datoms(index, 'current', lower, upper, upperInclusive);
+  }
+  return scanMerged(state, view, index, lower, upper, upperInclusive);
+}
+
+function* scanMerged(state: DbState, view: MergedView, index: IndexName, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean): Generator<Datom> {
   const base = state.base!;
   const { asOfT, sinceT, isHistory } = view;
   if (!isHistory && asOfT === null) {
