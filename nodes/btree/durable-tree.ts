@@ -251,6 +251,8 @@ export async function* rangeKeys<K>(config: TreeConfig<K>, tree: DurableTree, lo
   for (;;) {
     while (node.kind === 'branch') {
       const index = lower === undefined ? 0 : seekChild(node.children, lower);
+      // The first key of the subtree is already past the range: nothing to read below.
+      if (upper !== undefined && upper(node.children[index]!.firstKey) <= 0) return;
       stack.push({ node, index });
       node = await loadNode(config, childExpected(node.children[index]!, node.height - 1));
     }
@@ -304,6 +306,8 @@ export function* rangeKeysSync<K>(config: TreeConfig<K>, tree: DurableTree, resi
   for (;;) {
     while (node.kind === 'branch') {
       const index = lower === undefined ? 0 : seekChild(node.children, lower);
+      // The first key of the subtree is already past the range: nothing to read below.
+      if (upper !== undefined && upper(node.children[index]!.firstKey) <= 0) return;
       stack.push({ node, index });
       node = residentNode(config, resident, childExpected(node.children[index]!, node.height - 1));
     }
@@ -338,6 +342,7 @@ export function rankSync<K>(config: TreeConfig<K>, tree: DurableTree, resident: 
   let before = 0;
   while (node.kind === 'branch') {
     const index = seekChild(node.children, probe);
+    if (index === 0 && probe(node.children[0]!.firstKey) < 0) return before; // before every key below
     for (let i = 0; i < index; i++) before += node.children[i]!.count;
     node = residentNode(config, resident, childExpected(node.children[index]!, node.height - 1));
   }
@@ -351,6 +356,7 @@ export async function rankOf<K>(config: TreeConfig<K>, tree: DurableTree, probe:
   let before = 0;
   while (node.kind === 'branch') {
     const index = seekChild(node.children, probe);
+    if (index === 0 && probe(node.children[0]!.firstKey) < 0) return before; // before every key below
     for (let i = 0; i < index; i++) before += node.children[i]!.count;
     node = await loadNode(config, childExpected(node.children[index]!, node.height - 1));
   }
