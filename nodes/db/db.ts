@@ -396,7 +396,7 @@ export function describe(value: unknown): string {
 }
 
 
-/** Rows of the current tree of a plain state matching leading components (already resolved). */
+/** Rows of the current tree matching leading components (already resolved); novelty only on a durable base (there, merged.ts currentFacts). */
 export function currentRows(state: DbState, index: IndexName, components: readonly unknown[]): number[] {
   const lower = probeFor(state.table, index, components, false);
   const upper = probeFor(state.table, index, components, true);
@@ -404,11 +404,4 @@ export function currentRows(state: DbState, index: IndexName, components: readon
   const rows: number[] = [];
   for (let row = cursor.next(); row !== -1 && upper(row) > 0; row = cursor.next()) rows.push(row);
   return rows;
-}
-
-/** The current row of one fact [e a v], or -1. */
-export function currentRow(state: DbState, e: number, a: number, v: unknown): number {
-  const probe = probeFor(state.table, 'eavt', [e, a, v], false);
-  const row = new Cursor(state.current.eavt, probe).peek();
-  return row !== -1 && probe(row) < 0 && probeFor(state.table, 'eavt', [e, a, v], true)(row) > 0 ? row : -1;
 }
