@@ -99,7 +99,7 @@ async function* limited(engine: EngineDb, source: () => Iterable<Datom>, options
     } catch (error) {
       const base = engine.state.base;
       if (!(error instanceof SegmentNotResident) || base === null) throw error;
-      await base.load(error.address);
+      await (error.load === undefined ? base.load(error.address) : error.load());
     }
   }
 }
