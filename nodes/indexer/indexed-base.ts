@@ -40,7 +40,7 @@ export class IndexedBase implements DurableBase {
   /** Siblings the last read-ahead loaded; doubles while a scan goes on (see above). */
   private readAhead = READ_AHEAD_MIN / 2;
   private readonly resident = (address: string): TreeNode<Datom> => {
-    const node = this.indexer.nodes.peek(address, activeIoContext() ?? this.context);
+    const node = this.indexer.nodes.peek(address, activeIoContext());
     if (node === undefined) throw new SegmentNotResident(address, (context?: IoContext) => this.load(address, context));
     if (node.kind === 'branch' && !this.seen.has(node)) {
       this.seen.add(node);
@@ -53,7 +53,6 @@ export class IndexedBase implements DurableBase {
     private readonly indexer: Indexer,
     readonly root: IndexRoot,
     private readonly instants: TxInstants,
-    private readonly context?: IoContext,
   ) {
     this.t = root.t;
   }
@@ -130,7 +129,7 @@ export class IndexedBase implements DurableBase {
     return this.trees(index, kind).reduce((n, tree) => n + tree.count, 0);
   }
 
-  async load(address: string, context: IoContext | undefined = this.context): Promise<void> {
+  async load(address: string, context?: IoContext): Promise<void> {
     const loads = [this.indexer.nodes.load(address, context)];
     const parent = this.parents.get(address);
     // Read ahead only for a scan crossing into this segment from its left neighbour (resident):
