@@ -112,7 +112,7 @@ export class Indexer {
     const key = rootKey(databaseId);
     const record = await storage.getRecord(key);
     const indexer = new Indexer(storage, databaseId, options, record === null ? null : { root: decodeRoot(key, record.bytes), version: record.version });
-    if (indexer.current !== null) await indexer.loadRoots(indexer.levels);
+    await indexer.loadRoots();
     return indexer;
   }
 
@@ -136,8 +136,9 @@ export class Indexer {
     return { compare, store, leafMax: this.leafMax, branchMax: this.branchMax };
   }
 
-  private async loadRoots(levels: Levels): Promise<void> {
-    await Promise.all(levels.flatMap(treeAddresses).map((address) => this.nodes.load(address)));
+  /** Loads the root segment of every tree of the current root (opening does; they stay small). */
+  async loadRoots(): Promise<void> {
+    await Promise.all(this.levels.flatMap(treeAddresses).map((address) => this.nodes.load(address)));
   }
 
   /**
