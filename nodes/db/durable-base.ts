@@ -48,20 +48,22 @@ const LOADS_MAX = 100_000;
  */
 export async function readDb<T>(base: DurableBase | null, reader: () => T, context?: IoContext): Promise<T> {
   for (let loads = 0; ; loads++) {
+    let missing: SegmentNotResident;
     const outer = active;
-    active = context;
+    active = context; // only while the reader runs (synchronously), never across an await
     try {
       return reader();
     } catch (error) {
       if (!(error instanceof SegmentNotResident)) throw error;
-      if (loads >= LOADS_MAX) {
-        fail('storage/busy', `A read needed more than ${LOADS_MAX} segment loads; the segment cache is too small for it. Raise cacheBytesMax or narrow the query.`, { loads });
-      }
-      if (error.load !== undefined) await error.load(context);
-      else if (base !== null) await base.load(error.address, context);
-      else throw error;
+      missing = error;
     } finally {
       active = outer;
     }
+    if (loads >= LOADS_MAX) {
+      fail('storage/busy', `A read needed more than ${LOADS_MAX} segment loads; the segment cache is too small for it. Raise cacheBytesMax or narrow the query.`, { loads });
+    }
+    if (missing.load !== undefined) await missing.load(context);
+    else if (base !== null) await base.load(missing.address, context);
+    else throw missing;
   }
 }
