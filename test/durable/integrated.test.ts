@@ -105,7 +105,7 @@ describe('durable indexes under db values', () => {
         expect(durable.db().basisT).toBe(memory.db().basisT);
       }
     }
-    expect(rebased).toBeGreaterThan(100);
+    expect(rebased).toBeGreaterThan(20); // many transactions ran on a durable base
     await durable.indexNow();
     expect(durable.db().state.tableLength).toBe(0); // everything indexed: no novelty in memory
     const seed = 99;
