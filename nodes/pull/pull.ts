@@ -21,6 +21,7 @@
 //!   pulling from a history db (`pull/history-db`).
 //!
 //! Invariant: pull reads only; it never changes the db value or the cached plans' meaning.
+import { SegmentNotResident } from '../btree/durable-tree.ts';
 import type { Database, EntityRef } from '../db/database.ts';
 import { FactumError, fail, isFactumError } from '../util/errors.ts';
 import { Keyword } from '../values/values.ts';
@@ -288,7 +289,7 @@ function applyXform(xform: Xform, value: unknown): unknown {
   try {
     return xform.apply(value);
   } catch (error) {
-    if (isFactumError(error)) throw error;
+    if (isFactumError(error) || error instanceof SegmentNotResident) throw error;
     throw new FactumError('pull/xform-failed', `The :xform ${xform.name} threw on ${describeForm(value)}: ${String((error as Error)?.message ?? error)}`, { xform: xform.name, value }, { cause: error });
   }
 }

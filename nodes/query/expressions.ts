@@ -2,6 +2,7 @@
 //! extend each row with the rows its result gives under the binding form (bindings.ts). A function
 //! returning nil binds nothing, so the row is dropped (as in Datomic). Errors thrown by a user
 //! function become `query/function-failed`; the query's own errors pass through.
+import { SegmentNotResident } from '../btree/durable-tree.ts';
 import { FactumError, fail } from '../util/errors.ts';
 import { valuesEqual } from '../values/compare.ts';
 import { bindValue } from './bindings.ts';
@@ -55,7 +56,7 @@ function call(fn: QueryFunction, clause: PredicateClause | FunctionClause, args:
   try {
     return fn(...args);
   } catch (error) {
-    if (error instanceof FactumError) throw error;
+    if (error instanceof FactumError || error instanceof SegmentNotResident) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new FactumError('query/function-failed', `The function ${clause.name} failed in ${formatClause(clause)}: ${message}`, {
       function: clause.name, clause: formatClause(clause),

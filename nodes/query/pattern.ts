@@ -11,6 +11,7 @@
 //! Two ways to join a pattern into the current relation (engine.ts picks by estimate):
 //!   lookup  one index seek per distinct binding of the bound variables (few bindings)
 //!   scan    one scan with the constants only, then a hash join (many bindings)
+import { SegmentNotResident } from '../btree/durable-tree.ts';
 import type { Attribute, Database } from '../db/database.ts';
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { toT, txOfT } from '../datom/datom.ts';
@@ -104,7 +105,8 @@ export function resolveEntity(db: Database, value: unknown): number | null {
   if (value instanceof Keyword || (Array.isArray(value) && value.length === 2)) {
     try {
       return db.entid(value as Keyword);
-    } catch {
+    } catch (error) {
+      if (error instanceof SegmentNotResident) throw error; // a durable read: readDb loads and reruns
       return null; // not a lookup ref of a unique attribute: it names nothing
     }
   }

@@ -10,6 +10,7 @@
 //! attribute, else nothing could ever find them). Transaction functions are called here with
 //! db-before and their results expanded in turn. Entity and value positions stay unresolved:
 //! tempids, idents and lookup refs are resolved together in transact.ts.
+import { SegmentNotResident } from '../btree/durable-tree.ts';
 import type { Attribute } from '../db/database.ts';
 import { describe, type Db } from '../db/db.ts';
 import { FactumError, fail } from '../util/errors.ts';
@@ -105,7 +106,7 @@ export class FormExpander {
     try {
       result = fn(this.db, ...args);
     } catch (error) {
-      if (error instanceof FactumError) throw error;
+      if (error instanceof FactumError || error instanceof SegmentNotResident) throw error;
       throw new FactumError('transact/function-failed', `Transaction function :${name} threw: ${(error as Error)?.message ?? String(error)}`, { function: name }, { cause: error });
     }
     this.expand(result, depth + 1);

@@ -9,6 +9,7 @@
 //!   6. apply       rows into the table and trees (apply.ts); then entity specs on db-after
 //!
 //! Every transaction function, lookup ref and :db/cas sees db-before, as in Datomic.
+import { SegmentNotResident } from '../btree/durable-tree.ts';
 import type { Datom } from '../datom/datom.ts';
 import { PART_DB, PART_TX, PART_USER, entityId, partitionOf, txOfT } from '../datom/datom.ts';
 import type { Attribute } from '../db/database.ts';
@@ -312,7 +313,8 @@ class Transaction {
         let ok = false;
         try {
           ok = pred(v) === true;
-        } catch {
+        } catch (error) {
+          if (error instanceof SegmentNotResident) throw error; // a durable read: readDb loads and reruns
           ok = false;
         }
         if (!ok) {
@@ -340,7 +342,8 @@ class Transaction {
         let ok = false;
         try {
           ok = pred(db, e) === true;
-        } catch {
+        } catch (error) {
+          if (error instanceof SegmentNotResident) throw error; // a durable read: readDb loads and reruns
           ok = false;
         }
         if (!ok) fail('transact/entity-spec-failed', `Entity ${e} fails spec ${specName}: predicate ${name} returned false.`, { e, spec, predicate: name });

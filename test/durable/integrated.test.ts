@@ -9,7 +9,8 @@ import { Transactor } from '../../nodes/transactor/transactor.ts';
 import { createMemoryStorage } from '../../nodes/storage/memory/memory-storage.ts';
 import type { Storage } from '../../nodes/storage/protocol.ts';
 import { seededRandom } from '../../nodes/util/random.ts';
-import { kw } from '../../nodes/values/values.ts';
+import { kw, sym } from '../../nodes/values/values.ts';
+import { registerEntityPredicate, registerTxFunction } from '../../nodes/tx/functions.ts';
 import { query } from '../../nodes/query/index.ts';
 import { pull } from '../../nodes/pull/index.ts';
 import { isFactumError } from '../../nodes/util/errors.ts';
@@ -148,6 +149,48 @@ describe('durable indexes under db values', () => {
     expect(await all(reopened.db())).toEqual(await all(memory.db()));
     await reopened.close();
     await durable.close();
+  });
+
+  it('loads segments for lookup refs, query functions, transaction functions and entity predicates that read a cold base', async () => {
+    // Only the trees' roots are in memory after reopening; every read below needs more.
+    const options = { indexing: { noveltyBytesMax: 1e9, backPressureBytes: 1e10, leafMax: 4, branchMax: 4, tier0Max: 1000 } };
+    const storage = createMemoryStorage();
+    let transactor = await Transactor.open(storage, 'db', options);
+    await transactor.transact([
+      { 'db/ident': kw('item/sku'), 'db/valueType': kw('db.type/string'), 'db/cardinality': kw('db.cardinality/one'), 'db/unique': kw('db.unique/identity') },
+      { 'db/ident': kw('item/stock'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/one') },
+    ]);
+    await transactor.transact([{ 'db/ident': kw('spec/item'), 'db.entity/attrs': [kw('item/sku')], 'db.entity/preds': [sym('test.cold/stocked')] }]);
+    for (let i = 0; i < 50; i++) await transactor.transact([{ 'item/sku': `S${i}`, 'item/stock': i }]);
+    await transactor.indexNow();
+    await transactor.close();
+    registerTxFunction('test.cold/restock', (db: Db, sku: string) => {
+      const e = db.entid([kw('item/sku'), sku])!;
+      const stock = [...db.datoms('eavt', e, kw('item/stock'))][0]!.v as number;
+      return [['db/add', e, 'item/stock', stock + 10]];
+    });
+    registerEntityPredicate('test.cold/stocked', (db: Db, e: number) => [...db.datoms('eavt', e, kw('item/stock'))].length > 0);
+
+    transactor = await Transactor.open(storage, 'db', options);
+    let db = transactor.db();
+    expect(await read(db, () => query({ query: '[:find ?s . :where [[:item/sku "S33"] :item/stock ?s]]', args: [db] }))).toBe(33);
+    transactor.indexing!.indexer.nodes.clear();
+    await transactor.indexing!.indexer.loadRoots();
+    expect(await read(db, () => query({ query: '[:find ?s . :where [?e :item/sku "S34"] [(get-else $ ?e :item/stock -1) ?s]]', args: [db] }))).toBe(34);
+    transactor.indexing!.indexer.nodes.clear();
+    await transactor.indexing!.indexer.loadRoots();
+    await transactor.transact([[kw('test.cold/restock'), 'S35']]);
+    transactor.indexing!.indexer.nodes.clear();
+    await transactor.indexing!.indexer.loadRoots();
+    const e36 = await read(transactor.db(), () => transactor.db().entid([kw('item/sku'), 'S36']));
+    transactor.indexing!.indexer.nodes.clear();
+    await transactor.indexing!.indexer.loadRoots();
+    await transactor.transact([{ 'db/id': e36, 'item/stock': 99, 'db/ensure': kw('spec/item') }]);
+    db = transactor.db();
+    expect(await read(db, () => query({ query: '[:find ?sku ?s :where [?e :item/sku ?sku] [?e :item/stock ?s] [(contains? #{"S35" "S36"} ?sku)]]', args: [db] }))).toEqual(
+      expect.arrayContaining([['S35', 45], ['S36', 99]]),
+    );
+    await transactor.close();
   });
 
   it('refuses transactions with storage/busy while indexing is far behind, writing nothing, and accepts them once it catches up', async () => {
