@@ -316,6 +316,16 @@ export class Indexer {
   private async gcNow(olderThan: Date): Promise<GcResult> {
     const cutoffMs = olderThan.getTime();
     if (Number.isNaN(cutoffMs)) fail('index/invalid-option', 'gcStorage expects a valid Date for olderThan', { olderThan: String(olderThan) });
+    // Only the indexer that wrote the stored root knows what it reaches: one that is behind
+    // (another process indexed since) would delete the newer root's segments.
+    const stored = await this.storage.getRecord(rootKey(this.databaseId));
+    if ((stored?.version ?? null) !== this.version) {
+      fail('storage/conflict', `Another process has indexed database ${this.databaseId} since this one last did; collect garbage from the process that indexes it (its transactor), or reconnect first. Nothing was deleted.`, {
+        database: this.databaseId,
+        expectedVersion: this.version,
+        storedVersion: stored?.version ?? null,
+      });
+    }
     const root = this.current;
     const kept = root === null ? [] : root.retired.filter((retired) => retired.retiredAtMs >= cutoffMs);
     const live = new Set<string>();

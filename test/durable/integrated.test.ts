@@ -193,6 +193,24 @@ describe('durable indexes under db values', () => {
     await transactor.close();
   });
 
+  it('refuses gcStorage from a transactor another process has indexed past, deleting nothing', async () => {
+    const options = { indexing: { noveltyBytesMax: 1e9, backPressureBytes: 1e10, leafMax: 4, branchMax: 4, tier0Max: 1000 } };
+    const storage = createMemoryStorage();
+    const stale = await Transactor.open(storage, 'db', options);
+    await stale.transact(schemaTx);
+    for (let i = 0; i < 10; i++) await stale.transact([{ 'person/name': `A${i}` }]);
+    await stale.indexNow();
+    // A second transactor takes over the database (the first learns only when it next writes).
+    const current = await Transactor.open(storage, 'db', options);
+    for (let i = 0; i < 10; i++) await current.transact([{ 'person/name': `B${i}` }]);
+    await current.indexNow();
+    await expect(stale.gcStorage(new Date(Date.now() + 3_600_000))).rejects.toMatchObject({ code: 'storage/conflict' });
+    const reopened = await Transactor.open(storage, 'db', options);
+    const db = reopened.db();
+    expect(await read(db, () => query({ query: '[:find (count ?e) . :where [?e :person/name]]', args: [db] }))).toBe(20);
+    for (const t of [stale, current, reopened]) await t.close();
+  });
+
   it('refuses transactions with storage/busy while indexing is far behind, writing nothing, and accepts them once it catches up', async () => {
     const storage = withFaults(createMemoryStorage(), { seed: 3, delayMs: 40, operations: ['putSegment'] });
     const transactor = await Transactor.open(storage, 'db', { indexing: { noveltyBytesMax: 20_000, backPressureBytes: 60_000 } });
