@@ -139,6 +139,12 @@ export class Transactor {
     if (this.closed) return Promise.reject(new FactumError('client/closed', 'This connection is closed; connect again to transact.', {}));
     if (this.fenced !== null) return Promise.reject(this.fenced);
     const background = this.background;
+    if (background !== null && background.lostRoot) {
+      // Another process moved this database's index root: it is writing the database too, and
+      // this connection's view of it is stale.
+      this.fenced = new FactumError('storage/conflict', `Another process has indexed database ${this.log} since this connection did; this connection can no longer transact. Reconnect to continue.`, { database: this.log });
+      return Promise.reject(this.fenced);
+    }
     if (background !== null && background.isOverloaded) {
       background.resume(); // retries a failed run: refusing adds no novelty that would
       const mib = (n: number) => (n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
@@ -265,10 +271,12 @@ export class Transactor {
     this.rebaseTo = null;
     if (root.t > this.current.basisT) return;
     try {
+      // Taken before any await: a later run would drop what it covers from the indexer's list.
+      const novelty = this.background!.novelty;
       const previous = this.current.state.base;
       const base = await IndexedBase.create(this.indexer!, root, previous instanceof IndexedBase ? previous : undefined);
       let db = dbOnBase(base, indexed.state.schema, root);
-      for (const logged of this.background!.novelty) {
+      for (const logged of novelty) {
         if (logged.t <= root.t) continue;
         const before = db;
         db = await readDb(base, () => replay(before, logged as LoggedTransaction));

@@ -211,6 +211,22 @@ describe('durable indexes under db values', () => {
     for (const t of [stale, current, reopened]) await t.close();
   });
 
+  it('stops transacting with storage/conflict once another process has moved its index root', async () => {
+    const options = { indexing: { noveltyBytesMax: 1e9, backPressureBytes: 1e10 } };
+    const storage = createMemoryStorage();
+    const first = await Transactor.open(storage, 'db', options);
+    await first.transact(schemaTx);
+    await first.transact([{ 'person/name': 'A' }]);
+    const second = await Transactor.open(storage, 'db', options); // replays the log, indexes it
+    await second.indexNow();
+    await expect(first.indexNow()).resolves.toBeUndefined(); // its run loses the compare-and-swap
+    expect(first.indexing!.background.lostRoot).toBe(true);
+    await expect(first.transact([{ 'person/name': 'B' }])).rejects.toMatchObject({ code: 'storage/conflict' });
+    await expect(first.transact([{ 'person/name': 'C' }])).rejects.toMatchObject({ code: 'storage/conflict' });
+    await first.close();
+    await second.close();
+  });
+
   it('refuses transactions with storage/busy while indexing is far behind, writing nothing, and accepts them once it catches up', async () => {
     const storage = withFaults(createMemoryStorage(), { seed: 3, delayMs: 40, operations: ['putSegment'] });
     const transactor = await Transactor.open(storage, 'db', { indexing: { noveltyBytesMax: 20_000, backPressureBytes: 60_000 } });
