@@ -2,7 +2,8 @@
 //!
 //!   current view   base current datoms, less those novelty retracted (`hidden`),
 //!                  merged with novelty's current rows
-//!   history views  base current (less hidden facts of :db/noHistory attributes), base history,
+//!   history views  base current (less hidden facts whose retraction skipped history: :db/noHistory
+//!                  at the time), base history,
 //!                  novelty current and novelty history, merged in history order (fact, then t)
 //!
 //! Why this is exact: the base holds every datom up to its t; novelty holds every datom after it,
@@ -42,6 +43,22 @@ export function isHidden(state: DbState, e: number, a: number, v: unknown): bool
   return row !== -1 && table.e(row) === e && table.a(row) === a && compareValues(table.v(row), v) === 0;
 }
 
+/**
+ * True when novelty's history holds a retraction of fact [e a v] (at `t` when given): the
+ * retraction went into history, :db/noHistory being off when it happened.
+ */
+export function inNoveltyHistory(state: DbState, e: number, a: number, v: unknown, t?: number): boolean {
+  const tree = state.history.eavt;
+  if (tree.size === 0) return false;
+  const { table } = state;
+  const cursor = new Cursor(tree, probeFor(table, 'eavt', t === undefined ? [e, a, v] : [e, a, v, t], false));
+  for (let row = cursor.next(); row !== -1 && table.e(row) === e && table.a(row) === a && compareValues(table.v(row), v) === 0; row = cursor.next()) {
+    if (t !== undefined && table.t(row) !== t) return false;
+    if (!table.added(row)) return true;
+  }
+  return false;
+}
+
 function* visibleBase(state: DbState, base: DurableBase, index: IndexName, lower: readonly unknown[], upper: readonly unknown[], upperInclusive: boolean, keep: (d: Datom) => boolean): Generator<Datom> {
   for (const datom of base.datoms(index, 'current', lower, upper, upperInclusive)) if (keep(datom)) yield datom;
 }
@@ -66,9 +83,9 @@ function* scanMerged(state: DbState, view: MergedView, index: IndexName, lower: 
     }
     return;
   }
-  const schema = state.schema;
   const sources = [
-    visibleBase(state, base, index, lower, upper, upperInclusive, (d) => schema.attribute(d.a)?.noHistory !== true || !isHidden(state, d.e, d.a, d.v)),
+    // A base assertion novelty retracted stays in history views if its retraction went there.
+    visibleBase(state, base, index, lower, upper, upperInclusive, (d) => !isHidden(state, d.e, d.a, d.v) || inNoveltyHistory(state, d.e, d.a, d.v)),
     base.datoms(index, 'history', lower, upper, upperInclusive)[Symbol.iterator](),
     noveltyDatoms(state, state.current[index], index, lower, upper, upperInclusive),
     noveltyDatoms(state, state.history[index], index, lower, upper, upperInclusive),

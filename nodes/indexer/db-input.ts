@@ -1,5 +1,7 @@
 //! Adapters from the memory engine to the indexer: the bootstrap transaction (t 0, which the log
 //! does not hold) and an `IndexInput` from a db value and the transactions it added.
+import { inNoveltyHistory } from '../db/merged.ts';
+import { tOfTx } from '../datom/datom.ts';
 import type { Db } from '../db/db.ts';
 import { emptyDb } from '../db/empty-db.ts';
 import type { IndexInput } from './indexer.ts';
@@ -13,7 +15,9 @@ export function bootstrapTransaction(): LoggedTransaction {
 export function schemaFacts(db: Db): AttributeFacts {
   return {
     isRef: (a) => db.attribute(a)?.valueType === 'ref',
-    noHistory: (a) => db.attribute(a)?.noHistory === true,
+    // The db value's own history rows say what :db/noHistory was at each retraction (the db holds
+    // every transaction the run covers as novelty, or all of them in memory).
+    keepsHistory: (retraction) => inNoveltyHistory(db.state, retraction.e, retraction.a, retraction.v, tOfTx(retraction.tx)),
   };
 }
 

@@ -6,7 +6,8 @@
 //!
 //!   current tree   remove the durable assertion if the fact was retracted (or re-asserted);
 //!                  add the last assertion if the fact is current at the new basis
-//!   history tree   add every retracted assertion and its retraction (unless :db/noHistory)
+//!   history tree   add every retracted assertion and its retraction (unless :db/noHistory was
+//!                  on when it was retracted)
 //!
 //! Each index takes its edits sorted by its own order; VAET takes only datoms of ref attributes.
 import type { Datom, IndexName } from '../datom/datom.ts';
@@ -22,7 +23,11 @@ export interface LoggedTransaction {
 /** What the indexer needs to know of the schema at the new basis. */
 export interface AttributeFacts {
   isRef(a: number): boolean;
-  noHistory(a: number): boolean;
+  /**
+   * True when a retraction (and the assertion it retracts) went into history: :db/noHistory was
+   * off for its attribute when it happened (the setting may have changed since).
+   */
+  keepsHistory(retraction: Datom): boolean;
 }
 
 export interface TreeEdits {
@@ -73,7 +78,7 @@ async function applyFact(group: readonly Datom[], lookup: DurableLookup, schema:
       asserted = datom;
       continue;
     }
-    if (asserted !== null && !schema.noHistory(datom.a)) out.historyAdds.push(asserted, datom);
+    if (asserted !== null && schema.keepsHistory(datom)) out.historyAdds.push(asserted, datom);
     asserted = null;
   }
   if (durable !== null && asserted !== durable) out.currentRemoves.push(durable);

@@ -59,7 +59,7 @@ describe('background indexer', () => {
     background.added(workload.dbs[0]!, bootstrapTransaction(), 0);
     expect(background.isOverloaded).toBe(true);
     const rival = await Indexer.open(storage, 'db', options);
-    await rival.index({ t: 0, logPosition: 0, nextUserN: 0, nextDbN: 0, lastTxInstantMs: 0, transactions: [bootstrapTransaction()], schema: { isRef: () => false, noHistory: () => false } });
+    await rival.index({ t: 0, logPosition: 0, nextUserN: 0, nextDbN: 0, lastTxInstantMs: 0, transactions: [bootstrapTransaction()], schema: { isRef: () => false, keepsHistory: () => true } });
     await background.flush();
     expect(background.lostRoot).toBe(true);
     expect(() => new BackgroundIndexer(indexer, { noveltyBytesMax: 0 })).toThrow(expect.objectContaining({ code: 'index/invalid-option' }));

@@ -227,6 +227,37 @@ describe('durable indexes under db values', () => {
     await second.close();
   });
 
+  it('keeps each retraction in or out of history as :db/noHistory was when it happened, before and after indexing', async () => {
+    const options = { indexing: { noveltyBytesMax: 1e9, backPressureBytes: 1e10, leafMax: 4, branchMax: 4, tier0Max: 1000 } };
+    const memory = await Transactor.open(createMemoryStorage(), 'db', { indexing: false });
+    const durable = await Transactor.open(createMemoryStorage(), 'db', options);
+    const both = async (tx: unknown[], t: number): Promise<void> => {
+      await memory.transact(withInstant(tx, t));
+      await durable.transact(withInstant(tx, t));
+    };
+    await both([
+      { 'db/ident': kw('p/n'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/one'), 'db/noHistory': true },
+      { 'db/ident': kw('p/m'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/one') },
+    ], 1);
+    await both([{ 'db/id': 'x', 'db/ident': kw('e/one'), 'p/n': 1, 'p/m': 1 }], 2);
+    await durable.indexNow(); // the first values are in the base
+    await both([['db/add', kw('e/one'), 'p/n', 2], ['db/add', kw('e/one'), 'p/m', 2]], 3); // retracted from the base
+    await both([['db/add', kw('p/m'), 'db/noHistory', true]], 4); // the settings flip afterwards
+    await both([['db/add', kw('p/n'), 'db/noHistory', false]], 5);
+    const views = async (db: Db): Promise<unknown> => {
+      const out: Record<string, unknown> = {};
+      for (const [name, view] of [['history', db.history()], ['asOf 2', db.asOf(2)], ['asOf 3', db.asOf(3)], ['plain', db]] as const) {
+        out[name] = await read(view, () => [...view.datoms('eavt')].map(project));
+      }
+      return out;
+    };
+    expect(await views(durable.db())).toEqual(await views(memory.db()));
+    await durable.indexNow();
+    expect(await views(durable.db())).toEqual(await views(memory.db()));
+    await memory.close();
+    await durable.close();
+  });
+
   it('refuses transactions with storage/busy while indexing is far behind, writing nothing, and accepts them once it catches up', async () => {
     const storage = withFaults(createMemoryStorage(), { seed: 3, delayMs: 40, operations: ['putSegment'] });
     const transactor = await Transactor.open(storage, 'db', { indexing: { noveltyBytesMax: 20_000, backPressureBytes: 60_000 } });
