@@ -120,8 +120,18 @@ export function mergedCount(state: DbState, view: MergedView, index: IndexName, 
   const { table } = state;
   const ranked = (tree: Node): number => (tree.size === 0 ? 0 : rank(tree, probeFor(table, index, upper, upperInclusive)) - rank(tree, probeFor(table, index, lower, false)));
   let n = base.count(index, 'current', lower, upper, upperInclusive) + ranked(state.current[index]);
-  if (view.asOfT !== null || view.isHistory) n += base.count(index, 'history', lower, upper, upperInclusive) + ranked(state.history[index]);
-  else n -= ranked(state.hidden[index]);
+  if (view.asOfT !== null || view.isHistory) {
+    n += base.count(index, 'history', lower, upper, upperInclusive) + ranked(state.history[index]);
+    // Base assertions whose retraction skipped history (:db/noHistory) are not in these views.
+    const hidden = state.hidden[index];
+    if (hidden.size > 0) {
+      const until = probeFor(table, index, upper, upperInclusive);
+      const cursor = new Cursor(hidden, probeFor(table, index, lower, false));
+      for (let row = cursor.next(); row !== -1 && until(row) > 0; row = cursor.next()) {
+        if (!inNoveltyHistory(state, table.e(row), table.a(row), table.v(row))) n--;
+      }
+    }
+  } else n -= ranked(state.hidden[index]);
   return Math.max(0, n);
 }
 

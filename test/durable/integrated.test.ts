@@ -249,6 +249,7 @@ describe('durable indexes under db values', () => {
       for (const [name, view] of [['history', db.history()], ['asOf 2', db.asOf(2)], ['asOf 3', db.asOf(3)], ['plain', db]] as const) {
         out[name] = await read(view, () => [...view.datoms('eavt')].map(project));
       }
+      out['history count'] = await read(db, () => db.history().count('eavt'));
       return out;
     };
     expect(await views(durable.db())).toEqual(await views(memory.db()));
