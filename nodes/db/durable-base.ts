@@ -41,12 +41,18 @@ export function activeIoContext(): IoContext | undefined {
 /** Segment loads one read may need at most before it is refused (the memory cache is too small for it). */
 const LOADS_MAX = 100_000;
 
+/** What loads a segment a reader stopped at: a durable base, or an indexer's node cache. */
+export interface SegmentLoader {
+  load(address: string, context?: IoContext): Promise<unknown>;
+}
+
 /**
  * Runs a synchronous reader of db values, loading each segment it needs that is not in memory
  * and running it again (see above). A reader over in-memory db values runs once. Its segment
- * reads are recorded in `context` (and the process's) when given.
+ * reads are recorded in `context` (and the process's) when given. The error says which segment
+ * is missing and may know how to load it; `loader` loads it otherwise.
  */
-export async function readDb<T>(base: DurableBase | null, reader: () => T, context?: IoContext): Promise<T> {
+export async function readDb<T>(loader: SegmentLoader | null, reader: () => T, context?: IoContext, loadsMax = LOADS_MAX): Promise<T> {
   for (let loads = 0; ; loads++) {
     let missing: SegmentNotResident;
     const outer = active;
@@ -59,11 +65,11 @@ export async function readDb<T>(base: DurableBase | null, reader: () => T, conte
     } finally {
       active = outer;
     }
-    if (loads >= LOADS_MAX) {
-      fail('storage/busy', `A read needed more than ${LOADS_MAX} segment loads; the segment cache is too small for it. Raise cacheBytesMax or narrow the query.`, { loads });
+    if (loads >= loadsMax) {
+      fail('storage/busy', `A read needed more than ${loadsMax} segment loads; the segment cache is too small for it. Raise cacheBytesMax or narrow the query.`, { loads, loadsMax });
     }
     if (missing.load !== undefined) await missing.load(context);
-    else if (base !== null) await base.load(missing.address, context);
+    else if (loader !== null) await loader.load(missing.address, context);
     else throw missing;
   }
 }

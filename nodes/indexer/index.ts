@@ -8,4 +8,3 @@ export { bootstrapTransaction, indexInputOf, schemaFacts } from './db-input.ts';
 export { currentOrders, datomProbe, historyOrders } from './datom-order.ts';
 export { BackgroundIndexer, datomBytes } from './background-indexer.ts';
 export type { BackgroundIndexerOptions } from './background-indexer.ts';
-export { readSynchronously } from './read-synchronously.ts';

@@ -156,7 +156,7 @@ export class Indexer {
 
   /**
    * `datoms` for synchronous readers (the query engine): the same datoms, from segments already
-   * in memory; the first segment that is not throws `SegmentNotResident` (see `readSynchronously`).
+   * in memory; the first segment that is not throws `SegmentNotResident` (see `readDb` in nodes/db/durable-base.ts).
    */
   datomsSync(index: IndexName, kind: TreeKind, components: readonly unknown[], context?: IoContext, levels: Levels = this.levels): Generator<Datom> {
     const lower = components.length === 0 ? undefined : datomProbe(index, components, false);

@@ -12,7 +12,7 @@ import { seededRandom } from '../../nodes/storage/fault.ts';
 import { project, runWorkload } from './workload.ts';
 import { collect, expectMatches } from './expect-matches.ts';
 import { kw } from '../../nodes/values/values.ts';
-import { readSynchronously } from '../../nodes/indexer/read-synchronously.ts';
+import { readDb } from '../../nodes/db/durable-base.ts';
 
 describe('indexer', () => {
   it('durable trees equal the memory index after every run, for seeded workloads', async () => {
@@ -66,7 +66,7 @@ describe('indexer', () => {
 });
 
 describe('synchronous reads', () => {
-  it('readSynchronously answers a synchronous reader exactly, loading segments between reruns', async () => {
+  it('readDb answers a synchronous reader of durable trees exactly, loading segments between reruns', async () => {
     const workload = runWorkload(7, 80);
     const db = workload.dbs[workload.dbs.length - 1]!;
     const storage = createMemoryStorage();
@@ -76,17 +76,17 @@ describe('synchronous reads', () => {
     reader.nodes.clear();
     const name = db.attribute(kw('person/name'))!.id;
     let runs = 0;
-    const answer = await readSynchronously(reader, () => {
+    const answer = await readDb(reader.nodes, () => {
       runs++;
       return [...reader.datomsSync('aevt', 'current', [name])].map(project);
     });
     expect(answer).toEqual([...db.datoms('aevt', name)].map(project));
     expect(runs).toBeGreaterThan(2);
     let again = 0;
-    await readSynchronously(reader, () => again++);
+    await readDb(reader.nodes, () => again++);
     expect(again).toBe(1);
-    await expect(readSynchronously(reader, () => { throw new Error('reader bug'); })).rejects.toThrow('reader bug');
+    await expect(readDb(reader.nodes, () => { throw new Error('reader bug'); })).rejects.toThrow('reader bug');
     reader.nodes.clear();
-    await expect(readSynchronously(reader, () => [...reader.datomsSync('eavt', 'current', [])], undefined, 1)).rejects.toMatchObject({ code: 'storage/busy' });
+    await expect(readDb(reader.nodes, () => [...reader.datomsSync('eavt', 'current', [])], undefined, 1)).rejects.toMatchObject({ code: 'storage/busy' });
   });
 });
