@@ -226,25 +226,44 @@ describe('durable tree', () => {
     await expect(mergeTree(config, tree, [2], [])).rejects.toThrow(/already in the tree/);
   });
 
-  it('mergeDisjoint streams two disjoint trees into one, equal to the union built at once', async () => {
-    for (const seed of [1, 2, 3, 4, 5]) {
+  it('mergeDisjoint streams disjoint trees into one, equal to the union built at once', async () => {
+    for (let seed = 1; seed <= 40; seed++) {
       const random = seededRandom(seed);
-      const config = configOf(2 + Math.floor(random() * 6), 2 + Math.floor(random() * 4));
-      const a: number[] = [];
-      const b: number[] = [];
-      for (let k = 0; k < 300; k++) {
-        const roll = random();
-        if (roll < 0.45) a.push(k);
-        else if (roll < 0.9 || seed === 5) b.push(k);
+      const config = configOf(2 + Math.floor(random() * 8), 2 + Math.floor(random() * 4));
+      const k = 1 + Math.floor(random() * 5);
+      const parts: number[][] = Array.from({ length: k }, () => []);
+      // Keys in runs of random length, each run to a random tree: interleaved (short runs)
+      // through nearly disjoint ranges (long runs), so leaves are taken both whole and merged.
+      const runMax = [1, 3, 20, 200][seed % 4]!;
+      for (let key = 0; key < 600; ) {
+        const part = parts[Math.floor(random() * k)]!;
+        for (let n = 1 + Math.floor(random() * runMax); n > 0 && key < 600; n--) if (random() < 0.9) part.push(key++);
+        else key++;
       }
-      if (seed === 4) a.length = 0; // one side empty
-      const ta = await buildTree(config, a);
-      const tb = await buildTree(config, b);
-      const merged = await mergeDisjoint(config, ta, tb);
-      expect(merged.count).toBe(a.length + b.length);
-      expect(await all(config, merged)).toEqual([...a, ...b].sort(compare));
+      if (seed % 7 === 0) parts[0]!.length = 0; // an empty tree among them
+      const trees = await Promise.all(parts.map((keys) => buildTree(config, keys)));
+      const merged = await mergeDisjoint(config, trees);
+      const union = parts.flat().sort(compare);
+      expect(merged.count).toBe(union.length);
+      expect(await all(config, merged)).toEqual(union); // loads every node, which checks its shape
+      const ranged = await all(config, merged, 100, 300);
+      expect(ranged).toEqual(union.filter((key) => key >= 100 && key <= 300));
     }
     const config = configOf(4, 3);
-    await expect(mergeDisjoint(config, await buildTree(config, [1, 2, 3]), await buildTree(config, [3, 4]))).rejects.toThrow(/share a key/);
+    await expect(mergeDisjoint(config, [await buildTree(config, [1, 2, 3]), await buildTree(config, [3, 4])])).rejects.toThrow(/share a key/);
+    await expect(mergeDisjoint(config, [emptyTree, emptyTree])).resolves.toEqual(emptyTree);
+  });
+
+  it('mergeDisjoint takes whole leaves by reference where the key ranges do not interleave', async () => {
+    const config = configOf(10, 4);
+    const low = await buildTree(config, Array.from({ length: 1000 }, (_, i) => i));
+    const high = await buildTree(config, Array.from({ length: 1000 }, (_, i) => 1000 + i));
+    const written = config.store.nodes.size;
+    config.store.loads = 0;
+    const merged = await mergeDisjoint(config, [high, low]);
+    // 200 leaves, none loaded or written again: only branches (at most a few per 4 children).
+    expect(config.store.loads).toBeLessThan(150);
+    expect(config.store.nodes.size - written).toBeLessThan(100);
+    expect(await all(config, merged)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
   });
 });

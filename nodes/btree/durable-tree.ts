@@ -167,83 +167,6 @@ function seekChild<K>(children: readonly ChildRef<K>[], probe: Probe<K>): number
  * The keys after position `lower` (from the first key when undefined) and before position `upper`
  * (to the end when undefined), in order, loading leaves only as the iteration reaches them.
  */
-/** The leaves of a tree, in order, each as its array of keys (one load per leaf). */
-export async function* leavesOf<K>(config: TreeConfig<K>, tree: DurableTree): AsyncGenerator<readonly K[]> {
-  if (tree.address === null) return;
-  const stack: Array<{ node: BranchNode<K>; index: number }> = [];
-  let node = await loadNode(config, rootExpected<K>(tree));
-  for (;;) {
-    while (node.kind === 'branch') {
-      stack.push({ node, index: 0 });
-      node = await loadNode(config, childExpected(node.children[0]!, node.height - 1));
-    }
-    yield node.keys;
-    const next = nextChild(stack);
-    if (next === null) return;
-    node = await loadNode(config, childExpected(next.child, next.height));
-  }
-}
-
-/**
- * A new tree holding the keys of two trees with no key in common: both are read a leaf at a time
- * and merged into full leaves (a streaming rebuild, for merging a tier into the next level).
- */
-export async function mergeDisjoint<K>(config: TreeConfig<K>, a: DurableTree, b: DurableTree): Promise<DurableTree> {
-  if (a.count === 0) return b;
-  if (b.count === 0) return a;
-  const builder = new LevelBuilder(config);
-  const { compare, leafMax } = config;
-  let pending: K[] = [];
-  // Keys are gathered synchronously; a full leaf is written (awaited) between them.
-  const flush = async (): Promise<void> => {
-    await builder.push(await writeNode(config, { kind: 'leaf', keys: pending }), 0);
-    pending = [];
-  };
-  const left = leavesOf(config, a);
-  const right = leavesOf(config, b);
-  let x: readonly K[] = (await left.next()).value ?? [];
-  let y: readonly K[] = (await right.next()).value ?? [];
-  let i = 0;
-  let j = 0;
-  for (;;) {
-    if (i === x.length) {
-      const r = await left.next();
-      if (r.done === true) break;
-      x = r.value;
-      i = 0;
-    }
-    if (j === y.length) {
-      const r = await right.next();
-      if (r.done === true) break;
-      y = r.value;
-      j = 0;
-    }
-    while (i < x.length && j < y.length && pending.length < leafMax) {
-      const order = compare(x[i]!, y[j]!);
-      assert(order !== 0, 'mergeDisjoint: the trees share a key');
-      pending.push(order < 0 ? x[i++]! : y[j++]!);
-    }
-    if (pending.length === leafMax) await flush();
-  }
-  // One side is exhausted: the rest of the other, leaf by leaf.
-  for (const [rest, at, more] of [[x, i, left], [y, j, right]] as const) {
-    let keys = rest;
-    let k = at;
-    for (;;) {
-      while (k < keys.length) {
-        pending.push(keys[k++]!);
-        if (pending.length === leafMax) await flush();
-      }
-      const r = await more.next();
-      if (r.done === true) break;
-      keys = r.value;
-      k = 0;
-    }
-  }
-  if (pending.length > 0) await builder.push(await writeNode(config, { kind: 'leaf', keys: pending }), 0);
-  return builder.finish();
-}
-
 export async function* rangeKeys<K>(config: TreeConfig<K>, tree: DurableTree, lower?: Probe<K>, upper?: Probe<K>): AsyncGenerator<K> {
   if (tree.address === null) return;
   const stack: Array<{ node: BranchNode<K>; index: number }> = [];
@@ -457,6 +380,147 @@ export async function buildTree<K>(config: TreeConfig<K>, keys: Iterable<K> | As
     }
   }
   if (pending.length > 0) await builder.push(await writeNode(config, { kind: 'leaf', keys: pending }), 0);
+  return builder.finish();
+}
+
+/** The leaves of one tree for `mergeDisjoint`: leaf references from the branches, loaded only when needed. */
+class RunCursor<K> {
+  private readonly stack: Array<{ node: BranchNode<K>; index: number }> = [];
+  /** The next leaf, not loaded (null when there is none or it is loaded into `keys`). */
+  ref: ChildRef<K> | null = null;
+  /** The leaf after `ref` (null if `ref` is the last). */
+  after: ChildRef<K> | null = null;
+  /** The keys of a loaded leaf not taken yet, from `at`. */
+  keys: readonly K[] = [];
+  at = 0;
+
+  private constructor(private readonly config: TreeConfig<K>) {}
+
+  static async open<K>(config: TreeConfig<K>, tree: DurableTree): Promise<RunCursor<K>> {
+    const cursor = new RunCursor(config);
+    if (tree.address === null) return cursor;
+    const root = await loadNode(config, rootExpected<K>(tree));
+    if (root.kind === 'leaf') {
+      cursor.keys = root.keys;
+      return cursor;
+    }
+    let node: TreeNode<K> = root;
+    while (node.kind === 'branch' && node.height > 1) {
+      cursor.stack.push({ node, index: 0 });
+      node = await loadNode(config, childExpected(node.children[0]!, node.height - 1));
+    }
+    cursor.stack.push({ node: node as BranchNode<K>, index: 0 });
+    cursor.ref = (node as BranchNode<K>).children[0]!;
+    cursor.after = await cursor.nextRef();
+    return cursor;
+  }
+
+  /** The next leaf reference after the one the stack is at (loads branches only). */
+  private async nextRef(): Promise<ChildRef<K> | null> {
+    const next = nextChild(this.stack);
+    if (next === null) return null;
+    let child = next.child;
+    for (let height = next.height; height > 0; height--) {
+      const node = (await loadNode(this.config, childExpected(child, height))) as BranchNode<K>;
+      this.stack.push({ node, index: 0 });
+      child = node.children[0]!;
+    }
+    return child;
+  }
+
+  /** The smallest key not taken yet (undefined at the end). */
+  head(): K | undefined {
+    return this.at < this.keys.length ? this.keys[this.at] : this.ref?.firstKey;
+  }
+
+  /** Moves past `ref` without loading it (it was taken whole). */
+  async skip(): Promise<void> {
+    this.ref = this.after;
+    this.after = this.ref === null ? null : await this.nextRef();
+  }
+
+  /** Loads `ref` into `keys` and moves past it. */
+  async load(): Promise<void> {
+    const leaf = (await loadNode(this.config, childExpected(this.ref!, 0))) as LeafNode<K>;
+    this.keys = leaf.keys;
+    this.at = 0;
+    await this.skip();
+  }
+}
+
+/**
+ * A new tree holding the keys of trees with no key in common (a streaming rebuild, for merging
+ * tiers). Keys are merged into full leaves; a leaf whose whole key range falls before every other
+ * tree's next key is taken as it is, by reference, without loading it (disjoint key ranges, as of
+ * entities created one run after another, cost little more than their branches).
+ */
+export async function mergeDisjoint<K>(config: TreeConfig<K>, trees: readonly DurableTree[]): Promise<DurableTree> {
+  const nonEmpty = trees.filter((tree) => tree.count > 0);
+  if (nonEmpty.length <= 1) return nonEmpty[0] ?? emptyTree;
+  const builder = new LevelBuilder(config);
+  const { compare, leafMax } = config;
+  const cursors = await Promise.all(nonEmpty.map((tree) => RunCursor.open(config, tree)));
+  let pending: K[] = [];
+  const flush = async (keys: K[]): Promise<void> => {
+    for (const piece of chunk(keys, leafMax, false)) await builder.push(await writeNode(config, { kind: 'leaf', keys: piece }), 0);
+  };
+  for (;;) {
+    // The cursor with the smallest head, and the smallest head of the others.
+    let best: RunCursor<K> | null = null;
+    let bestHead: K | undefined;
+    let otherHead: K | undefined;
+    for (const cursor of cursors) {
+      const head = cursor.head();
+      if (head === undefined) continue;
+      if (best === null || compare(head, bestHead as K) < 0) {
+        if (best !== null) otherHead = bestHead;
+        best = cursor;
+        bestHead = head;
+      } else if (otherHead === undefined || compare(head, otherHead) < 0) {
+        otherHead = head;
+      }
+    }
+    if (best === null) break;
+    if (otherHead !== undefined) assert(compare(bestHead as K, otherHead) !== 0, 'mergeDisjoint: the trees share a key');
+    if (best.at === best.keys.length) {
+      // At a leaf boundary: a leaf whose keys all come before every other head is taken whole,
+      // by reference if it is at least half full and the leaf being built can be closed first.
+      const whole = otherHead === undefined || (best.after !== null && compare(best.after.firstKey, otherHead) <= 0);
+      if (whole && best.ref!.count >= leafMax / 2) {
+        if (pending.length >= leafMax / 2) {
+          await flush(pending);
+          pending = [];
+        }
+        if (pending.length === 0) {
+          await builder.push(best.ref!, 0);
+          await best.skip();
+          continue;
+        }
+      }
+      await best.load();
+      if (whole) {
+        pending.push(...best.keys);
+        best.at = best.keys.length;
+        if (pending.length >= leafMax / 2) {
+          await flush(pending); // one or two leaves; the next leaf starts aligned
+          pending = [];
+        }
+        continue;
+      }
+    }
+    const keys = best.keys;
+    let at = best.at;
+    while (at < keys.length && (otherHead === undefined || compare(keys[at]!, otherHead) < 0)) {
+      pending.push(keys[at++]!);
+      if (pending.length === leafMax) {
+        best.at = at;
+        await flush(pending);
+        pending = [];
+      }
+    }
+    best.at = at;
+  }
+  if (pending.length > 0) await flush(pending);
   return builder.finish();
 }
 

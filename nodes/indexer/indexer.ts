@@ -275,7 +275,7 @@ export class Indexer {
         const pair = {} as Record<TreeKind, DurableTree>;
         for (const kind of ['current', 'history'] as const) {
           const config = this.config(index, kind);
-          pair[kind] = await mergeDisjoint(config, into[index][kind], from[index][kind]);
+          pair[kind] = await mergeDisjoint(config, [into[index][kind], from[index][kind]]);
         }
         out[index] = pair as TreePair;
       }),
