@@ -364,22 +364,15 @@ class LevelBuilder<K> {
 }
 
 /** A tree of `keys`, which must ascend strictly; leaves are filled to `leafMax`. */
-export async function buildTree<K>(config: TreeConfig<K>, keys: Iterable<K> | AsyncIterable<K>): Promise<DurableTree> {
+export async function buildTree<K>(config: TreeConfig<K>, keys: readonly K[]): Promise<DurableTree> {
+  for (let i = 1; i < keys.length; i++) assert(config.compare(keys[i - 1]!, keys[i]!) < 0, 'buildTree: keys must ascend strictly');
+  return buildSorted(config, keys);
+}
+
+/** `buildTree` of keys already checked to ascend. */
+async function buildSorted<K>(config: TreeConfig<K>, keys: readonly K[]): Promise<DurableTree> {
   const builder = new LevelBuilder(config);
-  let pending: K[] = [];
-  let previous: K | undefined;
-  let first = true;
-  for await (const key of keys) {
-    assert(first || config.compare(previous as K, key) < 0, 'buildTree: keys must ascend strictly');
-    first = false;
-    previous = key;
-    pending.push(key);
-    if (pending.length === config.leafMax) {
-      await builder.push(await writeNode(config, { kind: 'leaf', keys: pending }), 0);
-      pending = [];
-    }
-  }
-  if (pending.length > 0) await builder.push(await writeNode(config, { kind: 'leaf', keys: pending }), 0);
+  for (const piece of chunk(keys, config.leafMax, true)) await builder.push(await writeNode(config, { kind: 'leaf', keys: piece }), 0);
   return builder.finish();
 }
 
@@ -691,5 +684,5 @@ async function buildCounting<K>(config: TreeConfig<K>, keys: readonly K[], merge
     ...config,
     store: { load: (address) => config.store.load(address), store: (node) => (merger.written++, config.store.store(node)) },
   };
-  return buildTree(counting, keys);
+  return buildSorted(counting, keys); // sortedEdits checked the order
 }

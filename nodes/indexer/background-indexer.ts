@@ -119,10 +119,20 @@ export class BackgroundIndexer {
     this.start();
   }
 
-  /** Starts a run now if there is novelty and none is running; resolves when no run is running. */
+  /**
+   * Indexes the novelty there is now: runs (one after another) until a run covers it, one fails,
+   * or the root is lost; resolves when no run is running. A run already under way covers only
+   * what it started with, so this can take more than one run.
+   */
   async flush(): Promise<void> {
-    this.start();
-    while (this.running !== null) await this.running;
+    const through = this.pending[this.pending.length - 1]?.transaction.t;
+    if (through === undefined) return this.idle();
+    for (;;) {
+      this.start();
+      await this.idle();
+      const first = this.pending[0]?.transaction.t;
+      if (first === undefined || first > through || this.lastError !== null || this.lost) return;
+    }
   }
 
   private start(): void {

@@ -12,7 +12,7 @@
 import type { Datom, IndexName } from '../datom/datom.ts';
 import type { Storage } from '../storage/protocol.ts';
 import { collectAddresses, mergeDisjoint, mergeTree, rangeKeys, rangeKeysSync, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
-import { emptyTrees, isEmptyLevel, levelSize, mergeAsync, mergeSync, tierCapacity, TIER0_MAX, type Levels } from './levels.ts';
+import { compactionGroup, emptyTrees, isEmptyLevel, levelSize, mergeAsync, mergeSync, TIER0_MAX, type Levels } from './levels.ts';
 import { datomNodeCodec, DATOM_BRANCH_MAX, DATOM_LEAF_MAX } from '../segment/datom-codec.ts';
 import type { Compression } from '../segment/envelope.ts';
 import { NodeCache } from '../cache/node-cache.ts';
@@ -187,8 +187,8 @@ export class Indexer {
       }
       t = transaction.t;
     }
-    // Levels, oldest first: main, then tiers from the largest to tier 0. A fact current at the
-    // root is in exactly one level; removals go to that level.
+    // Levels, oldest first: main, then the tiers from the oldest. A fact current at the root is in
+    // exactly one level; removals go to that level.
     const tiers = previous?.tiers ?? [];
     const levels: IndexTrees[] = [previous?.trees ?? emptyTrees, ...tiers.slice().reverse()];
     const levelOf = new WeakMap<Datom, number>();
@@ -205,8 +205,8 @@ export class Indexer {
     };
     const edits = await editsOf(input.transactions, input.schema, lookup);
     let segmentsWritten = 0;
-    // The first run builds the main trees; later runs add to tier 0 (the newest level, last).
-    if (previous !== null && tiers.length === 0) levels.push(emptyTrees);
+    // The first run builds the main trees; each later run adds a new tier (the newest level, last).
+    if (previous !== null) levels.push(emptyTrees);
     const addLevel = levels.length - 1;
     const next = levels.map((trees) => ({ ...trees }) as Record<IndexName, TreePair>);
     await Promise.all(
@@ -245,37 +245,30 @@ export class Indexer {
   }
 
   /**
-   * Merges each tier over its capacity into the next level (levels.ts), from tier 0 up: tier j
-   * into tier j + 1 while that tier's capacity is below the main trees' size, else into main.
-   * `levels` is oldest first (main, then tiers from the largest); returns main and the tiers,
-   * tier 0 first, empty ones dropped from the end.
+   * Merges runs of one size class while some class has FANOUT of them (levels.ts). `levels` is
+   * oldest first (main, then the tiers from the oldest); returns main and the non-empty tiers,
+   * newest first.
    */
   private async compact(levels: Array<Record<IndexName, TreePair>>): Promise<{ main: IndexTrees; tiers: IndexTrees[] }> {
-    let main: IndexTrees = levels[0]!;
-    const tiers: IndexTrees[] = levels.slice(1).reverse();
-    for (let j = 0; j < tiers.length; j++) {
-      if (levelSize(tiers[j]!) <= tierCapacity(this.tier0Max, j)) continue;
-      const intoMain = j + 1 >= tiers.length && tierCapacity(this.tier0Max, j + 1) >= levelSize(main);
-      if (intoMain) {
-        main = await this.mergeLevels(main, tiers[j]!);
-      } else {
-        tiers[j + 1] = await this.mergeLevels(tiers[j + 1] ?? emptyTrees, tiers[j]!);
-      }
-      tiers[j] = emptyTrees;
+    let runs: IndexTrees[] = levels.filter((trees, i) => i === 0 || !isEmptyLevel(trees));
+    for (;;) {
+      const group = compactionGroup(runs.map(levelSize), this.tier0Max);
+      if (group.length === 0) break;
+      const merged = await this.mergeLevels(group.map((i) => runs[i]!));
+      // The merged run takes the place of the oldest run it merges (main, if main is among them).
+      runs = runs.flatMap((trees, i) => (i === group[0] ? [merged] : group.includes(i) ? [] : [trees]));
     }
-    while (tiers.length > 0 && isEmptyLevel(tiers[tiers.length - 1]!)) tiers.pop();
-    return { main, tiers };
+    return { main: runs[0]!, tiers: runs.slice(1).reverse() };
   }
 
-  /** A level holding the datoms of both (disjoint) levels, each tree rebuilt from the two sorted streams. */
-  private async mergeLevels(into: IndexTrees, from: IndexTrees): Promise<IndexTrees> {
+  /** A level holding the datoms of the given (disjoint) levels, each tree rebuilt from their sorted streams. */
+  private async mergeLevels(levels: readonly IndexTrees[]): Promise<IndexTrees> {
     const out = {} as Record<IndexName, TreePair>;
     await Promise.all(
       indexNames.map(async (index) => {
         const pair = {} as Record<TreeKind, DurableTree>;
         for (const kind of ['current', 'history'] as const) {
-          const config = this.config(index, kind);
-          pair[kind] = await mergeDisjoint(config, [into[index][kind], from[index][kind]]);
+          pair[kind] = await mergeDisjoint(this.config(index, kind), levels.map((trees) => trees[index][kind]));
         }
         out[index] = pair as TreePair;
       }),

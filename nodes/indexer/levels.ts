@@ -1,25 +1,27 @@
-//! Tiered durable trees: each of the eight trees is a main tree plus up to a few small "tier"
-//! trees of recent datoms, so that indexing N new datoms rewrites segments of the small trees only
-//! and its cost does not grow with the database (a B+tree under random inserts would rewrite
-//! nearly every leaf of a large tree on every run).
+//! Tiered durable trees: each of the eight trees is a main tree plus a few smaller "tier" trees
+//! (runs) of recent datoms, so that indexing N new datoms writes a new small run and its cost does
+//! not grow with the database (a B+tree under random inserts would rewrite nearly every leaf of a
+//! large tree on every run).
 //!
-//!   level      capacity (datoms, EAVT current + history)
-//!   tier 0     TIER0_MAX                    new datoms of every index run go here
-//!   tier 1     TIER0_MAX × FANOUT           tier 0 merges here when it is over capacity
-//!   tier j     TIER0_MAX × FANOUT^j         ... while that capacity is below the main tree's size
-//!   main       the rest                     the last tier merges into main
+//!   each index run       its new datoms become a new run (tier), sorted and written once
+//!   size class of a run  0 up to TIER0_MAX datoms, c up to TIER0_MAX × FANOUT^c (EAVT current + history)
+//!   compaction           FANOUT runs of one class merge into one run (of the next class or so);
+//!                        when main is among them, the result is the new main
 //!
-//! Every datom is in exactly one level (a removal removes it from the level that holds it), so a
-//! read merges the levels' sorted streams without shadowing, and counts add up. A tier merges
-//! into the next level by rewriting that level from the two sorted streams (amortized: a datom is
-//! rewritten about FANOUT times per level it passes through).
+//! Size-tiered, not leveled: a datom is rewritten once per class it passes through (about
+//! log_FANOUT(size / TIER0_MAX) times in all), where merging a tier into a larger next level
+//! rewrites that level each time (FANOUT/2 times per level). A read merges at most FANOUT - 1 runs
+//! per class below main's. Every datom is in exactly one run (a removal removes it from the run
+//! that holds it), so reads merge the runs' sorted streams without shadowing, and counts add up.
+//! Merging takes whole leaves by reference where the runs' key ranges do not interleave
+//! (`mergeDisjoint`), as for the entities of EAVT created one run after another.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { emptyTree } from '../btree/durable-tree.ts';
 import { indexNames } from './datom-order.ts';
 import type { IndexTrees, TreePair } from './root.ts';
 
 export const TIER0_MAX = 32_768;
-export const FANOUT = 8;
+export const FANOUT = 4;
 
 /** The levels of a root, oldest (main) first. */
 export type Levels = readonly IndexTrees[];
@@ -36,9 +38,25 @@ export function isEmptyLevel(trees: IndexTrees): boolean {
   return indexNames.every((index) => trees[index].current.count === 0 && trees[index].history.count === 0);
 }
 
-/** The capacity of tier j, given tier 0's. */
-export function tierCapacity(tier0Max: number, j: number): number {
-  return tier0Max * FANOUT ** j;
+/** The size class of a run of `size` datoms: the least c with size ≤ tier0Max × FANOUT^c. */
+export function sizeClass(size: number, tier0Max: number): number {
+  let c = 0;
+  for (let capacity = tier0Max; size > capacity; capacity *= FANOUT) c++;
+  return c;
+}
+
+/**
+ * The runs to merge next, as indexes into `sizes` (one entry per run): every run of the smallest
+ * class that has FANOUT runs or more; empty when no class has.
+ */
+export function compactionGroup(sizes: readonly number[], tier0Max: number): number[] {
+  const byClass = new Map<number, number[]>();
+  sizes.forEach((size, i) => {
+    const c = sizeClass(size, tier0Max);
+    byClass.set(c, [...(byClass.get(c) ?? []), i]);
+  });
+  const full = [...byClass].filter(([, runs]) => runs.length >= FANOUT).sort(([x], [y]) => x - y);
+  return full[0]?.[1] ?? [];
 }
 
 /** Merges sorted, disjoint iterators into one sorted iterator. */

@@ -45,12 +45,14 @@ export interface IndexEdits {
 /** Finds the durable assertion of a fact current at the last root, or null. */
 export type DurableLookup = (e: number, a: number, v: unknown) => Promise<Datom | null>;
 
-/** Novelty in EAVT order, and within one fact in t order (the log order of the datoms). */
+/**
+ * Novelty in EAVT order, and within one fact in t order (the log order of the datoms): a stable
+ * sort of the datoms in t order (each transaction's datoms are runs the sort merges).
+ */
 function factOrder(transactions: readonly LoggedTransaction[]): Datom[] {
-  const all: Array<{ datom: Datom; order: number }> = [];
-  for (const transaction of transactions) for (const datom of transaction.datoms) all.push({ datom, order: all.length });
-  all.sort((x, y) => currentOrders.eavt(x.datom, y.datom) || x.order - y.order);
-  return all.map((entry) => entry.datom);
+  const all: Datom[] = [];
+  for (const transaction of transactions) for (const datom of transaction.datoms) all.push(datom);
+  return all.sort(currentOrders.eavt);
 }
 
 function sameFact(x: Datom, y: Datom): boolean {
@@ -58,22 +60,16 @@ function sameFact(x: Datom, y: Datom): boolean {
 }
 
 interface FactChanges {
-  currentAdds: Datom[];
-  currentRemoves: Datom[];
-  historyAdds: Datom[];
+  readonly currentAdds: Datom[];
+  readonly currentRemoves: Datom[];
+  readonly historyAdds: Datom[];
 }
 
-async function applyFact(group: readonly Datom[], lookup: DurableLookup, schema: AttributeFacts, out: FactChanges): Promise<void> {
-  const first = group[0]!;
-  let durable: Datom | null = null;
-  if (!first.added) {
-    durable = await lookup(first.e, first.a, first.v);
-    if (durable === null) {
-      throw new FactumError('storage/corrupt', `the log retracts [${first.e} ${first.a} ${String(first.v)}] at tx ${first.tx}, which the durable index does not hold`, { e: first.e, a: first.a, tx: first.tx });
-    }
-  }
+/** The changes of one fact: its datoms of novelty `datoms[from..to)` in t order, and its durable assertion if it has one. */
+function applyFact(datoms: readonly Datom[], from: number, to: number, durable: Datom | null, schema: AttributeFacts, out: FactChanges): void {
   let asserted: Datom | null = durable;
-  for (const datom of group) {
+  for (let i = from; i < to; i++) {
+    const datom = datoms[i]!;
     if (datom.added) {
       asserted = datom;
       continue;
@@ -85,35 +81,91 @@ async function applyFact(group: readonly Datom[], lookup: DurableLookup, schema:
   if (asserted !== null && asserted !== durable) out.currentAdds.push(asserted);
 }
 
-function sorted(datoms: readonly Datom[], order: (x: Datom, y: Datom) => number, refsOnly: boolean, schema: AttributeFacts): Datom[] {
-  const out = refsOnly ? datoms.filter((d) => schema.isRef(d.a)) : datoms.slice();
-  return out.sort(order);
+/** `datoms` sorted by `order`: as they are when they already are (one pass), else sorted. */
+function inOrder(datoms: Datom[], order: (x: Datom, y: Datom) => number): Datom[] {
+  for (let i = 1; i < datoms.length; i++) if (order(datoms[i - 1]!, datoms[i]!) > 0) return datoms.sort(order);
+  return datoms;
+}
+
+/** Datoms in EAVT order (current or history) to AEVT order: a stable partition by attribute. */
+function byAttribute(datoms: readonly Datom[]): Datom[] {
+  const groups = new Map<number, Datom[]>();
+  for (const datom of datoms) {
+    const group = groups.get(datom.a);
+    if (group === undefined) groups.set(datom.a, [datom]);
+    else group.push(datom);
+  }
+  const out: Datom[] = [];
+  for (const a of [...groups.keys()].sort((x, y) => x - y)) for (const datom of groups.get(a)!) out.push(datom);
+  return out;
+}
+
+/** Datoms in AEVT order to AVET order: within each attribute, a stable sort by value (e and t stay in order). */
+function byValueWithinAttribute(datoms: readonly Datom[]): Datom[] {
+  const out = datoms.slice();
+  const byValue = (x: Datom, y: Datom): number => compareValues(x.v, y.v);
+  for (let i = 0; i < out.length; ) {
+    let j = i + 1;
+    while (j < out.length && out[j]!.a === out[i]!.a) j++;
+    if (j - i > 1) {
+      const sortedRun = out.slice(i, j).sort(byValue);
+      for (let k = i; k < j; k++) out[k] = sortedRun[k - i]!;
+    }
+    i = j;
+  }
+  return out;
+}
+
+/** Datoms of ref attributes in AEVT order to VAET order: a stable sort by the referenced entity. */
+function byReferencedEntity(datoms: readonly Datom[], schema: AttributeFacts): Datom[] {
+  return datoms.filter((d) => schema.isRef(d.a)).sort((x, y) => (x.v as number) - (y.v as number));
+}
+
+/** The four orders of `eavt` (datoms in EAVT order, current or history), each checked by one pass (and sorted if a bug left it out of order). */
+function allOrders(eavt: Datom[], orders: Readonly<Record<IndexName, (x: Datom, y: Datom) => number>>, schema: AttributeFacts): Record<IndexName, Datom[]> {
+  const aevt = byAttribute(inOrder(eavt, orders.eavt));
+  return {
+    eavt,
+    aevt: inOrder(aevt, orders.aevt),
+    avet: inOrder(byValueWithinAttribute(aevt), orders.avet),
+    vaet: inOrder(byReferencedEntity(aevt, schema), orders.vaet),
+  };
 }
 
 export async function editsOf(transactions: readonly LoggedTransaction[], schema: AttributeFacts, lookup: DurableLookup): Promise<IndexEdits> {
   const datoms = factOrder(transactions);
-  const changes: FactChanges = { currentAdds: [], currentRemoves: [], historyAdds: [] };
-  const groups: Datom[][] = [];
-  for (let i = 0; i < datoms.length; ) {
-    let j = i + 1;
-    while (j < datoms.length && sameFact(datoms[i]!, datoms[j]!)) j++;
-    groups.push(datoms.slice(i, j));
-    i = j;
-  }
-  // Groups that need a durable lookup are independent: look them up a batch at a time.
+  // Facts as ranges [starts[i], starts[i + 1]) of `datoms`.
+  const starts: number[] = [];
+  for (let i = 0; i < datoms.length; i++) if (i === 0 || !sameFact(datoms[i - 1]!, datoms[i]!)) starts.push(i);
+  starts.push(datoms.length);
+  // A fact whose novelty starts with a retraction was current at the last root: its durable
+  // assertion is looked up, a batch of independent lookups at a time.
+  const durables = new Map<number, Datom>();
+  const needing = starts.slice(0, -1).filter((start) => !datoms[start]!.added);
   const BATCH = 256;
-  for (let i = 0; i < groups.length; i += BATCH) {
-    await Promise.all(groups.slice(i, i + BATCH).map((group) => applyFact(group, lookup, schema, changes)));
+  for (let i = 0; i < needing.length; i += BATCH) {
+    await Promise.all(
+      needing.slice(i, i + BATCH).map(async (start) => {
+        const first = datoms[start]!;
+        const durable = await lookup(first.e, first.a, first.v);
+        if (durable === null) {
+          throw new FactumError('storage/corrupt', `the log retracts [${first.e} ${first.a} ${String(first.v)}] at tx ${first.tx}, which the durable index does not hold`, { e: first.e, a: first.a, tx: first.tx });
+        }
+        durables.set(start, durable);
+      }),
+    );
   }
+  // Facts in EAVT order give changes in EAVT order (history: within a fact, in t order).
+  const changes: FactChanges = { currentAdds: [], currentRemoves: [], historyAdds: [] };
+  for (let f = 0; f + 1 < starts.length; f++) applyFact(datoms, starts[f]!, starts[f + 1]!, durables.get(starts[f]!) ?? null, schema, changes);
+  const adds = allOrders(changes.currentAdds, currentOrders, schema);
+  const removes = allOrders(changes.currentRemoves, currentOrders, schema);
+  const historyAdds = allOrders(changes.historyAdds, historyOrders, schema);
   const current = {} as Record<IndexName, TreeEdits>;
   const history = {} as Record<IndexName, TreeEdits>;
   for (const index of indexNames) {
-    const refsOnly = index === 'vaet';
-    current[index] = {
-      adds: sorted(changes.currentAdds, currentOrders[index], refsOnly, schema),
-      removes: sorted(changes.currentRemoves, currentOrders[index], refsOnly, schema),
-    };
-    history[index] = { adds: sorted(changes.historyAdds, historyOrders[index], refsOnly, schema), removes: [] };
+    current[index] = { adds: adds[index], removes: removes[index] };
+    history[index] = { adds: historyAdds[index], removes: [] };
   }
   return { current, history, datoms: datoms.length };
 }

@@ -36,7 +36,7 @@ export interface IndexRoot {
   readonly lastTxInstantMs: number;
   /** The main trees. */
   readonly trees: IndexTrees;
-  /** The tiers of recent datoms, tier 0 (the smallest) first (levels.ts). */
+  /** The tiers (runs) of recent datoms, newest first (levels.ts). */
   readonly tiers: readonly IndexTrees[];
   readonly writtenAtMs: number;
   readonly retired: readonly RetiredRoot[];
@@ -97,7 +97,7 @@ class RootReader {
 
   tiers(value: unknown, what: string): IndexTrees[] {
     if (value === undefined) return []; // format 1
-    if (!Array.isArray(value) || value.length > 16) this.corrupt(`${what} is not an array of at most 16 tiers`);
+    if (!Array.isArray(value) || value.length > 256) this.corrupt(`${what} is not an array of at most 256 tiers`);
     return value.map((tier, j) => this.trees(tier, `${what}[${j}]`));
   }
 

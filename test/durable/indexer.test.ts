@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Indexer } from '../../nodes/indexer/indexer.ts';
 import { bootstrapTransaction, indexInputOf } from '../../nodes/indexer/db-input.ts';
-import type { Levels } from '../../nodes/indexer/levels.ts';
+import { compactionGroup, FANOUT, levelSize, sizeClass, type Levels } from '../../nodes/indexer/levels.ts';
 import type { Db } from '../../nodes/db/index.ts';
 import { createMemoryStorage } from '../../nodes/storage/memory/memory-storage.ts';
 import { seededRandom } from '../../nodes/storage/fault.ts';
@@ -17,11 +17,13 @@ import { readDb } from '../../nodes/db/durable-base.ts';
 describe('indexer', () => {
   it('durable trees equal the memory index after every run, for seeded workloads', async () => {
     let tiersMax = 0;
+    let mainRewrites = 0;
     for (const seed of [11, 12, 13]) {
       const random = seededRandom(seed);
       const workload = runWorkload(seed, 150);
       const storage = createMemoryStorage();
-      const indexer = await Indexer.open(storage, 'db-' + seed, { leafMax: 4 + Math.floor(random() * 8), branchMax: 3 + Math.floor(random() * 4), tier0Max: 8 + Math.floor(random() * 200) });
+      const tier0Max = 8 + Math.floor(random() * 200);
+      const indexer = await Indexer.open(storage, 'db-' + seed, { leafMax: 4 + Math.floor(random() * 8), branchMax: 3 + Math.floor(random() * 4), tier0Max });
       const roots: Array<{ trees: Levels; db: Db }> = [];
       let indexedT = -1;
       while (indexedT < workload.transactions.length) {
@@ -33,6 +35,10 @@ describe('indexer', () => {
         await expectMatches(indexer, db);
         const tiers = indexer.root!.tiers.length;
         tiersMax = Math.max(tiersMax, tiers);
+        const main = roots[roots.length - 1]?.trees[0]!.eavt.current.address;
+        if (main !== undefined && main !== indexer.root!.trees.eavt.current.address) mainRewrites++;
+        // Compaction left no size class with FANOUT runs.
+        expect(compactionGroup(indexer.levels.map(levelSize), tier0Max)).toEqual([]);
         roots.push({ trees: indexer.levels, db });
         indexedT = t;
       }
@@ -41,8 +47,19 @@ describe('indexer', () => {
       expect(reopened.root).toEqual(indexer.root);
       await expectMatches(reopened, workload.dbs[workload.dbs.length - 1]!);
     }
-    // The small tier capacities made tiers pile up and merge into main along the way.
-    expect(tiersMax).toBeGreaterThanOrEqual(2);
+    // The small tier capacities made tiers pile up and merge, into each other and into main.
+    expect(tiersMax).toBeGreaterThanOrEqual(3);
+    expect(mainRewrites).toBeGreaterThanOrEqual(2);
+  });
+
+  it('size classes and compaction groups', () => {
+    expect(FANOUT).toBe(4);
+    expect([0, 1, 100, 101, 400, 401, 1600, 1601].map((size) => sizeClass(size, 100))).toEqual([0, 0, 0, 1, 1, 2, 2, 3]);
+    expect(compactionGroup([5000, 50, 60, 70], 100)).toEqual([]);
+    expect(compactionGroup([5000, 50, 60, 70, 80], 100)).toEqual([1, 2, 3, 4]);
+    // The smallest full class first; main (index 0) takes part when it is in that class.
+    expect(compactionGroup([300, 200, 250, 390, 10, 20, 30, 40], 100)).toEqual([4, 5, 6, 7]);
+    expect(compactionGroup([300, 200, 250, 390], 100)).toEqual([0, 1, 2, 3]);
   });
 
   it('looks up by leading components, lazily', async () => {
