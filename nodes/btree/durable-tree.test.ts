@@ -109,6 +109,8 @@ describe('durable tree', () => {
         const expected = [...model].sort(compare);
         expect(await all(config, tree), `seed ${seed} round ${round}`).toEqual(expected);
         expect(tree.count).toBe(expected.length);
+        // `last` is an upper bound of the keys (removals may leave it past the last one).
+        if (expected.length > 0) expect(tree.last as number).toBeGreaterThanOrEqual(expected[expected.length - 1]!);
         await checkShape(config, tree);
         const lower = Math.floor(random() * 300);
         const upper = lower + Math.floor(random() * 60);
@@ -159,6 +161,23 @@ describe('durable tree', () => {
     config.store.loads = 0;
     expect(await all(config, tree, 1234, 1234)).toEqual([1234]);
     expect(config.store.loads).toBe(tree.height + 1);
+  });
+
+  it('skips a tree sought past its last key without reading a segment', async () => {
+    const config = configOf(4, 4);
+    let tree = await buildTree(config, Array.from({ length: 100 }, (_, i) => i));
+    expect(tree.last).toBe(99);
+    config.store.loads = 0;
+    expect(await all(config, tree, 150, 160)).toEqual([]);
+    expect(await rankOf(config, tree, (key) => (150 <= key ? -1 : 1))).toBe(100);
+    expect([...rangeKeysSync(config, tree, () => undefined, (key) => (150 <= key ? -1 : 1))]).toEqual([]); // nothing resident, nothing needed
+    expect(config.store.loads).toBe(0);
+    tree = (await mergeTree(config, tree, [], [98, 99])).tree;
+    expect(tree.last).toBe(99); // still a bound
+    expect(await all(config, tree, 97, 200)).toEqual([97]);
+    tree = (await mergeTree(config, tree, [120], [])).tree;
+    expect(tree.last).toBe(120);
+    expect(await all(config, tree, 110, 200)).toEqual([120]);
   });
 
   it('appends in key order fill leaves (full leaves first at the right edge)', async () => {
@@ -244,6 +263,7 @@ describe('durable tree', () => {
       const trees = await Promise.all(parts.map((keys) => buildTree(config, keys)));
       const merged = await mergeDisjoint(config, trees);
       const union = parts.flat().sort(compare);
+      expect(merged.last).toBe(union[union.length - 1]);
       expect(merged.count).toBe(union.length);
       expect(await all(config, merged)).toEqual(union); // loads every node, which checks its shape
       const ranged = await all(config, merged, 100, 300);

@@ -61,6 +61,29 @@ export interface DurableTree {
   readonly address: string | null;
   readonly height: number;
   readonly count: number;
+  /**
+   * A key no key of the tree is after (its last key, or a later one once keys were removed), so
+   * that a read sought past it skips the tree without a segment read; absent when unknown. A `K`
+   * of the tree's config (a tree value does not carry its key type).
+   */
+  readonly last?: unknown;
+}
+
+/** `tree` with the upper bound `last` (none if undefined). */
+function withLast(tree: DurableTree, last: unknown): DurableTree {
+  if (tree.address === null || last === undefined) return tree;
+  return { address: tree.address, height: tree.height, count: tree.count, last };
+}
+
+/** The later of two upper bounds; undefined if either is unknown. */
+function laterLast<K>(compare: Compare<K>, x: unknown, y: unknown): unknown {
+  if (x === undefined || y === undefined) return undefined;
+  return compare(x as K, y as K) >= 0 ? x : y;
+}
+
+/** True when every key of `tree` is known to come before the position `lower`. */
+function endsBefore<K>(tree: DurableTree, lower: Probe<K> | undefined): boolean {
+  return lower !== undefined && tree.last !== undefined && lower(tree.last as K) > 0;
 }
 
 export const emptyTree: DurableTree = Object.freeze({ address: null, height: 0, count: 0 });
@@ -168,7 +191,7 @@ function seekChild<K>(children: readonly ChildRef<K>[], probe: Probe<K>): number
  * (to the end when undefined), in order, loading leaves only as the iteration reaches them.
  */
 export async function* rangeKeys<K>(config: TreeConfig<K>, tree: DurableTree, lower?: Probe<K>, upper?: Probe<K>): AsyncGenerator<K> {
-  if (tree.address === null) return;
+  if (tree.address === null || endsBefore(tree, lower)) return;
   const stack: Array<{ node: BranchNode<K>; index: number }> = [];
   let node = await loadNode(config, rootExpected<K>(tree));
   for (;;) {
@@ -223,7 +246,7 @@ function residentNode<K>(config: TreeConfig<K>, resident: Resident<K>, expected:
  * node that is not, it throws `SegmentNotResident` naming it.
  */
 export function* rangeKeysSync<K>(config: TreeConfig<K>, tree: DurableTree, resident: Resident<K>, lower?: Probe<K>, upper?: Probe<K>): Generator<K> {
-  if (tree.address === null) return;
+  if (tree.address === null || endsBefore(tree, lower)) return;
   const stack: Array<{ node: BranchNode<K>; index: number }> = [];
   let node = residentNode(config, resident, rootExpected<K>(tree));
   for (;;) {
@@ -261,6 +284,7 @@ function nextChild<K>(stack: Array<{ node: BranchNode<K>; index: number }>): { c
 /** `rankOf` for synchronous readers: from nodes in memory, else `SegmentNotResident`. */
 export function rankSync<K>(config: TreeConfig<K>, tree: DurableTree, resident: Resident<K>, probe: Probe<K>): number {
   if (tree.address === null) return 0;
+  if (endsBefore(tree, probe)) return tree.count;
   let node = residentNode(config, resident, rootExpected<K>(tree));
   let before = 0;
   while (node.kind === 'branch') {
@@ -275,6 +299,7 @@ export function rankSync<K>(config: TreeConfig<K>, tree: DurableTree, resident: 
 /** The number of keys before the position: one descent, using the counts of the branches. */
 export async function rankOf<K>(config: TreeConfig<K>, tree: DurableTree, probe: Probe<K>): Promise<number> {
   if (tree.address === null) return 0;
+  if (endsBefore(tree, probe)) return tree.count;
   let node = await loadNode(config, rootExpected<K>(tree));
   let before = 0;
   while (node.kind === 'branch') {
@@ -373,7 +398,7 @@ export async function buildTree<K>(config: TreeConfig<K>, keys: readonly K[]): P
 async function buildSorted<K>(config: TreeConfig<K>, keys: readonly K[]): Promise<DurableTree> {
   const builder = new LevelBuilder(config);
   for (const piece of chunk(keys, config.leafMax, true)) await builder.push(await writeNode(config, { kind: 'leaf', keys: piece }), 0);
-  return builder.finish();
+  return withLast(await builder.finish(), keys[keys.length - 1]);
 }
 
 /** The leaves of one tree for `mergeDisjoint`: leaf references from the branches, loaded only when needed. */
@@ -514,7 +539,8 @@ export async function mergeDisjoint<K>(config: TreeConfig<K>, trees: readonly Du
     best.at = at;
   }
   if (pending.length > 0) await flush(pending);
-  return builder.finish();
+  const last = nonEmpty.reduce<unknown>((later, tree) => laterLast(compare, later, tree.last), nonEmpty[0]!.last);
+  return withLast(await builder.finish(), last);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -676,7 +702,9 @@ export async function mergeTree<K>(config: TreeConfig<K>, tree: DurableTree, add
     return { tree: root, written: merger.written };
   }
   const refs = await merger.mergeNode(rootExpected<K>(tree), edits, true);
-  return { tree: await merger.rootOf(refs, tree.height), written: merger.written };
+  // Removals leave the old bound valid (an upper bound); additions may raise it.
+  const last = adds.length === 0 ? tree.last : laterLast(config.compare, tree.last, adds[adds.length - 1]);
+  return { tree: withLast(await merger.rootOf(refs, tree.height), last), written: merger.written };
 }
 
 async function buildCounting<K>(config: TreeConfig<K>, keys: readonly K[], merger: Merger<K>): Promise<DurableTree> {

@@ -9,7 +9,10 @@
 //! addresses per root); decoding checks every field and reports `storage/corrupt`.
 import type { IndexName } from '../datom/datom.ts';
 import type { DurableTree } from '../btree/durable-tree.ts';
+import type { Datom } from '../datom/datom.ts';
 import { FactumError } from '../util/errors.ts';
+import { Reader, Writer } from '../values/codec.ts';
+import { readDatomColumns, writeDatomColumns } from '../segment/datom-columns.ts';
 import { indexNames } from './datom-order.ts';
 
 export interface TreePair {
@@ -54,8 +57,16 @@ export function segmentPrefix(databaseId: string): string {
   return `segments/${databaseId}/`;
 }
 
+/** A tree's upper bound (a datom) in the root's JSON: base64 of its segment column encoding. */
+function encodeLast(last: unknown): string {
+  const writer = new Writer(64);
+  writeDatomColumns(writer, [last as Datom]);
+  return Buffer.from(writer.finish()).toString('base64');
+}
+
 export function encodeRoot(root: IndexRoot): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ format: FORMAT, ...root }));
+  const json = JSON.stringify({ format: FORMAT, ...root }, (key, value: unknown) => (key === 'last' && value !== undefined ? encodeLast(value) : value));
+  return new TextEncoder().encode(json);
 }
 
 class RootReader {
@@ -82,7 +93,23 @@ class RootReader {
     const height = this.count(tree.height, `${what}.height`);
     const count = this.count(tree.count, `${what}.count`);
     if ((address === null) !== (count === 0) || height > 64) this.corrupt(`${what} has address ${String(address)}, height ${height} and ${count} keys`);
-    return { address, height, count };
+    if (tree.last === undefined || address === null) return { address, height, count };
+    return { address, height, count, last: this.last(tree.last, `${what}.last`) };
+  }
+
+  /** A tree's upper bound: one datom (encodeLast). */
+  last(value: unknown, what: string): Datom {
+    if (typeof value !== 'string' || value.length > 16_384) this.corrupt(`${what} is not a base64 string`);
+    let datoms: Datom[] = [];
+    try {
+      const reader = new Reader(Buffer.from(value, 'base64'));
+      datoms = readDatomColumns(reader, this.key);
+      if (reader.remaining !== 0) datoms = [];
+    } catch {
+      datoms = [];
+    }
+    if (datoms.length !== 1) this.corrupt(`${what} is not one encoded datom`);
+    return datoms[0]!;
   }
 
   trees(value: unknown, what: string): IndexTrees {

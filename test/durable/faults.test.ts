@@ -97,6 +97,20 @@ describe('indexing under faults', () => {
       await storage.casRecord(rootKey('db-' + bytes.length), null, new TextEncoder().encode(bytes));
       expect(isFactumError(await failure(Indexer.open(storage, 'db-' + bytes.length)), 'storage/corrupt'), bytes).toBe(true);
     }
+    // A tree's upper bound that is not one encoded datom.
+    const workload = runWorkload(23, 10);
+    const indexer = await Indexer.open(storage, 'db', options);
+    await indexer.index(indexInputOf(workload.dbs[10]!, novelty(workload, -1, 10), 10));
+    const good = (await storage.getRecord(rootKey('db')))!;
+    const root = JSON.parse(new TextDecoder().decode(good.bytes)) as { trees: { eavt: { current: { last: string } } } };
+    expect(typeof root.trees.eavt.current.last).toBe('string');
+    for (const last of ['AAAA', 'not base64!', 42]) {
+      (root.trees.eavt.current as { last: unknown }).last = last;
+      await storage.casRecord(rootKey('bad-last'), (await storage.getRecord(rootKey('bad-last')))?.version ?? null, new TextEncoder().encode(JSON.stringify(root)));
+      const error = await failure(Indexer.open(storage, 'bad-last'));
+      expect(isFactumError(error, 'storage/corrupt'), String(last)).toBe(true);
+      expect((error as Error).message).toContain('trees.eavt.current.last');
+    }
   });
 
   it('refuses bad options and novelty out of order', async () => {
