@@ -38,6 +38,10 @@ interface Built {
   readonly directory: string;
   readonly datoms: number;
   readonly importMs: number;
+  /** CPU time of the process during the import (user + system; two cores can give more than wall time). */
+  readonly importCpuMs: number;
+  /** Transactions refused with storage/busy (back-pressure) and retried. */
+  readonly busy: number;
   readonly rssPeakBytes: number;
   readonly heapPeakBytes: number;
   readonly externalPeakBytes: number;
@@ -71,6 +75,7 @@ async function build(target: number): Promise<Built> {
   let rssPeakBytes = 0;
   let heapPeakBytes = 0;
   let externalPeakBytes = 0;
+  let busy = 0;
   const record = (report: TxReport): void => {
     data.record(report);
     const usage = process.memoryUsage();
@@ -85,6 +90,7 @@ async function build(target: number): Promise<Built> {
       while (inFlight.size < IN_FLIGHT) {
         const p: Promise<void> = transactor.transact(data.next()).then(record, async (error: unknown) => {
           if ((error as { code?: string }).code !== 'storage/busy') throw error;
+          busy++;
           await new Promise((resolve) => setTimeout(resolve, 50)); // back-pressure: indexing catches up
         });
         const tracked = p.finally(() => inFlight.delete(tracked));
@@ -95,9 +101,12 @@ async function build(target: number): Promise<Built> {
     await Promise.all(inFlight);
   };
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   await load(target);
   await transactor.indexNow();
   const importMs = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
+  const importCpuMs = (cpu.user + cpu.system) / 1000;
   const imported = data.datoms;
   // 10k new datoms, indexed alone.
   await load(data.datoms + 10_000);
@@ -110,7 +119,7 @@ async function build(target: number): Promise<Built> {
   await transactor.close();
   await storage.close();
   const personE = data.somePerson;
-  return { directory, datoms: imported, importMs, rssPeakBytes, heapPeakBytes, externalPeakBytes, index10kMs, index10kSegments, personE, ageA: db.attribute(kw('person/age'))!.id };
+  return { directory, datoms: imported, importMs, importCpuMs, busy, rssPeakBytes, heapPeakBytes, externalPeakBytes, index10kMs, index10kSegments, personE, ageA: db.attribute(kw('person/age'))!.id };
 }
 
 function formatStats(stats: IoStats): string {
@@ -173,6 +182,7 @@ async function main(): Promise<void> {
     const rate = built.datoms / (built.importMs / 1000);
     console.log(`\n${built.datoms.toLocaleString('en')} datoms (target ${size.toLocaleString('en')})`);
     console.log(`  import with indexing (transactor, fsync, background indexing): ${(built.importMs / 1000).toFixed(1)} s, ${Math.round(rate).toLocaleString('en')} datoms/s`);
+    console.log(`    CPU time ${(built.importCpuMs / 1000).toFixed(1)} s; ${built.busy} transactions refused with storage/busy (back-pressure) and retried after 50 ms`);
     console.log(`  peak RSS during import: ${rssMb(built.rssPeakBytes)} (peak JS heap used ${rssMb(built.heapPeakBytes)}, external + array buffers ${rssMb(built.externalPeakBytes)})`);
     console.log(`  index 10k new datoms: ${built.index10kMs.toFixed(0)} ms, ${built.index10kSegments} segments written`);
     const child = spawnSync(process.execPath, [...process.execArgv, self, '--query', built.directory, String(built.personE), String(built.ageA)], { stdio: 'inherit' });

@@ -15,7 +15,7 @@
 import type { Db } from '../db/db.ts';
 import type { Datom } from '../datom/datom.ts';
 import { fail } from '../util/errors.ts';
-import { assert } from '../util/assert.ts';
+import { AssertionError } from '../util/assert.ts';
 import { indexInputOf } from './db-input.ts';
 import type { Indexer } from './indexer.ts';
 import type { LoggedTransaction } from './novelty.ts';
@@ -148,7 +148,7 @@ export class BackgroundIndexer {
 
   private async run(db: Db, transactions: LoggedTransaction[], logPosition: number, covered: number): Promise<void> {
     const last = transactions[transactions.length - 1]!;
-    assert(last.t === db.basisT, `novelty ends at t ${last.t} but its db value is at t ${db.basisT}`);
+    if (last.t !== db.basisT) throw new AssertionError(`novelty ends at t ${last.t} but its db value is at t ${db.basisT}`);
     try {
       const outcome = await this.indexer.index(indexInputOf(db, transactions, logPosition));
       if (outcome.kind === 'conflict') {

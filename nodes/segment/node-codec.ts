@@ -6,16 +6,24 @@
 import type { BranchNode, ChildRef, TreeNode } from '../btree/durable-tree.ts';
 import { Reader, Writer } from '../values/codec.ts';
 import { FactumError } from '../util/errors.ts';
+import { AssertionError } from '../util/assert.ts';
 import { openSegment, sealSegment, type Compression, type SealedSegment } from './envelope.ts';
 
 export interface KeyColumns<K> {
   write(writer: Writer, keys: readonly K[]): void;
   read(reader: Reader, address: string): K[];
+  /** True when a decoded key is the key that was written (the check `encode` makes). */
+  same(decoded: K, written: K): boolean;
   /** Approximate bytes one decoded key holds in memory, for the byte-bounded cache. */
   readonly keyBytes: number;
 }
 
 export interface NodeCodec<K> {
+  /**
+   * The node as a segment, checked before anyone writes it: the body is decoded again and must
+   * give back the same keys (and children), else an AssertionError (a bug in the encoder, caught
+   * before it becomes a segment no one can read).
+   */
   encode(node: TreeNode<K>): SealedSegment;
   /** The node stored under `address`; `storage/corrupt` when the bytes are not one. */
   decode(address: string, bytes: Uint8Array): TreeNode<K>;
@@ -59,13 +67,41 @@ function readBranch<K>(reader: Reader, address: string, columns: KeyColumns<K>):
   return { kind: 'branch', height, children };
 }
 
+/** Decodes a body just encoded and compares it with the node it came from. */
+function checkBody<K>(node: TreeNode<K>, body: Uint8Array, columns: KeyColumns<K>): void {
+  const reader = new Reader(body);
+  const address = '(a segment being written)';
+  const mismatch = (what: string): never => {
+    throw new AssertionError(`the segment encoder is wrong: a ${node.kind} decodes with ${what}, not as encoded; nothing was written`);
+  };
+  let decoded: TreeNode<K>;
+  try {
+    decoded = node.kind === 'leaf' ? { kind: 'leaf', keys: columns.read(reader, address) } : readBranch(reader, address, columns);
+  } catch (error) {
+    return mismatch(`a decoding error (${(error as Error).message})`);
+  }
+  if (node.kind === 'leaf' && decoded.kind === 'leaf') {
+    if (decoded.keys.length !== node.keys.length) mismatch('its key count');
+    for (let i = 0; i < decoded.keys.length; i++) if (!columns.same(decoded.keys[i]!, node.keys[i]!)) mismatch(`key ${i}`);
+  } else if (node.kind === 'branch' && decoded.kind === 'branch') {
+    if (decoded.height !== node.height || decoded.children.length !== node.children.length) mismatch('its height or child count');
+    for (let i = 0; i < decoded.children.length; i++) {
+      const [x, y] = [decoded.children[i]!, node.children[i]!];
+      if (x.address !== y.address || x.count !== y.count || !columns.same(x.firstKey, y.firstKey)) mismatch(`child ${i}`);
+    }
+  }
+  if (!reader.done) mismatch('bytes left over');
+}
+
 export function nodeCodec<K>(columns: KeyColumns<K>, compression: Compression): NodeCodec<K> {
   return {
     encode(node) {
       const writer = new Writer(64 * 1024);
       if (node.kind === 'leaf') columns.write(writer, node.keys);
       else writeBranch(writer, node, columns);
-      return sealSegment(node.kind, writer.finish(), compression);
+      const body = writer.finish();
+      checkBody(node, body, columns);
+      return sealSegment(node.kind, body, compression);
     },
     decode(address, bytes) {
       const { kind, body } = openSegment(address, bytes);

@@ -9,7 +9,9 @@ import { kw } from '../values/values.ts';
 import { isFactumError } from '../util/errors.ts';
 import { seededRandom } from '../storage/fault.ts';
 import { addressOf, HEADER_BYTES, openSegment, sealSegment } from './envelope.ts';
-import { datomNodeCodec, DATOM_LEAF_MAX } from './datom-codec.ts';
+import { datomColumns, datomNodeCodec, DATOM_LEAF_MAX } from './datom-codec.ts';
+import { nodeCodec } from './node-codec.ts';
+import { AssertionError } from '../util/assert.ts';
 import { SegmentDatom } from './datom-columns.ts';
 import type { TreeNode } from '../btree/durable-tree.ts';
 
@@ -67,6 +69,20 @@ describe('segments', () => {
     const signed = [0, -0, NaN, -0, -0].map((v, i) => new SegmentDatom(1, 2, v, txOfT(i), true));
     const node = codec.decode(codec.encode({ kind: 'leaf', keys: signed }).address, codec.encode({ kind: 'leaf', keys: signed }).bytes);
     if (node.kind === 'leaf') sameDatoms(node.keys, signed);
+  });
+
+  it('checks every segment before it is written: an encoder that loses anything is caught, nothing sealed', () => {
+    const keys = [1, 2, 3].map((e) => new SegmentDatom(e, 10, `v${e}`, txOfT(1), true));
+    const wrong: Array<(datoms: readonly Datom[]) => Datom[]> = [
+      (datoms) => datoms.slice(1), // drops a key
+      (datoms) => datoms.map((d, i) => (i === 1 ? new SegmentDatom(d.e, d.a, 'other', d.tx, d.added) : d)), // changes a value
+      (datoms) => datoms.map((d) => new SegmentDatom(d.e, d.a, d.v, d.tx, !d.added)), // flips added
+    ];
+    for (const bug of wrong) {
+      const buggy = nodeCodec<Datom>({ ...datomColumns, write: (writer, datoms) => datomColumns.write(writer, bug(datoms)) }, 'brotli');
+      expect(() => buggy.encode({ kind: 'leaf', keys })).toThrow(AssertionError);
+      expect(() => buggy.encode({ kind: 'branch', height: 1, children: [{ address: 'a'.repeat(64), count: 3, firstKey: keys[0]! }, { address: 'b'.repeat(64), count: 2, firstKey: keys[1]! }] })).toThrow(/segment encoder is wrong/);
+    }
   });
 
   it('round-trips branches (addresses, counts, first keys, height)', () => {

@@ -23,7 +23,7 @@ import type { Db, TxReport } from '../db/db.ts';
 import { readDb } from '../db/durable-base.ts';
 import type { Storage } from '../storage/protocol.ts';
 import { FactumError } from '../util/errors.ts';
-import { assert } from '../util/assert.ts';
+import { AssertionError } from '../util/assert.ts';
 import { emptyDb } from '../db/empty-db.ts';
 import { replay, type LoggedTransaction } from '../tx/replay.ts';
 import { dbOnBase, schemaOfBase } from '../tx/base-db.ts';
@@ -282,7 +282,7 @@ export class Transactor {
         const before = db;
         db = await readDb(base, () => replay(before, logged as LoggedTransaction));
       }
-      assert(db.basisT === this.current.basisT, `novelty ends at t ${db.basisT}, the db value is at t ${this.current.basisT}`);
+      if (db.basisT !== this.current.basisT) throw new AssertionError(`novelty ends at t ${db.basisT}, the db value is at t ${this.current.basisT}`);
       this.current = db;
     } catch (error) {
       // The db value in memory stays correct (it holds the novelty the root covers too); the

@@ -5,7 +5,7 @@ import type { Datom } from '../datom/datom.ts';
 import { tOfTx } from '../datom/datom.ts';
 import { Db } from '../db/db.ts';
 import { currentFact } from '../db/merged.ts';
-import { assert } from '../util/assert.ts';
+import { AssertionError, assert } from '../util/assert.ts';
 import { ATTR } from '../schema/bootstrap.ts';
 import { applyTransaction, type Fact } from './apply.ts';
 import { schemaChanges } from './schema-change.ts';
@@ -20,14 +20,14 @@ export interface LoggedTransaction {
 
 export function replay(db: Db, logged: LoggedTransaction): Db {
   const state = db.state;
-  assert(logged.t === state.basisT + 1, `log replay out of order: t ${logged.t} after basis ${state.basisT}`);
+  if (logged.t !== state.basisT + 1) throw new AssertionError(`log replay out of order: t ${logged.t} after basis ${state.basisT}`);
   const assertions: Fact[] = [];
   const retractions: Array<Fact & { row: number }> = [];
   let txInstantMs = state.lastTxInstantMs;
   for (const datom of logged.datoms) {
     assert(tOfTx(datom.tx) === logged.t, 'logged datom from another transaction');
     const attribute = state.schema.attribute(datom.a);
-    assert(attribute !== undefined, `logged datom names unknown attribute ${datom.a}`);
+    if (attribute === undefined) throw new AssertionError(`logged datom names unknown attribute ${datom.a}`);
     if (datom.added) {
       assertions.push({ e: datom.e, attribute, v: datom.v });
       if (datom.a === ATTR.txInstant && datom.e === datom.tx) txInstantMs = (datom.v as Date).getTime();

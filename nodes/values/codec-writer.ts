@@ -1,6 +1,6 @@
 //! The Writer of the binary value codec: appends values to a growable byte array. The format is
 //! described in codec.ts.
-import { assert } from '../util/assert.ts';
+import { AssertionError } from '../util/assert.ts';
 import { fail } from '../util/errors.ts';
 import { NIL, FALSE, TRUE, INT_POSITIVE, INT_NEGATIVE, FLOAT, BIGINT, STRING, KEYWORD, SYMBOL, BIGDEC, INSTANT, UUID, URI, BYTES, VECTOR, LIST, MAP, SET, TAGGED, OBJECT, SMALL_INT, nestingMax, shortStringMax } from './codec-format.ts';
 import { BigDec, Keyword, List, Sym, Tagged, Uri, Uuid } from './values.ts';
@@ -47,7 +47,7 @@ export class Writer {
   }
 
   uint(n: number): void {
-    assert(Number.isSafeInteger(n) && n >= 0, `uint expects a safe non-negative integer, got ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new AssertionError(`uint expects a safe non-negative integer, got ${n}`);
     this.ensure(8);
     const buffer = this.buffer;
     let p = this.position;
@@ -64,14 +64,29 @@ export class Writer {
   }
 
   int(n: number): void {
-    assert(Number.isSafeInteger(n), `int expects a safe integer, got ${n}`);
+    if (!Number.isSafeInteger(n)) throw new AssertionError(`int expects a safe integer, got ${n}`);
+    this.ensure(9);
+    const buffer = this.buffer;
+    // The first byte: 6 bits of the magnitude, the sign (0x40), more to come (0x80); then uint.
+    if (n > -64 && n < 64) {
+      buffer[this.position++] = n < 0 ? -n | 0x40 : n;
+      return;
+    }
     const negative = n < 0;
     let magnitude = negative ? -n : n;
-    const first = (magnitude % 64) | (negative ? 0x40 : 0);
+    let p = this.position;
+    buffer[p++] = (magnitude % 64) | (negative ? 0x40 : 0) | 0x80;
     magnitude = Math.floor(magnitude / 64);
-    if (magnitude === 0) return this.byte(first);
-    this.byte(first | 0x80);
-    this.uint(magnitude);
+    while (magnitude > 0x7fffffff) {
+      buffer[p++] = (magnitude % 128) | 0x80;
+      magnitude = Math.floor(magnitude / 128);
+    }
+    while (magnitude >= 0x80) {
+      buffer[p++] = (magnitude & 0x7f) | 0x80;
+      magnitude >>>= 7;
+    }
+    buffer[p++] = magnitude;
+    this.position = p;
   }
 
   float64(x: number): void {

@@ -13,7 +13,7 @@
 //! - A part longer than 200 characters once encoded is cut into 200-character pieces; every piece
 //!   but the last is a folder whose name ends in `~` (file names are limited to 255 bytes).
 
-import { assert } from '../../util/assert.ts';
+import { AssertionError } from '../../util/assert.ts';
 
 const safeByte = /^[a-z0-9_-]$/;
 const partLengthMax = 200;
@@ -60,7 +60,7 @@ function folderOf(parts: readonly string[]): string {
 
 /** The relative path of the file for `key`, its file name ending in `suffix` (which must start with `.`). */
 export function keyToPath(key: string, suffix: string): string {
-  assert(suffix.startsWith('.'), `key suffix ${suffix} must start with a dot`);
+  if (!suffix.startsWith('.')) throw new AssertionError(`key suffix ${suffix} must start with a dot`);
   return folderOf(key.split('/')) + suffix;
 }
 

@@ -19,7 +19,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { LogEntry } from '../protocol.ts';
 import { FactumError, fail } from '../../util/errors.ts';
-import { assert } from '../../util/assert.ts';
+import { AssertionError } from '../../util/assert.ts';
 import { checkNoGap } from '../check-arguments.ts';
 import type { FileSystem } from './file-system.ts';
 import { io, ioError, removeFileIfExists, replaceFileDurably, syncDirectory, systemCode, writeFully } from './file-system.ts';
@@ -42,7 +42,7 @@ class OffsetIndex {
   }
 
   get(position: number): number {
-    assert(position >= 0 && position < this.length, `offset of position ${position} of ${this.length}`);
+    if (position < 0 || position >= this.length) throw new AssertionError(`offset of position ${position} of ${this.length}`);
     return this.offsets[position];
   }
 }

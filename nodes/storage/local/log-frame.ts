@@ -11,7 +11,7 @@
 //! its place in the log.
 
 import { crc32 } from 'node:zlib';
-import { assert } from '../../util/assert.ts';
+import { AssertionError } from '../../util/assert.ts';
 
 export const fileHeaderLength = 8;
 export const frameHeaderLength = 20;
@@ -36,8 +36,8 @@ export function fileHeaderProblem(header: Buffer): string | null {
 }
 
 export function encodeFrame(position: number, bytes: Uint8Array): Buffer {
-  assert(Number.isSafeInteger(position) && position >= 0, `frame position ${position}`);
-  assert(bytes.length < twoToThe32, `log entry of ${bytes.length} bytes does not fit a frame`);
+  if (!Number.isSafeInteger(position) || position < 0) throw new AssertionError(`frame position ${position}`);
+  if (bytes.length >= twoToThe32) throw new AssertionError(`log entry of ${bytes.length} bytes does not fit a frame`);
   const frame = Buffer.allocUnsafe(frameHeaderLength + bytes.length);
   frame.writeUInt32LE(frameMagic, 0);
   frame.writeUInt32LE(bytes.length, 4);
