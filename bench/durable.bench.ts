@@ -4,6 +4,7 @@
 //
 //   npm run bench -- bench/durable.bench.ts                   sizes 100k and 1M datoms (BENCH_SIZES=100000,1000000)
 //   BENCH_SIZES=1000000,10000000 npm run bench -- bench/durable.bench.ts     the sizes (slow here)
+//   BENCH_WORKER=0 ...                                        indexing on the main thread, not in a worker
 //
 // Data: people (name, email, age), items (sku, price) and orders (customer ref, items
 // cardinality-many refs, total), made by the real transaction engine in transactions of 500
@@ -30,6 +31,8 @@ import type { IndexName } from '../nodes/datom/datom.ts';
 import { OrdersData, schema } from './orders.ts';
 
 const NOVELTY_BYTES = Number(process.env.BENCH_NOVELTY ?? 16 * 1024 * 1024);
+/** Index in a worker thread (the default of local and AWS storage); BENCH_WORKER=0 indexes on the main thread. */
+const WORKER = process.env.BENCH_WORKER !== '0';
 const CACHE_BYTES = Number(process.env.BENCH_CACHE_MB ?? 256) * 1024 * 1024;
 const DATABASE = 'bench';
 const IN_FLIGHT = 4;
@@ -57,7 +60,7 @@ function rssMb(bytes: number): string {
 
 async function openBench(directory: string): Promise<{ storage: Storage; transactor: Transactor }> {
   const storage = await openLocalStorage(join(directory, 'storage'));
-  const transactor = await Transactor.open(storage, DATABASE, { indexing: { noveltyBytesMax: NOVELTY_BYTES, cacheBytesMax: CACHE_BYTES } });
+  const transactor = await Transactor.open(storage, DATABASE, { indexing: { noveltyBytesMax: NOVELTY_BYTES, cacheBytesMax: CACHE_BYTES, worker: WORKER } });
   return { storage, transactor };
 }
 

@@ -18,6 +18,9 @@ if (entry === undefined || !entry.endsWith('.bench.ts')) {
 const directory = path.join(process.cwd(), 'node_modules', '.factum-bench');
 mkdirSync(directory, { recursive: true });
 const outfile = path.join(directory, path.basename(entry).replace(/\.ts$/, '.mjs'));
-await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, packages: 'external', keepNames: false, logLevel: 'warning' });
+const options = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', keepNames: false, logLevel: 'warning' } as const;
+await build({ ...options, entryPoints: [entry], outfile });
+// The index worker's entry, beside the bundle, where a bundled Indexer starts it from.
+await build({ ...options, entryPoints: ['nodes/indexer/index-worker.ts'], outfile: path.join(directory, 'index-worker.mjs') });
 const result = spawnSync(process.execPath, [...process.execArgv.filter((a) => a.startsWith('--expose-gc')), outfile, ...process.argv.slice(3)], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

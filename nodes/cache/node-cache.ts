@@ -31,6 +31,8 @@ export class NodeCache<K> implements NodeStore<K> {
   private readonly lru: LRUCache<string, TreeNode<K>, IoRecorder>;
   private readonly writes = new Set<Promise<void>>();
   private writeError: unknown = null;
+  /** The bound on the bytes of decoded nodes held. */
+  readonly bytesMax: number;
 
   constructor(
     private readonly codec: NodeCodec<K>,
@@ -41,6 +43,7 @@ export class NodeCache<K> implements NodeStore<K> {
     if (!Number.isSafeInteger(cacheBytesMax) || cacheBytesMax < 1) {
       fail('cache/invalid-option', `cacheBytesMax must be a positive integer, got ${String(cacheBytesMax)}`, { cacheBytesMax });
     }
+    this.bytesMax = cacheBytesMax;
     this.lru = new LRUCache<string, TreeNode<K>, IoRecorder>({
       maxSize: cacheBytesMax,
       sizeCalculation: (node) => Math.max(1, Math.min(codec.sizeOf(node), cacheBytesMax)),

@@ -11,8 +11,8 @@
 //! (the transactor's), so that collection never races an index being written.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import type { Storage } from '../storage/protocol.ts';
-import { collectAddresses, mergeDisjoint, mergeTree, rangeKeys, rangeKeysSync, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
-import { compactionGroup, emptyTrees, isEmptyLevel, levelSize, mergeAsync, mergeSync, TIER0_MAX, type Levels } from './levels.ts';
+import { collectAddresses, rangeKeys, rangeKeysSync, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
+import { emptyTrees, mergeAsync, mergeSync, TIER0_MAX, type Levels } from './levels.ts';
 import { datomNodeCodec, DATOM_BRANCH_MAX, DATOM_LEAF_MAX } from '../segment/datom-codec.ts';
 import type { Compression } from '../segment/envelope.ts';
 import { NodeCache } from '../cache/node-cache.ts';
@@ -21,8 +21,11 @@ import { StorageSegments, type SegmentStore } from '../cache/segment-store.ts';
 import type { IoContext } from '../cache/io-stats.ts';
 import { fail } from '../util/errors.ts';
 import { currentOrders, datomProbe, historyOrders, indexNames } from './datom-order.ts';
-import { editsOf, type AttributeFacts, type LoggedTransaction } from './novelty.ts';
-import { decodeRoot, encodeRoot, rootKey, segmentPrefix, type IndexRoot, type IndexTrees, type TreePair } from './root.ts';
+import { RootBuilder, type Built, type IndexInput, type TreeKind } from './build.ts';
+import { WorkerBuilder } from './worker-builder.ts';
+
+export type { IndexInput, TreeKind } from './build.ts';
+import { decodeRoot, encodeRoot, rootKey, segmentPrefix, type IndexRoot, type IndexTrees } from './root.ts';
 
 export interface IndexerOptions {
   /** A directory for the directory level of the cache stack (a node's local SSD). @default - no directory level */
@@ -42,20 +45,14 @@ export interface IndexerOptions {
   /** The capacity of tier 0 in datoms (levels.ts); small values exercise compaction in tests. @default - 32768 */
   readonly tier0Max?: number;
   readonly compression?: Compression;
+  /**
+   * Build each index run in a worker thread (index-worker.ts), so that indexing uses another core
+   * while transactions and queries run on this one. Its segment reads and writes still go through
+   * this indexer's cache levels below memory. @default - false (in this thread)
+   */
+  readonly worker?: boolean;
   /** The clock, in ms (tests). @default - Date.now */
   readonly now?: () => number;
-}
-
-/** What one indexing run covers: novelty up to `t`, and the state a db at `t` needs to open. */
-export interface IndexInput {
-  readonly t: number;
-  readonly logPosition: number;
-  readonly nextUserN: number;
-  readonly nextDbN: number;
-  readonly lastTxInstantMs: number;
-  /** Every transaction after the current root's t, up to and including `t`, in t order. */
-  readonly transactions: readonly LoggedTransaction[];
-  readonly schema: AttributeFacts;
 }
 
 export type IndexOutcome =
@@ -67,7 +64,6 @@ export interface GcResult {
   readonly kept: number;
 }
 
-export type TreeKind = 'current' | 'history';
 
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, min: number): number {
@@ -86,6 +82,7 @@ export class Indexer {
   private readonly branchMax: number;
   private readonly tier0Max: number;
   private readonly now: () => number;
+  private readonly builder: { build(previous: IndexRoot | null, input: IndexInput, nowMs: number): Promise<Built>; close?(): Promise<void> };
 
   private constructor(
     readonly storage: Storage,
@@ -103,6 +100,10 @@ export class Indexer {
     if (options.efsCacheDirectory !== undefined) level = new DirectoryCache(level, options.efsCacheDirectory, 'efs');
     if (options.cacheDirectory !== undefined) level = new DirectoryCache(level, options.cacheDirectory);
     this.nodes = new NodeCache(datomNodeCodec(options.compression), level, { cacheBytesMax: options.cacheBytesMax });
+    const settings = { leafMax: this.leafMax, branchMax: this.branchMax, tier0Max: this.tier0Max };
+    // The worker's own memory cache: runs stream through segments and look up few.
+    const workerCacheBytes = Math.max(1, Math.min(64 * 1024 * 1024, Math.floor(this.nodes.bytesMax / 4)));
+    this.builder = options.worker === true ? new WorkerBuilder(level, { ...settings, compression: options.compression, cacheBytesMax: workerCacheBytes }) : new RootBuilder(this.nodes, settings);
     this.current = record?.root ?? null;
     this.version = record?.version ?? null;
   }
@@ -177,7 +178,6 @@ export class Indexer {
   }
 
   private async indexNow(input: IndexInput): Promise<IndexOutcome> {
-    await this.nodes.flushWrites().catch(() => undefined); // writes of an earlier failed run: garbage
     const previous = this.current;
     const baseT = previous?.t ?? -1;
     let t = baseT;
@@ -187,93 +187,14 @@ export class Indexer {
       }
       t = transaction.t;
     }
-    // Levels, oldest first: main, then the tiers from the oldest. A fact current at the root is in
-    // exactly one level; removals go to that level.
-    const tiers = previous?.tiers ?? [];
-    const levels: IndexTrees[] = [previous?.trees ?? emptyTrees, ...tiers.slice().reverse()];
-    const levelOf = new WeakMap<Datom, number>();
-    const lookup = async (e: number, a: number, v: unknown): Promise<Datom | null> => {
-      for (let level = levels.length - 1; level >= 0; level--) {
-        const tree = levels[level]!.eavt.current;
-        if (tree.count === 0) continue;
-        for await (const datom of rangeKeys(this.config('eavt', 'current'), tree, datomProbe('eavt', [e, a, v], false), datomProbe('eavt', [e, a, v], true))) {
-          levelOf.set(datom, level);
-          return datom;
-        }
-      }
-      return null;
-    };
-    const edits = await editsOf(input.transactions, input.schema, lookup);
-    let segmentsWritten = 0;
-    // The first run builds the main trees; each later run adds a new tier (the newest level, last).
-    if (previous !== null) levels.push(emptyTrees);
-    const addLevel = levels.length - 1;
-    const next = levels.map((trees) => ({ ...trees }) as Record<IndexName, TreePair>);
-    await Promise.all(
-      indexNames.flatMap((index) =>
-        levels.map(async (trees, level) => {
-          const removes = edits.current[index].removes.filter((datom) => (levelOf.get(datom) ?? 0) === level);
-          const currentAdds = level === addLevel ? edits.current[index].adds : [];
-          const historyAdds = level === addLevel ? edits.history[index].adds : [];
-          const pair = trees[index];
-          const [current, history] = await Promise.all([
-            removes.length + currentAdds.length === 0 ? { tree: pair.current, written: 0 } : mergeTree(this.config(index, 'current'), pair.current, currentAdds, removes),
-            historyAdds.length === 0 ? { tree: pair.history, written: 0 } : mergeTree(this.config(index, 'history'), pair.history, historyAdds, []),
-          ]);
-          segmentsWritten += current.written + history.written;
-          next[level]![index] = { current: current.tree, history: history.tree };
-        }),
-      ),
-    );
-    const compacted = await this.compact(next);
-    await this.nodes.flushWrites(); // every segment the root will name is durable before it does
-    const now = this.now();
-    const retired = previous === null ? [] : [{ t: previous.t, trees: previous.trees, tiers: previous.tiers, retiredAtMs: now }, ...previous.retired];
-    const root: IndexRoot = {
-      t: input.t,
-      logPosition: input.logPosition,
-      nextUserN: input.nextUserN,
-      nextDbN: input.nextDbN,
-      lastTxInstantMs: input.lastTxInstantMs,
-      trees: compacted.main,
-      tiers: compacted.tiers,
-      writtenAtMs: now,
-      retired,
-    };
-    if (!(await this.swapRoot(root))) return { kind: 'conflict' };
-    return { kind: 'indexed', root, segmentsWritten, datoms: edits.datoms };
+    const built = await this.builder.build(previous, input, this.now());
+    if (!(await this.swapRoot(built.root))) return { kind: 'conflict' };
+    return { kind: 'indexed', root: built.root, segmentsWritten: built.segmentsWritten, datoms: built.datoms };
   }
 
-  /**
-   * Merges runs of one size class while some class has FANOUT of them (levels.ts). `levels` is
-   * oldest first (main, then the tiers from the oldest); returns main and the non-empty tiers,
-   * newest first.
-   */
-  private async compact(levels: Array<Record<IndexName, TreePair>>): Promise<{ main: IndexTrees; tiers: IndexTrees[] }> {
-    let runs: IndexTrees[] = levels.filter((trees, i) => i === 0 || !isEmptyLevel(trees));
-    for (;;) {
-      const group = compactionGroup(runs.map(levelSize), this.tier0Max);
-      if (group.length === 0) break;
-      const merged = await this.mergeLevels(group.map((i) => runs[i]!));
-      // The merged run takes the place of the oldest run it merges (main, if main is among them).
-      runs = runs.flatMap((trees, i) => (i === group[0] ? [merged] : group.includes(i) ? [] : [trees]));
-    }
-    return { main: runs[0]!, tiers: runs.slice(1).reverse() };
-  }
-
-  /** A level holding the datoms of the given (disjoint) levels, each tree rebuilt from their sorted streams. */
-  private async mergeLevels(levels: readonly IndexTrees[]): Promise<IndexTrees> {
-    const out = {} as Record<IndexName, TreePair>;
-    await Promise.all(
-      indexNames.map(async (index) => {
-        const pair = {} as Record<TreeKind, DurableTree>;
-        for (const kind of ['current', 'history'] as const) {
-          pair[kind] = await mergeDisjoint(this.config(index, kind), levels.map((trees) => trees[index][kind]));
-        }
-        out[index] = pair as TreePair;
-      }),
-    );
-    return out;
+  /** Stops the index worker, if there is one (indexing in this thread needs no closing). */
+  async close(): Promise<void> {
+    await this.builder.close?.();
   }
 
   /**

@@ -100,17 +100,37 @@ function byAttribute(datoms: readonly Datom[]): Datom[] {
   return out;
 }
 
+/**
+ * `datoms` grouped by value, the groups in value order, each group in its original order (a
+ * stable sort by value). Values of one attribute share a type: strings and numbers, by far the
+ * most common, sort their distinct values natively; others by `compareValues`.
+ */
+function stableByValue(datoms: readonly Datom[], valueOf: (datom: Datom) => unknown): Datom[] {
+  const groups = new Map<unknown, Datom[]>();
+  for (const datom of datoms) {
+    const v = valueOf(datom);
+    const group = groups.get(v);
+    if (group === undefined) groups.set(v, [datom]);
+    else group.push(datom);
+  }
+  const keys = [...groups.keys()];
+  let sorted: Iterable<unknown>;
+  if (keys.every((k) => typeof k === 'string')) sorted = (keys as string[]).sort(); // UTF-16 code units, as compareValues
+  else if (keys.every((k) => typeof k === 'number')) sorted = Float64Array.from(keys as number[]).sort(); // NaN last, as compareValues
+  else sorted = keys.sort(compareValues);
+  const out: Datom[] = [];
+  for (const key of sorted) for (const datom of groups.get(key)!) out.push(datom);
+  return out;
+}
+
 /** Datoms in AEVT order to AVET order: within each attribute, a stable sort by value (e and t stay in order). */
 function byValueWithinAttribute(datoms: readonly Datom[]): Datom[] {
-  const out = datoms.slice();
-  const byValue = (x: Datom, y: Datom): number => compareValues(x.v, y.v);
-  for (let i = 0; i < out.length; ) {
+  const out: Datom[] = [];
+  for (let i = 0; i < datoms.length; ) {
     let j = i + 1;
-    while (j < out.length && out[j]!.a === out[i]!.a) j++;
-    if (j - i > 1) {
-      const sortedRun = out.slice(i, j).sort(byValue);
-      for (let k = i; k < j; k++) out[k] = sortedRun[k - i]!;
-    }
+    while (j < datoms.length && datoms[j]!.a === datoms[i]!.a) j++;
+    if (j - i === 1) out.push(datoms[i]!);
+    else for (const datom of stableByValue(datoms.slice(i, j), (d) => d.v)) out.push(datom);
     i = j;
   }
   return out;
@@ -118,7 +138,10 @@ function byValueWithinAttribute(datoms: readonly Datom[]): Datom[] {
 
 /** Datoms of ref attributes in AEVT order to VAET order: a stable sort by the referenced entity. */
 function byReferencedEntity(datoms: readonly Datom[], schema: AttributeFacts): Datom[] {
-  return datoms.filter((d) => schema.isRef(d.a)).sort((x, y) => (x.v as number) - (y.v as number));
+  return stableByValue(
+    datoms.filter((d) => schema.isRef(d.a)),
+    (d) => d.v,
+  );
 }
 
 /** The four orders of `eavt` (datoms in EAVT order, current or history), each checked by one pass (and sorted if a bug left it out of order). */

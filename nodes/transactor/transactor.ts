@@ -246,6 +246,7 @@ export class Transactor {
     for (const pending of this.queue.splice(0)) pending.reject(error);
     for (const waiter of this.syncWaiters.splice(0)) waiter.reject(error);
     await this.background?.idle();
+    await this.indexer?.close();
   }
 
   private async flush(): Promise<void> {

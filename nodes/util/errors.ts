@@ -97,6 +97,7 @@ export const codes = {
   'cache/invalid-option': 'incorrect',
   'index/invalid-option': 'incorrect',
   'index/root-conflict': 'conflict',
+  'index/worker-failed': 'unavailable',
   // infrastructure: the CDK app's context (infra/config.ts)
   'infra/missing-context': 'incorrect',
   'infra/invalid-system-name': 'incorrect',

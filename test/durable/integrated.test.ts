@@ -70,7 +70,12 @@ function withInstant(txData: unknown[], t: number): unknown[] {
 }
 
 describe('durable indexes under db values', () => {
-  it.each([7, 8, 9])('answers exactly as the memory engine through index runs, rebases and a reopen (seed %i)', async (seedOfRun) => {
+  it.each([
+    [7, false],
+    [8, false],
+    [9, false],
+    [10, true],
+  ])('answers exactly as the memory engine through index runs, rebases and a reopen (seed %i, index worker %s)', async (seedOfRun, worker) => {
     const random = seededRandom(seedOfRun);
     const memory = await Transactor.open(createMemoryStorage(), 'db', { indexing: false });
     const inner = createMemoryStorage();
@@ -81,7 +86,7 @@ describe('durable indexes under db values', () => {
         return inner.readLog(log, start, end);
       },
     });
-    let durable = await Transactor.open(storage, 'db', { indexing });
+    let durable = await Transactor.open(storage, 'db', { indexing: { ...indexing, worker } });
     expect(await submit(durable, withInstant(schemaTx, 1))).toBe(await submit(memory, withInstant(schemaTx, 1)));
     let rebased = 0;
     for (let i = 0; i < 240; i++) {
@@ -97,7 +102,7 @@ describe('durable indexes under db values', () => {
       if (i === 150) {
         await durable.close();
         logReads.length = 0;
-        durable = await Transactor.open(storage, 'db', { indexing });
+        durable = await Transactor.open(storage, 'db', { indexing: { ...indexing, worker } });
         expect(durable.db().state.base).not.toBeNull();
         // Opening read the log after the root only, never the whole history.
         const root = durable.indexing!.indexer.root!;

@@ -1,0 +1,58 @@
+//! The messages between the Indexer (main thread) and its index worker (index-worker.ts). The
+//! worker builds roots; every segment it reads or writes goes through the main thread's cache
+//! levels below memory (directory caches, then storage), so the worker needs no storage handle
+//! and works with every backend, memory included.
+import { FactumError, isFactumError } from '../util/errors.ts';
+import type { Compression } from '../segment/envelope.ts';
+import type { BuildSettings } from './build.ts';
+
+export interface WorkerSettings extends BuildSettings {
+  readonly compression?: Compression;
+  /** Bytes of decoded segments the worker keeps in memory. */
+  readonly cacheBytesMax: number;
+}
+
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly data?: Record<string, unknown>;
+  readonly stack?: string;
+}
+
+/** Main thread to worker. */
+export type ToWorker =
+  | { readonly kind: 'build'; readonly id: number; readonly run: Uint8Array }
+  | { readonly kind: 'got'; readonly id: number; readonly bytes: Uint8Array | null; readonly error?: SerializedError }
+  | { readonly kind: 'put'; readonly id: number; readonly error?: SerializedError };
+
+/** Worker to main thread. */
+export type FromWorker =
+  | { readonly kind: 'built'; readonly id: number; readonly root: Uint8Array; readonly segmentsWritten: number; readonly datoms: number }
+  | { readonly kind: 'build-failed'; readonly id: number; readonly error: SerializedError }
+  | { readonly kind: 'get'; readonly id: number; readonly address: string }
+  | { readonly kind: 'put'; readonly id: number; readonly address: string; readonly bytes: Uint8Array };
+
+/** `data` if it survives a structured clone, else only its plain fields that do. */
+function cloneable(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  try {
+    return structuredClone({ ...data });
+  } catch {
+    return Object.fromEntries(Object.entries(data).filter(([, value]) => ['string', 'number', 'boolean'].includes(typeof value) || value === null));
+  }
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (isFactumError(error)) return { name: error.name, message: error.message, code: error.code, data: cloneable(error.data), stack: error.stack };
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: String(error) };
+}
+
+/** The error again, on the other side: a FactumError keeps its code and data. */
+export function deserializeError(error: SerializedError): Error {
+  if (error.code !== undefined) return new FactumError(error.code as never, error.message, error.data ?? {});
+  const out = new Error(error.message);
+  out.name = error.name;
+  if (error.stack !== undefined) out.stack = error.stack;
+  return out;
+}
