@@ -401,6 +401,9 @@ async function buildSorted<K>(config: TreeConfig<K>, keys: readonly K[]): Promis
   return withLast(await builder.finish(), keys[keys.length - 1]);
 }
 
+/** Leaves `mergeDisjoint` requests ahead of the one it loads. */
+const READ_AHEAD = 4;
+
 /** The leaves of one tree for `mergeDisjoint`: leaf references from the branches, loaded only when needed. */
 class RunCursor<K> {
   private readonly stack: Array<{ node: BranchNode<K>; index: number }> = [];
@@ -457,8 +460,17 @@ class RunCursor<K> {
     this.after = this.ref === null ? null : await this.nextRef();
   }
 
-  /** Loads `ref` into `keys` and moves past it. */
+  /**
+   * Loads `ref` into `keys` and moves past it. Where leaves have to be loaded (their keys
+   * interleave with another tree's), the next ones likely will too: they are requested now, so
+   * that their reads overlap.
+   */
   async load(): Promise<void> {
+    const top = this.stack[this.stack.length - 1];
+    if (top !== undefined) {
+      const ahead = top.node.children.slice(top.index, top.index + READ_AHEAD); // from `after` on
+      for (const child of ahead) this.config.store.load(child.address).catch(() => undefined); // a failure shows when it is loaded
+    }
     const leaf = (await loadNode(this.config, childExpected(this.ref!, 0))) as LeafNode<K>;
     this.keys = leaf.keys;
     this.at = 0;

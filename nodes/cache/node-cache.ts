@@ -19,12 +19,12 @@ import type { SegmentStore } from './segment-store.ts';
 export interface NodeCacheOptions {
   /** The bytes of decoded nodes kept in memory. @default - 256 MiB */
   readonly cacheBytesMax?: number;
+  /** Segment writes in flight at most. @default - 32 */
+  readonly writesMax?: number;
 }
 
 export const DEFAULT_CACHE_BYTES_MAX = 256 * 1024 * 1024;
 
-/** Segment writes in flight at most. */
-const WRITES_MAX = 32;
 
 export class NodeCache<K> implements NodeStore<K> {
   readonly level = 'memory';
@@ -33,6 +33,7 @@ export class NodeCache<K> implements NodeStore<K> {
   private writeError: unknown = null;
   /** The bound on the bytes of decoded nodes held. */
   readonly bytesMax: number;
+  private readonly writesMax: number;
 
   constructor(
     private readonly codec: NodeCodec<K>,
@@ -44,6 +45,7 @@ export class NodeCache<K> implements NodeStore<K> {
       fail('cache/invalid-option', `cacheBytesMax must be a positive integer, got ${String(cacheBytesMax)}`, { cacheBytesMax });
     }
     this.bytesMax = cacheBytesMax;
+    this.writesMax = options.writesMax ?? 32;
     this.lru = new LRUCache<string, TreeNode<K>, IoRecorder>({
       maxSize: cacheBytesMax,
       sizeCalculation: (node) => Math.max(1, Math.min(codec.sizeOf(node), cacheBytesMax)),
@@ -89,7 +91,7 @@ export class NodeCache<K> implements NodeStore<K> {
 
   /**
    * Encodes and checks a node and starts writing it; resolves with its address once the write is
-   * under way (at most WRITES_MAX at a time), not once it is durable: the caller makes every
+   * under way (at most `writesMax` at a time), not once it is durable: the caller makes every
    * segment of an index durable at once with `flushWrites` before any root names them. Parallel
    * writes are what make indexing fast on S3 (latency-bound) and on local disks (one fsync each).
    */
@@ -97,7 +99,7 @@ export class NodeCache<K> implements NodeStore<K> {
     // The codec checks the segment before writing (STYLE: data is checked before it is written
     // and after it is read): its body decodes to this node.
     const { address, bytes } = this.codec.encode(node);
-    while (this.writes.size >= WRITES_MAX) await Promise.race(this.writes);
+    while (this.writes.size >= this.writesMax) await Promise.race(this.writes);
     const write: Promise<void> = this.inner.put(address, bytes).then(
       () => {
         this.writes.delete(write);

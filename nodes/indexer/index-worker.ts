@@ -50,7 +50,8 @@ class MainThreadSegments implements SegmentStore {
 }
 
 const segments = new MainThreadSegments();
-const nodes = new NodeCache<Datom>(datomNodeCodec(settings.compression), segments, { cacheBytesMax: settings.cacheBytesMax });
+// Writes wait on the main thread's turn as well as on storage: keep more of them in flight.
+const nodes = new NodeCache<Datom>(datomNodeCodec(settings.compression), segments, { cacheBytesMax: settings.cacheBytesMax, writesMax: 256 });
 const builder = new RootBuilder(nodes, settings);
 
 async function build(id: number, run: Uint8Array): Promise<void> {
