@@ -17,7 +17,8 @@ import { query } from '../nodes/query/index.ts';
 
 export async function openEmbeddedClient(config: ClientConfig): Promise<Client> {
   const storage = config.storage === 'memory' ? createMemoryStorage() : await openLocalStorage(config.dir);
-  const system = new System(storage, { indexing: config.indexing });
+  const indexing = config.indexing === false ? false : { worker: config.storage === 'local', ...config.indexing };
+  const system = new System(storage, { indexing });
   return {
     listDatabases: () => system.listDatabases(),
     createDatabase: (name) => system.createDatabase(name),

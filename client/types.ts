@@ -23,6 +23,11 @@ export interface IndexingConfig {
   readonly backPressureBytes?: number;
   /** Bytes of decoded index segments kept in memory. @default - 256 MiB */
   readonly cacheBytesMax?: number;
+  /**
+   * Build index runs in a worker thread, so that indexing uses another core while transactions
+   * and queries run on this one. @default - true for local storage, false for memory storage
+   */
+  readonly worker?: boolean;
 }
 
 export type IndexName = 'eavt' | 'aevt' | 'avet' | 'vaet';
