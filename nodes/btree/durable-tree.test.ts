@@ -9,6 +9,7 @@ import {
   mergeTree,
   rangeKeys,
   rankOf,
+  rankSync,
   rangeKeysSync,
   SegmentNotResident,
   type DurableTree,
@@ -224,6 +225,70 @@ describe('durable tree', () => {
     expect(empty).toEqual(emptyTree);
   });
 
+  it('skips a subtree a lookup falls after (its last key) without reading it', async () => {
+    const config = configOf(8, 8);
+    // 320 keys = 40 full leaves, so the gap falls between leaves (and between level-1 branches).
+    const keys = [...Array.from({ length: 320 }, (_, i) => i), ...Array.from({ length: 320 }, (_, i) => 10_000 + i)];
+    const tree = await buildTree(config, keys);
+    expect(tree.height).toBe(3);
+    config.store.loads = 0;
+    expect(await all(config, tree, 5_000, 5_000)).toEqual([]); // in the gap between 299 and 10000
+    expect(config.store.loads).toBe(2); // the root and the level-2 branch holding the gap; no level-1 branch, no leaf
+    const resident = (address: string): TreeNode<number> | undefined => (config.store.nodes.get(address)?.kind === 'branch' ? config.store.nodes.get(address) : undefined);
+    const gap = (key: number): number => (5_000 <= key ? -1 : 1);
+    expect([...rangeKeysSync(config, tree, resident, gap, (key) => (5_000 < key ? -1 : 1))]).toEqual([]); // no leaf needed
+    expect(await rankOf(config, tree, gap)).toBe(320);
+    expect(rankSync(config, tree, resident, gap)).toBe(320);
+    expect(await all(config, tree, 290, 10_005)).toEqual(keys.filter((k) => k >= 290 && k <= 10_005)); // ranges still cross the gap
+    // Removing a subtree's last key keeps its reference true (the branch above is rewritten).
+    const edited = (await mergeTree(config, tree, [], [319])).tree;
+    expect(await all(config, edited, 318, 10_000)).toEqual([318, 10_000]);
+    expect(await all(config, edited, 319, 319)).toEqual([]);
+    await checkShape(config, edited);
+  });
+
+  it('never lets a leaf span a boundary of splitBetween, through builds, merges and removals', async () => {
+    const leafBoundaries = async (config: TreeConfig<number>, tree: DurableTree): Promise<number> => {
+      let spanning = 0;
+      const visit = async (address: string): Promise<void> => {
+        const node = await config.store.load(address);
+        if (node.kind === 'branch') for (const child of node.children) await visit(child.address);
+        else for (let i = 1; i < node.keys.length; i++) if (config.splitBetween!(node.keys[i - 1]!, node.keys[i]!)) spanning++;
+      };
+      if (tree.address !== null) await visit(tree.address);
+      return spanning;
+    };
+    for (const seed of [1, 2, 3, 4]) {
+      const random = seededRandom(seed);
+      const config: TreeConfig<number> & { store: MemoryNodes } = { ...configOf(3 + Math.floor(random() * 6), 3), splitBetween: (x, y) => Math.floor(x / 50) !== Math.floor(y / 50) };
+      const parts: number[][] = [[], [], []];
+      for (let key = 0; key < 400; key++) if (random() < 0.8) parts[Math.floor(random() * 3)]!.push(key);
+      const trees = await Promise.all(parts.map((keys) => buildTree(config, keys)));
+      for (const tree of trees) expect(await leafBoundaries(config, tree)).toBe(0);
+      let merged = await mergeDisjoint(config, trees);
+      expect(await leafBoundaries(config, merged)).toBe(0);
+      const union = parts.flat().sort(compare);
+      expect(await all(config, merged)).toEqual(union);
+      const removed = union.filter(() => random() < 0.5);
+      merged = (await mergeTree(config, merged, [], removed)).tree;
+      expect(await leafBoundaries(config, merged)).toBe(0);
+      expect(await all(config, merged)).toEqual(union.filter((key) => !removed.includes(key)));
+      await checkShape(config, merged);
+    }
+  });
+
+  it('reads trees whose branches record no last keys (written before they were recorded)', async () => {
+    const config = configOf(4, 4);
+    const tree = await buildTree(config, Array.from({ length: 100 }, (_, i) => i * 2));
+    for (const [address, node] of config.store.nodes) {
+      if (node.kind === 'branch') config.store.nodes.set(address, { ...node, children: node.children.map(({ address: a, firstKey, count }) => ({ address: a, firstKey, count })) });
+    }
+    expect(await all(config, tree, 51, 60)).toEqual([52, 54, 56, 58, 60]);
+    const edited = (await mergeTree(config, tree, [51], [52])).tree;
+    expect(await all(config, edited, 50, 54)).toEqual([50, 51, 54]);
+    expect(await rankOf(config, edited, (key) => (51 <= key ? -1 : 1))).toBe(26); // 0, 2, … 50
+  });
+
   it('a node that does not match its parent is storage/corrupt naming its address', async () => {
     const config = configOf(3, 3);
     const tree = await buildTree(config, Array.from({ length: 30 }, (_, i) => i));
@@ -234,6 +299,15 @@ describe('durable tree', () => {
     const error = await all(config, tree).catch((e: unknown) => e);
     expect(isFactumError(error, 'storage/corrupt')).toBe(true);
     expect((error as Error).message).toContain(victim);
+    // A last key the child does not end with is caught too.
+    const other = configOf(3, 3);
+    const second = await buildTree(other, Array.from({ length: 30 }, (_, i) => i));
+    const top = other.store.nodes.get(second.address!)!;
+    if (top.kind !== 'branch') throw new Error('expected a branch');
+    other.store.nodes.set(second.address!, { ...top, children: top.children.map((child, i) => (i === 1 ? { ...child, lastKey: (child.lastKey as number) + 0.5 } : child)) });
+    const lastError = await all(other, second).catch((e: unknown) => e);
+    expect(isFactumError(lastError, 'storage/corrupt')).toBe(true);
+    expect((lastError as Error).message).toMatch(/last key/);
   });
 
   it('refuses keys out of order (a bug, not input)', async () => {

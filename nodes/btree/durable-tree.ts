@@ -6,14 +6,15 @@
 //! changes. `mergeTree` returns a new tree that rewrites only the nodes on the paths to the keys
 //! it adds or removes; every untouched subtree is shared, by address, with the old tree.
 //!
-//!                    Branch (height 2)   children: [address, firstKey, count] ...
+//!                    Branch (height 2)   children: [address, firstKey, lastKey, count] ...
 //!                   /                 \
 //!       Branch (height 1)          Branch (height 1)
 //!       /       |      \            /        \
 //!   Leaf [k0 k1 ..] Leaf [..]   Leaf [..]   Leaf [.. kn]       (height 0: keys)
 //!
 //! Invariants: keys ascend strictly by `compare` along the leaves; a branch child's `firstKey` is
-//! the first key of its subtree and its `count` the number of keys below it; all leaves are at
+//! the first key of its subtree, its `lastKey` the last one (absent in segments written before it
+//! was recorded) and its `count` the number of keys below it; all leaves are at
 //! height 0; no node is empty; leaves hold at most `leafMax` keys, branches at most `branchMax`
 //! children. Every node is checked against its parent's reference when it is loaded (height,
 //! first key, count, order), so a segment that decodes but does not belong is `storage/corrupt`.
@@ -30,6 +31,11 @@ export type Probe<K> = (key: K) => number;
 export interface ChildRef<K> {
   readonly address: string;
   readonly firstKey: K;
+  /**
+   * The last key of the subtree: a read sought into the gap after it skips the child without
+   * loading it. Absent when a segment written before it was recorded is below.
+   */
+  readonly lastKey?: K;
   readonly count: number;
 }
 
@@ -81,6 +87,11 @@ function laterLast<K>(compare: Compare<K>, x: unknown, y: unknown): unknown {
   return compare(x as K, y as K) >= 0 ? x : y;
 }
 
+/** True when every key below `child` is known to come before the position `lower`. */
+function endsBeforeChild<K>(child: ChildRef<K>, lower: Probe<K> | undefined): boolean {
+  return lower !== undefined && child.lastKey !== undefined && lower(child.lastKey) > 0;
+}
+
 /** True when every key of `tree` is known to come before the position `lower`. */
 function endsBefore<K>(tree: DurableTree, lower: Probe<K> | undefined): boolean {
   return lower !== undefined && tree.last !== undefined && lower(tree.last as K) > 0;
@@ -93,6 +104,27 @@ export interface TreeConfig<K> {
   readonly store: NodeStore<K>;
   readonly leafMax: number;
   readonly branchMax: number;
+  /**
+   * True where a leaf must end between two adjacent keys, so that no leaf spans a boundary the
+   * keys have (the datom trees: an entity partition in EAVT). A lookup that falls into the gap
+   * then skips by the leaves' last keys instead of reading the one leaf that would span it.
+   * @default - no boundaries
+   */
+  readonly splitBetween?: (previous: K, next: K) => boolean;
+}
+
+/** `keys` cut at every boundary of `config.splitBetween`, then into leaves of at most leafMax. */
+function leafPieces<K>(config: TreeConfig<K>, keys: readonly K[], fillFirst: boolean): K[][] {
+  const split = config.splitBetween;
+  if (split === undefined) return chunk(keys, config.leafMax, fillFirst);
+  const out: K[][] = [];
+  let start = 0;
+  for (let i = 1; i <= keys.length; i++) {
+    if (i < keys.length && !split(keys[i - 1]!, keys[i]!)) continue;
+    for (const piece of chunk(keys.slice(start, i), config.leafMax, fillFirst)) out.push(piece);
+    start = i;
+  }
+  return out;
 }
 
 interface Expected<K> {
@@ -101,6 +133,7 @@ interface Expected<K> {
   readonly count: number;
   /** Undefined for the root, whose first key no parent records. */
   readonly firstKey?: K;
+  readonly lastKey?: K;
 }
 
 function corrupt(address: string, problem: string): never {
@@ -117,6 +150,8 @@ interface NodeFacts<K> {
   readonly height: number;
   readonly count: number;
   readonly first: K;
+  /** Undefined for a branch whose last child's reference has no last key. */
+  readonly last: K | undefined;
 }
 const nodeFacts = new WeakMap<object, NodeFacts<unknown>>();
 
@@ -130,6 +165,7 @@ function checkNode<K>(config: TreeConfig<K>, expected: Expected<K>, node: TreeNo
   if (facts.height !== expected.height) corrupt(expected.address, `height ${facts.height}, expected ${expected.height}`);
   if (facts.count !== expected.count) corrupt(expected.address, `${facts.count} keys, expected ${expected.count}`);
   if (expected.firstKey !== undefined && config.compare(facts.first, expected.firstKey) !== 0) corrupt(expected.address, 'its first key differs from its parent\'s');
+  if (expected.lastKey !== undefined && facts.last !== undefined && config.compare(facts.last, expected.lastKey) !== 0) corrupt(expected.address, 'its last key differs from its parent\'s');
   return node;
 }
 
@@ -141,16 +177,19 @@ function inspectNode<K>(config: TreeConfig<K>, address: string, node: TreeNode<K
     for (let i = 1; i < node.keys.length; i++) {
       if (compare(node.keys[i - 1]!, node.keys[i]!) >= 0) corrupt(address, `keys out of order at ${i}`);
     }
-    return { height: 0, count: node.keys.length, first: node.keys[0]! };
+    return { height: 0, count: node.keys.length, first: node.keys[0]!, last: node.keys[node.keys.length - 1]! };
   }
   const children = node.children;
   if (children.length === 0 || children.length > config.branchMax) corrupt(address, `a branch of ${children.length} children`);
   let count = 0;
   for (let i = 0; i < children.length; i++) {
-    if (i > 0 && compare(children[i - 1]!.firstKey, children[i]!.firstKey) >= 0) corrupt(address, `children out of order at ${i}`);
+    const child = children[i]!;
+    if (i > 0 && compare(children[i - 1]!.firstKey, child.firstKey) >= 0) corrupt(address, `children out of order at ${i}`);
+    if (child.lastKey !== undefined && compare(child.firstKey, child.lastKey) > 0) corrupt(address, `child ${i} ends before it starts`);
+    if (i > 0 && children[i - 1]!.lastKey !== undefined && compare(children[i - 1]!.lastKey!, child.firstKey) >= 0) corrupt(address, `children overlap at ${i}`);
     count += children[i]!.count;
   }
-  return { height: node.height, count, first: children[0]!.firstKey };
+  return { height: node.height, count, first: children[0]!.firstKey, last: children[children.length - 1]!.lastKey };
 }
 
 function rootExpected<K>(tree: DurableTree): Expected<K> {
@@ -159,7 +198,7 @@ function rootExpected<K>(tree: DurableTree): Expected<K> {
 }
 
 function childExpected<K>(child: ChildRef<K>, height: number): Expected<K> {
-  return { address: child.address, height, count: child.count, firstKey: child.firstKey };
+  return { address: child.address, height, count: child.count, firstKey: child.firstKey, lastKey: child.lastKey };
 }
 
 /** The index of the first key the position is before (keys.length if none). */
@@ -197,15 +236,19 @@ export async function* rangeKeys<K>(config: TreeConfig<K>, tree: DurableTree, lo
   for (;;) {
     while (node.kind === 'branch') {
       const index = lower === undefined ? 0 : seekChild(node.children, lower);
+      const child = node.children[index]!;
       // The first key of the subtree is already past the range: nothing to read below.
-      if (upper !== undefined && upper(node.children[index]!.firstKey) <= 0) return;
+      if (upper !== undefined && upper(child.firstKey) <= 0) return;
       stack.push({ node, index });
-      node = await loadNode(config, childExpected(node.children[index]!, node.height - 1));
+      if (endsBeforeChild(child, lower)) break; // the range starts in the gap after this subtree: skip it unread
+      node = await loadNode(config, childExpected(child, node.height - 1));
     }
-    const keys = node.keys;
-    for (let i = lower === undefined ? 0 : seekLeaf(keys, lower); i < keys.length; i++) {
-      if (upper !== undefined && upper(keys[i]!) <= 0) return;
-      yield keys[i]!;
+    if (node.kind === 'leaf') {
+      const keys = node.keys;
+      for (let i = lower === undefined ? 0 : seekLeaf(keys, lower); i < keys.length; i++) {
+        if (upper !== undefined && upper(keys[i]!) <= 0) return;
+        yield keys[i]!;
+      }
     }
     lower = undefined; // later leaves are read from their start
     const next = nextChild(stack);
@@ -252,15 +295,19 @@ export function* rangeKeysSync<K>(config: TreeConfig<K>, tree: DurableTree, resi
   for (;;) {
     while (node.kind === 'branch') {
       const index = lower === undefined ? 0 : seekChild(node.children, lower);
+      const child = node.children[index]!;
       // The first key of the subtree is already past the range: nothing to read below.
-      if (upper !== undefined && upper(node.children[index]!.firstKey) <= 0) return;
+      if (upper !== undefined && upper(child.firstKey) <= 0) return;
       stack.push({ node, index });
-      node = residentNode(config, resident, childExpected(node.children[index]!, node.height - 1));
+      if (endsBeforeChild(child, lower)) break; // the range starts in the gap after this subtree: skip it unread
+      node = residentNode(config, resident, childExpected(child, node.height - 1));
     }
-    const keys = node.keys;
-    for (let i = lower === undefined ? 0 : seekLeaf(keys, lower); i < keys.length; i++) {
-      if (upper !== undefined && upper(keys[i]!) <= 0) return;
-      yield keys[i]!;
+    if (node.kind === 'leaf') {
+      const keys = node.keys;
+      for (let i = lower === undefined ? 0 : seekLeaf(keys, lower); i < keys.length; i++) {
+        if (upper !== undefined && upper(keys[i]!) <= 0) return;
+        yield keys[i]!;
+      }
     }
     lower = undefined;
     const next = nextChild(stack);
@@ -291,6 +338,7 @@ export function rankSync<K>(config: TreeConfig<K>, tree: DurableTree, resident: 
     const index = seekChild(node.children, probe);
     if (index === 0 && probe(node.children[0]!.firstKey) < 0) return before; // before every key below
     for (let i = 0; i < index; i++) before += node.children[i]!.count;
+    if (endsBeforeChild(node.children[index]!, probe)) return before + node.children[index]!.count; // in the gap after it
     node = residentNode(config, resident, childExpected(node.children[index]!, node.height - 1));
   }
   return before + seekLeaf(node.keys, probe);
@@ -306,6 +354,7 @@ export async function rankOf<K>(config: TreeConfig<K>, tree: DurableTree, probe:
     const index = seekChild(node.children, probe);
     if (index === 0 && probe(node.children[0]!.firstKey) < 0) return before; // before every key below
     for (let i = 0; i < index; i++) before += node.children[i]!.count;
+    if (endsBeforeChild(node.children[index]!, probe)) return before + node.children[index]!.count; // in the gap after it
     node = await loadNode(config, childExpected(node.children[index]!, node.height - 1));
   }
   return before + seekLeaf(node.keys, probe);
@@ -348,10 +397,11 @@ export function chunk<T>(items: readonly T[], max: number, fillFirst: boolean): 
 
 async function writeNode<K>(config: TreeConfig<K>, node: TreeNode<K>): Promise<ChildRef<K>> {
   const address = await config.store.store(node);
-  if (node.kind === 'leaf') return { address, firstKey: node.keys[0]!, count: node.keys.length };
+  if (node.kind === 'leaf') return { address, firstKey: node.keys[0]!, lastKey: node.keys[node.keys.length - 1]!, count: node.keys.length };
   let count = 0;
   for (const child of node.children) count += child.count;
-  return { address, firstKey: node.children[0]!.firstKey, count };
+  const lastKey = node.children[node.children.length - 1]!.lastKey;
+  return lastKey === undefined ? { address, firstKey: node.children[0]!.firstKey, count } : { address, firstKey: node.children[0]!.firstKey, lastKey, count };
 }
 
 /** Stacks child references into branches, level by level, as a sorted build produces them. */
@@ -397,7 +447,7 @@ export async function buildTree<K>(config: TreeConfig<K>, keys: readonly K[]): P
 /** `buildTree` of keys already checked to ascend. */
 async function buildSorted<K>(config: TreeConfig<K>, keys: readonly K[]): Promise<DurableTree> {
   const builder = new LevelBuilder(config);
-  for (const piece of chunk(keys, config.leafMax, true)) await builder.push(await writeNode(config, { kind: 'leaf', keys: piece }), 0);
+  for (const piece of leafPieces(config, keys, true)) await builder.push(await writeNode(config, { kind: 'leaf', keys: piece }), 0);
   return withLast(await builder.finish(), keys[keys.length - 1]);
 }
 
@@ -492,7 +542,7 @@ export async function mergeDisjoint<K>(config: TreeConfig<K>, trees: readonly Du
   const cursors = await Promise.all(nonEmpty.map((tree) => RunCursor.open(config, tree)));
   let pending: K[] = [];
   const flush = async (keys: K[]): Promise<void> => {
-    for (const piece of chunk(keys, leafMax, false)) await builder.push(await writeNode(config, { kind: 'leaf', keys: piece }), 0);
+    for (const piece of leafPieces(config, keys, false)) await builder.push(await writeNode(config, { kind: 'leaf', keys: piece }), 0);
   };
   for (;;) {
     // The cursor with the smallest head, and the smallest head of the others.
@@ -541,6 +591,11 @@ export async function mergeDisjoint<K>(config: TreeConfig<K>, trees: readonly Du
     const keys = best.keys;
     let at = best.at;
     while (at < keys.length && (otherHead === undefined || compare(keys[at]!, otherHead) < 0)) {
+      if (pending.length > 0 && config.splitBetween?.(pending[pending.length - 1]!, keys[at]!) === true) {
+        best.at = at;
+        await flush(pending); // a boundary: the leaf ends here
+        pending = [];
+      }
       pending.push(keys[at++]!);
       if (pending.length === leafMax) {
         best.at = at;
@@ -619,7 +674,7 @@ class Merger<K> {
     const node = await loadNode(this.config, expected);
     if (node.kind === 'leaf') {
       const keys = applyEdits(this.config.compare, node.keys, edits);
-      return Promise.all(chunk(keys, this.config.leafMax, rightEdge).map((piece) => this.write({ kind: 'leaf', keys: piece })));
+      return Promise.all(leafPieces(this.config, keys, rightEdge).map((piece) => this.write({ kind: 'leaf', keys: piece })));
     }
     const children = await this.mergeChildren(node, edits, rightEdge);
     const pieces = chunk(children, this.config.branchMax, rightEdge);
@@ -667,7 +722,9 @@ class Merger<K> {
       const j = fits(i + 1) ? i + 1 : fits(i - 1) ? i - 1 : -1;
       if (j === -1) continue;
       const [left, right] = j > i ? [entry.ref, entries[j]!.ref] : [entries[j]!.ref, entry.ref];
-      const keys = [...(await this.leafKeys(left)), ...(await this.leafKeys(right))];
+      const [leftKeys, rightKeys] = [await this.leafKeys(left), await this.leafKeys(right)];
+      if (this.config.splitBetween?.(leftKeys[leftKeys.length - 1]!, rightKeys[0]!) === true) continue; // a boundary between them stays
+      const keys = [...leftKeys, ...rightKeys];
       const ref = await this.write({ kind: 'leaf', keys });
       entries.splice(Math.min(i, j), 2, { ref, touched: true });
       i = Math.min(i, j) - 1; // the joined leaf may still be small: look at it again

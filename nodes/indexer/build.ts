@@ -9,7 +9,7 @@ import type { Datom, IndexName } from '../datom/datom.ts';
 import { mergeDisjoint, mergeTree, rangeKeys, type DurableTree, type TreeConfig } from '../btree/durable-tree.ts';
 import type { NodeCache } from '../cache/node-cache.ts';
 import { compactionGroup, emptyTrees, isEmptyLevel, levelSize } from './levels.ts';
-import { currentOrders, datomProbe, historyOrders, indexNames } from './datom-order.ts';
+import { currentOrders, datomProbe, historyOrders, indexNames, leafSplits } from './datom-order.ts';
 import { editsOf, type AttributeFacts, type LoggedTransaction } from './novelty.ts';
 import type { IndexRoot, IndexTrees, TreePair } from './root.ts';
 
@@ -49,7 +49,7 @@ export class RootBuilder {
 
   private config(index: IndexName, kind: TreeKind): TreeConfig<Datom> {
     const compare = kind === 'current' ? currentOrders[index] : historyOrders[index];
-    return { compare, store: this.nodes, leafMax: this.settings.leafMax, branchMax: this.settings.branchMax };
+    return { compare, store: this.nodes, leafMax: this.settings.leafMax, branchMax: this.settings.branchMax, splitBetween: leafSplits[index] };
   }
 
   /** The next root after `previous` (null: none yet) covering `input`, written at `nowMs`. */

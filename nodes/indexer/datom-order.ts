@@ -11,7 +11,7 @@
 //! Current and history are separate trees, so that current-value reads never wade through
 //! history (Datomic does the same).
 import type { Datom, IndexName } from '../datom/datom.ts';
-import { tOfTx } from '../datom/datom.ts';
+import { partitionOf, tOfTx } from '../datom/datom.ts';
 import { compareValues } from '../values/compare.ts';
 import type { Compare, Probe } from '../btree/durable-tree.ts';
 
@@ -58,6 +58,15 @@ export const historyOrders: Readonly<Record<IndexName, Compare<Datom>>> = {
   aevt: historyOrder('aevt'),
   avet: historyOrder('avet'),
   vaet: historyOrder('vaet'),
+};
+
+/**
+ * Where a leaf must end (TreeConfig.splitBetween): EAVT leaves never span two entity partitions,
+ * so the last user-entity leaf of a run ends with a user entity, not with the transactions after
+ * it, and a lookup of an entity created after the run skips the run by last keys, reading nothing.
+ */
+export const leafSplits: Readonly<Partial<Record<IndexName, (x: Datom, y: Datom) => boolean>>> = {
+  eavt: (x, y) => partitionOf(x.e) !== partitionOf(y.e),
 };
 
 function compareSought(kind: Component, sought: unknown, datom: Datom): number {

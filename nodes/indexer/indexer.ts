@@ -20,7 +20,7 @@ import { DirectoryCache } from '../cache/directory-cache.ts';
 import { StorageSegments, type SegmentStore } from '../cache/segment-store.ts';
 import type { IoContext } from '../cache/io-stats.ts';
 import { fail } from '../util/errors.ts';
-import { currentOrders, datomProbe, historyOrders, indexNames } from './datom-order.ts';
+import { currentOrders, datomProbe, historyOrders, indexNames, leafSplits } from './datom-order.ts';
 import { RootBuilder, type Built, type IndexInput, type TreeKind } from './build.ts';
 import { WorkerBuilder } from './worker-builder.ts';
 
@@ -134,7 +134,7 @@ export class Indexer {
 
   config(index: IndexName, kind: TreeKind, store: NodeStore<Datom> = this.nodes): TreeConfig<Datom> {
     const compare = kind === 'current' ? currentOrders[index] : historyOrders[index];
-    return { compare, store, leafMax: this.leafMax, branchMax: this.branchMax };
+    return { compare, store, leafMax: this.leafMax, branchMax: this.branchMax, splitBetween: leafSplits[index] };
   }
 
   /** Loads the root segment of every tree of the current root (opening does; they stay small). */

@@ -1,6 +1,10 @@
 //! Tree nodes as segments: a leaf's body is its keys' columns; a branch's body is
 //!
 //!   uint height | uint n | n × (32-byte address, uint count) | the n first keys, as key columns
+//!   | byte 1 | the n last keys, as key columns
+//!
+//! The last keys (with their byte 1) are absent when a child's reference has none (a subtree
+//! written before they were recorded); a branch written before them ends after the first keys.
 //!
 //! `nodeCodec` is generic over the key columns, so the datom trees and any other tree share it.
 import type { BranchNode, ChildRef, TreeNode } from '../btree/durable-tree.ts';
@@ -47,6 +51,10 @@ function writeBranch<K>(writer: Writer, node: BranchNode<K>, columns: KeyColumns
     writer.uint(child.count);
   }
   columns.write(writer, node.children.map((child) => child.firstKey));
+  if (node.children.every((child) => child.lastKey !== undefined)) {
+    writer.byte(1);
+    columns.write(writer, node.children.map((child) => child.lastKey!));
+  }
 }
 
 function readBranch<K>(reader: Reader, address: string, columns: KeyColumns<K>): BranchNode<K> {
@@ -63,7 +71,12 @@ function readBranch<K>(reader: Reader, address: string, columns: KeyColumns<K>):
   }
   const firstKeys = columns.read(reader, address);
   if (firstKeys.length !== n) corrupt(address, `${firstKeys.length} first keys for ${n} children`);
-  const children: ChildRef<K>[] = refs.map((ref, i) => ({ address: ref.address, count: ref.count, firstKey: firstKeys[i]! }));
+  if (reader.done) return { kind: 'branch', height, children: refs.map((ref, i) => ({ address: ref.address, count: ref.count, firstKey: firstKeys[i]! })) };
+  const form = reader.byte();
+  if (form !== 1) corrupt(address, `unknown form ${form} after the first keys`);
+  const lastKeys = columns.read(reader, address);
+  if (lastKeys.length !== n) corrupt(address, `${lastKeys.length} last keys for ${n} children`);
+  const children: ChildRef<K>[] = refs.map((ref, i) => ({ address: ref.address, count: ref.count, firstKey: firstKeys[i]!, lastKey: lastKeys[i]! }));
   return { kind: 'branch', height, children };
 }
 
@@ -85,9 +98,12 @@ function checkBody<K>(node: TreeNode<K>, body: Uint8Array, columns: KeyColumns<K
     for (let i = 0; i < decoded.keys.length; i++) if (!columns.same(decoded.keys[i]!, node.keys[i]!)) mismatch(`key ${i}`);
   } else if (node.kind === 'branch' && decoded.kind === 'branch') {
     if (decoded.height !== node.height || decoded.children.length !== node.children.length) mismatch('its height or child count');
+    const allLast = (children: readonly ChildRef<K>[]): boolean => children.every((child) => child.lastKey !== undefined);
+    if (allLast(decoded.children) !== allLast(node.children)) mismatch('its last keys');
     for (let i = 0; i < decoded.children.length; i++) {
       const [x, y] = [decoded.children[i]!, node.children[i]!];
       if (x.address !== y.address || x.count !== y.count || !columns.same(x.firstKey, y.firstKey)) mismatch(`child ${i}`);
+      if (x.lastKey !== undefined && !columns.same(x.lastKey, y.lastKey!)) mismatch(`the last key of child ${i}`);
     }
   }
   if (!reader.done) mismatch('bytes left over');
@@ -112,7 +128,7 @@ export function nodeCodec<K>(columns: KeyColumns<K>, compression: Compression): 
     },
     sizeOf(node) {
       const keys = node.kind === 'leaf' ? node.keys.length : node.children.length;
-      return 256 + keys * (columns.keyBytes + (node.kind === 'leaf' ? 0 : 120));
+      return 256 + keys * (node.kind === 'leaf' ? columns.keyBytes : 2 * columns.keyBytes + 120);
     },
   };
 }

@@ -94,6 +94,15 @@ describe('segments', () => {
     expect(node.height).toBe(2);
     expect(node.children.map((c) => [c.address, c.count])).toEqual(children.map((c) => [c.address, c.count]));
     sameDatoms(node.children.map((c) => c.firstKey), children.map((c) => c.firstKey));
+    expect(node.children.every((c) => c.lastKey === undefined)).toBe(true); // none given, none recorded
+    // With last keys (every child has one): they round-trip too, after the first keys.
+    const keys = peopleDatoms(100, 3);
+    const withLast = keys.filter((_, i) => i % 2 === 0).map((firstKey, i) => ({ address: addressOf(new Uint8Array([i])), firstKey, lastKey: keys[2 * i + 1]!, count: 2 }));
+    const sealedWithLast = codec.encode({ kind: 'branch', height: 1, children: withLast });
+    expect(sealedWithLast.bytes.length).toBeGreaterThan(HEADER_BYTES);
+    const decoded = codec.decode(sealedWithLast.address, sealedWithLast.bytes);
+    if (decoded.kind !== 'branch') throw new Error('expected a branch');
+    sameDatoms(decoded.children.map((c) => c.lastKey!), withLast.map((c) => c.lastKey));
   });
 
   it('is content-addressed: equal nodes have equal addresses, different nodes different ones', () => {
