@@ -5,9 +5,9 @@
 //! after: big enough that one storage read (S3: ~20–50 ms to first byte whatever the size, up to
 //! hundreds of KiB) brings thousands of datoms, small enough that decoding one for a point lookup
 //! stays well under a millisecond and that a 256 MiB cache holds tens of thousands of them. A
-//! branch of 1,024 children (32-byte address, count, first datom) is ~60 KiB before compression.
-//! Depth: one leaf holds 2k datoms, two levels 2M, three levels 2G — a 10M-datom index is three
-//! segments deep, so a cold point lookup reads three segments.
+//! branch of 1,024 children (32-byte address, count, first and last datom) is ~80 KiB before
+//! compression. Depth: one leaf holds 2k datoms, two levels 2M, three levels 2G — a 10M-datom
+//! index is three segments deep; its root stays in memory, so a cold point lookup reads two.
 import type { Datom } from '../datom/datom.ts';
 import type { Compression } from './envelope.ts';
 import { readDatomColumns, writeDatomColumns } from './datom-columns.ts';
