@@ -21,7 +21,7 @@ import { indexNames } from './datom-order.ts';
 import type { IndexTrees, TreePair } from './root.ts';
 
 export const TIER0_MAX = 32_768;
-export const FANOUT = 4;
+export const FANOUT = 6;
 
 /** The levels of a root, oldest (main) first. */
 export type Levels = readonly IndexTrees[];

@@ -53,13 +53,16 @@ describe('indexer', () => {
   });
 
   it('size classes and compaction groups', () => {
-    expect(FANOUT).toBe(4);
-    expect([0, 1, 100, 101, 400, 401, 1600, 1601].map((size) => sizeClass(size, 100))).toEqual([0, 0, 0, 1, 1, 2, 2, 3]);
-    expect(compactionGroup([5000, 50, 60, 70], 100)).toEqual([]);
-    expect(compactionGroup([5000, 50, 60, 70, 80], 100)).toEqual([1, 2, 3, 4]);
+    const F = FANOUT;
+    expect(F).toBe(6);
+    expect([0, 1, 100, 101, 100 * F, 100 * F + 1, 100 * F * F, 100 * F * F + 1].map((size) => sizeClass(size, 100))).toEqual([0, 0, 0, 1, 1, 2, 2, 3]);
+    const small = (n: number): number[] => Array.from({ length: n }, (_, i) => 10 * (i + 1));
+    expect(compactionGroup([5000, ...small(F - 1)], 100)).toEqual([]);
+    expect(compactionGroup([5000, ...small(F)], 100)).toEqual(Array.from({ length: F }, (_, i) => i + 1));
     // The smallest full class first; main (index 0) takes part when it is in that class.
-    expect(compactionGroup([300, 200, 250, 390, 10, 20, 30, 40], 100)).toEqual([4, 5, 6, 7]);
-    expect(compactionGroup([300, 200, 250, 390], 100)).toEqual([0, 1, 2, 3]);
+    const classOne = Array.from({ length: F - 1 }, (_, i) => 200 + i);
+    expect(compactionGroup([300, ...classOne, ...small(F)], 100)).toEqual(Array.from({ length: F }, (_, i) => F + i));
+    expect(compactionGroup([300, ...classOne], 100)).toEqual(Array.from({ length: F }, (_, i) => i));
   });
 
   it('looks up by leading components, lazily', async () => {
