@@ -565,14 +565,18 @@ export async function mergeDisjoint<K>(config: TreeConfig<K>, trees: readonly Du
     if (best.at === best.keys.length) {
       // At a leaf boundary: a leaf whose keys all come before every other head is taken whole,
       // by reference if it is at least half full and the leaf being built can be closed first.
-      const whole = otherHead === undefined || (best.after !== null && compare(best.after.firstKey, otherHead) <= 0);
-      if (whole && best.ref!.count >= leafMax / 2) {
+      // (Its last key says so; for a leaf written before last keys were recorded, the next one's first key.)
+      const ref = best.ref!;
+      const whole =
+        otherHead === undefined ||
+        (ref.lastKey !== undefined ? compare(ref.lastKey, otherHead) < 0 : best.after !== null && compare(best.after.firstKey, otherHead) <= 0);
+      if (whole && ref.count >= leafMax / 2) {
         if (pending.length >= leafMax / 2) {
           await flush(pending);
           pending = [];
         }
         if (pending.length === 0) {
-          await builder.push(best.ref!, 0);
+          await builder.push(ref, 0);
           await best.skip();
           continue;
         }

@@ -1,8 +1,9 @@
 //! The indexer of one database: merges novelty into new durable trees, moves the root forward by
 //! compare-and-swap, opens the indexes from the root, and collects garbage segments.
 //!
-//!   index(novelty):  edits (novelty.ts) ──▶ mergeTree × 8, in parallel (segments written first)
-//!                    ──▶ casRecord(root/<db>, version, new root)   ◀── the only commit point
+//!   index(novelty):  the next root, built (build.ts) in this thread or in the index worker,
+//!                    its segments durable ──▶ casRecord(root/<db>, version, new root)
+//!                                                                   ◀── the only commit point
 //!
 //! A crash anywhere before the compare-and-swap leaves the previous root as it was, naming only
 //! segments that exist (segments are never modified or deleted while a root within the retention
@@ -23,9 +24,9 @@ import { fail } from '../util/errors.ts';
 import { currentOrders, datomProbe, historyOrders, indexNames, leafSplits } from './datom-order.ts';
 import { RootBuilder, type Built, type IndexInput, type TreeKind } from './build.ts';
 import { WorkerBuilder } from './worker-builder.ts';
+import { decodeRoot, encodeRoot, rootKey, segmentPrefix, type IndexRoot, type IndexTrees } from './root.ts';
 
 export type { IndexInput, TreeKind } from './build.ts';
-import { decodeRoot, encodeRoot, rootKey, segmentPrefix, type IndexRoot, type IndexTrees } from './root.ts';
 
 export interface IndexerOptions {
   /** A directory for the directory level of the cache stack (a node's local SSD). @default - no directory level */
@@ -63,8 +64,6 @@ export interface GcResult {
   readonly deleted: number;
   readonly kept: number;
 }
-
-
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, min: number): number {
   const n = value ?? fallback;
