@@ -16,6 +16,20 @@ function varintSize(n: number): number {
   return size;
 }
 
+/** Writes `n` (a safe non-negative integer) as a varint at `p` (room checked); returns the end. */
+function writeVarint(buffer: Uint8Array, p: number, n: number): number {
+  while (n > 0x7fffffff) {
+    buffer[p++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  while (n >= 0x80) {
+    buffer[p++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buffer[p++] = n;
+  return p;
+}
+
 export class Writer {
   private buffer: Uint8Array;
   private view: DataView;
@@ -49,18 +63,7 @@ export class Writer {
   uint(n: number): void {
     if (!Number.isSafeInteger(n) || n < 0) throw new AssertionError(`uint expects a safe non-negative integer, got ${n}`);
     this.ensure(8);
-    const buffer = this.buffer;
-    let p = this.position;
-    while (n > 0x7fffffff) {
-      buffer[p++] = (n % 128) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    while (n >= 0x80) {
-      buffer[p++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    buffer[p++] = n;
-    this.position = p;
+    this.position = writeVarint(this.buffer, this.position, n);
   }
 
   int(n: number): void {
@@ -73,20 +76,9 @@ export class Writer {
       return;
     }
     const negative = n < 0;
-    let magnitude = negative ? -n : n;
-    let p = this.position;
-    buffer[p++] = (magnitude % 64) | (negative ? 0x40 : 0) | 0x80;
-    magnitude = Math.floor(magnitude / 64);
-    while (magnitude > 0x7fffffff) {
-      buffer[p++] = (magnitude % 128) | 0x80;
-      magnitude = Math.floor(magnitude / 128);
-    }
-    while (magnitude >= 0x80) {
-      buffer[p++] = (magnitude & 0x7f) | 0x80;
-      magnitude >>>= 7;
-    }
-    buffer[p++] = magnitude;
-    this.position = p;
+    const magnitude = negative ? -n : n;
+    buffer[this.position] = (magnitude % 64) | (negative ? 0x40 : 0) | 0x80;
+    this.position = writeVarint(buffer, this.position + 1, Math.floor(magnitude / 64));
   }
 
   float64(x: number): void {
