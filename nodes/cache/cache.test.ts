@@ -113,6 +113,38 @@ describe('cache stack', () => {
     expect(Buffer.compare(await readFile(path), good)).toBe(0);
   });
 
+  it('keeps a directory level under its byte bound, removing the least recently used files', async () => {
+    const storage = createMemoryStorage();
+    const probe = datomNodeCodec().encode(leaf(0, 100)).bytes.length;
+    const bytesMax = probe * 10;
+    const level = new DirectoryCache(new StorageSegments(storage, ''), directory, { bytesMax });
+    await level.ready();
+    const writer = new NodeCache(codec, level);
+    const addresses: string[] = [];
+    for (let i = 0; i < 8; i++) addresses.push(await stored(writer, leaf(100 + i, 100)));
+    // Read the first one again: it is now the most recently used, and survives what follows.
+    expect(await level.get(addresses[0]!)).not.toBeNull();
+    for (let i = 8; i < 12; i++) addresses.push(await stored(writer, leaf(100 + i, 100)));
+    await level.settled();
+    expect(level.evictions).toBeGreaterThan(0);
+    expect(level.bytesHeld).toBeLessThanOrEqual(bytesMax);
+    const onDisk = (await Promise.all(addresses.map((address) => readFile(level.pathOf(address)).then((b) => b.length, () => 0)))).reduce((x, y) => x + y, 0);
+    expect(onDisk).toBe(level.bytesHeld);
+    expect(await readFile(level.pathOf(addresses[0]!)).then(() => true, () => false)).toBe(true);
+    expect(await readFile(level.pathOf(addresses[1]!)).then(() => true, () => false)).toBe(false); // the oldest untouched went first
+    // An evicted segment is read from storage and kept again.
+    const context = new IoContext();
+    expect(await new NodeCache(codec, level).load(addresses[1]!, context)).toEqual(leaf(101, 100));
+    expect(context.snapshot().directory!.misses).toBe(1);
+    expect(await readFile(level.pathOf(addresses[1]!)).then(() => true, () => false)).toBe(true);
+    // A new level over the same directory learns what it holds from a scan.
+    const reopened = new DirectoryCache(new StorageSegments(storage, ''), directory, { bytesMax });
+    await reopened.ready();
+    await level.settled();
+    expect(reopened.bytesHeld).toBe(level.bytesHeld);
+    expect(() => new DirectoryCache(new StorageSegments(storage, ''), directory, { bytesMax: 0 })).toThrow(/bytesMax/);
+  });
+
   it('a directory that cannot be written costs only the cache entry', async () => {
     const storage = createMemoryStorage();
     const address = await stored(new NodeCache(codec, new StorageSegments(storage, '')), leaf(4));

@@ -7,7 +7,14 @@
 //! repairs the cache. Bytes from the next level are checked too: the cache never keeps, and
 //! never serves, a segment that does not match its address. A failure of the cache directory
 //! itself (full disk, permissions) never fails a read: the level is skipped for that segment.
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+//!
+//! The level holds at most `bytesMax` bytes of segments: past it, the least recently used files
+//! are removed (down to nine tenths of the bound). Recency is this process's reads and writes;
+//! files it has not touched count by their modification time, from a scan of the directory when
+//! the level is made (in the background: reads do not wait for it) and again whenever the bound
+//! is passed, so that files other processes added (the EFS level is shared by a system's nodes)
+//! count too. A file another process removed is only a miss here: it is read from the next level.
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FactumError } from '../util/errors.ts';
@@ -17,17 +24,118 @@ import type { SegmentStore } from './segment-store.ts';
 
 const ADDRESS = /^[0-9a-f]{64}$/;
 
+/** The default bound of a directory level. */
+export const DEFAULT_DIRECTORY_BYTES_MAX = 8 * 1024 ** 3;
+
+export interface DirectoryCacheOptions {
+  /** The level's name in I/O statistics. @default - 'directory' */
+  readonly level?: string;
+  /** Bytes of segment files kept at most. @default - 8 GiB */
+  readonly bytesMax?: number;
+}
+
 export class DirectoryCache implements SegmentStore {
   /** Files found corrupt and replaced since this level was made. */
   repairs = 0;
   /** Cache writes that failed (e.g. a full disk); the reads they belonged to still succeeded. */
   writeFailures = 0;
+  /** Files removed to keep the level under its bound. */
+  evictions = 0;
+  readonly level: string;
+  readonly bytesMax: number;
+  /** The files this level knows of, least recently used first (Map order), with their sizes. */
+  private readonly files = new Map<string, number>();
+  private bytes = 0;
+  private scanning: Promise<void> | null;
+  private evicting: Promise<void> | null = null;
 
   constructor(
     private readonly inner: SegmentStore,
     private readonly directory: string,
-    readonly level = 'directory',
-  ) {}
+    options: DirectoryCacheOptions | string = {},
+  ) {
+    const settings = typeof options === 'string' ? { level: options } : options;
+    this.level = settings.level ?? 'directory';
+    this.bytesMax = settings.bytesMax ?? DEFAULT_DIRECTORY_BYTES_MAX;
+    if (!Number.isSafeInteger(this.bytesMax) || this.bytesMax < 1) {
+      throw new FactumError('cache/invalid-option', `bytesMax of the ${this.level} cache level must be a positive integer, got ${String(settings.bytesMax)}`, { bytesMax: settings.bytesMax });
+    }
+    this.scanning = this.scan()
+      .catch(() => undefined) // an unreadable directory: the level starts empty
+      .finally(() => (this.scanning = null));
+  }
+
+  /** Bytes of segment files the level knows it holds. */
+  get bytesHeld(): number {
+    return this.bytes;
+  }
+
+  /** Resolves once the scan started when the level was made is done (tests). */
+  async ready(): Promise<void> {
+    await this.scanning;
+  }
+
+  private remember(address: string, size: number): void {
+    this.bytes += size - (this.files.get(address) ?? 0);
+    this.files.delete(address);
+    this.files.set(address, size);
+  }
+
+  private forget(address: string): void {
+    const size = this.files.get(address);
+    if (size === undefined) return;
+    this.bytes -= size;
+    this.files.delete(address);
+  }
+
+  /** Learns the files in the directory, oldest modification first, ahead of those this process used since. */
+  private async scan(): Promise<void> {
+    const found: Array<{ address: string; size: number; mtimeMs: number }> = [];
+    const shards = await readdir(this.directory).catch(() => [] as string[]);
+    for (const shard of shards) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      const names = await readdir(join(this.directory, shard)).catch(() => [] as string[]);
+      for (const name of names) {
+        if (!ADDRESS.test(name) || !name.startsWith(shard)) continue;
+        const info = await stat(join(this.directory, shard, name)).catch(() => null);
+        if (info !== null && info.isFile()) found.push({ address: name, size: info.size, mtimeMs: info.mtimeMs });
+      }
+    }
+    found.sort((x, y) => x.mtimeMs - y.mtimeMs);
+    const used = [...this.files];
+    this.files.clear();
+    this.bytes = 0;
+    for (const file of found) this.remember(file.address, file.size);
+    for (const [address, size] of used) this.remember(address, size);
+  }
+
+  /** Past the bound: rescans (other processes' files count too), then removes the least recently used files. */
+  private async evict(): Promise<void> {
+    await this.scan();
+    const target = Math.floor(this.bytesMax * 0.9);
+    while (this.bytes > target) {
+      const oldest = this.files.keys().next();
+      if (oldest.done === true) break;
+      const address = oldest.value;
+      this.forget(address);
+      await unlink(this.pathOf(address)).catch(() => undefined); // already gone: another process removed it
+      this.evictions++;
+    }
+  }
+
+  private overBound(): void {
+    if (this.bytes <= this.bytesMax || this.scanning !== null || this.evicting !== null) return;
+    this.evicting = this.evict()
+      .catch(() => undefined) // a file that cannot be removed stays; the next write tries again
+      .finally(() => (this.evicting = null));
+  }
+
+  /** Resolves once no eviction is under way (tests). */
+  async settled(): Promise<void> {
+    while (this.evicting !== null || this.scanning !== null) await (this.evicting ?? this.scanning);
+    this.overBound();
+    while (this.evicting !== null) await this.evicting;
+  }
 
   pathOf(address: string): string {
     if (!ADDRESS.test(address)) {
@@ -42,10 +150,12 @@ export class DirectoryCache implements SegmentStore {
     const cached = await readFile(path).catch(() => null);
     if (cached !== null && matchesAddress(address, cached)) {
       recorder.hit(this.level, cached.length, performance.now() - start);
+      this.remember(address, cached.length);
       return cached;
     }
     if (cached !== null) {
       this.repairs++;
+      this.forget(address);
       await unlink(path).catch(() => undefined);
     }
     recorder.miss(this.level, performance.now() - start);
@@ -54,22 +164,24 @@ export class DirectoryCache implements SegmentStore {
     if (!matchesAddress(address, bytes)) {
       throw new FactumError('storage/corrupt', `segment ${address} read from ${this.inner.level} does not hash to its address`, { key: address, level: this.inner.level });
     }
-    await this.keep(path, bytes);
+    await this.keep(address, path, bytes);
     return bytes;
   }
 
   async put(address: string, bytes: Uint8Array): Promise<void> {
     await this.inner.put(address, bytes);
-    await this.keep(this.pathOf(address), bytes);
+    await this.keep(address, this.pathOf(address), bytes);
   }
 
   /** Writes the file atomically; a failure only costs the cache entry. */
-  private async keep(path: string, bytes: Uint8Array): Promise<void> {
+  private async keep(address: string, path: string, bytes: Uint8Array): Promise<void> {
     const temporary = join(this.directory, `.tmp-${randomBytes(8).toString('hex')}`);
     try {
       await mkdir(join(path, '..'), { recursive: true });
       await writeFile(temporary, bytes);
       await rename(temporary, path);
+      this.remember(address, bytes.length);
+      this.overBound();
     } catch {
       this.writeFailures++;
       await unlink(temporary).catch(() => undefined);

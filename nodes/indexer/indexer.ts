@@ -37,6 +37,10 @@ export interface IndexerOptions {
    * @default - no EFS level
    */
   readonly efsCacheDirectory?: string;
+  /** Bytes of segment files the SSD level keeps at most (least recently used go first). @default - 8 GiB */
+  readonly cacheDirectoryBytesMax?: number;
+  /** Bytes of segment files the EFS level keeps at most (least recently used go first). @default - 8 GiB */
+  readonly efsCacheDirectoryBytesMax?: number;
   /** Bytes of decoded segments kept in memory. @default - 256 MiB */
   readonly cacheBytesMax?: number;
   /** Datoms per leaf at most. @default - 2048 (see nodes/segment/datom-codec.ts) */
@@ -96,8 +100,8 @@ export class Indexer {
     this.segments = new StorageSegments(storage, segmentPrefix(databaseId));
     // memory → directory (SSD) → efs → storage: each level wraps the one below it.
     let level: SegmentStore = this.segments;
-    if (options.efsCacheDirectory !== undefined) level = new DirectoryCache(level, options.efsCacheDirectory, 'efs');
-    if (options.cacheDirectory !== undefined) level = new DirectoryCache(level, options.cacheDirectory);
+    if (options.efsCacheDirectory !== undefined) level = new DirectoryCache(level, options.efsCacheDirectory, { level: 'efs', bytesMax: options.efsCacheDirectoryBytesMax });
+    if (options.cacheDirectory !== undefined) level = new DirectoryCache(level, options.cacheDirectory, { bytesMax: options.cacheDirectoryBytesMax });
     this.nodes = new NodeCache(datomNodeCodec(options.compression), level, { cacheBytesMax: options.cacheBytesMax });
     const settings = { leafMax: this.leafMax, branchMax: this.branchMax, tier0Max: this.tier0Max };
     // The worker's own memory cache: runs stream through segments and look up few.
