@@ -5,6 +5,7 @@
 //   npm run bench -- bench/durable.bench.ts                   sizes 100k and 1M datoms (BENCH_SIZES=100000,1000000)
 //   BENCH_SIZES=1000000,10000000 npm run bench -- bench/durable.bench.ts     the issue's sizes (slow here)
 //   BENCH_WORKER=0 ...                                        indexing on the main thread, not in a worker
+//   BENCH_KEEP=1 ...                                          keep each database and print how to query it again
 //
 // Data: people (name, email, age), items (sku, price) and orders (customer ref, items
 // cardinality-many refs, total), made by the real transaction engine in transactions of 500
@@ -190,7 +191,8 @@ async function main(): Promise<void> {
     console.log(`  index 10k new datoms: ${built.index10kMs.toFixed(0)} ms, ${built.index10kSegments} segments written`);
     const child = spawnSync(process.execPath, [...process.execArgv, self, '--query', built.directory, String(built.personE), String(built.ageA)], { stdio: 'inherit' });
     if (child.status !== 0) process.exitCode = child.status ?? 1;
-    await rm(built.directory, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP === '1') console.log(`  kept: ${built.directory} (--query ${built.directory} ${built.personE} ${built.ageA})`);
+    else await rm(built.directory, { recursive: true, force: true });
   }
   if (results.length >= 2) {
     const [small, large] = [results[0]!, results[results.length - 1]!];
