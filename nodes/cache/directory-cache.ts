@@ -11,9 +11,9 @@
 //! The level holds at most `bytesMax` bytes of segments: past it, the least recently used files
 //! are removed (down to nine tenths of the bound). Recency is this process's reads and writes;
 //! files it has not touched count by their modification time, from a scan of the directory when
-//! the level is made (in the background: reads do not wait for it) and again whenever the bound
-//! is passed, so that files other processes added (the EFS level is shared by a system's nodes)
-//! count too. A file another process removed is only a miss here: it is read from the next level.
+//! the level is made (in the background: reads do not wait for it) and again when the bound is
+//! passed and the last scan is over ten minutes old, so that files other processes added (the
+//! EFS level is shared by a system's nodes) count too. A file another process removed is only a miss here: it is read from the next level.
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +23,9 @@ import { processIoStats, type IoRecorder } from './io-stats.ts';
 import type { SegmentStore } from './segment-store.ts';
 
 const ADDRESS = /^[0-9a-f]{64}$/;
+
+/** How old the last scan of the directory may be when an eviction starts. */
+const RESCAN_MS = 10 * 60 * 1000;
 
 /** The default bound of a directory level. */
 export const DEFAULT_DIRECTORY_BYTES_MAX = 8 * 1024 ** 3;
@@ -48,6 +51,7 @@ export class DirectoryCache implements SegmentStore {
   private bytes = 0;
   private scanning: Promise<void> | null;
   private evicting: Promise<void> | null = null;
+  private scannedAtMs = 0;
 
   constructor(
     private readonly inner: SegmentStore,
@@ -94,13 +98,13 @@ export class DirectoryCache implements SegmentStore {
     const shards = await readdir(this.directory).catch(() => [] as string[]);
     for (const shard of shards) {
       if (!/^[0-9a-f]{2}$/.test(shard)) continue;
-      const names = await readdir(join(this.directory, shard)).catch(() => [] as string[]);
-      for (const name of names) {
-        if (!ADDRESS.test(name) || !name.startsWith(shard)) continue;
-        const info = await stat(join(this.directory, shard, name)).catch(() => null);
-        if (info !== null && info.isFile()) found.push({ address: name, size: info.size, mtimeMs: info.mtimeMs });
-      }
+      const names = (await readdir(join(this.directory, shard)).catch(() => [] as string[])).filter((name) => ADDRESS.test(name) && name.startsWith(shard));
+      const infos = await Promise.all(names.map((name) => stat(join(this.directory, shard, name)).catch(() => null)));
+      infos.forEach((info, i) => {
+        if (info !== null && info.isFile()) found.push({ address: names[i]!, size: info.size, mtimeMs: info.mtimeMs });
+      });
     }
+    this.scannedAtMs = Date.now();
     found.sort((x, y) => x.mtimeMs - y.mtimeMs);
     const used = [...this.files];
     this.files.clear();
@@ -109,9 +113,13 @@ export class DirectoryCache implements SegmentStore {
     for (const [address, size] of used) this.remember(address, size);
   }
 
-  /** Past the bound: rescans (other processes' files count too), then removes the least recently used files. */
+  /**
+   * Past the bound: rescans if the last scan is older than RESCAN_MS (so other processes' files
+   * count too, without a scan of a large shared directory at every eviction), then removes the
+   * least recently used files.
+   */
   private async evict(): Promise<void> {
-    await this.scan();
+    if (Date.now() - this.scannedAtMs > RESCAN_MS) await this.scan();
     const target = Math.floor(this.bytesMax * 0.9);
     while (this.bytes > target) {
       const oldest = this.files.keys().next();
