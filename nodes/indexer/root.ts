@@ -7,9 +7,8 @@
 //! garbage collection keeps every segment they reach while they are inside the retention window,
 //! because db values made from them may still be read. Encoded as JSON (it is small: eight
 //! addresses per root); decoding checks every field and reports `storage/corrupt`.
-import type { IndexName } from '../datom/datom.ts';
 import type { DurableTree } from '../btree/durable-tree.ts';
-import type { Datom } from '../datom/datom.ts';
+import type { Datom, IndexName } from '../datom/datom.ts';
 import { FactumError } from '../util/errors.ts';
 import { Reader, Writer } from '../values/codec.ts';
 import { readDatomColumns, writeDatomColumns } from '../segment/datom-columns.ts';
@@ -57,15 +56,34 @@ export function segmentPrefix(databaseId: string): string {
   return `segments/${databaseId}/`;
 }
 
-/** A tree's upper bound (a datom) in the root's JSON: base64 of its segment column encoding. */
-function encodeLast(last: unknown): string {
+/**
+ * The encoded size above which a tree's upper bound is left out of the root (it is optional: a
+ * tree without one is never skipped by it). A value may be kilobytes long, and the root names
+ * dozens of trees in a record that must stay small.
+ */
+const LAST_BYTES_MAX = 512;
+
+/** A tree's upper bound (a datom) in the root's JSON: base64 of its segment column encoding; undefined (left out) when large. */
+function encodeLast(last: unknown): string | undefined {
   const writer = new Writer(64);
   writeDatomColumns(writer, [last as Datom]);
-  return Buffer.from(writer.finish()).toString('base64');
+  const bytes = writer.finish();
+  return bytes.length > LAST_BYTES_MAX ? undefined : Buffer.from(bytes).toString('base64');
+}
+
+/** Retired roots only name segments for garbage collection: their trees' bounds are not kept. */
+function withoutLast(trees: IndexTrees): IndexTrees {
+  const out = {} as Record<IndexName, TreePair>;
+  for (const index of indexNames) {
+    const { current, history } = trees[index];
+    out[index] = { current: { address: current.address, height: current.height, count: current.count }, history: { address: history.address, height: history.height, count: history.count } };
+  }
+  return out;
 }
 
 export function encodeRoot(root: IndexRoot): Uint8Array {
-  const json = JSON.stringify({ format: FORMAT, ...root }, (key, value: unknown) => (key === 'last' && value !== undefined ? encodeLast(value) : value));
+  const retired = root.retired.map((entry) => ({ ...entry, trees: withoutLast(entry.trees), tiers: entry.tiers.map(withoutLast) }));
+  const json = JSON.stringify({ format: FORMAT, ...root, retired }, (key, value: unknown) => (key === 'last' && value !== undefined ? encodeLast(value) : value));
   return new TextEncoder().encode(json);
 }
 
@@ -99,7 +117,7 @@ class RootReader {
 
   /** A tree's upper bound: one datom (encodeLast). */
   last(value: unknown, what: string): Datom {
-    if (typeof value !== 'string' || value.length > 16_384) this.corrupt(`${what} is not a base64 string`);
+    if (typeof value !== 'string' || value.length > 4 * LAST_BYTES_MAX) this.corrupt(`${what} is not a base64 string of at most ${LAST_BYTES_MAX} bytes`);
     let datoms: Datom[] = [];
     try {
       const reader = new Reader(Buffer.from(value, 'base64'));

@@ -1,7 +1,7 @@
 //! An index run's input on the wire to the index worker (index-worker.ts): one byte array, so that
 //! values keep their types (a structured clone would turn a keyword into a plain object).
 //!
-//!   uint t, logPosition, nextUserN, nextDbN, lastTxInstantMs, nowMs
+//!   uint t, logPosition, nextUserN, nextDbN; float64 lastTxInstantMs, nowMs
 //!   uint n, n × uint        the attributes of novelty that are refs
 //!   uint n, n × (uint t, datom columns)     the transactions (datom-columns.ts)
 //!   uint n, n × uint        the datoms (numbered across the transactions) that are retractions
@@ -25,7 +25,9 @@ export interface WireRun {
 
 export function encodeRun(previous: IndexRoot | null, input: IndexInput, nowMs: number): Uint8Array {
   const writer = new Writer(1024 * 1024);
-  for (const n of [input.t, input.logPosition, input.nextUserN, input.nextDbN, input.lastTxInstantMs, nowMs]) writer.uint(n);
+  for (const n of [input.t, input.logPosition, input.nextUserN, input.nextDbN]) writer.uint(n);
+  writer.float64(input.lastTxInstantMs);
+  writer.float64(nowMs);
   const attributes = new Set<number>();
   for (const transaction of input.transactions) for (const datom of transaction.datoms) attributes.add(datom.a);
   const refs = [...attributes].filter((a) => input.schema.isRef(a));
@@ -50,7 +52,9 @@ export function encodeRun(previous: IndexRoot | null, input: IndexInput, nowMs: 
 
 export function decodeRun(bytes: Uint8Array): WireRun {
   const reader = new Reader(bytes);
-  const [t, logPosition, nextUserN, nextDbN, lastTxInstantMs, nowMs] = Array.from({ length: 6 }, () => reader.uint()) as [number, number, number, number, number, number];
+  const [t, logPosition, nextUserN, nextDbN] = Array.from({ length: 4 }, () => reader.uint()) as [number, number, number, number];
+  const lastTxInstantMs = reader.float64();
+  const nowMs = reader.float64();
   const refs = new Set(Array.from({ length: reader.uint() }, () => reader.uint()));
   const transactions: LoggedTransaction[] = [];
   const all: Datom[] = [];

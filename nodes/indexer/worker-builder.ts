@@ -79,8 +79,12 @@ export class WorkerBuilder {
         const run = this.runs.get(message.id);
         if (run === undefined) return;
         this.runs.delete(message.id);
-        if (message.kind === 'build-failed') run.reject(deserializeError(message.error));
-        else run.resolve({ root: decodeRoot('(the root the index worker built)', message.root), segmentsWritten: message.segmentsWritten, datoms: message.datoms });
+        if (message.kind === 'build-failed') return run.reject(deserializeError(message.error));
+        try {
+          run.resolve({ root: decodeRoot('(the root the index worker built)', message.root), segmentsWritten: message.segmentsWritten, datoms: message.datoms });
+        } catch (error) {
+          run.reject(error as Error); // a root that does not decode fails the run, not the process
+        }
         return;
       }
     }

@@ -16,6 +16,9 @@ import { isFactumError } from '../../nodes/util/errors.ts';
 import type { LoggedTransaction } from '../../nodes/indexer/novelty.ts';
 import { runWorkload, type Workload } from './workload.ts';
 import { expectMatches } from './expect-matches.ts';
+import { Transactor } from '../../nodes/transactor/transactor.ts';
+import { readDb } from '../../nodes/db/durable-base.ts';
+import { kw } from '../../nodes/values/values.ts';
 
 const options = { leafMax: 6, branchMax: 4 };
 
@@ -110,6 +113,30 @@ describe('indexing under faults', () => {
       const error = await failure(Indexer.open(storage, 'bad-last'));
       expect(isFactumError(error, 'storage/corrupt'), String(last)).toBe(true);
       expect((error as Error).message).toContain('trees.eavt.current.last');
+    }
+  });
+
+  it('a tree whose last datom holds a large value still gives a root that opens (the bound is left out)', async () => {
+    for (const worker of [false, true]) {
+      const storage = createMemoryStorage();
+      const text = '中'.repeat(4096); // 12 KiB of UTF-8: the largest string a transaction takes
+      const tuple = Array.from({ length: 8 }, (_, i) => `${i}`.repeat(4096));
+      let transactor = await Transactor.open(storage, 'db', { indexing: { worker } });
+      await transactor.transact([
+        { 'db/ident': kw('doc/text'), 'db/valueType': kw('db.type/string'), 'db/cardinality': kw('db.cardinality/one') },
+        { 'db/ident': kw('doc/parts'), 'db/valueType': kw('db.type/tuple'), 'db/tupleType': kw('db.type/string'), 'db/cardinality': kw('db.cardinality/one') },
+      ]);
+      const report = await transactor.transact([{ 'db/id': 'd', 'doc/text': text, 'doc/parts': tuple }]);
+      await transactor.indexNow();
+      const record = (await storage.getRecord(rootKey('db')))!;
+      expect(record.bytes.length).toBeLessThan(64 * 1024);
+      await transactor.close();
+      transactor = await Transactor.open(storage, 'db', { indexing: { worker } });
+      const e = report.tempids.d!;
+      const db = transactor.db();
+      expect(db.state.base).not.toBeNull();
+      expect(await readDb(db.state.base, () => [...db.datoms('eavt', e)].map((d) => d.v))).toEqual([text, tuple]);
+      await transactor.close();
     }
   });
 
