@@ -191,8 +191,11 @@ export class Indexer {
       t = transaction.t;
     }
     const built = await this.builder.build(previous, input, this.now());
-    if (!(await this.swapRoot(built.root))) return { kind: 'conflict' };
-    return { kind: 'indexed', root: built.root, segmentsWritten: built.segmentsWritten, datoms: built.datoms };
+    // The root as it will read back from storage (encodeRoot leaves out some bounds), so that
+    // this process and one that opens the database later see the same root.
+    const root = decodeRoot(rootKey(this.databaseId), encodeRoot(built.root));
+    if (!(await this.swapRoot(root))) return { kind: 'conflict' };
+    return { kind: 'indexed', root, segmentsWritten: built.segmentsWritten, datoms: built.datoms };
   }
 
   /** Stops the index worker, if there is one (indexing in this thread needs no closing). */
