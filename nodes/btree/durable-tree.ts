@@ -722,7 +722,10 @@ class Merger<K> {
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       if (!entry.touched || entry.ref.count >= leafMin) continue;
-      const fits = (j: number): boolean => j >= 0 && j < entries.length && entries[j]!.ref.count + entry.ref.count <= leafMax;
+      // A neighbour across a leaf boundary (splitBetween) is no candidate; last keys tell without a read.
+      const across = (left: ChildRef<K>, right: ChildRef<K>): boolean => left.lastKey !== undefined && this.config.splitBetween?.(left.lastKey, right.firstKey) === true;
+      const fits = (j: number): boolean =>
+        j >= 0 && j < entries.length && entries[j]!.ref.count + entry.ref.count <= leafMax && !(j > i ? across(entry.ref, entries[j]!.ref) : across(entries[j]!.ref, entry.ref));
       const j = fits(i + 1) ? i + 1 : fits(i - 1) ? i - 1 : -1;
       if (j === -1) continue;
       const [left, right] = j > i ? [entry.ref, entries[j]!.ref] : [entries[j]!.ref, entry.ref];

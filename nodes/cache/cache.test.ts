@@ -1,7 +1,7 @@
 // The cache stack: levels wrapping each other, loads deduplicated, the byte bound, directory
 // repair, faults from storage, and I/O statistics per level and per context.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Datom } from '../datom/datom.ts';
@@ -143,6 +143,28 @@ describe('cache stack', () => {
     await level.settled();
     expect(reopened.bytesHeld).toBe(level.bytesHeld);
     expect(() => new DirectoryCache(new StorageSegments(storage, ''), directory, { bytesMax: 0 })).toThrow(/bytesMax/);
+  });
+
+  it('counts files another process wrote by their modification time, and forgets files it removed', async () => {
+    const storage = createMemoryStorage();
+    const probe = datomNodeCodec().encode(leaf(0, 100)).bytes.length;
+    const other = new DirectoryCache(new StorageSegments(storage, ''), directory, { bytesMax: probe * 100 });
+    const addresses: string[] = [];
+    for (let i = 0; i < 6; i++) addresses.push(await stored(new NodeCache(codec, other), leaf(200 + i, 100)));
+    const hourAgo = new Date(Date.now() - 3600_000);
+    for (const address of addresses.slice(0, 3)) await utimes(other.pathOf(address), hourAgo, hourAgo);
+    await rm(other.pathOf(addresses[5]!)); // gone before this process scans
+    const level = new DirectoryCache(new StorageSegments(storage, ''), directory, { bytesMax: Math.floor(probe * 6.5) });
+    await level.ready();
+    expect(level.bytesHeld).toBeGreaterThanOrEqual(probe * 4);
+    expect(level.bytesHeld).toBeLessThanOrEqual(probe * 6);
+    expect(await level.get(addresses[0]!)).not.toBeNull(); // used now: no longer among the oldest
+    for (let i = 6; i < 9; i++) await stored(new NodeCache(codec, level), leaf(200 + i, 100));
+    await level.settled();
+    const present = async (address: string): Promise<boolean> => readFile(level.pathOf(address)).then(() => true, () => false);
+    expect(await present(addresses[0]!)).toBe(true);
+    expect(await present(addresses[1]!)).toBe(false); // an hour old and untouched: first out
+    expect(level.bytesHeld).toBeLessThanOrEqual(Math.floor(probe * 6.5));
   });
 
   it('a directory that cannot be written costs only the cache entry', async () => {

@@ -46,8 +46,8 @@ export class DirectoryCache implements SegmentStore {
   evictions = 0;
   readonly level: string;
   readonly bytesMax: number;
-  /** The files this level knows of, least recently used first (Map order), with their sizes. */
-  private readonly files = new Map<string, number>();
+  /** The files this level knows of, least recently used first (Map order): size and last use (ms). */
+  private files = new Map<string, { size: number; usedMs: number }>();
   private bytes = 0;
   private scanning: Promise<void> | null;
   private evicting: Promise<void> | null = null;
@@ -80,20 +80,26 @@ export class DirectoryCache implements SegmentStore {
   }
 
   private remember(address: string, size: number): void {
-    this.bytes += size - (this.files.get(address) ?? 0);
+    this.bytes += size - (this.files.get(address)?.size ?? 0);
     this.files.delete(address);
-    this.files.set(address, size);
+    this.files.set(address, { size, usedMs: Date.now() });
+    this.overBound();
   }
 
   private forget(address: string): void {
-    const size = this.files.get(address);
-    if (size === undefined) return;
-    this.bytes -= size;
+    const file = this.files.get(address);
+    if (file === undefined) return;
+    this.bytes -= file.size;
     this.files.delete(address);
   }
 
-  /** Learns the files in the directory, oldest modification first, ahead of those this process used since. */
+  /**
+   * Learns the files in the directory. Each counts as used at its last use by this process, or
+   * at its modification time if later or if this process never used it; a file this process
+   * knew that is gone (another process removed it) is forgotten unless used during the scan.
+   */
   private async scan(): Promise<void> {
+    const startedMs = Date.now();
     const found: Array<{ address: string; size: number; mtimeMs: number }> = [];
     const shards = await readdir(this.directory).catch(() => [] as string[]);
     for (const shard of shards) {
@@ -105,12 +111,13 @@ export class DirectoryCache implements SegmentStore {
       });
     }
     this.scannedAtMs = Date.now();
-    found.sort((x, y) => x.mtimeMs - y.mtimeMs);
-    const used = [...this.files];
-    this.files.clear();
-    this.bytes = 0;
-    for (const file of found) this.remember(file.address, file.size);
-    for (const [address, size] of used) this.remember(address, size);
+    const known = this.files;
+    const entries = found.map(({ address, size, mtimeMs }) => ({ address, size, usedMs: Math.max(mtimeMs, known.get(address)?.usedMs ?? 0) }));
+    const seen = new Set(found.map((file) => file.address));
+    for (const [address, file] of known) if (!seen.has(address) && file.usedMs >= startedMs) entries.push({ address, ...file });
+    entries.sort((x, y) => x.usedMs - y.usedMs);
+    this.files = new Map(entries.map(({ address, size, usedMs }) => [address, { size, usedMs }]));
+    this.bytes = entries.reduce((sum, file) => sum + file.size, 0);
   }
 
   /**
@@ -189,7 +196,6 @@ export class DirectoryCache implements SegmentStore {
       await writeFile(temporary, bytes);
       await rename(temporary, path);
       this.remember(address, bytes.length);
-      this.overBound();
     } catch {
       this.writeFailures++;
       await unlink(temporary).catch(() => undefined);
