@@ -13,7 +13,8 @@
 //! files it has not touched count by their modification time, from a scan of the directory when
 //! the level is made (in the background: reads do not wait for it) and again when the bound is
 //! passed and the last scan is over ten minutes old, so that files other processes added (the
-//! EFS level is shared by a system's nodes) count too. A file another process removed is only a miss here: it is read from the next level.
+//! EFS level is shared by a system's nodes) count too. A file another process removed is only a
+//! miss here: it is read from the next level.
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
