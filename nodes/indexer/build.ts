@@ -106,6 +106,7 @@ export class RootBuilder {
       tiers: compacted.tiers,
       writtenAtMs: nowMs,
       retired,
+      retiredDroppedMs: previous?.retiredDroppedMs ?? 0,
     };
     return { root, segmentsWritten, datoms: edits.datoms };
   }

@@ -56,6 +56,12 @@ export interface IndexerOptions {
    * this indexer's cache levels below memory. @default - false (in this thread)
    */
   readonly worker?: boolean;
+  /**
+   * The size the root record is kept under, in bytes: past it, the oldest retired roots are
+   * dropped from it (`gcStorage` then refuses a window reaching back to them). DynamoDB takes
+   * records up to 400 KB. @default - 200 KiB
+   */
+  readonly rootBytesMax?: number;
   /** The clock, in ms (tests). @default - Date.now */
   readonly now?: () => number;
 }
@@ -85,6 +91,7 @@ export class Indexer {
   private readonly branchMax: number;
   private readonly tier0Max: number;
   private readonly now: () => number;
+  private readonly rootBytesMax: number;
   private readonly builder: { build(previous: IndexRoot | null, input: IndexInput, nowMs: number): Promise<Built>; close?(): Promise<void> };
 
   private constructor(
@@ -97,6 +104,7 @@ export class Indexer {
     this.branchMax = positiveInteger(options.branchMax, DATOM_BRANCH_MAX, 'branchMax', 2);
     this.tier0Max = positiveInteger(options.tier0Max, TIER0_MAX, 'tier0Max', 1);
     this.now = options.now ?? Date.now;
+    this.rootBytesMax = positiveInteger(options.rootBytesMax, 200 * 1024, 'rootBytesMax', 4096);
     this.segments = new StorageSegments(storage, segmentPrefix(databaseId));
     // memory → directory (SSD) → efs → storage: each level wraps the one below it.
     let level: SegmentStore = this.segments;
@@ -193,9 +201,25 @@ export class Indexer {
     const built = await this.builder.build(previous, input, this.now());
     // The root as it will read back from storage (encodeRoot leaves out some bounds), so that
     // this process and one that opens the database later see the same root.
-    const root = decodeRoot(rootKey(this.databaseId), encodeRoot(built.root));
+    const root = decodeRoot(rootKey(this.databaseId), encodeRoot(this.bounded(built.root)));
     if (!(await this.swapRoot(root))) return { kind: 'conflict' };
     return { kind: 'indexed', root, segmentsWritten: built.segmentsWritten, datoms: built.datoms };
+  }
+
+  /**
+   * `root` with its oldest retired roots dropped until its record is under `rootBytesMax` (each
+   * index run retires a root; only `gcStorage` forgets them otherwise, and a record that grew
+   * without bound would one day be refused by storage, stopping indexing).
+   */
+  private bounded(root: IndexRoot): IndexRoot {
+    let retired = root.retired; // newest first
+    let droppedMs = root.retiredDroppedMs;
+    while (retired.length > 0 && encodeRoot({ ...root, retired, retiredDroppedMs: droppedMs }).length > this.rootBytesMax) {
+      const keep = Math.floor(retired.length * 0.75); // a quarter at a time: few encodings
+      for (const dropped of retired.slice(keep)) droppedMs = Math.max(droppedMs, dropped.retiredAtMs);
+      retired = retired.slice(0, keep);
+    }
+    return retired === root.retired ? root : { ...root, retired, retiredDroppedMs: droppedMs };
   }
 
   /** Stops the index worker, if there is one (indexing in this thread needs no closing). */
@@ -236,6 +260,14 @@ export class Indexer {
   private async gcNow(olderThan: Date): Promise<GcResult> {
     const cutoffMs = olderThan.getTime();
     if (Number.isNaN(cutoffMs)) fail('index/invalid-option', 'gcStorage expects a valid Date for olderThan', { olderThan: String(olderThan) });
+    const droppedMs = this.current?.retiredDroppedMs ?? 0;
+    if (droppedMs > 0 && cutoffMs <= droppedMs) {
+      const after = new Date(droppedMs).toISOString();
+      fail('index/invalid-option', `gcStorage cannot keep the segments of roots retired before ${after}: the root record keeps a bounded list of retired roots and older ones were dropped from it. Pass an olderThan after ${after}, or collect garbage more often. Nothing was deleted.`, {
+        olderThan: olderThan.toISOString(),
+        retiredDroppedMs: droppedMs,
+      });
+    }
     // Only the indexer that wrote the stored root knows what it reaches: one that is behind
     // (another process indexed since) would delete the newer root's segments.
     const stored = await this.storage.getRecord(rootKey(this.databaseId));

@@ -42,6 +42,11 @@ export interface IndexRoot {
   readonly tiers: readonly IndexTrees[];
   readonly writtenAtMs: number;
   readonly retired: readonly RetiredRoot[];
+  /**
+   * Retired roots retired at or before this time were dropped from `retired` to keep the record
+   * small (Indexer): garbage collection can no longer keep their segments. 0 when none was.
+   */
+  readonly retiredDroppedMs: number;
 }
 
 /** Format 2 added tiers; a format 1 root (no tiers) is read as one with none. */
@@ -180,5 +185,6 @@ export function decodeRoot(key: string, bytes: Uint8Array): IndexRoot {
     tiers: reader.tiers(root.tiers, 'tiers'),
     writtenAtMs: reader.count(root.writtenAtMs, 'writtenAtMs'),
     retired: reader.retired(root.retired),
+    retiredDroppedMs: root.retiredDroppedMs === undefined ? 0 : reader.count(root.retiredDroppedMs, 'retiredDroppedMs'),
   };
 }

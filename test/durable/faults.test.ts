@@ -154,6 +154,36 @@ describe('indexing under faults', () => {
 });
 
 describe('gcStorage', () => {
+  it('keeps the root record under its bound by dropping the oldest retired roots, and refuses a window reaching back to them', async () => {
+    let now = 1_000;
+    const workload = runWorkload(26, 120);
+    const memory = createMemoryStorage();
+    const rootBytesMax = 40_000;
+    const indexer = await Indexer.open(memory, 'db', { ...options, tier0Max: 20, rootBytesMax, now: () => now });
+    const sizes: number[] = [];
+    for (let t = 4; t <= 120; t += 4) {
+      now += 1_000;
+      await indexer.index(indexInputOf(workload.dbs[t]!, novelty(workload, t === 4 ? -1 : t - 4, t), t));
+      sizes.push((await memory.getRecord(rootKey('db')))!.bytes.length);
+    }
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(rootBytesMax);
+    const root = indexer.root!;
+    expect(root.retiredDroppedMs).toBeGreaterThan(1_000);
+    expect(root.retired.length).toBeGreaterThan(0);
+    expect(Math.min(...root.retired.map((r) => r.retiredAtMs))).toBeGreaterThan(root.retiredDroppedMs);
+    // A window reaching back before the dropped roots: refused, nothing deleted.
+    const before = await segmentCount(memory, 'db');
+    const refused = await failure(indexer.gcStorage(new Date(root.retiredDroppedMs)));
+    expect(isFactumError(refused, 'index/invalid-option')).toBe(true);
+    expect((refused as Error).message).toMatch(/Pass an olderThan after/);
+    expect(await segmentCount(memory, 'db')).toBe(before);
+    // A window after them: collected, and the database reads as before (reopened too).
+    const collected = await indexer.gcStorage(new Date(root.retiredDroppedMs + 1));
+    expect(collected.deleted).toBeGreaterThan(0);
+    await expectMatches(await Indexer.open(memory, 'db', options), workload.dbs[120]!);
+    expect((await Indexer.open(memory, 'db', options)).root!.retiredDroppedMs).toBe(root.retiredDroppedMs);
+  });
+
   it('deletes segments of abandoned runs and of roots retired before the window, keeps the rest readable', async () => {
     let now = 1_000;
     const workload = runWorkload(25, 90);
