@@ -6,7 +6,7 @@
 //!   edits (novelty.ts) ──▶ removals in the run that holds each datom, additions as a new run
 //!                      ──▶ compaction (levels.ts) ──▶ flushWrites ──▶ the next root (not yet committed)
 import type { Datom, IndexName } from '../datom/datom.ts';
-import { mergeDisjoint, mergeTree, rangeKeys, type DurableTree, type TreeConfig } from '../btree/durable-tree.ts';
+import { mergeDisjoint, mergeTree, rangeKeys, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';
 import type { NodeCache } from '../cache/node-cache.ts';
 import { compactionGroup, emptyTrees, isEmptyLevel, levelSize } from './levels.ts';
 import { currentOrders, datomProbe, historyOrders, indexNames, leafSplits } from './datom-order.ts';
@@ -40,6 +40,12 @@ export interface Built {
 
 export type TreeKind = 'current' | 'history';
 
+/** The configuration of one of the eight datom trees: its order, leaf boundaries and node sizes. */
+export function datomTreeConfig(index: IndexName, kind: TreeKind, store: NodeStore<Datom>, sizes: { readonly leafMax: number; readonly branchMax: number }): TreeConfig<Datom> {
+  const compare = kind === 'current' ? currentOrders[index] : historyOrders[index];
+  return { compare, store, leafMax: sizes.leafMax, branchMax: sizes.branchMax, splitBetween: leafSplits[index] };
+}
+
 /** Builds the next root in this thread, through `nodes`. */
 export class RootBuilder {
   constructor(
@@ -48,8 +54,7 @@ export class RootBuilder {
   ) {}
 
   private config(index: IndexName, kind: TreeKind): TreeConfig<Datom> {
-    const compare = kind === 'current' ? currentOrders[index] : historyOrders[index];
-    return { compare, store: this.nodes, leafMax: this.settings.leafMax, branchMax: this.settings.branchMax, splitBetween: leafSplits[index] };
+    return datomTreeConfig(index, kind, this.nodes, this.settings);
   }
 
   /** The next root after `previous` (null: none yet) covering `input`, written at `nowMs`. */

@@ -21,8 +21,8 @@ import { DirectoryCache } from '../cache/directory-cache.ts';
 import { StorageSegments, type SegmentStore } from '../cache/segment-store.ts';
 import type { IoContext } from '../cache/io-stats.ts';
 import { fail } from '../util/errors.ts';
-import { currentOrders, datomProbe, historyOrders, indexNames, leafSplits } from './datom-order.ts';
-import { RootBuilder, type Built, type IndexInput, type TreeKind } from './build.ts';
+import { datomProbe, indexNames } from './datom-order.ts';
+import { datomTreeConfig, RootBuilder, type BuildSettings, type Built, type IndexInput, type TreeKind } from './build.ts';
 import { WorkerBuilder } from './worker-builder.ts';
 import { decodeRoot, encodeRoot, rootKey, segmentPrefix, type IndexRoot, type IndexTrees } from './root.ts';
 
@@ -87,9 +87,7 @@ export class Indexer {
   private queue: Promise<unknown> = Promise.resolve();
   readonly nodes: NodeCache<Datom>;
   readonly segments: StorageSegments;
-  private readonly leafMax: number;
-  private readonly branchMax: number;
-  private readonly tier0Max: number;
+  private readonly settings: BuildSettings;
   private readonly now: () => number;
   private readonly rootBytesMax: number;
   private readonly builder: { build(previous: IndexRoot | null, input: IndexInput, nowMs: number): Promise<Built>; close?(): Promise<void> };
@@ -100,9 +98,11 @@ export class Indexer {
     options: IndexerOptions,
     record: { root: IndexRoot; version: number } | null,
   ) {
-    this.leafMax = positiveInteger(options.leafMax, DATOM_LEAF_MAX, 'leafMax', 2);
-    this.branchMax = positiveInteger(options.branchMax, DATOM_BRANCH_MAX, 'branchMax', 2);
-    this.tier0Max = positiveInteger(options.tier0Max, TIER0_MAX, 'tier0Max', 1);
+    this.settings = {
+      leafMax: positiveInteger(options.leafMax, DATOM_LEAF_MAX, 'leafMax', 2),
+      branchMax: positiveInteger(options.branchMax, DATOM_BRANCH_MAX, 'branchMax', 2),
+      tier0Max: positiveInteger(options.tier0Max, TIER0_MAX, 'tier0Max', 1),
+    };
     this.now = options.now ?? Date.now;
     this.rootBytesMax = positiveInteger(options.rootBytesMax, 200 * 1024, 'rootBytesMax', 4096);
     this.segments = new StorageSegments(storage, segmentPrefix(databaseId));
@@ -111,10 +111,9 @@ export class Indexer {
     if (options.efsCacheDirectory !== undefined) level = new DirectoryCache(level, options.efsCacheDirectory, { level: 'efs', bytesMax: options.efsCacheDirectoryBytesMax });
     if (options.cacheDirectory !== undefined) level = new DirectoryCache(level, options.cacheDirectory, { bytesMax: options.cacheDirectoryBytesMax });
     this.nodes = new NodeCache(datomNodeCodec(options.compression), level, { cacheBytesMax: options.cacheBytesMax });
-    const settings = { leafMax: this.leafMax, branchMax: this.branchMax, tier0Max: this.tier0Max };
     // The worker's own memory cache: runs stream through segments and look up few.
     const workerCacheBytes = Math.max(1, Math.min(64 * 1024 * 1024, Math.floor(this.nodes.bytesMax / 4)));
-    this.builder = options.worker === true ? new WorkerBuilder(level, { ...settings, compression: options.compression, cacheBytesMax: workerCacheBytes }) : new RootBuilder(this.nodes, settings);
+    this.builder = options.worker === true ? new WorkerBuilder(level, { ...this.settings, compression: options.compression, cacheBytesMax: workerCacheBytes }) : new RootBuilder(this.nodes, this.settings);
     this.current = record?.root ?? null;
     this.version = record?.version ?? null;
   }
@@ -144,8 +143,7 @@ export class Indexer {
   }
 
   config(index: IndexName, kind: TreeKind, store: NodeStore<Datom> = this.nodes): TreeConfig<Datom> {
-    const compare = kind === 'current' ? currentOrders[index] : historyOrders[index];
-    return { compare, store, leafMax: this.leafMax, branchMax: this.branchMax, splitBetween: leafSplits[index] };
+    return datomTreeConfig(index, kind, store, this.settings);
   }
 
   /** Loads the root segment of every tree of the current root (opening does; they stay small). */
@@ -199,27 +197,26 @@ export class Indexer {
       t = transaction.t;
     }
     const built = await this.builder.build(previous, input, this.now());
-    // The root as it will read back from storage (encodeRoot leaves out some bounds), so that
-    // this process and one that opens the database later see the same root.
-    const root = decodeRoot(rootKey(this.databaseId), encodeRoot(this.bounded(built.root)));
-    if (!(await this.swapRoot(root))) return { kind: 'conflict' };
+    const bytes = this.boundedRecord(built.root);
+    // The root as it reads back from storage (encodeRoot leaves out some bounds), so that this
+    // process and one that opens the database later see the same root.
+    const root = decodeRoot(rootKey(this.databaseId), bytes);
+    if (!(await this.swapRoot(root, bytes))) return { kind: 'conflict' };
     return { kind: 'indexed', root, segmentsWritten: built.segmentsWritten, datoms: built.datoms };
   }
 
   /**
-   * `root` with its oldest retired roots dropped until its record is under `rootBytesMax` (each
+   * The record of `root`, its oldest retired roots dropped until it is under `rootBytesMax` (each
    * index run retires a root; only `gcStorage` forgets them otherwise, and a record that grew
    * without bound would one day be refused by storage, stopping indexing).
    */
-  private bounded(root: IndexRoot): IndexRoot {
-    let retired = root.retired; // newest first
-    let droppedMs = root.retiredDroppedMs;
-    while (retired.length > 0 && encodeRoot({ ...root, retired, retiredDroppedMs: droppedMs }).length > this.rootBytesMax) {
-      const keep = Math.floor(retired.length * 0.75); // a quarter at a time: few encodings
-      for (const dropped of retired.slice(keep)) droppedMs = Math.max(droppedMs, dropped.retiredAtMs);
-      retired = retired.slice(0, keep);
+  private boundedRecord(root: IndexRoot): Uint8Array {
+    for (let bytes = encodeRoot(root); ; bytes = encodeRoot(root)) {
+      if (bytes.length <= this.rootBytesMax || root.retired.length === 0) return bytes;
+      const keep = Math.floor(root.retired.length * 0.75); // a quarter at a time: few encodings (retired is newest first)
+      const droppedMs = root.retired.slice(keep).reduce((latest, dropped) => Math.max(latest, dropped.retiredAtMs), root.retiredDroppedMs);
+      root = { ...root, retired: root.retired.slice(0, keep), retiredDroppedMs: droppedMs };
     }
-    return retired === root.retired ? root : { ...root, retired, retiredDroppedMs: droppedMs };
   }
 
   /** Stops the index worker, if there is one (indexing in this thread needs no closing). */
@@ -231,9 +228,8 @@ export class Indexer {
    * Moves the root by compare-and-swap. A write reported as failed may have happened (a timeout
    * after the write): the record is read back, and our bytes there mean it did.
    */
-  private async swapRoot(root: IndexRoot): Promise<boolean> {
+  private async swapRoot(root: IndexRoot, bytes: Uint8Array = encodeRoot(root)): Promise<boolean> {
     const key = rootKey(this.databaseId);
-    const bytes = encodeRoot(root);
     let swapped: boolean;
     try {
       swapped = await this.storage.casRecord(key, this.version, bytes);
