@@ -87,25 +87,13 @@ function inOrder(datoms: Datom[], order: (x: Datom, y: Datom) => number): Datom[
   return datoms;
 }
 
-/** Datoms in EAVT order (current or history) to AEVT order: a stable partition by attribute. */
-function byAttribute(datoms: readonly Datom[]): Datom[] {
-  const groups = new Map<number, Datom[]>();
-  for (const datom of datoms) {
-    const group = groups.get(datom.a);
-    if (group === undefined) groups.set(datom.a, [datom]);
-    else group.push(datom);
-  }
-  const out: Datom[] = [];
-  for (const a of [...groups.keys()].sort((x, y) => x - y)) for (const datom of groups.get(a)!) out.push(datom);
-  return out;
-}
-
 /**
- * `datoms` grouped by value, the groups in value order, each group in its original order (a
- * stable sort by value). Values of one attribute share a type: strings and numbers, by far the
- * most common, sort their distinct values natively; others by `compareValues`.
+ * `datoms` grouped by a key, the groups in key order, each group in its original order (a stable
+ * sort by the key). Keys are attribute ids, entity ids, or values of one attribute, which share a
+ * type: strings and numbers, by far the most common, sort their distinct keys natively; others by
+ * `compareValues`.
  */
-function stableByValue(datoms: readonly Datom[], valueOf: (datom: Datom) => unknown): Datom[] {
+function stableByKey(datoms: readonly Datom[], valueOf: (datom: Datom) => unknown): Datom[] {
   const groups = new Map<unknown, Datom[]>();
   for (const datom of datoms) {
     const v = valueOf(datom);
@@ -130,7 +118,7 @@ function byValueWithinAttribute(datoms: readonly Datom[]): Datom[] {
     let j = i + 1;
     while (j < datoms.length && datoms[j]!.a === datoms[i]!.a) j++;
     if (j - i === 1) out.push(datoms[i]!);
-    else for (const datom of stableByValue(datoms.slice(i, j), (d) => d.v)) out.push(datom);
+    else for (const datom of stableByKey(datoms.slice(i, j), (d) => d.v)) out.push(datom);
     i = j;
   }
   return out;
@@ -138,7 +126,7 @@ function byValueWithinAttribute(datoms: readonly Datom[]): Datom[] {
 
 /** Datoms of ref attributes in AEVT order to VAET order: a stable sort by the referenced entity. */
 function byReferencedEntity(datoms: readonly Datom[], schema: AttributeFacts): Datom[] {
-  return stableByValue(
+  return stableByKey(
     datoms.filter((d) => schema.isRef(d.a)),
     (d) => d.v,
   );
@@ -146,7 +134,7 @@ function byReferencedEntity(datoms: readonly Datom[], schema: AttributeFacts): D
 
 /** The four orders of `eavt` (datoms in EAVT order, current or history), each checked by one pass (and sorted if a bug left it out of order). */
 function allOrders(eavt: Datom[], orders: Readonly<Record<IndexName, (x: Datom, y: Datom) => number>>, schema: AttributeFacts): Record<IndexName, Datom[]> {
-  const aevt = byAttribute(inOrder(eavt, orders.eavt));
+  const aevt = stableByKey(inOrder(eavt, orders.eavt), (d) => d.a); // EAVT regrouped by attribute
   return {
     eavt,
     aevt: inOrder(aevt, orders.aevt),
