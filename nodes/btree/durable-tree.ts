@@ -594,12 +594,8 @@ export async function mergeDisjoint<K>(config: TreeConfig<K>, trees: readonly Du
     }
     const keys = best.keys;
     let at = best.at;
+    // (A leaf boundary of splitBetween among the pending keys is cut where they are flushed.)
     while (at < keys.length && (otherHead === undefined || compare(keys[at]!, otherHead) < 0)) {
-      if (pending.length > 0 && config.splitBetween?.(pending[pending.length - 1]!, keys[at]!) === true) {
-        best.at = at;
-        await flush(pending); // a boundary: the leaf ends here
-        pending = [];
-      }
       pending.push(keys[at++]!);
       if (pending.length === leafMax) {
         best.at = at;
