@@ -1,5 +1,5 @@
 //! The empty database: the built-in schema installed at t 0.
-import { emptyTree, fromSorted } from '../btree/int-tree.ts';
+import { fromSorted } from '../btree/int-tree.ts';
 import { bootstrapSchema, bootstrapTriples, firstFreeDbN } from '../schema/bootstrap.ts';
 import { DatomTable } from './datom-table.ts';
 import { Db, type DbState, type Trees } from './db.ts';
@@ -35,7 +35,7 @@ export function emptyDb(): Db {
     nextDbN: firstFreeDbN,
     lastTxInstantMs: 0,
     base: null,
-    hidden: { eavt: emptyTree, aevt: emptyTree, avet: emptyTree, vaet: emptyTree },
+    hidden: { ...history } as Trees,
   };
   return new Db(state);
 }

@@ -34,7 +34,7 @@ export function dbOnBase(base: DurableBase, schema: Schema, counters: BaseCounte
     nextDbN: counters.nextDbN,
     lastTxInstantMs: counters.lastTxInstantMs,
     base,
-    hidden: { eavt: emptyTree, aevt: emptyTree, avet: emptyTree, vaet: emptyTree },
+    hidden: { ...trees } as Trees,
   };
   return new Db(state);
 }
