@@ -50,7 +50,8 @@ export class WorkerBuilder {
     worker.on('message', (message: FromWorker) => this.receive(worker, message));
     const died = (cause: unknown): void => {
       if (this.worker === worker) this.worker = null;
-      const error = new FactumError('index/worker-failed', `The index worker stopped (${cause instanceof Error ? cause.message : String(cause)}); the run is abandoned and the next one starts a new worker.`, {});
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      const error = new FactumError('index/worker-failed', `The index worker stopped (${reason}); the run is abandoned and the next one starts a new worker.`, { reason });
       for (const run of this.runs.values()) run.reject(error);
       this.runs.clear();
     };

@@ -44,7 +44,10 @@ describe('the index worker', () => {
       // Content-addressed segments: the same trees, to the address.
       expect(built.root).toEqual(expected.root);
       expect(built.datoms).toBe(expected.datoms);
-      for await (const key of storage.listSegments('segments/db/')) expect(key.startsWith('segments/db/')).toBe(true);
+      // Its segments went through the main thread into storage.
+      let stored = 0;
+      for await (const _ of storage.listSegments('segments/db/')) stored++;
+      expect(stored).toBeGreaterThan(0);
 
       // The worker dies in the middle of a run: that run fails, the next one starts a new worker.
       const more = runWorkload(32, 30, workload);
