@@ -111,11 +111,3 @@ export function readDatomColumns(reader: Reader, address: string): SegmentDatom[
   }
   return datoms;
 }
-
-/** Decodes a whole body of datom columns, which must hold nothing else. */
-export function decodeDatomColumns(body: Uint8Array, address: string): SegmentDatom[] {
-  const reader = new Reader(body);
-  const datoms = readDatomColumns(reader, address);
-  if (!reader.done) corrupt(address, `${reader.remaining} bytes after the datoms`);
-  return datoms;
-}
