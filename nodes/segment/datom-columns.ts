@@ -16,7 +16,7 @@
 //! `storage/corrupt`.
 import type { Datom } from '../datom/datom.ts';
 import { txOfT, tOfTx } from '../datom/datom.ts';
-import { Reader, type Writer } from '../values/codec.ts';
+import type { Reader, Writer } from '../values/codec.ts';
 import { FactumError } from '../util/errors.ts';
 
 /** A datom decoded from a segment. */
