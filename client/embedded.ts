@@ -116,11 +116,11 @@ export class EmbeddedDb implements Db {
   get basisT(): number {
     return this.engine.basisT;
   }
-  get asOfT(): number | null {
-    return this.engine.asOfT;
+  get asOfT(): number | Date | null {
+    return this.engine.asOfPoint;
   }
-  get sinceT(): number | null {
-    return this.engine.sinceT;
+  get sinceT(): number | Date | null {
+    return this.engine.sincePoint;
   }
   get isHistory(): boolean {
     return this.engine.isHistory;

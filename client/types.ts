@@ -77,8 +77,13 @@ export interface DatomsOptions {
 export interface Db {
   /** The t of the newest transaction this db value contains. */
   readonly basisT: number;
-  readonly asOfT: number | null;
-  readonly sinceT: number | null;
+  /**
+   * The point an `asOf` view was given: a t (a tx id is given back as its t), or the Date itself
+   * (Datomic's `as-of-t` also answers the point as given). Null on other views.
+   */
+  readonly asOfT: number | Date | null;
+  /** The point a `since` view was given, as `asOfT`. */
+  readonly sinceT: number | Date | null;
   readonly isHistory: boolean;
   /**
    * Datoms of an index in order, narrowed by leading components, lazily:

@@ -52,13 +52,44 @@ export interface DbState {
   readonly hidden: Trees;
 }
 
-interface View {
-  readonly asOfT: number | null;
-  readonly sinceT: number | null;
-  readonly isHistory: boolean;
+/**
+ * The point of an `asOf` or `since` filter: a t, or an instant resolved to a t when a read first
+ * needs it. On a durable base that takes a seek in AVET, which may need segments that are not in
+ * memory, and only reads can wait for those (durable-base.ts); `asOf` itself stays synchronous.
+ * Views derived from one another share the point, so it is resolved once.
+ */
+class TimePoint {
+  private resolved: number | undefined;
+
+  constructor(
+    readonly given: number | Date,
+    private readonly resolve: (instant: Date) => number,
+  ) {
+    if (typeof given === 'number') this.resolved = given;
+  }
+
+  get t(): number {
+    if (this.resolved === undefined) this.resolved = this.resolve(this.given as Date);
+    return this.resolved;
+  }
 }
 
-const plainView: View = { asOfT: null, sinceT: null, isHistory: false };
+class View {
+  constructor(
+    readonly asOf: TimePoint | null,
+    readonly since: TimePoint | null,
+    readonly isHistory: boolean,
+  ) {}
+
+  get asOfT(): number | null {
+    return this.asOf === null ? null : this.asOf.t;
+  }
+  get sinceT(): number | null {
+    return this.since === null ? null : this.since.t;
+  }
+}
+
+const plainView = new View(null, null, false);
 
 export interface TxReport {
   readonly dbBefore: Db;
@@ -97,11 +128,19 @@ export class Db implements Database {
   get basisT(): number {
     return this.state.basisT;
   }
+  /** The t an `asOf` view is filtered to (an instant is resolved by the first read that needs it). */
   get asOfT(): number | null {
     return this.view.asOfT;
   }
   get sinceT(): number | null {
     return this.view.sinceT;
+  }
+  /** The point an `asOf` view was given: a t (tx ids become t), or the instant itself. Never reads. */
+  get asOfPoint(): number | Date | null {
+    return this.view.asOf?.given ?? null;
+  }
+  get sincePoint(): number | Date | null {
+    return this.view.since?.given ?? null;
   }
   get isHistory(): boolean {
     return this.view.isHistory;
@@ -192,15 +231,18 @@ export class Db implements Database {
   }
 
   asOf(t: number | Date): Db {
-    return new Db(this.state, { ...this.view, asOfT: this.tOf(t, 'asOf') });
+    const { since, isHistory } = this.view;
+    return new Db(this.state, new View(this.pointOf(t, 'asOf'), since, isHistory));
   }
 
   since(t: number | Date): Db {
-    return new Db(this.state, { ...this.view, sinceT: this.tOf(t, 'since') });
+    const { asOf, isHistory } = this.view;
+    return new Db(this.state, new View(asOf, this.pointOf(t, 'since'), isHistory));
   }
 
   history(): Db {
-    return new Db(this.state, { ...this.view, isHistory: true });
+    const { asOf, since } = this.view;
+    return new Db(this.state, new View(asOf, since, true));
   }
 
   /** Applies tx-data speculatively: the report's dbAfter is a db value nobody else sees. */
@@ -220,15 +262,15 @@ export class Db implements Database {
     return { datoms, attributes };
   }
 
-  private tOf(t: number | Date, operation: string): number {
+  private pointOf(t: number | Date, operation: string): TimePoint {
     if (t instanceof Date) {
       if (Number.isNaN(t.getTime())) fail('db/invalid-t', `${operation} was given an invalid Date.`, { value: t });
-      return this.tAtInstant(t);
+      return new TimePoint(new Date(t.getTime()), (instant) => this.tAtInstant(instant));
     }
     if (!Number.isSafeInteger(t) || t < 0) {
       fail('db/invalid-t', `${operation} expects a t, a tx id or a Date, got ${describe(t)}.`, { value: t });
     }
-    return toT(t);
+    return new TimePoint(toT(t), () => toT(t));
   }
 
   /** The t of the newest transaction whose txInstant is at or before `instant` (0 if none). */

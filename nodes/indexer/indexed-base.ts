@@ -9,7 +9,7 @@
 //! log2(k / 16) + k / 256 times.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { rangeKeysSync, rankSync, SegmentNotResident, type BranchNode, type DurableTree, type TreeNode } from '../btree/durable-tree.ts';
-import { activeIoContext, readDb, type DurableBase, type TreeKind } from '../db/durable-base.ts';
+import { activeIoContext, type DurableBase, type TreeKind } from '../db/durable-base.ts';
 import { ATTR } from '../schema/bootstrap.ts';
 import { tOfTx } from '../datom/datom.ts';
 import type { IoContext } from '../cache/io-stats.ts';
@@ -20,17 +20,6 @@ import type { IndexRoot } from './root.ts';
 
 const READ_AHEAD_MIN = 16;
 const READ_AHEAD_MAX = 256;
-
-/**
- * The instant of every transaction the base covers, in t order (instants never go backwards):
- * `asOf(Date)` and `since(Date)` find their t here without reading segments. 12 bytes a
- * transaction.
- */
-interface TxInstants {
-  readonly ms: Float64Array;
-  readonly ts: Int32Array;
-}
-const emptyInstants: TxInstants = { ms: new Float64Array(0), ts: new Int32Array(0) };
 
 export class IndexedBase implements DurableBase {
   readonly t: number;
@@ -49,52 +38,24 @@ export class IndexedBase implements DurableBase {
     return node;
   };
 
-  private constructor(
+  constructor(
     private readonly indexer: Indexer,
     readonly root: IndexRoot,
-    private readonly instants: TxInstants,
   ) {
     this.t = root.t;
   }
 
   /**
-   * The base of `root`. Reads the transaction instants the root covers (the tail after
-   * `previous`'s, when given: the base of an earlier root of the same database).
+   * The t of the newest transaction at or before `ms`. Instants never go backwards and t grows
+   * by one a transaction, so it is one before the first transaction whose instant is after `ms`:
+   * one seek in AVET, a leaf per level at most (nothing about instants is held in memory, and
+   * opening reads none of them).
    */
-  static async create(indexer: Indexer, root: IndexRoot, previous?: IndexedBase): Promise<IndexedBase> {
-    const from = previous === undefined || previous.root.t > root.t ? emptyInstants : previous.instants;
-    const partial = new IndexedBase(indexer, root, from);
-    const instants = await readDb(partial, () => partial.instantsAfter(from));
-    return new IndexedBase(indexer, root, instants);
-  }
-
-  /** `known` and the instants of the transactions after its last, from the base's AVET. */
-  private instantsAfter(known: TxInstants): TxInstants {
-    const n = known.ts.length;
-    const lastMs = n === 0 ? null : known.ms[n - 1]!;
-    const lastT = n === 0 ? -1 : known.ts[n - 1]!;
-    const lower = lastMs === null ? [ATTR.txInstant] : [ATTR.txInstant, new Date(lastMs)];
-    const ms: number[] = Array.from(known.ms);
-    const ts: number[] = Array.from(known.ts);
-    for (const datom of this.datoms('avet', 'current', lower, [ATTR.txInstant], true)) {
-      const t = tOfTx(datom.e);
-      if (t <= lastT) continue;
-      ms.push((datom.v as Date).getTime());
-      ts.push(t);
-    }
-    return { ms: Float64Array.from(ms), ts: Int32Array.from(ts) };
-  }
-
   tAtInstant(ms: number): number {
-    const { ms: instants, ts } = this.instants;
-    let lo = 0;
-    let hi = instants.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (instants[mid]! <= ms) lo = mid + 1;
-      else hi = mid;
+    for (const datom of this.datoms('avet', 'current', [ATTR.txInstant, new Date(ms)], [ATTR.txInstant], true)) {
+      if ((datom.v as Date).getTime() > ms) return Math.max(0, tOfTx(datom.e) - 1);
     }
-    return lo === 0 ? 0 : ts[lo - 1]!;
+    return this.t;
   }
 
   /** The non-empty trees of one index and kind, one per level (levels.ts). */

@@ -104,7 +104,7 @@ export class Transactor {
     const root = indexer?.root ?? null;
     let db = emptyDb();
     if (root !== null) {
-      const base = await IndexedBase.create(indexer!, root);
+      const base = new IndexedBase(indexer!, root);
       db = dbOnBase(base, await schemaOfBase(base), root);
     } else {
       background?.added(db, bootstrapTransaction(), 0);
@@ -275,8 +275,7 @@ export class Transactor {
     try {
       // Taken before any await: a later run would drop what it covers from the indexer's list.
       const novelty = this.background!.novelty;
-      const previous = this.current.state.base;
-      const base = await IndexedBase.create(this.indexer!, root, previous instanceof IndexedBase ? previous : undefined);
+      const base = new IndexedBase(this.indexer!, root);
       let db = dbOnBase(base, indexed.state.schema, root);
       for (const logged of novelty) {
         if (logged.t <= root.t) continue;

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../nodes/db/db.ts';
 import { readDb } from '../../nodes/db/durable-base.ts';
+import { IoContext } from '../../nodes/cache/io-stats.ts';
 import { Transactor } from '../../nodes/transactor/transactor.ts';
 import { createMemoryStorage } from '../../nodes/storage/memory/memory-storage.ts';
 import type { Storage } from '../../nodes/storage/protocol.ts';
@@ -35,7 +36,11 @@ async function snapshot(db: Db, random: () => number): Promise<unknown> {
     [`since ${pastT}`, db.since(pastT)],
     ['history', db.history()],
     [`history asOf ${pastT}`, db.history().asOf(pastT)],
-    [`asOf instant ${pastT}`, db.asOf(new Date(epoch + pastT * 1000 + 500))],
+    // Two transactions share each instant (withInstant): between instants, and exactly at one.
+    [`asOf instant ${pastT}`, db.asOf(new Date(epoch + pastT * 500 + 250))],
+    [`asOf instant exactly ${pastT}`, db.asOf(new Date(epoch + Math.floor(pastT / 2) * 1000))],
+    [`since instant ${pastT}`, db.since(new Date(epoch + Math.floor(pastT / 2) * 1000))],
+    ['asOf instant before all', db.asOf(new Date(epoch - 1))],
   ];
   const out: Record<string, unknown> = {};
   for (const [name, view] of views) {
@@ -66,7 +71,7 @@ async function submit(transactor: Transactor, txData: unknown[]): Promise<string
 }
 
 function withInstant(txData: unknown[], t: number): unknown[] {
-  return [...txData, ['db/add', 'datomic.tx', 'db/txInstant', new Date(epoch + t * 1000)]];
+  return [...txData, ['db/add', 'datomic.tx', 'db/txInstant', new Date(epoch + Math.floor(t / 2) * 1000)]];
 }
 
 describe('durable indexes under db values', () => {
@@ -166,7 +171,8 @@ describe('durable indexes under db values', () => {
       { 'db/ident': kw('item/stock'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/one') },
     ]);
     await transactor.transact([{ 'db/ident': kw('spec/item'), 'db.entity/attrs': [kw('item/sku')], 'db.entity/preds': [sym('test.cold/stocked')] }]);
-    for (let i = 0; i < 50; i++) await transactor.transact([{ 'item/sku': `S${i}`, 'item/stock': i }]);
+    const later = Date.now() + 3_600_000;
+    for (let i = 0; i < 50; i++) await transactor.transact([{ 'item/sku': `S${i}`, 'item/stock': i }, ['db/add', 'datomic.tx', 'db/txInstant', new Date(later + i * 1000)]]);
     await transactor.indexNow();
     await transactor.close();
     registerTxFunction('test.cold/restock', (db: Db, sku: string) => {
@@ -178,6 +184,15 @@ describe('durable indexes under db values', () => {
 
     transactor = await Transactor.open(storage, 'db', options);
     let db = transactor.db();
+    // An instant resolves to its t when a read needs it, loading the AVET segments that takes.
+    const context = new IoContext();
+    const asOfInstant = db.asOf(new Date(later + 20_500));
+    const skus = '[:find (count ?e) . :where [?e :item/sku]]';
+    expect(await readDb(db.state.base, () => query({ query: skus, args: [asOfInstant] }), context)).toBe(21);
+    expect(context.snapshot().memory!.misses).toBeGreaterThan(0);
+    expect(await read(db, () => query({ query: skus, args: [db.since(new Date(later + 20_000))] }))).toBe(29);
+    transactor.indexing!.indexer.nodes.clear();
+    await transactor.indexing!.indexer.loadRoots();
     expect(await read(db, () => query({ query: '[:find ?s . :where [[:item/sku "S33"] :item/stock ?s]]', args: [db] }))).toBe(33);
     transactor.indexing!.indexer.nodes.clear();
     await transactor.indexing!.indexer.loadRoots();
@@ -324,11 +339,12 @@ describe('durable indexes under db values', () => {
     const dir = await mkdtemp(join(tmpdir(), 'factum-integrated-'));
     try {
       const config = { storage: 'local' as const, dir, indexing: { noveltyBytesMax: 2_000, backPressureBytes: 1_000_000_000 } };
+      const later = Date.now() + 3_600_000; // the schema transaction's instant is now
       let client = await createClient(config);
       await client.createDatabase('people');
       let conn = await client.connect('people');
       await conn.transact(schemaTx);
-      for (let i = 0; i < 60; i++) await conn.transact([{ 'person/name': `P${i}`, 'person/age': i }]);
+      for (let i = 0; i < 60; i++) await conn.transact([{ 'person/name': `P${i}`, 'person/age': i }, ['db/add', 'datomic.tx', 'db/txInstant', new Date(later + i * 1000)]]);
       const countQuery = '[:find (count ?p) (sum ?a) :where [?p :person/age ?a]]';
       const expected = await conn.db().runQuery({ query: countQuery, args: [conn.db()] });
       expect(expected).toEqual([[60, 1770]]);
@@ -336,6 +352,12 @@ describe('durable indexes under db values', () => {
 
       client = await createClient(config);
       conn = await client.connect('people');
+      // Opened cold (no instant read yet): asOf and since an instant resolve when the query reads.
+      const asOfInstant = conn.db().asOf(new Date(later + 29_500));
+      expect(asOfInstant.asOfT).toEqual(new Date(later + 29_500));
+      expect(await asOfInstant.runQuery({ query: countQuery, args: [asOfInstant] })).toEqual([[30, 435]]);
+      const sinceInstant = conn.db().since(new Date(later + 29_000));
+      expect(await sinceInstant.runQuery({ query: countQuery, args: [sinceInstant] })).toEqual([[30, 1335]]);
       expect(await conn.db().runQuery({ query: countQuery, args: [conn.db()] })).toEqual(expected);
       // Per-query I/O statistics: the second run of a query finds every segment in memory.
       const stats: Array<Record<string, { hits: number; misses: number }>> = [];
