@@ -14,6 +14,11 @@
 //! the directory lock guarantees that no other process writes. If a write or fsync fails, the file
 //! is truncated back to its acknowledged end; if even that fails, the log is unusable until the
 //! storage is opened again (which scans it again).
+//!
+//! The offsets are also kept beside the file (offsets-file.ts), so the scan on first use starts at
+//! the last frame they name (checking it) rather than at the start of the file: opening a log costs
+//! the same for any length. The frames before are checked when a read reaches them: damage there is
+//! storage/corrupt on that read, not on open.
 
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,8 +28,9 @@ import { AssertionError } from '../../util/assert.ts';
 import { checkNoGap } from '../check-arguments.ts';
 import type { FileSystem } from './file-system.ts';
 import { io, ioError, removeFileIfExists, replaceFileDurably, syncDirectory, systemCode, writeFully } from './file-system.ts';
-import { encodeFileHeader, encodeFrame, fileHeaderLength, fileHeaderProblem, frameHeaderLength } from './log-frame.ts';
+import { encodeFileHeader, encodeFrame, fileHeaderLength, fileHeaderProblem, frameChecksum, frameHeaderLength } from './log-frame.ts';
 import { findValidFrameAfter, readAt, readFrames } from './frame-reader.ts';
+import { OffsetsWriter, offsetsPath, readOffsets } from './offsets-file.ts';
 import { SerialQueue } from './serial-queue.ts';
 
 /** File offsets of every frame, by position: a growable array of doubles. */
@@ -55,6 +61,8 @@ interface OpenFile {
   end: number;
   readers: number;
   retired: boolean;
+  /** Keeps the offsets file beside the log (null: none is written, e.g. after a failure). */
+  offsetsFile: OffsetsWriter | null;
 }
 
 export interface LogFileOptions {
@@ -83,8 +91,15 @@ export class LogFile {
       const frame = encodeFrame(position, bytes);
       const handle = file.handle ?? (await this.create(file));
       await this.writeFrame(file, handle, frame);
-      file.offsets.push(file.end);
+      const offset = file.end;
+      file.offsets.push(offset);
       file.end += frame.length;
+      if (position === 0) {
+        await file.offsetsFile?.close();
+        file.offsetsFile = await OffsetsWriter.open(this.options.fileSystem, this.offsetsFilePath, frameChecksum(frame), [offset], 0);
+      } else {
+        await file.offsetsFile?.record(position, offset);
+      }
       return true;
     });
   }
@@ -99,7 +114,7 @@ export class LogFile {
     file.readers++;
     try {
       for await (const read of readFrames(handle, file.offsets.get(start), endOffset, start)) {
-        if (read.kind === 'bad') this.failCorrupt(read.offset, read.problem, 'was acknowledged and scanned before');
+        if (read.kind === 'bad') this.failCorrupt(read.offset, read.problem, 'was acknowledged');
         yield { position: read.position, bytes: read.bytes };
       }
     } catch (error) {
@@ -117,6 +132,8 @@ export class LogFile {
       this.opening = null;
       this.unusable = null;
       if (current !== null) await this.retire(current);
+      // The offsets first: a crash in between leaves a log that is scanned, never stale offsets.
+      await removeFileIfExists(this.options.fileSystem, this.offsetsFilePath);
       if (await removeFileIfExists(this.options.fileSystem, this.options.filePath)) {
         await syncDirectory(this.options.fileSystem, path.dirname(this.options.filePath));
       }
@@ -154,7 +171,7 @@ export class LogFile {
     try {
       handle = await fileSystem.open(filePath, 'r+');
     } catch (error) {
-      if (systemCode(error) === 'ENOENT') return { handle: null, offsets: new OffsetIndex(), end: 0, readers: 0, retired: false };
+      if (systemCode(error) === 'ENOENT') return { handle: null, offsets: new OffsetIndex(), end: 0, readers: 0, retired: false, offsetsFile: null };
       throw ioError('open', filePath, error);
     }
     try {
@@ -165,13 +182,50 @@ export class LogFile {
     }
   }
 
+  private get offsetsFilePath(): string {
+    return offsetsPath(this.options.filePath);
+  }
+
   private async recover(handle: FileHandle): Promise<OpenFile> {
     const size = (await handle.stat()).size;
     const problem = fileHeaderProblem(await readAt(handle, 0, fileHeaderLength));
     if (problem !== null) this.failCorrupt(0, problem, 'is not a log file header');
-    const file: OpenFile = { handle, offsets: new OffsetIndex(), end: fileHeaderLength, readers: 0, retired: false };
-    for await (const read of readFrames(handle, fileHeaderLength, size, 0)) {
+    const firstChecksum = await this.firstChecksum(handle);
+    const stored = await readOffsets(this.options.fileSystem, this.offsetsFilePath, fileHeaderLength, size);
+    // The offsets file's entries, when it belongs with this log (its frame 0 has their checksum).
+    let known = stored !== null && stored.firstChecksum === firstChecksum ? stored.offsets : [];
+    // Scan from the last frame the offsets name (checking it), else from the first.
+    let file = await this.scanFrom(handle, size, known, Math.max(0, known.length - 1));
+    if (file === null) {
+      known = [];
+      file = (await this.scanFrom(handle, size, known, 0))!;
+    }
+    if (file.offsets.length > 0) {
+      const offsets = file.offsets;
+      const all = Array.from({ length: offsets.length }, (_, i) => offsets.get(i));
+      file.offsetsFile = await OffsetsWriter.open(this.options.fileSystem, this.offsetsFilePath, firstChecksum, all, known.length);
+    }
+    return file;
+  }
+
+  /** The checksum field of frame 0's header (any value when the file holds no full header). */
+  private async firstChecksum(handle: FileHandle): Promise<number> {
+    const header = await readAt(handle, fileHeaderLength, frameHeaderLength);
+    return header.length === frameHeaderLength ? frameChecksum(header) : -1;
+  }
+
+  /**
+   * Scans the frames from position `from` (at `known[from]`, or the first frame when `known` is
+   * empty), taking `known[0..from)` as the offsets before it. Null when `known` named a frame that
+   * is not there: the offsets file is wrong, and the caller scans the whole file instead.
+   */
+  private async scanFrom(handle: FileHandle, size: number, known: readonly number[], from: number): Promise<OpenFile | null> {
+    const file: OpenFile = { handle, offsets: new OffsetIndex(), end: fileHeaderLength, readers: 0, retired: false, offsetsFile: null };
+    for (let i = 0; i < from; i++) file.offsets.push(known[i]!);
+    const start = known.length === 0 ? fileHeaderLength : known[from]!;
+    for await (const read of readFrames(handle, start, size, from)) {
       if (read.kind === 'bad') {
+        if (known.length > 0 && read.offset === start) return null;
         await this.handleBadFrame(handle, read.offset, read.problem, file.offsets.length, size);
         break;
       }
@@ -242,6 +296,9 @@ export class LogFile {
 
   private async retire(file: OpenFile): Promise<void> {
     file.retired = true;
+    const offsetsFile = file.offsetsFile;
+    file.offsetsFile = null;
+    await offsetsFile?.close();
     if (file.readers === 0 && file.handle !== null) {
       const handle = file.handle;
       file.handle = null;
