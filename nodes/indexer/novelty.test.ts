@@ -8,7 +8,8 @@ import { arbitraryValue } from '../values/arbitrary.ts';
 import { kw } from '../values/values.ts';
 import { SegmentDatom } from '../segment/datom-columns.ts';
 import { currentOrders, historyOrders, indexNames } from './datom-order.ts';
-import { editsOf, type LoggedTransaction } from './novelty.ts';
+import { editsOf, stableByKey, type LoggedTransaction } from './novelty.ts';
+import { compareValues } from '../values/compare.ts';
 import { decodeRun, encodeRun } from './wire.ts';
 
 const REF_A = 3;
@@ -67,6 +68,31 @@ describe('editsOf', () => {
         },
       ),
       { numRuns: 150, seed: 11 },
+    );
+  });
+
+  it('sorts by key stably, whatever the keys: its radix, grouping and index sorts agree with a stable sort by compareValues', () => {
+    const key = (kind: number): fc.Arbitrary<unknown> =>
+      [
+        fc.integer({ min: -5, max: 40 }), // few distinct small integers (radix, one pass)
+        fc.integer({ min: 0, max: 2 ** 31 }).map((n) => 17592186044416 + n * 3), // entity ids (radix, two passes)
+        fc.oneof(fc.integer(), fc.constantFrom(2 ** 40, -(2 ** 40), 2 ** 52)), // spanning 2^32 and more
+        fc.oneof(fc.double(), fc.constantFrom(NaN, -0, 0, Infinity, -Infinity, 0.5)), // doubles
+        fc.constantFrom('open', 'closed', 'pending', 'Ä', ''), // few distinct strings (grouped)
+        fc.string({ unit: 'binary', maxLength: 6 }), // many distinct strings (index sort)
+        fc.oneof(fc.integer(), fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n })), // longs beyond 2^53 among numbers
+        fc.oneof(fc.constantFrom(kw('a/b'), kw('a'), kw('b/a')), fc.date({ noInvalidDate: true })), // anything else
+      ][kind]!;
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 7 }).chain((kind) => fc.array(key(kind), { minLength: 0, maxLength: 300, size: 'max' })),
+        (keys) => {
+          const datoms = keys.map((v, i) => new SegmentDatom(i, 10, v, txOfT(1), true));
+          const expected = datoms.slice().sort((x, y) => compareValues(x.v, y.v)).map((d) => d.e);
+          expect(stableByKey(datoms, (d) => d.v).map((d) => d.e)).toEqual(expected);
+        },
+      ),
+      { numRuns: 400, seed: 5 },
     );
   });
 });
