@@ -12,6 +12,7 @@
 //! Each index takes its edits sorted by its own order; VAET takes only datoms of ref attributes.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import { compareValues } from '../values/compare.ts';
+import { stableOrder } from '../util/stable-order.ts';
 import { FactumError } from '../util/errors.ts';
 import { currentOrders, historyOrders, indexNames } from './datom-order.ts';
 
@@ -87,94 +88,12 @@ function inOrder(datoms: Datom[], order: (x: Datom, y: Datom) => number): Datom[
   return datoms;
 }
 
-/**
- * `datoms` in key order, those with equal keys in their original order (a stable sort by key).
- * Keys are attribute ids, entity ids, or values of one attribute. Integer keys spanning less than
- * 2^32 (attribute and entity ids, most longs) take a radix sort, linear in the count; strings
- * with few distinct keys (enumerations) are grouped, other strings and numbers sorted by index;
- * anything else is sorted by index with `compareValues`.
- */
+/** `datoms` in key order, those with equal keys in their original order (nodes/util/stable-order.ts). */
 export function stableByKey(datoms: readonly Datom[], valueOf: (datom: Datom) => unknown): Datom[] {
-  const n = datoms.length;
-  if (n < 2) return datoms.slice();
-  const keys = new Array<unknown>(n);
-  let numbers = true;
-  let strings = true;
-  for (let i = 0; i < n; i++) {
-    const key = valueOf(datoms[i]!);
-    keys[i] = key;
-    if (typeof key !== 'number') numbers = false;
-    if (typeof key !== 'string') strings = false;
-  }
-  let order: Uint32Array | null = null;
-  if (numbers) order = integerOrder(keys as number[]) ?? numberOrder(keys as number[]);
-  else if (strings) order = stringOrder(keys as string[]);
-  if (order === null) order = indexOrder(n, (i, j) => compareValues(keys[i], keys[j]));
-  const out = new Array<Datom>(n);
-  for (let i = 0; i < n; i++) out[i] = datoms[order[i]!]!;
+  const order = stableOrder(datoms.map(valueOf));
+  const out = new Array<Datom>(datoms.length);
+  for (let i = 0; i < datoms.length; i++) out[i] = datoms[order[i]!]!;
   return out;
-}
-
-/** Indexes 0..n-1 stably sorted by `compare` (ties keep index order). */
-function indexOrder(n: number, compare: (i: number, j: number) => number): Uint32Array {
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  return order.sort((i, j) => compare(i, j) || i - j);
-}
-
-/** A stable LSD radix sort (16-bit digits) of integer keys within 2^32 of each other; null for other numbers. */
-function integerOrder(keys: readonly number[]): Uint32Array | null {
-  const n = keys.length;
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const k = keys[i]!;
-    if (!Number.isInteger(k)) return null;
-    if (k < min) min = k;
-    if (k > max) max = k;
-  }
-  const span = max - min;
-  if (span >= 2 ** 32) return null;
-  const low = new Uint32Array(n);
-  for (let i = 0; i < n; i++) low[i] = keys[i]! - min; // -0 and 0 are one key, as compareValues has them
-  let order = new Uint32Array(n);
-  let next = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const counts = new Uint32Array(65537);
-  for (let shift = 0; shift < 32 && span >= 2 ** shift; shift += 16) {
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[((low[order[i]!]! >>> shift) & 0xffff) + 1]!++;
-    for (let d = 0; d < 65536; d++) counts[d + 1]! += counts[d]!;
-    for (let i = 0; i < n; i++) {
-      const j = order[i]!;
-      next[counts[(low[j]! >>> shift) & 0xffff]!++] = j;
-    }
-    [order, next] = [next, order];
-  }
-  return order;
-}
-
-/** Numbers by value (NaN last, as compareValues). */
-function numberOrder(keys: readonly number[]): Uint32Array {
-  const values = Float64Array.from(keys);
-  const nan = (i: number): number => (Number.isNaN(values[i]!) ? 1 : 0);
-  return indexOrder(keys.length, (i, j) => nan(i) - nan(j) || (nan(i) === 1 ? 0 : values[i]! - values[j]!));
-}
-
-/** Strings by UTF-16 code units (as compareValues): grouped when few are distinct, else sorted by index. */
-function stringOrder(keys: readonly string[]): Uint32Array {
-  const n = keys.length;
-  const groups = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
-    const group = groups.get(keys[i]!);
-    if (group !== undefined) group.push(i);
-    else if (groups.size * 8 > n) return indexOrder(n, (a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
-    else groups.set(keys[i]!, [i]);
-  }
-  const order = new Uint32Array(n);
-  let at = 0;
-  for (const key of [...groups.keys()].sort()) for (const i of groups.get(key)!) order[at++] = i;
-  return order;
 }
 
 /** Datoms in AEVT order to AVET order: within each attribute, a stable sort by value (e and t stay in order). */

@@ -15,7 +15,8 @@ import type { IndexName } from '../datom/datom.ts';
 import type { Trees } from '../db/db.ts';
 import type { DatomTable } from '../db/datom-table.ts';
 import { insertSorted, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
-import { compareValues, valueKey, valuesEqual } from '../values/compare.ts';
+import { valuesEqual } from '../values/compare.ts';
+import { stableOrder } from '../util/stable-order.ts';
 
 interface Pending {
   readonly insert: readonly number[];
@@ -252,8 +253,7 @@ function groupByAttribute(rows: number[], table: DatomTable): boolean {
 
 /**
  * Rows grouped by attribute become ordered by value within each group, keeping their order
- * otherwise (stable): each distinct value (by `valueKey`, consistent with `valuesEqual`) is
- * compared once, and rows are counted into their value's place.
+ * otherwise (stable; nodes/util/stable-order.ts).
  */
 function orderByValueWithinAttribute(rows: number[], table: DatomTable, cmp: Compare): void {
   let start = 0;
@@ -269,31 +269,16 @@ function orderByValueWithinAttribute(rows: number[], table: DatomTable, cmp: Com
   }
 }
 
-/** False, changing nothing, for tuples: their value keys may tie values that differ (nil and "null"). */
+/** False, changing nothing, for tuples (their comparison sort handles them). */
 function orderGroupByValue(rows: number[], from: number, to: number, table: DatomTable): boolean {
-  const slotOf = new Map<unknown, number>();
-  const values: unknown[] = [];
-  const slots = new Int32Array(to - from);
+  const values = new Array<unknown>(to - from);
   for (let i = from; i < to; i++) {
     const v = table.v(rows[i]!);
     if (Array.isArray(v)) return false;
-    const key = valueKey(v);
-    let slot = slotOf.get(key);
-    if (slot === undefined) {
-      slot = values.length;
-      slotOf.set(key, slot);
-      values.push(v);
-    }
-    slots[i - from] = slot;
+    values[i - from] = v;
   }
-  if (values.length === 1) return true;
-  const byValue = Array.from(values.keys()).sort((x, y) => compareValues(values[x], values[y]));
-  const rank = new Int32Array(values.length);
-  for (let r = 0; r < byValue.length; r++) rank[byValue[r]!] = r;
-  const starts = new Int32Array(values.length + 1);
-  for (let i = 0; i < slots.length; i++) starts[rank[slots[i]!]! + 1]!++;
-  for (let r = 1; r < starts.length; r++) starts[r]! += starts[r - 1]!;
+  const order = stableOrder(values);
   const group = rows.slice(from, to);
-  for (let i = 0; i < group.length; i++) rows[from + starts[rank[slots[i]!]!]!++] = group[i]!;
+  for (let k = 0; k < group.length; k++) rows[from + k] = group[order[k]!]!;
   return true;
 }
