@@ -1,7 +1,8 @@
 //! The index worker: builds roots (build.ts) in a worker thread, so that indexing uses the second
 //! core while the main thread runs transactions and queries. Started by WorkerBuilder
-//! (worker-builder.ts) with `WorkerSettings` as its workerData. Its segment store sends every read
-//! and write to the main thread (worker-protocol.ts); its memory cache is its own.
+//! (worker-builder.ts) with `WorkerSettings` as its workerData. Its segment store sends every write
+//! to the main thread (worker-protocol.ts), and every read too unless it may read local segment
+//! files itself; its memory cache is its own.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Datom } from '../datom/datom.ts';
 import { NodeCache } from '../cache/node-cache.ts';
@@ -10,12 +11,14 @@ import { datomNodeCodec } from '../segment/datom-codec.ts';
 import { RootBuilder } from './build.ts';
 import { encodeRoot } from './root.ts';
 import { decodeRun } from './wire.ts';
+import { readSegmentFile } from '../storage/local/segment-store.ts';
+import { defaultFileSystem } from '../storage/local/file-system.ts';
 import { deserializeError, serializeError, type FromWorker, type ToWorker, type WorkerSettings } from './worker-protocol.ts';
 
 const port = parentPort!;
 const settings = workerData as WorkerSettings;
 
-/** Segment reads and writes, answered by the main thread. */
+/** Segment reads (local files read here first) and writes, answered by the main thread. */
 class MainThreadSegments implements SegmentStore {
   readonly level = 'main-thread';
   private next = 0;
@@ -28,7 +31,12 @@ class MainThreadSegments implements SegmentStore {
     });
   }
 
-  get(address: string): Promise<Uint8Array | null> {
+  async get(address: string): Promise<Uint8Array | null> {
+    const direct = settings.directReads;
+    if (direct !== undefined) {
+      const bytes = await readSegmentFile(defaultFileSystem, direct.reads.directory, direct.prefix + address);
+      if (bytes !== null) return bytes;
+    }
     const id = this.next++;
     return this.ask({ kind: 'get', id, address }, id);
   }

@@ -113,7 +113,13 @@ export class Indexer {
     this.nodes = new NodeCache(datomNodeCodec(options.compression), level, { cacheBytesMax: options.cacheBytesMax });
     // The worker's own memory cache: runs stream through segments and look up few.
     const workerCacheBytes = Math.max(1, Math.min(64 * 1024 * 1024, Math.floor(this.nodes.bytesMax / 4)));
-    this.builder = options.worker === true ? new WorkerBuilder(level, { ...this.settings, compression: options.compression, cacheBytesMax: workerCacheBytes }) : new RootBuilder(this.nodes, this.settings);
+    // The worker reads segments itself when they are local files and no cache directory is in between.
+    const reads = level === this.segments ? (storage.directSegmentReads?.() ?? null) : null;
+    const directReads = reads === null ? undefined : { reads, prefix: this.segments.prefix };
+    this.builder =
+      options.worker === true
+        ? new WorkerBuilder(level, { ...this.settings, compression: options.compression, cacheBytesMax: workerCacheBytes, directReads })
+        : new RootBuilder(this.nodes, this.settings);
     this.current = record?.root ?? null;
     this.version = record?.version ?? null;
   }

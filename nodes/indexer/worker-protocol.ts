@@ -1,15 +1,23 @@
 //! The messages between the Indexer (main thread) and its index worker (index-worker.ts). The
-//! worker builds roots; every segment it reads or writes goes through the main thread's cache
-//! levels below memory (directory caches, then storage), so the worker needs no storage handle
-//! and works with every backend, memory included.
+//! worker builds roots; the segments it writes, and those it reads unless storage lets it read
+//! them itself (`directReads`, local files), go through the main thread's cache levels below
+//! memory (directory caches, then storage), so the worker needs no storage handle and works with
+//! every backend, memory included.
 import { FactumError, isFactumError } from '../util/errors.ts';
 import type { Compression } from '../segment/envelope.ts';
 import type { BuildSettings } from './build.ts';
+import type { DirectSegmentReads } from '../storage/protocol.ts';
 
 export interface WorkerSettings extends BuildSettings {
   readonly compression?: Compression;
   /** Bytes of decoded segments the worker keeps in memory. */
   readonly cacheBytesMax: number;
+  /**
+   * Where the worker reads segments itself (storage keys are `prefix` + address), when storage
+   * allows it and no cache directory sits above it; a segment not found there is asked of the
+   * main thread. Writes always go through the main thread.
+   */
+  readonly directReads?: { readonly reads: DirectSegmentReads; readonly prefix: string };
 }
 
 export interface SerializedError {

@@ -69,4 +69,18 @@ export interface Storage {
 
   /** Releases files, locks and connections. Later calls fail with `client/closed`. */
   close(): Promise<void>;
+
+  /**
+   * How another thread of this process may read segments itself, without this object: a plain
+   * value it can be sent. Only backends whose segments are immutable files offer it (the index
+   * worker reads the segments it merges so, not waiting for the main thread's turn). Optional;
+   * wrappers (fault injection) leave it out, so every read goes through them.
+   */
+  directSegmentReads?(): DirectSegmentReads | null;
+}
+
+/** Segments as files of the local backend: `readSegmentFile(directory, key)` (local/segment-store.ts). */
+export interface DirectSegmentReads {
+  readonly kind: 'local-directory';
+  readonly directory: string;
 }

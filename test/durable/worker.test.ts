@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkerBuilder } from '../../nodes/indexer/worker-builder.ts';
 import { RootBuilder } from '../../nodes/indexer/build.ts';
+import { decodeRoot, encodeRoot } from '../../nodes/indexer/root.ts';
 import { bootstrapTransaction, indexInputOf } from '../../nodes/indexer/db-input.ts';
 import { StorageSegments, type SegmentStore } from '../../nodes/cache/segment-store.ts';
 import { NodeCache } from '../../nodes/cache/node-cache.ts';
@@ -69,6 +70,53 @@ describe('the index worker', () => {
       expect((failed as Error).message).toContain('injected');
     } finally {
       await worker.close();
+    }
+  });
+
+  it('reads local segment files itself, asking the main thread only for writes and for segments it does not find', async () => {
+    const { mkdtemp, readdir, writeFile, readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { openLocalStorage } = await import('../../nodes/storage/local/local-storage.ts');
+    const { removeDirectory } = await import('../../nodes/storage/local/local-test-support.ts');
+    const directory = await mkdtemp(join(tmpdir(), 'factum-worker-'));
+    const storage = await openLocalStorage(directory);
+    const workload = runWorkload(41, 120);
+    const upTo = (from: number, to: number) => workload.transactions.filter((tx) => tx.t > from && tx.t <= to);
+    const segments = new StorageSegments(storage, 'segments/db/');
+    let mainThreadReads = 0;
+    const below: SegmentStore = { level: 'storage', get: (address) => (mainThreadReads++, segments.get(address)), put: (address, bytes) => segments.put(address, bytes) };
+    const reads = storage.directSegmentReads!()!;
+    expect(reads.kind).toBe('local-directory');
+    const worker = new WorkerBuilder(below, { ...settings, cacheBytesMax: 1024 * 1024, directReads: { reads, prefix: 'segments/db/' } });
+    const local = new RootBuilder(new NodeCache(datomNodeCodec(), new StorageSegments(createMemoryStorage(), 'segments/db/'), {}), settings);
+    try {
+      const first = await worker.build(null, indexInputOf(workload.dbs[60]!, [bootstrapTransaction(), ...upTo(0, 60)], 60), 1_000);
+      await worker.close(); // a fresh worker has nothing in memory: the next run reads the first run's segments
+      const input = indexInputOf(workload.dbs[120]!, upTo(60, 120), 120);
+      const second = await worker.build(first.root, input, 2_000);
+      const expectedFirst = await local.build(null, indexInputOf(workload.dbs[60]!, [bootstrapTransaction(), ...upTo(0, 60)], 60), 1_000);
+      const expected = await local.build(expectedFirst.root, input, 2_000);
+      expect(encodeRoot(second.root)).toEqual(encodeRoot(decodeRoot('expected', encodeRoot(expected.root))));
+      expect(mainThreadReads).toBe(0);
+
+      // A damaged file the worker reads is storage/corrupt from the worker, naming the file.
+      await worker.close();
+      const folder = join(directory, 'segments', 'segments', 'db');
+      for (const name of await readdir(folder)) {
+        const file = join(folder, name);
+        const bytes = await readFile(file);
+        bytes[bytes.length - 1]! ^= 0xff;
+        await writeFile(file, bytes);
+      }
+      const more = runWorkload(42, 60, workload); // retractions of indexed facts: lookups read segments
+      const failed = await failure(worker.build(second.root, indexInputOf(more.dbs[180]!, more.transactions.filter((tx) => tx.t > 120 && tx.t <= 180), 180), 3_000));
+      expect(isFactumError(failed, 'storage/corrupt')).toBe(true);
+      expect((failed as Error).message).toContain(folder);
+    } finally {
+      await worker.close();
+      await storage.close();
+      await removeDirectory(directory);
     }
   });
 });

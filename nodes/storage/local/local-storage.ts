@@ -10,7 +10,7 @@
 //! fsynced) before its promise resolves. A log is scanned, and a torn tail cut off, on its first use.
 
 import path from 'node:path';
-import type { LogEntry, Storage, VersionedRecord } from '../protocol.ts';
+import type { DirectSegmentReads, LogEntry, Storage, VersionedRecord } from '../protocol.ts';
 import { checkKey, checkPosition, checkRange, failClosed } from '../check-arguments.ts';
 import type { FileSystem } from './file-system.ts';
 import { defaultFileSystem, io, makeDirectory } from './file-system.ts';
@@ -102,6 +102,12 @@ class LocalStorage implements Storage {
     this.checkOpen('getSegment');
     checkKey('segment', key);
     return this.segments.get(key);
+  }
+
+  directSegmentReads(): DirectSegmentReads | null {
+    // A file system given for tests (injected failures) is not one another thread can share.
+    if (this.closed || this.fileSystem !== defaultFileSystem) return null;
+    return { kind: 'local-directory', directory: path.join(this.directory, 'segments') };
   }
 
   async *listSegments(prefix: string): AsyncIterable<string> {

@@ -42,6 +42,25 @@ export function decodeSegment(file: Buffer): Uint8Array | string {
   return bytes;
 }
 
+/**
+ * The segment `key` of the segments folder `directory`, or null. A file is complete or absent
+ * (written by rename), so any thread may read it while another writes others.
+ */
+export async function readSegmentFile(fileSystem: FileSystem, directory: string, key: string): Promise<Uint8Array | null> {
+  const filePath = path.join(directory, keyToPath(key, suffix));
+  const file = await readFileIfExists(fileSystem, filePath);
+  if (file === null) return null;
+  const bytes = decodeSegment(file);
+  if (typeof bytes === 'string') {
+    fail('storage/corrupt', `segment file ${filePath} (key ${JSON.stringify(key)}) is damaged: ${bytes}; expected an intact segment`, {
+      path: filePath,
+      key,
+      problem: bytes,
+    });
+  }
+  return bytes;
+}
+
 export class SegmentStore {
   private readonly queue = new KeyedSerialQueue();
 
@@ -71,19 +90,8 @@ export class SegmentStore {
     });
   }
 
-  async get(key: string): Promise<Uint8Array | null> {
-    const filePath = this.pathOf(key);
-    const file = await readFileIfExists(this.fileSystem, filePath);
-    if (file === null) return null;
-    const bytes = decodeSegment(file);
-    if (typeof bytes === 'string') {
-      fail('storage/corrupt', `segment file ${filePath} (key ${JSON.stringify(key)}) is damaged: ${bytes}; expected an intact segment`, {
-        path: filePath,
-        key,
-        problem: bytes,
-      });
-    }
-    return bytes;
+  get(key: string): Promise<Uint8Array | null> {
+    return readSegmentFile(this.fileSystem, this.directory, key);
   }
 
   /** Walks the folder of the prefix's complete parts; yields keys as they are found. */
