@@ -6,6 +6,7 @@
 //   BENCH_SIZES=1000000,10000000 npm run bench -- bench/durable.bench.ts     the issue's sizes (slow here)
 //   BENCH_WORKER=0 ...                                        indexing on the main thread, not in a worker
 //   BENCH_KEEP=1 ...                                          keep each database and print how to query it again
+//   BENCH_RETRY_MS=10 ...                                     wait 10 ms, not 50, before retrying a transaction refused by back-pressure
 //
 // Data: people (name, email, age), items (sku, price) and orders (customer ref, items
 // cardinality-many refs, total), made by the real transaction engine in transactions of 500
@@ -34,6 +35,7 @@ import { OrdersData, schema } from './orders.ts';
 const NOVELTY_BYTES = Number(process.env.BENCH_NOVELTY ?? 16 * 1024 * 1024);
 /** Index in a worker thread (the default of local and AWS storage); BENCH_WORKER=0 indexes on the main thread. */
 const WORKER = process.env.BENCH_WORKER !== '0';
+const RETRY_MS = Number(process.env.BENCH_RETRY_MS ?? 50);
 const CACHE_BYTES = Number(process.env.BENCH_CACHE_MB ?? 256) * 1024 * 1024;
 const DATABASE = 'bench';
 const IN_FLIGHT = 4;
@@ -95,7 +97,7 @@ async function build(target: number): Promise<Built> {
         const p: Promise<void> = transactor.transact(data.next()).then(record, async (error: unknown) => {
           if ((error as { code?: string }).code !== 'storage/busy') throw error;
           busy++;
-          await new Promise((resolve) => setTimeout(resolve, 50)); // back-pressure: indexing catches up
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS)); // back-pressure: indexing catches up
         });
         const tracked = p.finally(() => inFlight.delete(tracked));
         inFlight.add(tracked);
@@ -186,7 +188,7 @@ async function main(): Promise<void> {
     const rate = built.datoms / (built.importMs / 1000);
     console.log(`\n${built.datoms.toLocaleString('en')} datoms (target ${size.toLocaleString('en')})`);
     console.log(`  import with indexing (transactor, fsync, background indexing): ${(built.importMs / 1000).toFixed(1)} s, ${Math.round(rate).toLocaleString('en')} datoms/s`);
-    console.log(`    CPU time ${(built.importCpuMs / 1000).toFixed(1)} s; ${built.busy} transactions refused with storage/busy (back-pressure) and retried after 50 ms`);
+    console.log(`    CPU time ${(built.importCpuMs / 1000).toFixed(1)} s; ${built.busy} transactions refused with storage/busy (back-pressure) and retried after ${RETRY_MS} ms`);
     console.log(`  peak RSS during import: ${rssMb(built.rssPeakBytes)} (peak JS heap used ${rssMb(built.heapPeakBytes)}, external + array buffers ${rssMb(built.externalPeakBytes)})`);
     console.log(`  index 10k new datoms: ${built.index10kMs.toFixed(0)} ms, ${built.index10kSegments} segments written`);
     const child = spawnSync(process.execPath, [...process.execArgv, self, '--query', built.directory, String(built.personE), String(built.ageA)], { stdio: 'inherit' });
