@@ -21,7 +21,7 @@
 //!
 //! Reads are lazy: a range iteration loads one leaf at a time and stops before loading a leaf
 //! whose first key is past the upper bound, so a point lookup reads one segment per level.
-import { assert } from '../util/assert.ts';
+import { assert, AssertionError } from '../util/assert.ts';
 import { FactumError } from '../util/errors.ts';
 
 export type Compare<K> = (a: K, b: K) => number;
@@ -765,14 +765,19 @@ class Merger<K> {
  * edited keys are written; all others are shared with `tree`.
  */
 export async function mergeTree<K>(config: TreeConfig<K>, tree: DurableTree, adds: readonly K[], removes: readonly K[]): Promise<MergeResult> {
-  const edits = sortedEdits(config.compare, adds, removes);
   const merger = new Merger(config);
-  if (edits.length === 0) return { tree, written: 0 };
   if (tree.address === null) {
+    // A new tree (a new run, most often): the adds, checked, built bottom-up.
     assert(removes.length === 0, 'mergeTree: removing keys from an empty tree');
+    if (adds.length === 0) return { tree, written: 0 };
+    for (let k = 1; k < adds.length; k++) {
+      if (config.compare(adds[k - 1]!, adds[k]!) >= 0) throw new AssertionError('mergeTree: adds and removes must each ascend strictly');
+    }
     const root = await buildCounting(config, adds, merger);
     return { tree: root, written: merger.written };
   }
+  const edits = sortedEdits(config.compare, adds, removes);
+  if (edits.length === 0) return { tree, written: 0 };
   const refs = await merger.mergeNode(rootExpected<K>(tree), edits, true);
   // Removals leave the old bound valid (an upper bound); additions may raise it.
   const last = adds.length === 0 ? tree.last : laterLast(config.compare, tree.last, adds[adds.length - 1]);
@@ -784,5 +789,5 @@ async function buildCounting<K>(config: TreeConfig<K>, keys: readonly K[], merge
     ...config,
     store: { load: (address) => config.store.load(address), store: (node) => (merger.written++, config.store.store(node)) },
   };
-  return buildSorted(counting, keys); // sortedEdits checked the order
+  return buildSorted(counting, keys); // mergeTree checked the order
 }

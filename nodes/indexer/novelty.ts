@@ -14,7 +14,7 @@ import type { Datom, IndexName } from '../datom/datom.ts';
 import { compareValues } from '../values/compare.ts';
 import { stableOrder } from '../util/stable-order.ts';
 import { FactumError } from '../util/errors.ts';
-import { currentOrders, historyOrders, indexNames } from './datom-order.ts';
+import { currentOrders, indexNames } from './datom-order.ts';
 
 export interface LoggedTransaction {
   readonly t: number;
@@ -82,12 +82,6 @@ function applyFact(datoms: readonly Datom[], from: number, to: number, durable: 
   if (asserted !== null && asserted !== durable) out.currentAdds.push(asserted);
 }
 
-/** `datoms` sorted by `order`: as they are when they already are (one pass), else sorted. */
-function inOrder(datoms: Datom[], order: (x: Datom, y: Datom) => number): Datom[] {
-  for (let i = 1; i < datoms.length; i++) if (order(datoms[i - 1]!, datoms[i]!) > 0) return datoms.sort(order);
-  return datoms;
-}
-
 /** `datoms` in key order, those with equal keys in their original order (nodes/util/stable-order.ts). */
 export function stableByKey(datoms: readonly Datom[], valueOf: (datom: Datom) => unknown): Datom[] {
   const order = stableOrder(datoms.map(valueOf));
@@ -117,14 +111,18 @@ function byReferencedEntity(datoms: readonly Datom[], schema: AttributeFacts): D
   );
 }
 
-/** The four orders of `eavt` (datoms in EAVT order, current or history), each checked by one pass (and sorted if a bug left it out of order). */
-function allOrders(eavt: Datom[], orders: Readonly<Record<IndexName, (x: Datom, y: Datom) => number>>, schema: AttributeFacts): Record<IndexName, Datom[]> {
-  const aevt = stableByKey(inOrder(eavt, orders.eavt), (d) => d.a); // EAVT regrouped by attribute
+/**
+ * The four orders of `eavt` (datoms in EAVT order, current or history). The trees check the
+ * order of their edits as they take them (`mergeTree`: strictly ascending, or the run fails with
+ * an AssertionError), so the regrouping is not checked twice here.
+ */
+function allOrders(eavt: Datom[], schema: AttributeFacts): Record<IndexName, Datom[]> {
+  const aevt = stableByKey(eavt, (d) => d.a); // EAVT regrouped by attribute
   return {
     eavt,
-    aevt: inOrder(aevt, orders.aevt),
-    avet: inOrder(byValueWithinAttribute(aevt), orders.avet),
-    vaet: inOrder(byReferencedEntity(aevt, schema), orders.vaet),
+    aevt,
+    avet: byValueWithinAttribute(aevt),
+    vaet: byReferencedEntity(aevt, schema),
   };
 }
 
@@ -154,9 +152,9 @@ export async function editsOf(transactions: readonly LoggedTransaction[], schema
   // Facts in EAVT order give changes in EAVT order (history: within a fact, in t order).
   const changes: FactChanges = { currentAdds: [], currentRemoves: [], historyAdds: [] };
   for (let f = 0; f + 1 < starts.length; f++) applyFact(datoms, starts[f]!, starts[f + 1]!, durables.get(starts[f]!) ?? null, schema, changes);
-  const adds = allOrders(changes.currentAdds, currentOrders, schema);
-  const removes = allOrders(changes.currentRemoves, currentOrders, schema);
-  const historyAdds = allOrders(changes.historyAdds, historyOrders, schema);
+  const adds = allOrders(changes.currentAdds, schema);
+  const removes = allOrders(changes.currentRemoves, schema);
+  const historyAdds = allOrders(changes.historyAdds, schema);
   const current = {} as Record<IndexName, TreeEdits>;
   const history = {} as Record<IndexName, TreeEdits>;
   for (const index of indexNames) {

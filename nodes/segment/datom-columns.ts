@@ -35,14 +35,11 @@ function repeats(previous: unknown, v: unknown): boolean {
   return typeof v === 'number' ? Object.is(previous, v) : previous === v;
 }
 
-const componentE = (d: Datom): number => d.e;
-const componentA = (d: Datom): number => d.a;
-const componentT = (d: Datom): number => tOfTx(d.tx);
-
-function writeDeltas(writer: Writer, datoms: readonly Datom[], component: (datom: Datom) => number): void {
+/** Each value minus the one before it (the first minus 0), as signed varints. */
+function writeDeltas(writer: Writer, values: Float64Array): void {
   let previous = 0;
-  for (let i = 0; i < datoms.length; i++) {
-    const n = component(datoms[i]!);
+  for (let i = 0; i < values.length; i++) {
+    const n = values[i]!;
     writer.int(n - previous);
     previous = n;
   }
@@ -51,18 +48,31 @@ function writeDeltas(writer: Writer, datoms: readonly Datom[], component: (datom
 export function writeDatomColumns(writer: Writer, datoms: readonly Datom[]): void {
   const n = datoms.length;
   writer.uint(n);
-  writeDeltas(writer, datoms, componentE);
-  writeDeltas(writer, datoms, componentA);
-  writeDeltas(writer, datoms, componentT);
-  const assertions = datoms.reduce((count, d) => count + (d.added ? 1 : 0), 0);
+  // The numeric columns gathered in one pass over the datoms (one property read site each).
+  const e = new Float64Array(n);
+  const a = new Float64Array(n);
+  const t = new Float64Array(n);
+  let assertions = 0;
+  for (let i = 0; i < n; i++) {
+    const datom = datoms[i]!;
+    e[i] = datom.e;
+    a[i] = datom.a;
+    t[i] = tOfTx(datom.tx);
+    if (datom.added) assertions++;
+  }
+  writeDeltas(writer, e);
+  writeDeltas(writer, a);
+  writeDeltas(writer, t);
   if (assertions === n) writer.byte(0);
   else if (assertions === 0) writer.byte(1);
   else {
     writer.byte(2);
     writer.raw(bitmap(n, (i) => datoms[i]!.added));
   }
-  writer.raw(bitmap(n, (i) => i > 0 && repeats(datoms[i - 1]!.v, datoms[i]!.v)));
-  for (let i = 0; i < n; i++) if (i === 0 || !repeats(datoms[i - 1]!.v, datoms[i]!.v)) writer.value(datoms[i]!.v);
+  const values = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) values[i] = datoms[i]!.v;
+  writer.raw(bitmap(n, (i) => i > 0 && repeats(values[i - 1], values[i])));
+  for (let i = 0; i < n; i++) if (i === 0 || !repeats(values[i - 1], values[i])) writer.value(values[i]);
 }
 
 function bitmap(n: number, bit: (i: number) => boolean): Uint8Array {
