@@ -100,7 +100,19 @@ function readDeltas(reader: Reader, n: number, address: string, what: string): F
   return out;
 }
 
-export function readDatomColumns(reader: Reader, address: string): SegmentDatom[] {
+/** The columns of a run of datoms, all but the values (which the reader is left at). */
+interface Columns {
+  readonly n: number;
+  readonly e: Float64Array;
+  readonly a: Float64Array;
+  readonly t: Float64Array;
+  /** 0 all assertions, 1 all retractions, 2 `added` says. */
+  readonly form: number;
+  readonly added: Uint8Array | null;
+  readonly repeated: Uint8Array;
+}
+
+function readColumns(reader: Reader, address: string): Columns {
   const n = reader.uint();
   // Each datom takes at least three bytes (its e, a and t deltas).
   if (n * 3 > reader.remaining) corrupt(address, `a count of ${n} datoms exceeds the ${reader.remaining} bytes left`);
@@ -112,6 +124,11 @@ export function readDatomColumns(reader: Reader, address: string): SegmentDatom[
   const added = form === 2 ? reader.raw(Math.ceil(n / 8)) : null;
   const repeated = reader.raw(Math.ceil(n / 8));
   if (n > 0 && isSet(repeated, 0)) corrupt(address, 'the first value is marked as a repeat');
+  return { n, e, a, t, form, added, repeated };
+}
+
+export function readDatomColumns(reader: Reader, address: string): SegmentDatom[] {
+  const { n, e, a, t, form, added, repeated } = readColumns(reader, address);
   const datoms = new Array<SegmentDatom>(n);
   let v: unknown = null;
   for (let i = 0; i < n; i++) {
@@ -120,4 +137,22 @@ export function readDatomColumns(reader: Reader, address: string): SegmentDatom[
     datoms[i] = new SegmentDatom(e[i]!, a[i]!, v, txOfT(t[i]!), isAdded);
   }
   return datoms;
+}
+
+/**
+ * Decodes what `writeDatomColumns` wrote, as `readDatomColumns` does, and compares it with the
+ * datoms written, without building datoms: null when every one comes back (`sameValue` for the
+ * values), else what differs. The check made before a segment is written (node-codec.ts).
+ */
+export function checkDatomColumns(reader: Reader, datoms: readonly Datom[], sameValue: (decoded: unknown, written: unknown) => boolean): string | null {
+  const { n, e, a, t, form, added, repeated } = readColumns(reader, '(a segment being written)');
+  if (n !== datoms.length) return `${n} keys, not ${datoms.length}`;
+  let v: unknown = null;
+  for (let i = 0; i < n; i++) {
+    if (!isSet(repeated, i)) v = reader.value();
+    const datom = datoms[i]!;
+    const isAdded = added === null ? form === 0 : isSet(added, i);
+    if (e[i] !== datom.e || a[i] !== datom.a || txOfT(t[i]!) !== datom.tx || isAdded !== datom.added || !sameValue(v, datom.v)) return `key ${i}`;
+  }
+  return null;
 }

@@ -77,6 +77,10 @@ describe('segments', () => {
       (datoms) => datoms.slice(1), // drops a key
       (datoms) => datoms.map((d, i) => (i === 1 ? new SegmentDatom(d.e, d.a, 'other', d.tx, d.added) : d)), // changes a value
       (datoms) => datoms.map((d) => new SegmentDatom(d.e, d.a, d.v, d.tx, !d.added)), // flips added
+      (datoms) => datoms.map((d, i) => (i === 1 ? new SegmentDatom(d.e + 1, d.a, d.v, d.tx, d.added) : d)), // changes an entity
+      (datoms) => datoms.map((d, i) => (i === 0 ? new SegmentDatom(d.e, d.a + 1, d.v, d.tx, d.added) : d)), // changes an attribute
+      (datoms) => datoms.map((d, i) => (i === 1 ? new SegmentDatom(d.e, d.a, d.v, txOfT(2), d.added) : d)), // changes a tx
+      (datoms) => [...datoms, datoms[datoms.length - 1]!], // adds a key
     ];
     for (const bug of wrong) {
       const buggy = nodeCodec<Datom>({ ...datomColumns, write: (writer, datoms) => datomColumns.write(writer, bug(datoms)) }, 'brotli');
