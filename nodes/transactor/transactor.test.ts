@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStorage } from '../storage/memory/memory-storage.ts';
 import { withFaults } from '../storage/fault.ts';
-import { isFactumError } from '../util/errors.ts';
+import { FactumError, isFactumError } from '../util/errors.ts';
+import type { Storage } from '../storage/protocol.ts';
 import { kw } from '../values/values.ts';
 import { Transactor } from './transactor.ts';
 import { System } from './system.ts';
@@ -81,6 +82,102 @@ describe('transactor', () => {
       expect(skus(reopened).sort()).toEqual([...acknowledged].sort());
       expect(skus(t).sort()).toEqual([...acknowledged].sort());
     }
+  });
+});
+
+/** Storage whose append after the next `skip` ones waits for `release()` and then fails (before writing anything). */
+function gatedStorage(): { storage: Storage; hold: (skip?: number) => void; release: () => void } {
+  const inner = createMemoryStorage();
+  let gate: { promise: Promise<void>; open: () => void } | null = null;
+  let skipping = 0;
+  const storage: Storage = {
+    kind: inner.kind,
+    appendLog: async (log, position, bytes) => {
+      if (gate === null || skipping-- > 0) return inner.appendLog(log, position, bytes);
+      const held = gate;
+      gate = null;
+      await held.promise;
+      throw new FactumError('storage/unavailable', 'injected: the log write failed', { position });
+    },
+    readLog: (log, start, end) => inner.readLog(log, start, end),
+    logLength: (log) => inner.logLength(log),
+    deleteLog: (log) => inner.deleteLog(log),
+    putSegment: (key, bytes) => inner.putSegment(key, bytes),
+    getSegment: (key) => inner.getSegment(key),
+    listSegments: (prefix) => inner.listSegments(prefix),
+    deleteSegments: (keys) => inner.deleteSegments(keys),
+    getRecord: (key) => inner.getRecord(key),
+    casRecord: (key, version, bytes) => inner.casRecord(key, version, bytes),
+    deleteRecord: (key, version) => inner.deleteRecord(key, version),
+    close: () => inner.close(),
+  };
+  let open = (): void => undefined;
+  return {
+    storage,
+    hold: (skip = 0) => {
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      gate = { promise, open };
+      skipping = skip;
+    },
+    release: () => open(),
+  };
+}
+
+describe('the pipelined writer', () => {
+  it('answers a batch processed during a write only once that write is durable, and processes it again when it is not', async () => {
+    const { storage, hold, release } = gatedStorage();
+    const t = await Transactor.open(storage, 'db-x', { indexing: false });
+    await t.transact(schema);
+    const e = (await t.transact([{ 'db/id': 'x', 'item/sku': 'A', 'item/count': 1 }])).tempids['x']!;
+    await new Promise((resolve) => setImmediate(resolve)); // the writer is idle: A starts a batch of its own
+    hold();
+    // A sets the count to 2; B, queued while A is written, is processed against A's result, where
+    // its compare-and-swap from 1 fails. A's write fails: B must meet the durable count, 1.
+    const a = t.transact([['db/add', e, 'item/count', 2]]);
+    const b = t.transact([['db/cas', e, 'item/count', 1, 3]]);
+    let bSettled = false;
+    void b.then(
+      () => (bSettled = true),
+      () => (bSettled = true),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(bSettled).toBe(false); // processed (and refused) against A's result, but not answered
+    release();
+    await expect(a).rejects.toMatchObject({ code: 'storage/unavailable' });
+    const report = await b;
+    expect([...report.dbAfter.datoms('eavt', e, kw('item/count'))].map((d) => d.v)).toEqual([3]);
+    const reopened = await Transactor.open(storage, 'db-x', { indexing: false });
+    expect([...reopened.db().datoms('eavt', e, kw('item/count'))].map((d) => d.v)).toEqual([3]);
+    expect(reopened.db().basisT).toBe(t.db().basisT);
+  });
+
+  it('processes again a transaction refused next to one whose write failed (group commit)', async () => {
+    const { storage, hold, release } = gatedStorage();
+    const t = await Transactor.open(storage, 'db-x', { indexing: false });
+    await t.transact(schema);
+    const e = (await t.transact([{ 'db/id': 'x', 'item/sku': 'A', 'item/count': 1 }])).tempids['x']!;
+    await new Promise((resolve) => setImmediate(resolve));
+    const first = t.transact([{ 'item/sku': 'B' }]); // a batch of its own, written first
+    hold(1);
+    // Queued together while the first is written: one batch, B after A, B refused by A's change.
+    const a = t.transact([['db/add', e, 'item/count', 2]]);
+    const b = t.transact([['db/cas', e, 'item/count', 1, 3]]);
+    await first;
+    release();
+    await expect(a).rejects.toMatchObject({ code: 'storage/unavailable' });
+    expect([...(await b).dbAfter.datoms('eavt', e, kw('item/count'))].map((d) => d.v)).toEqual([3]);
+  });
+
+  it('answers a refusal made during a write once that write is durable', async () => {
+    const { storage } = gatedStorage();
+    const t = await Transactor.open(storage, 'db-x', { indexing: false });
+    await t.transact(schema);
+    const e = (await t.transact([{ 'db/id': 'x', 'item/sku': 'A', 'item/count': 1 }])).tempids['x']!;
+    const a = t.transact([['db/add', e, 'item/count', 2]]);
+    const b = t.transact([['db/cas', e, 'item/count', 1, 3]]); // against A's result: refused
+    await expect(a).resolves.toBeDefined();
+    await expect(b).rejects.toMatchObject({ code: 'transact/cas-failed' });
+    expect([...t.db().datoms('eavt', e, kw('item/count'))].map((d) => d.v)).toEqual([2]);
   });
 });
 

@@ -8,6 +8,12 @@
 //!
 //!   submit ──▶ queue ──▶ [process t, t+1, t+2 in memory] ──▶ appendLog(position) ──▶ acknowledge
 //!
+//! Pipelined: while one entry is being written, the next batch is processed against the db value
+//! the entry in flight makes, so the writer does not sit idle through the write. Nothing of that
+//! batch is answered (not even a transaction it refused) until the entry before it is durable;
+//! if that entry is not written, the batch goes back to the head of the queue and is processed
+//! again against the db value that is.
+//!
 //! The position condition is the fence: if another writer took the position, nothing of this
 //! batch is acknowledged and this transactor stops accepting writes.
 //!
@@ -58,6 +64,16 @@ export interface TxRangeEntry {
 
 /** Transactions per log entry at most, to bound entry size. */
 const BATCH_MAX = 256;
+
+/** A batch processed against a db value, not yet answered: what its log entry will hold. */
+interface Prepared {
+  readonly batch: readonly Pending[];
+  /** The transactions it refused, with why (answered once the db value they met is durable). */
+  readonly refused: ReadonlyArray<{ readonly pending: Pending; readonly error: unknown }>;
+  readonly accepted: ReadonlyArray<{ readonly pending: Pending; readonly report: TxReport }>;
+  /** The db value after the accepted transactions. */
+  readonly db: Db;
+}
 
 export class Transactor {
   private current: Db;
@@ -251,11 +267,31 @@ export class Transactor {
 
   private async flush(): Promise<void> {
     try {
+      // A batch processed against the durable db value (or the one the entry in flight makes), to write next.
+      let next: Prepared | null = null;
       for (;;) {
-        if (this.rebaseTo !== null && this.fenced === null) await this.rebase();
-        if (this.queue.length === 0 || this.fenced !== null || this.closed) break;
-        const batch = this.queue.splice(0, BATCH_MAX);
-        await this.commit(batch);
+        if (next === null) {
+          if (this.rebaseTo !== null && this.fenced === null) await this.rebase();
+          if (this.queue.length === 0 || this.fenced !== null || this.closed) break;
+          next = await this.prepare(this.queue.splice(0, BATCH_MAX), this.current);
+        }
+        const writing = this.write(next);
+        // Meanwhile the batch after it, against the db value it makes (unless a rebase waits: it
+        // runs between writes, and would otherwise wait as long as transactions keep coming).
+        let after: Prepared | null = null;
+        if (this.rebaseTo === null && this.queue.length > 0 && this.fenced === null && !this.closed) {
+          after = await this.prepare(this.queue.splice(0, BATCH_MAX), next.db);
+        }
+        const { written, again } = await writing;
+        if (!written) {
+          // Processed against a db value that never became durable: again, against the one that is,
+          // in the order they came.
+          const waiting = after === null ? [] : after.batch;
+          if (this.fenced !== null) for (const pending of waiting) pending.reject(this.fenced);
+          else this.queue.unshift(...again, ...waiting);
+          after = null;
+        }
+        next = after;
       }
     } finally {
       this.writing = false;
@@ -291,9 +327,10 @@ export class Transactor {
     }
   }
 
-  private async commit(batch: readonly Pending[]): Promise<void> {
-    let db = this.current;
+  /** Processes a batch against `db`, answering no one yet (`write` does). */
+  private async prepare(batch: readonly Pending[], db: Db): Promise<Prepared> {
     const accepted: Array<{ pending: Pending; report: TxReport }> = [];
+    const refused: Array<{ pending: Pending; error: unknown }> = [];
     for (const pending of batch) {
       try {
         const before = db;
@@ -301,18 +338,39 @@ export class Transactor {
         accepted.push({ pending, report });
         db = report.dbAfter;
       } catch (error) {
-        pending.reject(error);
+        refused.push({ pending, error });
       }
     }
-    if (accepted.length === 0) return;
-    const bytes = encodeLogEntry(
-      accepted.map(({ report }) => ({
-        t: report.dbAfter.basisT,
-        datoms: report.txData,
-        nextUserN: report.dbAfter.state.nextUserN,
-        nextDbN: report.dbAfter.state.nextDbN,
-      })),
-    );
+    return { batch, refused, accepted, db };
+  }
+
+  /**
+   * Writes a prepared batch (processed against the durable db value) as the next log entry and
+   * answers its transactions. When the entry is not written, its accepted transactions are
+   * answered with the failure; those it refused (perhaps because of one that was not written)
+   * come back in `again`, to be processed once more, and so must a batch processed after it.
+   */
+  private async write(prepared: Prepared): Promise<{ readonly written: boolean; readonly again: readonly Pending[] }> {
+    const { accepted, refused, db } = prepared;
+    const refuse = (): void => {
+      for (const { pending, error } of refused) pending.reject(error);
+    };
+    const notWritten = (error: unknown): { written: boolean; again: Pending[] } => {
+      for (const { pending } of accepted) pending.reject(error);
+      if (this.fenced === null) return { written: false, again: refused.map(({ pending }) => pending) };
+      for (const { pending } of refused) pending.reject(this.fenced);
+      return { written: false, again: [] };
+    };
+    if (accepted.length === 0) {
+      refuse();
+      return { written: true, again: [] };
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = this.encode(accepted);
+    } catch (error) {
+      return notWritten(error);
+    }
     let written: boolean;
     try {
       written = await this.storage.appendLog(this.log, this.position, bytes);
@@ -321,16 +379,15 @@ export class Transactor {
         written = await this.writtenDespite(error, bytes);
       } catch (failure) {
         // Not written: nothing of this batch is acknowledged; later transactions go on from the durable db.
-        for (const { pending } of accepted) pending.reject(failure);
-        return;
+        return notWritten(failure);
       }
     }
     if (!written) {
       this.fenced = new FactumError('storage/conflict', `Another writer appended to this database's log at position ${this.position}; this connection can no longer transact. Reconnect to continue.`, { position: this.position });
-      for (const { pending } of accepted) pending.reject(this.fenced);
       for (const pending of this.queue.splice(0)) pending.reject(this.fenced);
-      return;
+      return notWritten(this.fenced);
     }
+    refuse();
     this.firstTs.push(accepted[0]!.report.dbAfter.basisT);
     this.position++;
     this.current = db;
@@ -343,6 +400,18 @@ export class Transactor {
     });
     for (const { pending, report } of accepted) pending.resolve(report);
     this.wakeSyncWaiters();
+    return { written: true, again: [] };
+  }
+
+  private encode(accepted: Prepared['accepted']): Uint8Array {
+    return encodeLogEntry(
+      accepted.map(({ report }) => ({
+        t: report.dbAfter.basisT,
+        datoms: report.txData,
+        nextUserN: report.dbAfter.state.nextUserN,
+        nextDbN: report.dbAfter.state.nextDbN,
+      })),
+    );
   }
 
   /**
