@@ -168,6 +168,22 @@ describe('the pipelined writer', () => {
     expect([...(await b).dbAfter.datoms('eavt', e, kw('item/count'))].map((d) => d.v)).toEqual([3]);
   });
 
+  it('answers a batch sent back after close() with client/closed', async () => {
+    const { storage, hold, release } = gatedStorage();
+    const t = await Transactor.open(storage, 'db-x', { indexing: false });
+    await t.transact(schema);
+    await new Promise((resolve) => setImmediate(resolve));
+    hold();
+    const a = t.transact([{ 'item/sku': 'A' }]);
+    const b = t.transact([{ 'item/sku': 'B' }]); // processed while A is written
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const closing = t.close();
+    release();
+    await expect(a).rejects.toMatchObject({ code: 'storage/unavailable' });
+    await expect(b).rejects.toMatchObject({ code: 'client/closed' });
+    await closing;
+  });
+
   it('answers a refusal made during a write once that write is durable', async () => {
     const { storage } = gatedStorage();
     const t = await Transactor.open(storage, 'db-x', { indexing: false });

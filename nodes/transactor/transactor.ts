@@ -258,11 +258,16 @@ export class Transactor {
   /** Refuses further transactions and waits for a running index run to end. */
   async close(): Promise<void> {
     this.closed = true;
+    this.rejectQueued();
     const error = new FactumError('client/closed', 'The connection was closed before this transaction was written.', {});
-    for (const pending of this.queue.splice(0)) pending.reject(error);
     for (const waiter of this.syncWaiters.splice(0)) waiter.reject(error);
     await this.background?.idle();
     await this.indexer?.close();
+  }
+
+  private rejectQueued(): void {
+    const error = new FactumError('client/closed', 'The connection was closed before this transaction was written.', {});
+    for (const pending of this.queue.splice(0)) pending.reject(error);
   }
 
   private async flush(): Promise<void> {
@@ -272,6 +277,7 @@ export class Transactor {
       for (;;) {
         if (next === null) {
           if (this.rebaseTo !== null && this.fenced === null) await this.rebase();
+          if (this.closed) this.rejectQueued(); // a batch sent back after close() answered the queue
           if (this.queue.length === 0 || this.fenced !== null || this.closed) break;
           next = await this.prepare(this.queue.splice(0, BATCH_MAX), this.current);
         }
