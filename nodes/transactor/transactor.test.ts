@@ -123,7 +123,84 @@ function gatedStorage(): { storage: Storage; hold: (skip?: number) => void; rele
   };
 }
 
+/** Storage whose append n (from 1) first waits for `control(n)`: 'ok' appends, 'fail' throws without writing. */
+function controlledStorage(control: (n: number) => Promise<'ok' | 'fail'>): { storage: Storage; appends: () => number } {
+  const inner = createMemoryStorage();
+  let n = 0;
+  const storage = new Proxy(inner, {
+    get(target, property) {
+      if (property === 'appendLog') {
+        return async (log: string, position: number, bytes: Uint8Array) => {
+          if ((await control(++n)) === 'fail') throw new FactumError('storage/unavailable', 'injected: the log write failed', { position });
+          return inner.appendLog(log, position, bytes);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as Storage;
+  return { storage, appends: () => n };
+}
+
+/** A promise and the function that resolves it. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
 describe('the pipelined writer', () => {
+  it('writes nothing processed during a write once close() is called, and answers it with client/closed', async () => {
+    const held = gate();
+    const { storage, appends } = controlledStorage(async (n) => (n === 3 ? (await held.promise, 'ok') : 'ok'));
+    const t = await Transactor.open(storage, 'db-x', { indexing: false });
+    await t.transact(schema);
+    await t.transact([{ 'item/sku': 'first' }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const a = t.transact([{ 'item/sku': 'A' }]); // append 3, held
+    const b = t.transact([{ 'item/sku': 'B' }]); // processed while A is written
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await t.close();
+    held.open();
+    await expect(a).resolves.toBeDefined();
+    await expect(b).rejects.toMatchObject({ code: 'client/closed' });
+    expect(appends()).toBe(3);
+  });
+
+  it('answers every transaction when a fence comes while the batch after a failed write is processed', async () => {
+    const [z, ab] = [gate(), gate()];
+    const { storage } = controlledStorage(async (n) => (n === 3 ? (await z.promise, 'ok') : n === 4 ? (await ab.promise, 'fail') : 'ok'));
+    const t = await Transactor.open(storage, 'db-x', { indexing: false });
+    await t.transact(schema);
+    const e = (await t.transact([{ 'db/id': 'x', 'item/sku': 'A', 'item/count': 1 }])).tempids['x']!;
+    await new Promise((resolve) => setImmediate(resolve));
+    // Processing the batch after [A, B] takes a while (as segment loads do); meanwhile the write
+    // of [A, B] fails and the connection is fenced (as when another process moves the index root).
+    const internals = t as unknown as { prepare: (...args: unknown[]) => Promise<unknown>; fenced: unknown };
+    const prepare = internals.prepare.bind(t);
+    let calls = 0;
+    internals.prepare = async (...args: unknown[]) => {
+      const result = await prepare(...args);
+      if (++calls === 3) {
+        ab.open();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        internals.fenced = new FactumError('storage/conflict', 'another process moved the root (simulated)', {});
+      }
+      return result;
+    };
+    const first = t.transact([{ 'item/sku': 'Z' }]); // its own batch; its write held
+    const a = t.transact([['db/add', e, 'item/count', 2]]);
+    const b = t.transact([['db/cas', e, 'item/count', 1, 3]]); // with A while Z is written: refused against A
+    await new Promise((resolve) => setImmediate(resolve));
+    const c = t.transact([{ 'item/sku': 'C' }]); // the batch after [A, B]
+    z.open();
+    await first;
+    await expect(a).rejects.toMatchObject({ code: 'storage/unavailable' });
+    await expect(b).rejects.toMatchObject({ code: 'storage/conflict' });
+    await expect(c).rejects.toMatchObject({ code: 'storage/conflict' });
+  });
+
+
   it('answers a batch processed during a write only once that write is durable, and processes it again when it is not', async () => {
     const { storage, hold, release } = gatedStorage();
     const t = await Transactor.open(storage, 'db-x', { indexing: false });

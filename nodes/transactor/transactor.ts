@@ -277,8 +277,11 @@ export class Transactor {
       for (;;) {
         if (next === null) {
           if (this.rebaseTo !== null && this.fenced === null) await this.rebase();
-          if (this.closed) this.rejectQueued(); // a batch sent back after close() answered the queue
-          if (this.queue.length === 0 || this.fenced !== null || this.closed) break;
+          // Stopping: whatever waits (sent back after close() answered the queue, or queued when
+          // a fence came from elsewhere) is answered here.
+          if (this.closed) this.rejectQueued();
+          if (this.fenced !== null) for (const pending of this.queue.splice(0)) pending.reject(this.fenced);
+          if (this.queue.length === 0 || this.closed) break;
           next = await this.prepare(this.queue.splice(0, BATCH_MAX), this.current);
         }
         const writing = this.write(next);
@@ -291,10 +294,12 @@ export class Transactor {
         const { written, again } = await writing;
         if (!written) {
           // Processed against a db value that never became durable: again, against the one that is,
-          // in the order they came.
-          const waiting = after === null ? [] : after.batch;
-          if (this.fenced !== null) for (const pending of waiting) pending.reject(this.fenced);
-          else this.queue.unshift(...again, ...waiting);
+          // in the order they came (the loop's top answers them if it stops).
+          this.queue.unshift(...again, ...(after === null ? [] : after.batch));
+          after = null;
+        } else if (after !== null && (this.closed || this.fenced !== null)) {
+          // Closed or fenced while it was processed: nothing of it is written or answered yet.
+          this.queue.unshift(...after.batch);
           after = null;
         }
         next = after;
@@ -354,7 +359,8 @@ export class Transactor {
    * Writes a prepared batch (processed against the durable db value) as the next log entry and
    * answers its transactions. When the entry is not written, its accepted transactions are
    * answered with the failure; those it refused (perhaps because of one that was not written)
-   * come back in `again`, to be processed once more, and so must a batch processed after it.
+   * come back in `again`, to be processed once more (or answered with the fence or the close
+   * that stops the writer), and so must a batch processed after it.
    */
   private async write(prepared: Prepared): Promise<{ readonly written: boolean; readonly again: readonly Pending[] }> {
     const { accepted, refused, db } = prepared;
@@ -363,9 +369,7 @@ export class Transactor {
     };
     const notWritten = (error: unknown): { written: boolean; again: Pending[] } => {
       for (const { pending } of accepted) pending.reject(error);
-      if (this.fenced === null) return { written: false, again: refused.map(({ pending }) => pending) };
-      for (const { pending } of refused) pending.reject(this.fenced);
-      return { written: false, again: [] };
+      return { written: false, again: refused.map(({ pending }) => pending) };
     };
     if (accepted.length === 0) {
       refuse();
