@@ -74,6 +74,11 @@ class TimePoint {
   }
 }
 
+function pointGiven(point: TimePoint | null): number | Date | null {
+  if (point === null) return null;
+  return point.given instanceof Date ? new Date(point.given.getTime()) : point.given;
+}
+
 class View {
   constructor(
     readonly asOf: TimePoint | null,
@@ -135,12 +140,12 @@ export class Db implements Database {
   get sinceT(): number | null {
     return this.view.sinceT;
   }
-  /** The point an `asOf` view was given: a t (tx ids become t), or the instant itself. Never reads. */
+  /** The point an `asOf` view was given: a t (tx ids become t), or (a copy of) the instant. Never reads. */
   get asOfPoint(): number | Date | null {
-    return this.view.asOf?.given ?? null;
+    return pointGiven(this.view.asOf);
   }
   get sincePoint(): number | Date | null {
-    return this.view.since?.given ?? null;
+    return pointGiven(this.view.since);
   }
   get isHistory(): boolean {
     return this.view.isHistory;

@@ -41,6 +41,7 @@ export const codes = {
   'transact/predicate-failed': 'incorrect',
   'transact/entity-spec-failed': 'incorrect',
   'transact/tx-instant-in-past': 'incorrect',
+  'transact/tx-instant-not-current': 'incorrect',
   'transact/unreachable-entity': 'incorrect',
   'transact/function-failed': 'incorrect',
   'transact/unknown-function': 'incorrect',

@@ -29,11 +29,18 @@ describe('bad input', () => {
     ['a lookup ref that names nothing', [['db/add', [kw('person/email'), 'zed@x'], 'person/name', 'x']], 'transact/invalid-lookup-ref'],
     ['a lookup ref on an unknown attribute', [['db/add', [kw('person/nope'), 'x'], 'person/name', 'x']], 'schema/unknown-attribute'],
     ['a txInstant in the past', [{ 'db/id': 'datomic.tx', 'db/txInstant': new Date(0) }], 'transact/tx-instant-in-past'],
+    ['a txInstant on an earlier transaction', [['db/add', 3 * 2 ** 42 + 1, 'db/txInstant', new Date(4102444800000)]], 'transact/tx-instant-not-current'],
     ['a map form keyed by something other than attributes', [new Map<unknown, unknown>([[1, 2]])], 'transact/malformed'],
   ];
   for (const [name, txData, code] of cases) {
     it(`rejects ${name} with ${code}`, () => expectRejected(db(), txData, code as never));
   }
+
+  it('rejects retracting a transaction instant with transact/tx-instant-not-current', () => {
+    const d = db();
+    const instant = [...d.datoms('eavt', 3 * 2 ** 42 + 1, kw('db/txInstant'))][0]!;
+    expectRejected(d, [['db/retract', instant.e, 'db/txInstant', instant.v]], 'transact/tx-instant-not-current');
+  });
 
   it('rejects values of every scalar type given the wrong JS type', () => {
     const typed = emptyDb().with([
