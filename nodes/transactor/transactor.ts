@@ -8,8 +8,9 @@
 //!
 //!   submit ──▶ queue ──▶ [process t, t+1, t+2 in memory] ──▶ appendLog(position) ──▶ acknowledge
 //!
-//! Pipelined: while one entry is being written, the next batch is processed against the db value
-//! the entry in flight makes, so the writer does not sit idle through the write. Nothing of that
+//! Pipelined: while one entry is being written, the transactions queued when it started are
+//! processed as the next batch against the db value the entry in flight makes, so the writer
+//! does not sit idle through the write. Nothing of that
 //! batch is answered (not even a transaction it refused) until the entry before it is durable;
 //! if that entry is not written, the batch goes back to the head of the queue and is processed
 //! again against the db value that is.
