@@ -265,11 +265,10 @@ class Transaction {
   private setTxInstant(now: Date): void {
     // A transaction's instant is set once, by the transaction itself: instants never go
     // backwards along t, which asOf/since an instant rely on (one index seek).
-    for (const x of [...this.assertions.values(), ...this.retractions.values()]) {
-      if (x.attribute.id === ATTR.txInstant && (x.e !== this.txId || this.retractions.has(x.e, x.attribute.id, x.v))) {
-        fail('transact/tx-instant-not-current', `:db/txInstant can only be asserted on the transaction being made (datomic.tx), not changed on entity ${x.e} afterwards; transaction instants are fixed once written.`, { e: x.e, txInstant: x.v });
-      }
-    }
+    const notCurrent = (x: Fact): never =>
+      fail('transact/tx-instant-not-current', `:db/txInstant can only be asserted on the transaction being made (datomic.tx), not changed on entity ${x.e} afterwards; transaction instants are fixed once written.`, { e: x.e, txInstant: x.v });
+    for (const x of this.assertions.values()) if (x.attribute.id === ATTR.txInstant && x.e !== this.txId) notCurrent(x);
+    for (const x of this.retractions.values()) if (x.attribute.id === ATTR.txInstant) notCurrent(x);
     const last = this.state.lastTxInstantMs;
     let given: Fact | undefined;
     for (const x of this.assertions.values()) {
