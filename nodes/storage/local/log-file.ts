@@ -16,9 +16,10 @@
 //! storage is opened again (which scans it again).
 //!
 //! The offsets are also kept beside the file (offsets-file.ts), so the scan on first use starts at
-//! the last frame they name (checking it) rather than at the start of the file: opening a log costs
-//! the same for any length. The frames before are checked when a read reaches them: damage there is
-//! storage/corrupt on that read, not on open.
+//! the last frame they name (checking it) rather than at the start of the file: opening a log
+//! reads one frame whatever its length (and the offsets file, 12 bytes an entry). The frames
+//! before are checked when a read reaches them: damage there is storage/corrupt on that read, not
+//! on open.
 
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
