@@ -7,7 +7,7 @@
 import * as nodeFileSystem from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FactumError } from '../../util/errors.ts';
+import { FactumError, fail } from '../../util/errors.ts';
 
 export type FileSystem = Pick<
   typeof nodeFileSystem,
@@ -126,6 +126,24 @@ export async function readFileIfExists(fileSystem: FileSystem, filePath: string)
     if (systemCode(error) === 'ENOENT') return null;
     throw ioError('read', filePath, error);
   }
+}
+
+/**
+ * A checked file's content: null when the file does not exist; `storage/corrupt` naming the file,
+ * its key and the problem when `decode` finds one (it answers the content or why there is none).
+ */
+export async function readCheckedFile<T>(fileSystem: FileSystem, filePath: string, what: string, key: string, decode: (file: Buffer) => T | string): Promise<T | null> {
+  const file = await readFileIfExists(fileSystem, filePath);
+  if (file === null) return null;
+  const content = decode(file);
+  if (typeof content === 'string') {
+    fail('storage/corrupt', `${what} file ${filePath} (key ${JSON.stringify(key)}) is damaged: ${content}; expected an intact ${what}`, {
+      path: filePath,
+      key,
+      problem: content,
+    });
+  }
+  return content;
 }
 
 /** Removes a file; true if it existed. */

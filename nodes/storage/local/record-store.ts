@@ -10,9 +10,8 @@
 import { crc32 } from 'node:zlib';
 import path from 'node:path';
 import type { VersionedRecord } from '../protocol.ts';
-import { fail } from '../../util/errors.ts';
 import type { FileSystem } from './file-system.ts';
-import { readFileIfExists, removeFileIfExists, replaceFileDurably, syncDirectory } from './file-system.ts';
+import { readCheckedFile, removeFileIfExists, replaceFileDurably, syncDirectory } from './file-system.ts';
 import { keyToPath } from './key-path.ts';
 import { KeyedSerialQueue } from './serial-queue.ts';
 
@@ -57,19 +56,8 @@ export class RecordStore {
     return path.join(this.directory, keyToPath(key, '.record'));
   }
 
-  async get(key: string): Promise<VersionedRecord | null> {
-    const filePath = this.pathOf(key);
-    const file = await readFileIfExists(this.fileSystem, filePath);
-    if (file === null) return null;
-    const record = decodeRecord(file);
-    if (typeof record === 'string') {
-      fail('storage/corrupt', `record file ${filePath} (key ${JSON.stringify(key)}) is damaged: ${record}; expected an intact record`, {
-        path: filePath,
-        key,
-        problem: record,
-      });
-    }
-    return record;
+  get(key: string): Promise<VersionedRecord | null> {
+    return readCheckedFile(this.fileSystem, this.pathOf(key), 'record', key, decodeRecord);
   }
 
   cas(key: string, expectedVersion: number | null, bytes: Uint8Array): Promise<boolean> {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Dir } from 'node:fs';
 import { fail } from '../../util/errors.ts';
 import type { FileSystem } from './file-system.ts';
-import { ioError, readFileIfExists, removeFileIfExists, replaceFileDurably, syncDirectory, systemCode } from './file-system.ts';
+import { ioError, readCheckedFile, removeFileIfExists, replaceFileDurably, syncDirectory, systemCode } from './file-system.ts';
 import { keyToPath, pathToKey, prefixFolder } from './key-path.ts';
 import { KeyedSerialQueue } from './serial-queue.ts';
 
@@ -42,23 +42,17 @@ export function decodeSegment(file: Buffer): Uint8Array | string {
   return bytes;
 }
 
+/** The file of segment `key` in the segments folder `directory`. */
+function segmentPath(directory: string, key: string): string {
+  return path.join(directory, keyToPath(key, suffix));
+}
+
 /**
  * The segment `key` of the segments folder `directory`, or null. A file is complete or absent
  * (written by rename), so any thread may read it while another writes others.
  */
-export async function readSegmentFile(fileSystem: FileSystem, directory: string, key: string): Promise<Uint8Array | null> {
-  const filePath = path.join(directory, keyToPath(key, suffix));
-  const file = await readFileIfExists(fileSystem, filePath);
-  if (file === null) return null;
-  const bytes = decodeSegment(file);
-  if (typeof bytes === 'string') {
-    fail('storage/corrupt', `segment file ${filePath} (key ${JSON.stringify(key)}) is damaged: ${bytes}; expected an intact segment`, {
-      path: filePath,
-      key,
-      problem: bytes,
-    });
-  }
-  return bytes;
+export function readSegmentFile(fileSystem: FileSystem, directory: string, key: string): Promise<Uint8Array | null> {
+  return readCheckedFile(fileSystem, segmentPath(directory, key), 'segment', key, decodeSegment);
 }
 
 export class SegmentStore {
@@ -71,7 +65,7 @@ export class SegmentStore {
   ) {}
 
   private pathOf(key: string): string {
-    return path.join(this.directory, keyToPath(key, suffix));
+    return segmentPath(this.directory, key);
   }
 
   put(key: string, bytes: Uint8Array): Promise<void> {
