@@ -29,7 +29,7 @@ import { AssertionError } from '../../util/assert.ts';
 import { checkNoGap } from '../check-arguments.ts';
 import type { FileSystem } from './file-system.ts';
 import { io, ioError, removeFileIfExists, replaceFileDurably, syncDirectory, systemCode, writeFully } from './file-system.ts';
-import { encodeFileHeader, encodeFrame, fileHeaderLength, fileHeaderProblem, frameChecksum, frameHeaderLength } from './log-frame.ts';
+import { decodeFrameHeader, encodeFileHeader, encodeFrame, fileHeaderLength, fileHeaderProblem, frameHeaderLength } from './log-frame.ts';
 import { findValidFrameAfter, readAt, readFrames } from './frame-reader.ts';
 import { OffsetsWriter, offsetsPath, readOffsets } from './offsets-file.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -97,7 +97,7 @@ export class LogFile {
       file.end += frame.length;
       if (position === 0) {
         await file.offsetsFile?.close();
-        file.offsetsFile = await OffsetsWriter.open(this.options.fileSystem, this.offsetsFilePath, frameChecksum(frame), [offset], 0);
+        file.offsetsFile = await OffsetsWriter.open(this.options.fileSystem, this.offsetsFilePath, decodeFrameHeader(frame, 0)!.checksum, [offset], 0);
       } else {
         await file.offsetsFile?.record(position, offset);
       }
@@ -212,7 +212,7 @@ export class LogFile {
   /** The checksum field of frame 0's header (any value when the file holds no full header). */
   private async firstChecksum(handle: FileHandle): Promise<number> {
     const header = await readAt(handle, fileHeaderLength, frameHeaderLength);
-    return header.length === frameHeaderLength ? frameChecksum(header) : -1;
+    return header.length === frameHeaderLength ? (decodeFrameHeader(header, 0)?.checksum ?? -1) : -1;
   }
 
   /**

@@ -69,11 +69,6 @@ export function frameChecksumMatches(headerBuffer: Buffer, offset: number, heade
   return crc32(bytes, crc32(headerBuffer.subarray(offset, offset + 16))) === header.checksum;
 }
 
-/** The checksum field of the frame header at the start of `frame`. */
-export function frameChecksum(frame: Buffer): number {
-  return frame.readUInt32LE(16);
-}
-
 /** True when the magic of a frame header sits at `offset` (a cheap first test when searching). */
 export function hasFrameMagic(buffer: Buffer, offset: number): boolean {
   return buffer.readUInt32LE(offset) === frameMagic;

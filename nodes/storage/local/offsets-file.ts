@@ -15,14 +15,16 @@
 //! read does.
 
 import type { FileHandle } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import type { FileSystem } from './file-system.ts';
-import { readFileIfExists } from './file-system.ts';
+import { readFileIfExists, writeFully } from './file-system.ts';
 
 const magic = 0x46464f46; // "FOFF" read little-endian
 const formatVersion = 1;
 export const offsetsHeaderLength = 12;
 const entryLength = 12;
 const twoToThe32 = 2 ** 32;
+const littleEndian = endianness() === 'LE';
 
 /** The file beside a log file. */
 export function offsetsPath(logPath: string): string {
@@ -67,6 +69,7 @@ function encodeEntries(firstPosition: number, offsets: readonly number[]): Buffe
  * format). Never throws: the log can always be scanned instead.
  */
 export async function readOffsets(fileSystem: FileSystem, filePath: string, firstOffset: number, logSize: number): Promise<StoredOffsets | null> {
+  if (!littleEndian) return null; // the entries are read as host-order words: other hosts scan the log
   let bytes: Buffer | null;
   try {
     bytes = await readFileIfExists(fileSystem, filePath);
@@ -80,7 +83,6 @@ export async function readOffsets(fileSystem: FileSystem, filePath: string, firs
   const n = Math.floor((bytes.length - offsetsHeaderLength) / entryLength);
   const words = new Uint32Array(n * 3);
   new Uint8Array(words.buffer).set(bytes.subarray(offsetsHeaderLength, offsetsHeaderLength + n * entryLength));
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) return null; // big-endian hosts scan instead
   const offsets: number[] = [];
   for (let i = 0; i < n; i++) {
     const offset = words[3 * i]! + words[3 * i + 1]! * twoToThe32;
@@ -118,11 +120,11 @@ export class OffsetsWriter {
         header.writeUInt32LE(magic, 0);
         header.writeUInt32LE(formatVersion, 4);
         header.writeUInt32LE(firstChecksum, 8);
-        await writeAll(handle, header, 0);
+        await writeFully(handle, header, 0);
       }
       const end = offsetsHeaderLength + keep * entryLength;
       await handle.truncate(end);
-      if (offsets.length > keep) await writeAll(handle, encodeEntries(keep, offsets.slice(keep)), end);
+      if (offsets.length > keep) await writeFully(handle, encodeEntries(keep, offsets.slice(keep)), end);
       return new OffsetsWriter(handle, offsets.length);
     } catch {
       await handle?.close().catch(() => undefined);
@@ -135,7 +137,7 @@ export class OffsetsWriter {
     if (this.broken) return;
     try {
       if (position !== this.length) throw new Error(`offset of position ${position} recorded after ${this.length} entries`);
-      await writeAll(this.handle, encodeEntries(position, [offset]), offsetsHeaderLength + position * entryLength);
+      await writeFully(this.handle, encodeEntries(position, [offset]), offsetsHeaderLength + position * entryLength);
       this.length++;
     } catch {
       this.broken = true; // the entries written stay valid; the next open scans the rest
@@ -144,14 +146,5 @@ export class OffsetsWriter {
 
   async close(): Promise<void> {
     await this.handle.close().catch(() => undefined);
-  }
-}
-
-async function writeAll(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-    if (bytesWritten === 0) throw new Error('no progress writing the offsets file');
-    done += bytesWritten;
   }
 }
