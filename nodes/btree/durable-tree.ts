@@ -21,7 +21,7 @@
 //!
 //! Reads are lazy: a range iteration loads one leaf at a time and stops before loading a leaf
 //! whose first key is past the upper bound, so a point lookup reads one segment per level.
-import { assert, AssertionError } from '../util/assert.ts';
+import { assert } from '../util/assert.ts';
 import { FactumError } from '../util/errors.ts';
 
 export type Compare<K> = (a: K, b: K) => number;
@@ -441,11 +441,6 @@ class LevelBuilder<K> {
 /** A tree of `keys`, which must ascend strictly; leaves are filled to `leafMax`. */
 export async function buildTree<K>(config: TreeConfig<K>, keys: readonly K[]): Promise<DurableTree> {
   for (let i = 1; i < keys.length; i++) assert(config.compare(keys[i - 1]!, keys[i]!) < 0, 'buildTree: keys must ascend strictly');
-  return buildSorted(config, keys);
-}
-
-/** `buildTree` of keys already checked to ascend. */
-async function buildSorted<K>(config: TreeConfig<K>, keys: readonly K[]): Promise<DurableTree> {
   const builder = new LevelBuilder(config);
   for (const piece of leafPieces(config, keys, true)) await builder.push(await writeNode(config, { kind: 'leaf', keys: piece }), 0);
   return withLast(await builder.finish(), keys[keys.length - 1]);
@@ -770,10 +765,7 @@ export async function mergeTree<K>(config: TreeConfig<K>, tree: DurableTree, add
     // A new tree (a new run, most often): the adds, checked, built bottom-up.
     assert(removes.length === 0, 'mergeTree: removing keys from an empty tree');
     if (adds.length === 0) return { tree, written: 0 };
-    for (let k = 1; k < adds.length; k++) {
-      if (config.compare(adds[k - 1]!, adds[k]!) >= 0) throw new AssertionError('mergeTree: adds and removes must each ascend strictly');
-    }
-    const root = await buildCounting(config, adds, merger);
+    const root = await buildCounting(config, adds, merger); // buildTree checks their order
     return { tree: root, written: merger.written };
   }
   const edits = sortedEdits(config.compare, adds, removes);
@@ -789,5 +781,5 @@ async function buildCounting<K>(config: TreeConfig<K>, keys: readonly K[], merge
     ...config,
     store: { load: (address) => config.store.load(address), store: (node) => (merger.written++, config.store.store(node)) },
   };
-  return buildSorted(counting, keys); // mergeTree checked the order
+  return buildTree(counting, keys);
 }
