@@ -10,8 +10,7 @@
 //! index is three segments deep; its root stays in memory, so a cold point lookup reads two.
 import type { Datom } from '../datom/datom.ts';
 import type { Compression } from './envelope.ts';
-import { checkDatomColumns, readDatomColumns, writeDatomColumns } from './datom-columns.ts';
-import { compareValues } from '../values/compare.ts';
+import { checkDatomColumns, readDatomColumns, sameValue, writeDatomColumns } from './datom-columns.ts';
 import { nodeCodec, type KeyColumns, type NodeCodec } from './node-codec.ts';
 
 export const DATOM_LEAF_MAX = 2048;
@@ -30,12 +29,6 @@ export const DATOM_BRANCH_MAX = 1024;
  */
 export const DATOM_COMPRESSION: Compression = 'brotli';
 
-/** The same value of the same representation (a long 1 is not a double 1.0). */
-function sameValue(v: unknown, w: unknown): boolean {
-  if (typeof v === 'number') return Object.is(v, w);
-  return v === w || (typeof v === typeof w && Object.getPrototypeOf(v) === Object.getPrototypeOf(w) && compareValues(v, w) === 0);
-}
-
 /** The same datom, its value of the same representation. */
 function sameDatom(x: Datom, y: Datom): boolean {
   return x.e === y.e && x.a === y.a && x.tx === y.tx && x.added === y.added && sameValue(x.v, y.v);
@@ -45,7 +38,7 @@ export const datomColumns: KeyColumns<Datom> = {
   write: writeDatomColumns,
   read: readDatomColumns,
   same: sameDatom,
-  check: (reader, datoms) => checkDatomColumns(reader, datoms, sameValue),
+  check: checkDatomColumns,
   // Measured: a decoded leaf of bench/orders.ts data holds ~164 bytes of heap a datom (the datom
   // object, its value, the array slot); the memory cache's byte bound counts this much.
   keyBytes: 168,

@@ -18,6 +18,7 @@ import type { Datom } from '../datom/datom.ts';
 import { txOfT, tOfTx } from '../datom/datom.ts';
 import type { Reader, Writer } from '../values/codec.ts';
 import { FactumError } from '../util/errors.ts';
+import { compareValues } from '../values/compare.ts';
 
 /** A datom decoded from a segment. */
 export class SegmentDatom implements Datom {
@@ -139,12 +140,18 @@ export function readDatomColumns(reader: Reader, address: string): SegmentDatom[
   return datoms;
 }
 
+/** The same value of the same representation (a long 1 is not a double 1.0). */
+export function sameValue(v: unknown, w: unknown): boolean {
+  if (typeof v === 'number') return Object.is(v, w);
+  return v === w || (typeof v === typeof w && Object.getPrototypeOf(v) === Object.getPrototypeOf(w) && compareValues(v, w) === 0);
+}
+
 /**
  * Decodes what `writeDatomColumns` wrote, as `readDatomColumns` does, and compares it with the
  * datoms written, without building datoms: null when every one comes back (`sameValue` for the
  * values), else what differs. The check made before a segment is written (node-codec.ts).
  */
-export function checkDatomColumns(reader: Reader, datoms: readonly Datom[], sameValue: (decoded: unknown, written: unknown) => boolean): string | null {
+export function checkDatomColumns(reader: Reader, datoms: readonly Datom[]): string | null {
   const { n, e, a, t, form, added, repeated } = readColumns(reader, '(a segment being written)');
   if (n !== datoms.length) return `${n} keys, not ${datoms.length}`;
   let v: unknown = null;

@@ -16,14 +16,13 @@ import { openSegment, sealSegment, type Compression, type SealedSegment } from '
 export interface KeyColumns<K> {
   write(writer: Writer, keys: readonly K[]): void;
   read(reader: Reader, address: string): K[];
-  /** True when a decoded key is the key that was written (the check `encode` makes). */
+  /** True when a decoded key is the key that was written (the check `encode` makes on branches). */
   same(decoded: K, written: K): boolean;
   /**
    * `read`, compared with the keys written as it goes (null when all come back, else what
-   * differs), without building keys: the cheaper form of the check `encode` makes on leaves.
-   * Optional: without it, leaves are read and compared with `same`.
+   * differs), without building keys: the check `encode` makes on leaves.
    */
-  check?(reader: Reader, keys: readonly K[]): string | null;
+  check(reader: Reader, keys: readonly K[]): string | null;
   /** Approximate bytes one decoded key holds in memory, for the byte-bounded cache. */
   readonly keyBytes: number;
 }
@@ -89,37 +88,30 @@ function readBranch<K>(reader: Reader, address: string, columns: KeyColumns<K>):
 /** Decodes a body just encoded and compares it with the node it came from. */
 function checkBody<K>(node: TreeNode<K>, body: Uint8Array, columns: KeyColumns<K>): void {
   const reader = new Reader(body);
-  const address = '(a segment being written)';
   const mismatch = (what: string): never => {
     throw new AssertionError(`the segment encoder is wrong: a ${node.kind} decodes with ${what}, not as encoded; nothing was written`);
   };
-  let decoded: TreeNode<K>;
+  let problem: string | null;
   try {
-    if (node.kind === 'leaf' && columns.check !== undefined) {
-      const problem = columns.check(reader, node.keys);
-      if (problem !== null) mismatch(problem);
-      if (!reader.done) mismatch('bytes left over');
-      return;
-    }
-    decoded = node.kind === 'leaf' ? { kind: 'leaf', keys: columns.read(reader, address) } : readBranch(reader, address, columns);
+    problem = node.kind === 'leaf' ? columns.check(reader, node.keys) : branchProblem(node, readBranch(reader, '(a segment being written)', columns), columns);
   } catch (error) {
-    if (error instanceof AssertionError) throw error;
     return mismatch(`a decoding error (${(error as Error).message})`);
   }
-  if (node.kind === 'leaf' && decoded.kind === 'leaf') {
-    if (decoded.keys.length !== node.keys.length) mismatch('its key count');
-    for (let i = 0; i < decoded.keys.length; i++) if (!columns.same(decoded.keys[i]!, node.keys[i]!)) mismatch(`key ${i}`);
-  } else if (node.kind === 'branch' && decoded.kind === 'branch') {
-    if (decoded.height !== node.height || decoded.children.length !== node.children.length) mismatch('its height or child count');
-    const allLast = (children: readonly ChildRef<K>[]): boolean => children.every((child) => child.lastKey !== undefined);
-    if (allLast(decoded.children) !== allLast(node.children)) mismatch('its last keys');
-    for (let i = 0; i < decoded.children.length; i++) {
-      const [x, y] = [decoded.children[i]!, node.children[i]!];
-      if (x.address !== y.address || x.count !== y.count || !columns.same(x.firstKey, y.firstKey)) mismatch(`child ${i}`);
-      if (x.lastKey !== undefined && !columns.same(x.lastKey, y.lastKey!)) mismatch(`the last key of child ${i}`);
-    }
-  }
+  if (problem !== null) mismatch(problem);
   if (!reader.done) mismatch('bytes left over');
+}
+
+/** What differs between a branch and the branch its encoding decodes to, or null. */
+function branchProblem<K>(written: BranchNode<K>, decoded: BranchNode<K>, columns: KeyColumns<K>): string | null {
+  if (decoded.height !== written.height || decoded.children.length !== written.children.length) return 'its height or child count';
+  const allLast = (children: readonly ChildRef<K>[]): boolean => children.every((child) => child.lastKey !== undefined);
+  if (allLast(decoded.children) !== allLast(written.children)) return 'its last keys';
+  for (let i = 0; i < decoded.children.length; i++) {
+    const [x, y] = [decoded.children[i]!, written.children[i]!];
+    if (x.address !== y.address || x.count !== y.count || !columns.same(x.firstKey, y.firstKey)) return `child ${i}`;
+    if (x.lastKey !== undefined && !columns.same(x.lastKey, y.lastKey!)) return `the last key of child ${i}`;
+  }
+  return null;
 }
 
 export function nodeCodec<K>(columns: KeyColumns<K>, compression: Compression): NodeCodec<K> {
