@@ -61,15 +61,23 @@ export interface DbState {
 class TimePoint {
   private resolved: number | undefined;
 
-  constructor(
+  private constructor(
     readonly given: number | Date,
-    private readonly resolve: (instant: Date) => number,
+    private readonly resolve: ((instant: Date) => number) | null,
   ) {
     if (typeof given === 'number') this.resolved = given;
   }
 
+  static ofT(t: number): TimePoint {
+    return new TimePoint(t, null);
+  }
+
+  static ofInstant(instant: Date, resolve: (instant: Date) => number): TimePoint {
+    return new TimePoint(new Date(instant.getTime()), resolve);
+  }
+
   get t(): number {
-    if (this.resolved === undefined) this.resolved = this.resolve(this.given as Date);
+    if (this.resolved === undefined) this.resolved = this.resolve!(this.given as Date);
     return this.resolved;
   }
 }
@@ -270,12 +278,12 @@ export class Db implements Database {
   private pointOf(t: number | Date, operation: string): TimePoint {
     if (t instanceof Date) {
       if (Number.isNaN(t.getTime())) fail('db/invalid-t', `${operation} was given an invalid Date.`, { value: t });
-      return new TimePoint(new Date(t.getTime()), (instant) => this.tAtInstant(instant));
+      return TimePoint.ofInstant(t, (instant) => this.tAtInstant(instant));
     }
     if (!Number.isSafeInteger(t) || t < 0) {
       fail('db/invalid-t', `${operation} expects a t, a tx id or a Date, got ${describe(t)}.`, { value: t });
     }
-    return new TimePoint(toT(t), () => toT(t));
+    return TimePoint.ofT(toT(t));
   }
 
   /** The t of the newest transaction whose txInstant is at or before `instant` (0 if none). */

@@ -259,16 +259,17 @@ export class Transactor {
   /** Refuses further transactions and waits for a running index run to end. */
   async close(): Promise<void> {
     this.closed = true;
-    this.rejectQueued();
-    const error = new FactumError('client/closed', 'The connection was closed before this transaction was written.', {});
+    const error = this.rejectQueued();
     for (const waiter of this.syncWaiters.splice(0)) waiter.reject(error);
     await this.background?.idle();
     await this.indexer?.close();
   }
 
-  private rejectQueued(): void {
+  /** Answers every queued transaction with `client/closed` (the error is returned for others to share). */
+  private rejectQueued(): FactumError {
     const error = new FactumError('client/closed', 'The connection was closed before this transaction was written.', {});
     for (const pending of this.queue.splice(0)) pending.reject(error);
+    return error;
   }
 
   private async flush(): Promise<void> {
@@ -395,8 +396,7 @@ export class Transactor {
     }
     if (!written) {
       this.fenced = new FactumError('storage/conflict', `Another writer appended to this database's log at position ${this.position}; this connection can no longer transact. Reconnect to continue.`, { position: this.position });
-      for (const pending of this.queue.splice(0)) pending.reject(this.fenced);
-      return notWritten(this.fenced);
+      return notWritten(this.fenced); // the writer loop answers the queue with the fence
     }
     refuse();
     this.firstTs.push(accepted[0]!.report.dbAfter.basisT);

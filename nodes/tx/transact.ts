@@ -267,15 +267,13 @@ class Transaction {
     // backwards along t, which asOf/since an instant rely on (one index seek).
     const notCurrent = (x: Fact): never =>
       fail('transact/tx-instant-not-current', `:db/txInstant can only be asserted on the transaction being made (datomic.tx), not changed on entity ${x.e} afterwards; transaction instants are fixed once written.`, { e: x.e, txInstant: x.v });
-    for (const x of this.assertions.values()) if (x.attribute.id === ATTR.txInstant && x.e !== this.txId) notCurrent(x);
     for (const x of this.retractions.values()) if (x.attribute.id === ATTR.txInstant) notCurrent(x);
     const last = this.state.lastTxInstantMs;
     let given: Fact | undefined;
     for (const x of this.assertions.values()) {
-      if (x.e === this.txId && x.attribute.id === ATTR.txInstant) {
-        given = x;
-        break;
-      }
+      if (x.attribute.id !== ATTR.txInstant) continue;
+      if (x.e !== this.txId) notCurrent(x);
+      given = x;
     }
     if (given !== undefined) {
       const ms = (given.v as Date).getTime();
