@@ -97,7 +97,7 @@ export class LogFile {
       file.end += frame.length;
       if (position === 0) {
         await file.offsetsFile?.close();
-        file.offsetsFile = await OffsetsWriter.open(this.options.fileSystem, this.offsetsFilePath, decodeFrameHeader(frame, 0)!.checksum, [offset], 0);
+        file.offsetsFile = await OffsetsWriter.open(this.options.fileSystem, this.offsetsFilePath, decodeFrameHeader(frame, 0)!.checksum, 0, [offset]);
       } else {
         await file.offsetsFile?.record(position, offset);
       }
@@ -203,8 +203,8 @@ export class LogFile {
     }
     if (file.offsets.length > 0) {
       const offsets = file.offsets;
-      const all = Array.from({ length: offsets.length }, (_, i) => offsets.get(i));
-      file.offsetsFile = await OffsetsWriter.open(this.options.fileSystem, this.offsetsFilePath, firstChecksum, all, known.length);
+      const after = Array.from({ length: offsets.length - known.length }, (_, i) => offsets.get(known.length + i));
+      file.offsetsFile = await OffsetsWriter.open(this.options.fileSystem, this.offsetsFilePath, firstChecksum, known.length, after);
     }
     return file;
   }

@@ -18,6 +18,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import type { FileSystem } from './file-system.ts';
 import { readFileIfExists, writeFully } from './file-system.ts';
+import { AssertionError } from '../../util/assert.ts';
 
 const magic = 0x46464f46; // "FOFF" read little-endian
 const formatVersion = 1;
@@ -108,10 +109,11 @@ export class OffsetsWriter {
 
   /**
    * Opens the file for a log whose frame 0 has `firstChecksum`, keeping its first `keep` entries
-   * (a valid prefix `readOffsets` found, or 0 for a new file) and writing `offsets[keep..]` after
-   * them. Null when the file cannot be written: the log goes on without it.
+   * (a valid prefix `readOffsets` found, or 0 for a new file) and writing `after` (the offsets of
+   * the frames from position `keep` on) after them. Null when the file cannot be written: the
+   * log goes on without it.
    */
-  static async open(fileSystem: FileSystem, filePath: string, firstChecksum: number, offsets: readonly number[], keep: number): Promise<OffsetsWriter | null> {
+  static async open(fileSystem: FileSystem, filePath: string, firstChecksum: number, keep: number, after: readonly number[]): Promise<OffsetsWriter | null> {
     let handle: FileHandle | null = null;
     try {
       handle = await fileSystem.open(filePath, keep > 0 ? 'r+' : 'w');
@@ -124,8 +126,8 @@ export class OffsetsWriter {
       }
       const end = offsetsHeaderLength + keep * entryLength;
       await handle.truncate(end);
-      if (offsets.length > keep) await writeFully(handle, encodeEntries(keep, offsets.slice(keep)), end);
-      return new OffsetsWriter(handle, offsets.length);
+      if (after.length > 0) await writeFully(handle, encodeEntries(keep, after), end);
+      return new OffsetsWriter(handle, keep + after.length);
     } catch {
       await handle?.close().catch(() => undefined);
       return null;
@@ -135,8 +137,8 @@ export class OffsetsWriter {
   /** Records that frame `position` starts at `offset` (positions come in order, one after another). */
   async record(position: number, offset: number): Promise<void> {
     if (this.broken) return;
+    if (position !== this.length) throw new AssertionError(`offset of position ${position} recorded after ${this.length} entries`);
     try {
-      if (position !== this.length) throw new Error(`offset of position ${position} recorded after ${this.length} entries`);
       await writeFully(this.handle, encodeEntries(position, [offset]), offsetsHeaderLength + position * entryLength);
       this.length++;
     } catch {
