@@ -140,7 +140,7 @@ function sortedRows(rows: number[], cmp: Compare, table: DatomTable, index: Inde
   if (rows.length >= RADIX_ROWS_MIN && lead === 'a') {
     radixByInteger(rows, (row) => table.e(row));
     if (groupByAttribute(rows, table)) {
-      orderByValueWithinAttribute(rows, table, cmp);
+      orderByValueWithinAttribute(rows, table);
       sortTies(rows, cmp, (x, y) => table.e(x) === table.e(y) && table.a(x) === table.a(y) && valuesEqual(table.v(x), table.v(y)));
       return rows;
     }
@@ -255,30 +255,17 @@ function groupByAttribute(rows: number[], table: DatomTable): boolean {
  * Rows grouped by attribute become ordered by value within each group, keeping their order
  * otherwise (stable; nodes/util/stable-order.ts).
  */
-function orderByValueWithinAttribute(rows: number[], table: DatomTable, cmp: Compare): void {
+function orderByValueWithinAttribute(rows: number[], table: DatomTable): void {
   let start = 0;
   while (start < rows.length) {
     const a = table.a(rows[start]!);
     let end = start + 1;
     while (end < rows.length && table.a(rows[end]!) === a) end++;
-    if (end - start > 1 && !orderGroupByValue(rows, start, end, table)) {
-      const group = rows.slice(start, end).sort(cmp);
-      for (let k = 0; k < group.length; k++) rows[start + k] = group[k]!;
+    if (end - start > 1) {
+      const group = rows.slice(start, end);
+      const order = stableOrder(group.map((row) => table.v(row)));
+      for (let k = 0; k < group.length; k++) rows[start + k] = group[order[k]!]!;
     }
     start = end;
   }
-}
-
-/** False, changing nothing, for tuples (their comparison sort handles them). */
-function orderGroupByValue(rows: number[], from: number, to: number, table: DatomTable): boolean {
-  const values = new Array<unknown>(to - from);
-  for (let i = from; i < to; i++) {
-    const v = table.v(rows[i]!);
-    if (Array.isArray(v)) return false;
-    values[i - from] = v;
-  }
-  const order = stableOrder(values);
-  const group = rows.slice(from, to);
-  for (let k = 0; k < group.length; k++) rows[from + k] = group[order[k]!]!;
-  return true;
 }
