@@ -601,7 +601,7 @@ export async function mergeDisjoint<K>(config: TreeConfig<K>, trees: readonly Du
     best.at = at;
   }
   if (pending.length > 0) await flush(pending);
-  const last = nonEmpty.reduce<unknown>((later, tree) => laterLast(compare, later, tree.last), nonEmpty[0]!.last);
+  const last = nonEmpty.map((tree) => tree.last).reduce((later, bound) => laterLast(compare, later, bound));
   return withLast(await builder.finish(), last);
 }
 

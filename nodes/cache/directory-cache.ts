@@ -57,9 +57,8 @@ export class DirectoryCache implements SegmentStore {
   constructor(
     private readonly inner: SegmentStore,
     private readonly directory: string,
-    options: DirectoryCacheOptions | string = {},
+    settings: DirectoryCacheOptions = {},
   ) {
-    const settings = typeof options === 'string' ? { level: options } : options;
     this.level = settings.level ?? 'directory';
     this.bytesMax = settings.bytesMax ?? DEFAULT_DIRECTORY_BYTES_MAX;
     if (!Number.isSafeInteger(this.bytesMax) || this.bytesMax < 1) {

@@ -53,7 +53,9 @@ export function compactionGroup(sizes: readonly number[], tier0Max: number): num
   const byClass = new Map<number, number[]>();
   sizes.forEach((size, i) => {
     const c = sizeClass(size, tier0Max);
-    byClass.set(c, [...(byClass.get(c) ?? []), i]);
+    const runs = byClass.get(c);
+    if (runs === undefined) byClass.set(c, [i]);
+    else runs.push(i);
   });
   const full = [...byClass].filter(([, runs]) => runs.length >= FANOUT).sort(([x], [y]) => x - y);
   return full[0]?.[1] ?? [];
