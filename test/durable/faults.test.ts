@@ -6,15 +6,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Indexer } from '../../nodes/indexer/indexer.ts';
-import { bootstrapTransaction, indexInputOf } from '../../nodes/indexer/db-input.ts';
+import { indexInputOf } from '../../nodes/indexer/db-input.ts';
 import { rootKey, segmentPrefix } from '../../nodes/indexer/root.ts';
 import { createMemoryStorage } from '../../nodes/storage/memory/memory-storage.ts';
 import { openLocalStorage } from '../../nodes/storage/local/local-storage.ts';
 import { withFaults } from '../../nodes/storage/fault.ts';
 import type { Storage } from '../../nodes/storage/protocol.ts';
 import { isFactumError } from '../../nodes/util/errors.ts';
-import type { LoggedTransaction } from '../../nodes/indexer/novelty.ts';
-import { runWorkload, type Workload } from './workload.ts';
+import { failure, novelty, runWorkload } from './workload.ts';
 import { expectMatches } from './expect-matches.ts';
 import { Transactor } from '../../nodes/transactor/transactor.ts';
 import { readDb } from '../../nodes/db/durable-base.ts';
@@ -22,18 +21,10 @@ import { kw } from '../../nodes/values/values.ts';
 
 const options = { leafMax: 6, branchMax: 4 };
 
-function novelty(workload: Workload, after: number, upTo: number): LoggedTransaction[] {
-  return [...(after < 0 ? [bootstrapTransaction()] : []), ...workload.transactions.filter((tx) => tx.t > after && tx.t <= upTo)];
-}
-
 async function segmentCount(storage: Storage, databaseId: string): Promise<number> {
   let n = 0;
   for await (const _ of storage.listSegments(segmentPrefix(databaseId))) n++;
   return n;
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(() => null, (error: unknown) => error);
 }
 
 describe('indexing under faults', () => {

@@ -9,7 +9,7 @@ import { compactionGroup, FANOUT, levelSize, sizeClass, type Levels } from '../.
 import type { Db } from '../../nodes/db/index.ts';
 import { createMemoryStorage } from '../../nodes/storage/memory/memory-storage.ts';
 import { seededRandom } from '../../nodes/storage/fault.ts';
-import { project, runWorkload } from './workload.ts';
+import { novelty, project, runWorkload } from './workload.ts';
 import { collect, expectMatches } from './expect-matches.ts';
 import { kw } from '../../nodes/values/values.ts';
 import { readDb } from '../../nodes/db/durable-base.ts';
@@ -28,9 +28,8 @@ describe('indexer', () => {
       let indexedT = -1;
       while (indexedT < workload.transactions.length) {
         const t = Math.min(workload.transactions.length, indexedT + 1 + Math.floor(random() * 40));
-        const novelty = [...(indexedT < 0 ? [bootstrapTransaction()] : []), ...workload.transactions.filter((tx) => tx.t > indexedT && tx.t <= t)];
         const db = workload.dbs[t]!;
-        const outcome = await indexer.index(indexInputOf(db, novelty, t));
+        const outcome = await indexer.index(indexInputOf(db, novelty(workload, indexedT, t), t));
         expect(outcome.kind).toBe('indexed');
         await expectMatches(indexer, db);
         const tiers = indexer.root!.tiers.length;

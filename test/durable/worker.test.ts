@@ -5,29 +5,21 @@ import { describe, expect, it } from 'vitest';
 import { WorkerBuilder } from '../../nodes/indexer/worker-builder.ts';
 import { RootBuilder } from '../../nodes/indexer/build.ts';
 import { decodeRoot, encodeRoot } from '../../nodes/indexer/root.ts';
-import { bootstrapTransaction, indexInputOf } from '../../nodes/indexer/db-input.ts';
+import { indexInputOf } from '../../nodes/indexer/db-input.ts';
 import { StorageSegments, type SegmentStore } from '../../nodes/cache/segment-store.ts';
 import { NodeCache } from '../../nodes/cache/node-cache.ts';
 import { datomNodeCodec } from '../../nodes/segment/datom-codec.ts';
 import { createMemoryStorage } from '../../nodes/storage/memory/memory-storage.ts';
 import { FactumError, isFactumError } from '../../nodes/util/errors.ts';
-import { runWorkload } from './workload.ts';
+import { failure, novelty, runWorkload } from './workload.ts';
 
 const settings = { leafMax: 8, branchMax: 4, tier0Max: 50 };
-
-function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => new Error('expected a failure'),
-    (error: unknown) => error,
-  );
-}
 
 describe('the index worker', () => {
   it('builds the root a run in this thread builds; survives its worker dying; reports storage errors with their code', async () => {
     const workload = runWorkload(31, 80);
     const db = workload.dbs[80]!;
-    const upTo = (transactions: typeof workload.transactions, from: number, to: number) => transactions.filter((tx) => tx.t > from && tx.t <= to);
-    const input = indexInputOf(db, [bootstrapTransaction(), ...upTo(workload.transactions, 0, 80)], 80);
+    const input = indexInputOf(db, novelty(workload, -1, 80), 80);
     const local = new RootBuilder(new NodeCache(datomNodeCodec(), new StorageSegments(createMemoryStorage(), 'segments/db/'), {}), settings);
     const expected = await local.build(null, input, 1_000);
 
@@ -52,7 +44,7 @@ describe('the index worker', () => {
 
       // The worker dies in the middle of a run: that run fails, the next one starts a new worker.
       const more = runWorkload(32, 30, workload);
-      const next = indexInputOf(more.dbs[110]!, upTo(more.transactions, 80, 110), 110);
+      const next = indexInputOf(more.dbs[110]!, novelty(more, 80, 110), 110);
       const dying = worker.build(built.root, next, 2_000);
       await worker.close();
       const died = await failure(dying);
@@ -65,7 +57,7 @@ describe('the index worker', () => {
       await worker.close();
       failReads = true;
       const last = runWorkload(33, 40, more);
-      const failed = await failure(worker.build(rebuilt.root, indexInputOf(last.dbs[150]!, upTo(last.transactions, 110, 150), 150), 3_000));
+      const failed = await failure(worker.build(rebuilt.root, indexInputOf(last.dbs[150]!, novelty(last, 110, 150), 150), 3_000));
       expect(isFactumError(failed, 'storage/unavailable')).toBe(true);
       expect((failed as Error).message).toContain('injected');
     } finally {
@@ -82,7 +74,6 @@ describe('the index worker', () => {
     const directory = await mkdtemp(join(tmpdir(), 'factum-worker-'));
     const storage = await openLocalStorage(directory);
     const workload = runWorkload(41, 120);
-    const upTo = (from: number, to: number) => workload.transactions.filter((tx) => tx.t > from && tx.t <= to);
     const segments = new StorageSegments(storage, 'segments/db/');
     let mainThreadReads = 0;
     const below: SegmentStore = { level: 'storage', get: (address) => (mainThreadReads++, segments.get(address)), put: (address, bytes) => segments.put(address, bytes) };
@@ -91,11 +82,11 @@ describe('the index worker', () => {
     const worker = new WorkerBuilder(below, { ...settings, cacheBytesMax: 1024 * 1024, directReads: { reads, prefix: 'segments/db/' } });
     const local = new RootBuilder(new NodeCache(datomNodeCodec(), new StorageSegments(createMemoryStorage(), 'segments/db/'), {}), settings);
     try {
-      const first = await worker.build(null, indexInputOf(workload.dbs[60]!, [bootstrapTransaction(), ...upTo(0, 60)], 60), 1_000);
+      const first = await worker.build(null, indexInputOf(workload.dbs[60]!, novelty(workload, -1, 60), 60), 1_000);
       await worker.close(); // a fresh worker has nothing in memory: the next run reads the first run's segments
-      const input = indexInputOf(workload.dbs[120]!, upTo(60, 120), 120);
+      const input = indexInputOf(workload.dbs[120]!, novelty(workload, 60, 120), 120);
       const second = await worker.build(first.root, input, 2_000);
-      const expectedFirst = await local.build(null, indexInputOf(workload.dbs[60]!, [bootstrapTransaction(), ...upTo(0, 60)], 60), 1_000);
+      const expectedFirst = await local.build(null, indexInputOf(workload.dbs[60]!, novelty(workload, -1, 60), 60), 1_000);
       const expected = await local.build(expectedFirst.root, input, 2_000);
       expect(encodeRoot(second.root)).toEqual(encodeRoot(decodeRoot('expected', encodeRoot(expected.root))));
       expect(mainThreadReads).toBe(0);
@@ -110,7 +101,7 @@ describe('the index worker', () => {
         await writeFile(file, bytes);
       }
       const more = runWorkload(42, 60, workload); // retractions of indexed facts: lookups read segments
-      const failed = await failure(worker.build(second.root, indexInputOf(more.dbs[180]!, more.transactions.filter((tx) => tx.t > 120 && tx.t <= 180), 180), 3_000));
+      const failed = await failure(worker.build(second.root, indexInputOf(more.dbs[180]!, novelty(more, 120, 180), 180), 3_000));
       expect(isFactumError(failed, 'storage/corrupt')).toBe(true);
       expect((failed as Error).message).toContain(folder);
     } finally {

@@ -6,6 +6,7 @@ import type { Datom, IndexName } from '../../nodes/datom/datom.ts';
 import { kw } from '../../nodes/values/values.ts';
 import { seededRandom } from '../../nodes/storage/fault.ts';
 import type { LoggedTransaction } from '../../nodes/indexer/novelty.ts';
+import { bootstrapTransaction } from '../../nodes/indexer/db-input.ts';
 
 const attr = (ident: string, type: string, more: Record<string, unknown> = {}) => ({
   'db/ident': kw(ident),
@@ -90,4 +91,17 @@ export const indexes: readonly IndexName[] = ['eavt', 'aevt', 'avet', 'vaet'];
 
 export function project(datom: Datom): unknown[] {
   return [datom.e, datom.a, datom.v, datom.tx, datom.added];
+}
+
+/** A run's novelty: the transactions after t `after` up to `upTo`, with the bootstrap transaction when `after` < 0. */
+export function novelty(workload: Workload, after: number, upTo: number): LoggedTransaction[] {
+  return [...(after < 0 ? [bootstrapTransaction()] : []), ...workload.transactions.filter((tx) => tx.t > after && tx.t <= upTo)];
+}
+
+/** The error a promise rejects with, or null when it resolves. */
+export function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => null,
+    (error: unknown) => error,
+  );
 }
