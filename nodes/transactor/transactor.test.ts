@@ -3,6 +3,7 @@ import { createMemoryStorage } from '../storage/memory/memory-storage.ts';
 import { withFaults } from '../storage/fault.ts';
 import { FactumError, isFactumError } from '../util/errors.ts';
 import type { Storage } from '../storage/protocol.ts';
+import type { Db } from '../db/db.ts';
 import { kw } from '../values/values.ts';
 import { Transactor } from './transactor.ts';
 import { System } from './system.ts';
@@ -85,63 +86,6 @@ describe('transactor', () => {
   });
 });
 
-/** Storage whose append after the next `skip` ones waits for `release()` and then fails (before writing anything). */
-function gatedStorage(): { storage: Storage; hold: (skip?: number) => void; release: () => void } {
-  const inner = createMemoryStorage();
-  let gate: { promise: Promise<void>; open: () => void } | null = null;
-  let skipping = 0;
-  const storage: Storage = {
-    kind: inner.kind,
-    appendLog: async (log, position, bytes) => {
-      if (gate === null || skipping-- > 0) return inner.appendLog(log, position, bytes);
-      const held = gate;
-      gate = null;
-      await held.promise;
-      throw new FactumError('storage/unavailable', 'injected: the log write failed', { position });
-    },
-    readLog: (log, start, end) => inner.readLog(log, start, end),
-    logLength: (log) => inner.logLength(log),
-    deleteLog: (log) => inner.deleteLog(log),
-    putSegment: (key, bytes) => inner.putSegment(key, bytes),
-    getSegment: (key) => inner.getSegment(key),
-    listSegments: (prefix) => inner.listSegments(prefix),
-    deleteSegments: (keys) => inner.deleteSegments(keys),
-    getRecord: (key) => inner.getRecord(key),
-    casRecord: (key, version, bytes) => inner.casRecord(key, version, bytes),
-    deleteRecord: (key, version) => inner.deleteRecord(key, version),
-    close: () => inner.close(),
-  };
-  let open = (): void => undefined;
-  return {
-    storage,
-    hold: (skip = 0) => {
-      const promise = new Promise<void>((resolve) => (open = resolve));
-      gate = { promise, open };
-      skipping = skip;
-    },
-    release: () => open(),
-  };
-}
-
-/** Storage whose append n (from 1) first waits for `control(n)`: 'ok' appends, 'fail' throws without writing. */
-function controlledStorage(control: (n: number) => Promise<'ok' | 'fail'>): { storage: Storage; appends: () => number } {
-  const inner = createMemoryStorage();
-  let n = 0;
-  const storage = new Proxy(inner, {
-    get(target, property) {
-      if (property === 'appendLog') {
-        return async (log: string, position: number, bytes: Uint8Array) => {
-          if ((await control(++n)) === 'fail') throw new FactumError('storage/unavailable', 'injected: the log write failed', { position });
-          return inner.appendLog(log, position, bytes);
-        };
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  }) as Storage;
-  return { storage, appends: () => n };
-}
-
 /** A promise and the function that resolves it. */
 function gate(): { promise: Promise<void>; open: () => void } {
   let open = (): void => undefined;
@@ -149,65 +93,51 @@ function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
-describe('the pipelined writer', () => {
-  it('writes nothing processed during a write once close() is called, and answers it with client/closed', async () => {
-    const held = gate();
-    const { storage, appends } = controlledStorage(async (n) => (n === 3 ? (await held.promise, 'ok') : 'ok'));
-    const t = await Transactor.open(storage, 'db-x', { indexing: false });
-    await t.transact(schema);
-    await t.transact([{ 'item/sku': 'first' }]);
-    await new Promise((resolve) => setImmediate(resolve));
-    const a = t.transact([{ 'item/sku': 'A' }]); // append 3, held
-    const b = t.transact([{ 'item/sku': 'B' }]); // processed while A is written
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    await t.close();
-    held.open();
-    await expect(a).resolves.toBeDefined();
-    await expect(b).rejects.toMatchObject({ code: 'client/closed' });
-    expect(appends()).toBe(3);
-  });
-
-  it('answers every transaction when a fence comes while the batch after a failed write is processed', async () => {
-    const [z, ab] = [gate(), gate()];
-    const { storage } = controlledStorage(async (n) => (n === 3 ? (await z.promise, 'ok') : n === 4 ? (await ab.promise, 'fail') : 'ok'));
-    const t = await Transactor.open(storage, 'db-x', { indexing: false });
-    await t.transact(schema);
-    const e = (await t.transact([{ 'db/id': 'x', 'item/sku': 'A', 'item/count': 1 }])).tempids['x']!;
-    await new Promise((resolve) => setImmediate(resolve));
-    // Processing the batch after [A, B] takes a while (as segment loads do); meanwhile the write
-    // of [A, B] fails and the connection is fenced (as when another process moves the index root).
-    const internals = t as unknown as { prepare: (...args: unknown[]) => Promise<unknown>; fenced: unknown };
-    const prepare = internals.prepare.bind(t);
-    let calls = 0;
-    internals.prepare = async (...args: unknown[]) => {
-      const result = await prepare(...args);
-      if (++calls === 3) {
-        ab.open();
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        internals.fenced = new FactumError('storage/conflict', 'another process moved the root (simulated)', {});
+/**
+ * Memory storage whose append n (from 1) first waits for `control(n)`: 'ok' appends, 'fail'
+ * throws without writing. `entered(n)` resolves once append n has begun.
+ */
+function controlledStorage(control: (n: number) => Promise<'ok' | 'fail'>): { storage: Storage; appends: () => number; entered: (n: number) => Promise<void> } {
+  const inner = createMemoryStorage();
+  const begun = new Map<number, ReturnType<typeof gate>>();
+  const begunGate = (n: number) => begun.get(n) ?? (begun.set(n, gate()), begun.get(n)!);
+  let n = 0;
+  const storage = new Proxy(inner, {
+    get(target, property) {
+      if (property === 'appendLog') {
+        return async (log: string, position: number, bytes: Uint8Array) => {
+          const mine = ++n;
+          begunGate(mine).open();
+          if ((await control(mine)) === 'fail') throw new FactumError('storage/unavailable', 'injected: the log write failed', { position });
+          return inner.appendLog(log, position, bytes);
+        };
       }
-      return result;
-    };
-    const first = t.transact([{ 'item/sku': 'Z' }]); // its own batch; its write held
-    const a = t.transact([['db/add', e, 'item/count', 2]]);
-    const b = t.transact([['db/cas', e, 'item/count', 1, 3]]); // with A while Z is written: refused against A
-    await new Promise((resolve) => setImmediate(resolve));
-    const c = t.transact([{ 'item/sku': 'C' }]); // the batch after [A, B]
-    z.open();
-    await first;
-    await expect(a).rejects.toMatchObject({ code: 'storage/unavailable' });
-    await expect(b).rejects.toMatchObject({ code: 'storage/conflict' });
-    await expect(c).rejects.toMatchObject({ code: 'storage/conflict' });
-  });
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as Storage;
+  return { storage, appends: () => n, entered: (k) => begunGate(k).promise };
+}
 
+/** Lets every pending microtask and I/O callback run (the writer processes a queued batch in them). */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** A transactor on controlled storage with the schema (append 1) and one item, A with count 1 (append 2), the writer idle. */
+async function withItem(control: (n: number) => Promise<'ok' | 'fail'>) {
+  const controlled = controlledStorage(control);
+  const t = await Transactor.open(controlled.storage, 'db-x', { indexing: false });
+  await t.transact(schema);
+  const e = (await t.transact([{ 'db/id': 'x', 'item/sku': 'A', 'item/count': 1 }])).tempids['x']!;
+  await settle();
+  return { ...controlled, t, e };
+}
+
+const countOf = (db: Db, e: number): unknown[] => [...db.datoms('eavt', e, kw('item/count'))].map((d) => d.v);
+
+describe('the pipelined writer', () => {
   it('answers a batch processed during a write only once that write is durable, and processes it again when it is not', async () => {
-    const { storage, hold, release } = gatedStorage();
-    const t = await Transactor.open(storage, 'db-x', { indexing: false });
-    await t.transact(schema);
-    const e = (await t.transact([{ 'db/id': 'x', 'item/sku': 'A', 'item/count': 1 }])).tempids['x']!;
-    await new Promise((resolve) => setImmediate(resolve)); // the writer is idle: A starts a batch of its own
-    hold();
+    const held = gate();
+    const { storage, t, e, entered } = await withItem(async (n) => (n === 3 ? (await held.promise, 'fail') : 'ok'));
     // A sets the count to 2; B, queued while A is written, is processed against A's result, where
     // its compare-and-swap from 1 fails. A's write fails: B must meet the durable count, 1.
     const a = t.transact([['db/add', e, 'item/count', 2]]);
@@ -217,60 +147,106 @@ describe('the pipelined writer', () => {
       () => (bSettled = true),
       () => (bSettled = true),
     );
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await entered(3);
+    await settle();
     expect(bSettled).toBe(false); // processed (and refused) against A's result, but not answered
-    release();
+    held.open();
     await expect(a).rejects.toMatchObject({ code: 'storage/unavailable' });
-    const report = await b;
-    expect([...report.dbAfter.datoms('eavt', e, kw('item/count'))].map((d) => d.v)).toEqual([3]);
+    expect(countOf((await b).dbAfter, e)).toEqual([3]);
     const reopened = await Transactor.open(storage, 'db-x', { indexing: false });
-    expect([...reopened.db().datoms('eavt', e, kw('item/count'))].map((d) => d.v)).toEqual([3]);
+    expect(countOf(reopened.db(), e)).toEqual([3]);
     expect(reopened.db().basisT).toBe(t.db().basisT);
   });
 
   it('processes again a transaction refused next to one whose write failed (group commit)', async () => {
-    const { storage, hold, release } = gatedStorage();
-    const t = await Transactor.open(storage, 'db-x', { indexing: false });
-    await t.transact(schema);
-    const e = (await t.transact([{ 'db/id': 'x', 'item/sku': 'A', 'item/count': 1 }])).tempids['x']!;
-    await new Promise((resolve) => setImmediate(resolve));
-    const first = t.transact([{ 'item/sku': 'B' }]); // a batch of its own, written first
-    hold(1);
-    // Queued together while the first is written: one batch, B after A, B refused by A's change.
+    const held = gate();
+    const { t, e } = await withItem(async (n) => (n === 4 ? (await held.promise, 'fail') : 'ok'));
+    const first = t.transact([{ 'item/sku': 'B' }]); // a batch of its own (append 3), written first
+    // Queued together while the first is written: one batch (append 4), B after A, B refused by A's change.
     const a = t.transact([['db/add', e, 'item/count', 2]]);
     const b = t.transact([['db/cas', e, 'item/count', 1, 3]]);
     await first;
-    release();
+    held.open();
     await expect(a).rejects.toMatchObject({ code: 'storage/unavailable' });
-    expect([...(await b).dbAfter.datoms('eavt', e, kw('item/count'))].map((d) => d.v)).toEqual([3]);
+    expect(countOf((await b).dbAfter, e)).toEqual([3]);
+  });
+
+  it('answers a refusal made during a write once that write is durable', async () => {
+    const held = gate();
+    const { t, e, entered } = await withItem(async (n) => (n === 3 ? (await held.promise, 'ok') : 'ok'));
+    const a = t.transact([['db/add', e, 'item/count', 2]]);
+    const b = t.transact([['db/cas', e, 'item/count', 1, 3]]); // against A's result: refused
+    let bSettled = false;
+    void b.then(
+      () => (bSettled = true),
+      () => (bSettled = true),
+    );
+    await entered(3);
+    await settle();
+    expect(bSettled).toBe(false);
+    held.open();
+    await expect(a).resolves.toBeDefined();
+    await expect(b).rejects.toMatchObject({ code: 'transact/cas-failed' });
+    expect(countOf(t.db(), e)).toEqual([2]);
+  });
+
+  it('writes nothing processed during a write once close() is called, and answers it with client/closed', async () => {
+    const held = gate();
+    const { t, appends, entered } = await withItem(async (n) => (n === 3 ? (await held.promise, 'ok') : 'ok'));
+    const a = t.transact([{ 'item/sku': 'C' }]); // append 3, held
+    const b = t.transact([{ 'item/sku': 'D' }]); // processed while C is written
+    await entered(3);
+    await settle();
+    await t.close();
+    held.open();
+    await expect(a).resolves.toBeDefined();
+    await expect(b).rejects.toMatchObject({ code: 'client/closed' });
+    expect(appends()).toBe(3);
   });
 
   it('answers a batch sent back after close() with client/closed', async () => {
-    const { storage, hold, release } = gatedStorage();
-    const t = await Transactor.open(storage, 'db-x', { indexing: false });
-    await t.transact(schema);
-    await new Promise((resolve) => setImmediate(resolve));
-    hold();
-    const a = t.transact([{ 'item/sku': 'A' }]);
-    const b = t.transact([{ 'item/sku': 'B' }]); // processed while A is written
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    const held = gate();
+    const { t, entered } = await withItem(async (n) => (n === 3 ? (await held.promise, 'fail') : 'ok'));
+    const a = t.transact([{ 'item/sku': 'C' }]);
+    const b = t.transact([{ 'item/sku': 'D' }]); // processed while C is written
+    await entered(3);
+    await settle();
     const closing = t.close();
-    release();
+    held.open();
     await expect(a).rejects.toMatchObject({ code: 'storage/unavailable' });
     await expect(b).rejects.toMatchObject({ code: 'client/closed' });
     await closing;
   });
 
-  it('answers a refusal made during a write once that write is durable', async () => {
-    const { storage } = gatedStorage();
-    const t = await Transactor.open(storage, 'db-x', { indexing: false });
-    await t.transact(schema);
-    const e = (await t.transact([{ 'db/id': 'x', 'item/sku': 'A', 'item/count': 1 }])).tempids['x']!;
+  it('answers every transaction when a fence comes while the batch after a failed write is processed', async () => {
+    const [z, ab] = [gate(), gate()];
+    const { t, e } = await withItem(async (n) => (n === 3 ? (await z.promise, 'ok') : n === 4 ? (await ab.promise, 'fail') : 'ok'));
+    // Processing the batch after [A, B] takes a while (as segment loads do); meanwhile the write
+    // of [A, B] fails and the connection is fenced (as when another process moves the index root).
+    const internals = t as unknown as { prepare: (...args: unknown[]) => Promise<unknown>; fenced: unknown };
+    const prepare = internals.prepare.bind(t);
+    let calls = 0;
+    let aFailed: Promise<unknown> = Promise.resolve();
+    internals.prepare = async (...args: unknown[]) => {
+      const result = await prepare(...args);
+      if (++calls === 3) {
+        ab.open();
+        await aFailed;
+        internals.fenced = new FactumError('storage/conflict', 'another process moved the root (simulated)', {});
+      }
+      return result;
+    };
+    const first = t.transact([{ 'item/sku': 'Z' }]); // its own batch (append 3), its write held
     const a = t.transact([['db/add', e, 'item/count', 2]]);
-    const b = t.transact([['db/cas', e, 'item/count', 1, 3]]); // against A's result: refused
-    await expect(a).resolves.toBeDefined();
-    await expect(b).rejects.toMatchObject({ code: 'transact/cas-failed' });
-    expect([...t.db().datoms('eavt', e, kw('item/count'))].map((d) => d.v)).toEqual([2]);
+    const b = t.transact([['db/cas', e, 'item/count', 1, 3]]); // with A while Z is written: refused against A
+    aFailed = a.catch(() => undefined);
+    await settle();
+    const c = t.transact([{ 'item/sku': 'C' }]); // the batch after [A, B]
+    z.open();
+    await first;
+    await expect(a).rejects.toMatchObject({ code: 'storage/unavailable' });
+    await expect(b).rejects.toMatchObject({ code: 'storage/conflict' });
+    await expect(c).rejects.toMatchObject({ code: 'storage/conflict' });
   });
 });
 
