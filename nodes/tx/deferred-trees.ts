@@ -16,7 +16,8 @@ import type { Trees } from '../db/db.ts';
 import type { DatomTable } from '../db/datom-table.ts';
 import { insertSorted, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
 import { valuesEqual } from '../values/compare.ts';
-import { stableOrder } from '../util/stable-order.ts';
+import { integerOrder, stableOrder } from '../util/stable-order.ts';
+import { AssertionError } from '../util/assert.ts';
 
 interface Pending {
   readonly insert: readonly number[];
@@ -185,47 +186,12 @@ function insertionSort(rows: number[], from: number, to: number, cmp: Compare): 
   }
 }
 
-const TWO_TO_32 = 2 ** 32;
-
-/**
- * A stable LSD radix sort of rows by a non-negative safe integer key: 16 bits a pass over the
- * key's low and high 32-bit words; a pass whose digit every key shares is skipped.
- */
+/** Sorts rows stably by an integer key (util/stable-order.ts: a radix sort). */
 function radixByInteger(rows: number[], keyOf: (row: number) => number): void {
-  const n = rows.length;
-  const low = new Uint32Array(n);
-  const high = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const key = keyOf(rows[i]!);
-    low[i] = key % TWO_TO_32;
-    high[i] = Math.floor(key / TWO_TO_32);
-  }
-  let order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  let target = new Uint32Array(n);
-  const counts = new Int32Array(1 << 16);
-  for (let pass = 0; pass < 4; pass++) {
-    const words = pass < 2 ? low : high;
-    const shift = (pass & 1) * 16;
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[(words[order[i]!]! >>> shift) & 0xffff]!++;
-    if (counts[(words[order[0]!]! >>> shift) & 0xffff] === n) continue;
-    let sum = 0;
-    for (let d = 0; d < counts.length; d++) {
-      const c = counts[d]!;
-      counts[d] = sum;
-      sum += c;
-    }
-    for (let i = 0; i < n; i++) {
-      const k = order[i]!;
-      target[counts[(words[k]! >>> shift) & 0xffff]!++] = k;
-    }
-    const swap = order;
-    order = target;
-    target = swap;
-  }
+  const order = integerOrder(rows.map(keyOf));
+  if (order === null) throw new AssertionError('radixByInteger: keys must be integers');
   const copy = rows.slice();
-  for (let i = 0; i < n; i++) rows[i] = copy[order[i]!]!;
+  for (let i = 0; i < rows.length; i++) rows[i] = copy[order[i]!]!;
 }
 
 /**

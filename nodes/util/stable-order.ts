@@ -3,7 +3,7 @@
 //! (by attribute, by value within an attribute, by referenced entity): the keys there are mostly
 //! integers (ids, longs) or strings, which take faster paths than a comparison sort of values.
 //!
-//!   integers spanning < 2^32   LSD radix sort, 16-bit digits: linear in the count
+//!   integers                   LSD radix sort, 16-bit digits: linear in the count
 //!   strings, few distinct      grouped by a Map, the distinct keys sorted once
 //!   other numbers and strings  a comparison sort of indexes over unboxed keys
 //!   anything else              a comparison sort of indexes by compareValues
@@ -32,8 +32,15 @@ function indexOrder(n: number, compare: (i: number, j: number) => number): Uint3
   return order.sort((i, j) => compare(i, j) || i - j);
 }
 
-/** A stable LSD radix sort (16-bit digits) of integer keys within 2^32 of each other; null for other numbers. */
-function integerOrder(keys: readonly number[]): Uint32Array | null {
+const TWO_TO_32 = 2 ** 32;
+
+/**
+ * A stable LSD radix sort of integer keys: 16 bits a pass over the low and high 32-bit words of
+ * each key minus the least (so negative keys work too); a pass whose digit every key shares is
+ * skipped, so ids that differ only in their low bits take one or two passes. Null when a key is
+ * not an integer or the keys span more than a safe integer.
+ */
+export function integerOrder(keys: ArrayLike<number>): Uint32Array | null {
   const n = keys.length;
   let min = Infinity;
   let max = -Infinity;
@@ -43,21 +50,33 @@ function integerOrder(keys: readonly number[]): Uint32Array | null {
     if (k < min) min = k;
     if (k > max) max = k;
   }
-  const span = max - min;
-  if (span >= 2 ** 32) return null;
+  if (n > 0 && !Number.isSafeInteger(max - min)) return null;
   const low = new Uint32Array(n);
-  for (let i = 0; i < n; i++) low[i] = keys[i]! - min; // -0 and 0 are one key, as compareValues has them
+  const high = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]! - min; // -0 and 0 are one key, as compareValues has them
+    low[i] = k % TWO_TO_32;
+    high[i] = Math.floor(k / TWO_TO_32);
+  }
   let order = new Uint32Array(n);
   let next = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  const counts = new Uint32Array(65537);
-  for (let shift = 0; shift < 32 && span >= 2 ** shift; shift += 16) {
+  const counts = new Uint32Array(65536);
+  for (let pass = 0; pass < 4 && n > 1; pass++) {
+    const words = pass < 2 ? low : high;
+    const shift = (pass & 1) * 16;
     counts.fill(0);
-    for (let i = 0; i < n; i++) counts[((low[order[i]!]! >>> shift) & 0xffff) + 1]!++;
-    for (let d = 0; d < 65536; d++) counts[d + 1]! += counts[d]!;
+    for (let i = 0; i < n; i++) counts[(words[i]! >>> shift) & 0xffff]!++;
+    if (counts[(words[0]! >>> shift) & 0xffff] === n) continue;
+    let sum = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
     for (let i = 0; i < n; i++) {
       const j = order[i]!;
-      next[counts[(low[j]! >>> shift) & 0xffff]!++] = j;
+      next[counts[(words[j]! >>> shift) & 0xffff]!++] = j;
     }
     [order, next] = [next, order];
   }
