@@ -451,12 +451,27 @@ export function describe(value: unknown): string {
 }
 
 
-/** Rows of the current tree matching leading components (already resolved); novelty only on a durable base (there, merged.ts currentFacts). */
+/**
+ * Trees that answer a lookup without first being brought up to date (tx/deferred-trees.ts): the
+ * rows whose leading components equal `components`, in index order.
+ */
+export interface LookupTrees extends Trees {
+  rowsMatching(index: IndexName, components: readonly unknown[]): number[];
+}
+
+/** Rows of the current trees matching leading components (already resolved); novelty only on a durable base (there, merged.ts currentFacts). */
 export function currentRows(state: DbState, index: IndexName, components: readonly unknown[]): number[] {
-  const lower = probeFor(state.table, index, components, false);
-  const upper = probeFor(state.table, index, components, true);
-  const cursor = new Cursor(state.current[index], lower);
+  const trees = state.current;
+  if ('rowsMatching' in trees) return (trees as LookupTrees).rowsMatching(index, components);
+  return treeRows(trees[index], state.table, index, components);
+}
+
+/** Rows of one tree whose leading components equal `components`, in index order. */
+export function treeRows(tree: Node, table: DatomTable, index: IndexName, components: readonly unknown[]): number[] {
   const rows: number[] = [];
+  if (tree.size === 0) return rows;
+  const upper = probeFor(table, index, components, true);
+  const cursor = new Cursor(tree, probeFor(table, index, components, false));
   for (let row = cursor.next(); row !== -1 && upper(row) > 0; row = cursor.next()) rows.push(row);
   return rows;
 }

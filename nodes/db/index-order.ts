@@ -85,18 +85,65 @@ function compareRows(chunks: readonly Chunk[], index: number, inTime: boolean, x
 /**
  * A probe for the position just before (`end` false) or just after (`end` true) every row whose
  * leading components equal `components` (already resolved: e and a as ids, v as stored, t as t).
+ * Probes run in every descent, so they read the table's columns directly, and a leading entity
+ * or attribute id (the common lookups: EAVT [e], [e a]; AEVT and AVET [a ...]) is compared inline.
  */
 export function probeFor(table: DatomTable, index: IndexName, components: readonly unknown[], end: boolean): Probe {
   const kinds = layout[index];
   const n = components.length;
   const tie = end ? 1 : -1;
-  return (row) => {
-    for (let i = 0; i < n; i++) {
-      const c = compareComponent(table, kinds[i]!, components[i], row);
+  const chunks = table.chunks;
+  const rest = (chunk: Chunk, i: number, from: number): number => {
+    for (let k = from; k < n; k++) {
+      const c = compareInChunk(kinds[k]!, components[k], chunk, i);
       if (c !== 0) return c;
     }
     return tie;
   };
+  if (n > 0 && (kinds[0] === 'e' || kinds[0] === 'a') && typeof components[0] === 'number') {
+    const first = components[0];
+    const byEntity = kinds[0] === 'e';
+    if (n === 2 && byEntity && kinds[1] === 'a' && typeof components[1] === 'number') {
+      const a = components[1];
+      return (row) => {
+        const chunk = chunks[row >>> CHUNK_BITS]!;
+        const i = row & CHUNK_MASK;
+        const e = chunk.e[i]!;
+        if (first !== e) return first < e ? -1 : 1;
+        return a - chunk.a[i]! || tie;
+      };
+    }
+    return (row) => {
+      const chunk = chunks[row >>> CHUNK_BITS]!;
+      const i = row & CHUNK_MASK;
+      const x = byEntity ? chunk.e[i]! : chunk.a[i]!;
+      if (first !== x) return first < x ? -1 : 1;
+      return rest(chunk, i, 1);
+    };
+  }
+  return (row) => rest(chunks[row >>> CHUNK_BITS]!, row & CHUNK_MASK, 0);
+}
+
+function compareInChunk(kind: 'e' | 'a' | 'v' | 't', sought: unknown, chunk: Chunk, i: number): number {
+  switch (kind) {
+    case 'e':
+      return numberOrder(sought as number, chunk.e[i]!);
+    case 'a':
+      return (sought as number) - chunk.a[i]!;
+    case 'v':
+      return compareValues(sought, chunk.v[i]);
+    case 't': {
+      const t = chunk.t[i]!;
+      return numberOrder(sought as number, (t < 0 ? -t : t) - 1);
+    }
+  }
+}
+
+/** True when `row`'s leading components equal `components` (resolved, as for `probeFor`). */
+export function rowMatches(table: DatomTable, index: IndexName, components: readonly unknown[], row: number): boolean {
+  const kinds = layout[index];
+  for (let i = 0; i < components.length; i++) if (compareComponent(table, kinds[i]!, components[i], row) !== 0) return false;
+  return true;
 }
 
 function compareComponent(table: DatomTable, kind: 'e' | 'a' | 'v' | 't', sought: unknown, row: number): number {

@@ -16,7 +16,7 @@ import { Cursor, rank, type Node } from '../btree/int-tree.ts';
 import { compareValues } from '../values/compare.ts';
 import { currentOrders, historyOrders } from '../indexer/datom-order.ts';
 import { mergeSync } from '../indexer/levels.ts';
-import type { DbState } from './db.ts';
+import { currentRows, type DbState } from './db.ts';
 import type { DurableBase } from './durable-base.ts';
 import { probeFor } from './index-order.ts';
 
@@ -151,9 +151,7 @@ export interface CurrentFact {
 export function currentFacts(state: DbState, index: IndexName, components: readonly unknown[]): CurrentFact[] {
   const { table } = state;
   const out: CurrentFact[] = [];
-  const until = probeFor(table, index, components, true);
-  const cursor = new Cursor(state.current[index], probeFor(table, index, components, false));
-  for (let row = cursor.next(); row !== -1 && until(row) > 0; row = cursor.next()) out.push({ e: table.e(row), a: table.a(row), v: table.v(row), row });
+  for (const row of currentRows(state, index, components)) out.push({ e: table.e(row), a: table.a(row), v: table.v(row), row });
   const base = state.base;
   if (base === null) return out;
   let fromBase = false;
@@ -171,10 +169,8 @@ export function currentFacts(state: DbState, index: IndexName, components: reado
 
 /** The current fact [e a v] of a state, or null. */
 export function currentFact(state: DbState, e: number, a: number, v: unknown): CurrentFact | null {
-  const { table } = state;
-  const probe = probeFor(table, 'eavt', [e, a, v], false);
-  const row = new Cursor(state.current.eavt, probe).peek();
-  if (row !== -1 && table.e(row) === e && table.a(row) === a && compareValues(table.v(row), v) === 0) return { e, a, v: table.v(row), row };
+  const rows = currentRows(state, 'eavt', [e, a, v]);
+  if (rows.length > 0) return { e, a, v: state.table.v(rows[0]!), row: rows[0]! };
   const base = state.base;
   if (base === null) return null;
   for (const d of base.datoms('eavt', 'current', [e, a, v], [e, a, v], true)) {

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { emptyDb } from '../db/index.ts';
 import { kw } from '../values/values.ts';
 import { compareValues } from '../values/compare.ts';
+import { currentRows, treeRows, type Db } from '../db/db.ts';
+import type { IndexName } from '../datom/datom.ts';
+import { seededRandom } from '../util/random.ts';
 
 describe('deferred trees', () => {
   it('apply a long chain of pending batches once it passes the bound, with the same result', () => {
@@ -32,4 +35,43 @@ describe('deferred trees', () => {
       expect([...db.datoms('avet', kw(ident))].map((d) => [d.e, d.v]), ident).toEqual(expected.map((d) => [d.e, d.v]));
     }
   });
+
+  it('answer lookups through a pending chain exactly as the applied tree does', () => {
+    const random = seededRandom(5);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const one = (ident: string, type: string, many = false) => ({ 'db/ident': kw(ident), 'db/valueType': kw(`db.type/${type}`), 'db/cardinality': kw(`db.cardinality/${many ? 'many' : 'one'}`) });
+    // Two copies of one history: `db` is only looked up through its chains; `applied` has its
+    // trees applied before every lookup (reading a tree applies it).
+    let db: Db = emptyDb().with([one('q/n', 'long'), one('q/tag', 'string', true), one('q/ref', 'ref', true)]).dbAfter;
+    let applied: Db = emptyDb().with([one('q/n', 'long'), one('q/tag', 'string', true), one('q/ref', 'ref', true)]).dbAfter;
+    const [n, tag, ref] = ['q/n', 'q/tag', 'q/ref'].map((a) => db.attribute(kw(a))!.id) as [number, number, number];
+    const entities: number[] = [];
+    let lookups = 0;
+    for (let t = 0; t < 600; t++) {
+      // Small transactions: new entities, card-one replacements, card-many adds and retractions
+      // (a fact asserted and retracted within one chain included), retractEntity.
+      const e = entities.length === 0 || random() < 0.2 ? 'new' : pick(entities);
+      const roll = random();
+      const tx: unknown[] =
+        roll < 0.5 ? [['db/add', e, 'q/n', Math.floor(random() * 5)], ['db/add', e, 'q/tag', pick(['a', 'b', 'c'])]]
+        : roll < 0.7 && e !== 'new' ? [['db/retract', e, 'q/tag', pick(['a', 'b', 'c'])]]
+        : roll < 0.85 && entities.length > 0 ? [['db/add', e, 'q/ref', pick(entities)]]
+        : e !== 'new' ? [['db/retractEntity', e]] : [['db/add', e, 'q/n', 1]];
+      const report = db.with(tx);
+      if (report.tempids.new !== undefined) entities.push(report.tempids.new);
+      db = report.dbAfter;
+      applied = applied.with(tx).dbAfter;
+      const probes: Array<[IndexName, unknown[]]> = [];
+      for (let k = 0; k < 3; k++) {
+        const x = pick(entities);
+        probes.push(['eavt', [x]], ['eavt', [x, n]], ['eavt', [x, tag, pick(['a', 'b', 'c'])]], ['aevt', [tag, x]], ['avet', [n, Math.floor(random() * 5)]], ['vaet', [x]], ['vaet', [x, ref]]);
+      }
+      const through = probes.map(([index, components]) => currentRows(db.state, index, components));
+      const fromTrees = probes.map(([index, components]) => treeRows(applied.state.current[index], applied.state.table, index, components));
+      expect(through).toEqual(fromTrees);
+      lookups += through.reduce((sum, rows) => sum + rows.length, 0);
+    }
+    expect(lookups).toBeGreaterThan(1000);
+  });
 });
+

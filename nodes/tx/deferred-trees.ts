@@ -1,10 +1,11 @@
 //! The four index trees of a db state, brought up to date when read rather than per transaction.
 //!
-//! A transaction hands its rows over (inserted, removed) and reads only the trees it needs (EAVT
-//! for card-one and redundancy checks, AVET for unique values, VAET for retractEntity); the
-//! others, AEVT and most history trees in particular, keep a chain of pending batches. The first
-//! read of a tree applies its whole chain as one sorted batch, which costs far less per row than
-//! one path copy per transaction, and caches the result.
+//! A transaction hands its rows over (inserted, removed) and each tree keeps a chain of pending
+//! batches. The first read of a tree applies its whole chain as one sorted batch, which costs far
+//! less per row than one path copy per transaction, and caches the result. A transaction's own
+//! lookups (EAVT for card-one and redundancy checks, AVET for unique values, VAET for
+//! retractEntity) read the tree as last applied and scan a short chain beside it (`rowsMatching`),
+//! so a run of small transactions applies each tree once per many transactions, not once each.
 //!
 //!   root of the newest tree built ◄── pending [rows of t 7] → [rows of t 6] → [rows of t 5] → null
 //!
@@ -12,9 +13,10 @@
 //! batch, so every db value sees exactly its own transactions. Rows are unique: a row is inserted
 //! once and removed at most once, after it was inserted.
 import type { IndexName } from '../datom/datom.ts';
-import type { Trees } from '../db/db.ts';
 import type { DatomTable } from '../db/datom-table.ts';
 import { insertSorted, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
+import { treeRows, type LookupTrees, type Trees } from '../db/db.ts';
+import { rowMatches } from '../db/index-order.ts';
 import { valuesEqual } from '../values/compare.ts';
 import { integerOrder, stableOrder } from '../util/stable-order.ts';
 import { AssertionError } from '../util/assert.ts';
@@ -33,10 +35,16 @@ interface Pending {
  */
 const PENDING_ROWS_MAX = 1 << 16;
 
+/**
+ * A lookup reads through a pending chain of at most this many rows instead of applying it: a
+ * short scan costs less than applying (path-copying) the tree after every small transaction.
+ */
+const LOOKUP_CHAIN_ROWS_MAX = 64;
+
 const indexes: readonly IndexName[] = ['eavt', 'aevt', 'avet', 'vaet'];
 const VAET = 3;
 
-export class DeferredTrees implements Trees {
+export class DeferredTrees implements LookupTrees {
   private constructor(
     private readonly table: DatomTable,
     private readonly orders: Readonly<Record<IndexName, Compare>>,
@@ -80,6 +88,43 @@ export class DeferredTrees implements Trees {
   }
   get vaet(): Node {
     return this.tree(3);
+  }
+
+  /**
+   * Rows whose leading components equal `components`, in index order. With a short pending
+   * chain they are read from the tree as last applied plus a scan of the chain, so a run of
+   * small transactions, each looking up what it changes, does not apply the tree every time.
+   */
+  rowsMatching(index: IndexName, components: readonly unknown[]): number[] {
+    const i = indexes.indexOf(index);
+    const chain = this.pending[i]!;
+    if (chain === null || chain.rows > LOOKUP_CHAIN_ROWS_MAX) return treeRows(this.tree(i), this.table, index, components);
+    const rows = treeRows(this.roots[i]!, this.table, index, components);
+    const table = this.table;
+    // Rows whose first component differs are passed over by one column read.
+    const first = components[0];
+    const column = index === 'eavt' ? table.e : index === 'aevt' || index === 'avet' ? table.a : null;
+    const matches = (row: number): boolean => (column === null || column.call(table, row) === first) && rowMatches(table, index, components, row);
+    // A row is inserted once and removed at most once after, so the order of batches does not matter.
+    let inserted = false;
+    for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
+      for (const row of batch.insert) {
+        if (matches(row)) {
+          rows.push(row);
+          inserted = true;
+        }
+      }
+    }
+    for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
+      for (const row of batch.remove) {
+        if (!matches(row)) continue;
+        const at = rows.indexOf(row);
+        if (at < 0) throw new AssertionError(`pending removal of row ${row}, which is in neither the tree nor the chain`);
+        rows.splice(at, 1);
+      }
+    }
+    if (inserted && rows.length > 1) rows.sort(this.orders[index]);
+    return rows;
   }
 
   private tree(i: number): Node {

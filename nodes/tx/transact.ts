@@ -78,7 +78,7 @@ class Transaction {
     const resolution = resolveTempids(this.db, expander.operations, expander.namedTempids(), this.txId, (e) => this.entity(e), (a, v) => this.value(a, v));
     this.tempids = resolution.named;
     const operations = resolution.operations;
-    for (const operation of operations) this.generate(operation, resolution);
+    for (let k = 0; k < operations.length; k++) this.generate(operations[k]!, resolution); // not for-of: see tempids.ts
     this.eliminateRedundancy();
     this.deriveCompositeTuples();
     this.setTxInstant(now);
@@ -96,7 +96,7 @@ class Transaction {
 
   report(): TxReport {
     const tempids: Record<string, number> = {};
-    for (const [name, id] of this.tempids) tempids[name] = id;
+    this.tempids.forEach((id, name) => (tempids[name] = id)); // not for-of: see tempids.ts
     return { dbBefore: this.db, dbAfter: this.dbAfter!, txData: this.datoms, tempids };
   }
 

@@ -4,24 +4,39 @@
 //! integers (ids, longs) or strings, which take faster paths than a comparison sort of values.
 //!
 //!   integers                   LSD radix sort, 16-bit digits: linear in the count
+//!   instants                   the same, by their milliseconds
 //!   strings, few distinct      grouped by a Map, the distinct keys sorted once
+//!   keywords, few distinct     the same (keywords are interned: equal ones are one object)
 //!   other numbers and strings  a comparison sort of indexes over unboxed keys
 //!   anything else              a comparison sort of indexes by compareValues
 import { compareValues } from '../values/compare.ts';
+import { Keyword } from '../values/values.ts';
 
 /** The indexes of `keys` in stable key order. */
 export function stableOrder(keys: readonly unknown[]): Uint32Array {
   const n = keys.length;
   let numbers = true;
   let strings = true;
+  let dates = true;
+  let keywords = true;
   for (let i = 0; i < n; i++) {
-    const type = typeof keys[i];
+    const key = keys[i];
+    const type = typeof key;
     if (type !== 'number') numbers = false;
     if (type !== 'string') strings = false;
+    if (!(key instanceof Date)) dates = false;
+    if (!(key instanceof Keyword)) keywords = false;
   }
   if (n < 2) return indexOrder(n, () => 0);
   if (numbers) return integerOrder(keys as number[]) ?? numberOrder(keys as number[]);
-  if (strings) return stringOrder(keys as string[]);
+  if (strings) return groupedOrder(keys as string[], (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (dates) {
+    const ms = new Float64Array(n);
+    for (let i = 0; i < n; i++) ms[i] = (keys[i] as Date).getTime();
+    const order = integerOrder(ms);
+    if (order !== null) return order;
+  }
+  if (keywords) return groupedOrder(keys as Keyword[], compareValues);
   return indexOrder(n, (i, j) => compareValues(keys[i], keys[j]));
 }
 
@@ -90,18 +105,21 @@ function numberOrder(keys: readonly number[]): Uint32Array {
   return indexOrder(keys.length, (i, j) => nan(i) - nan(j) || (nan(i) === 1 ? 0 : values[i]! - values[j]!));
 }
 
-/** Strings by UTF-16 code units (as compareValues): grouped when few are distinct, else sorted by index. */
-function stringOrder(keys: readonly string[]): Uint32Array {
+/**
+ * Keys that are equal only when identical (strings, interned keywords) by `compare`: grouped by
+ * a Map when few are distinct, the distinct keys sorted once; else sorted by index.
+ */
+function groupedOrder<K>(keys: readonly K[], compare: (a: K, b: K) => number): Uint32Array {
   const n = keys.length;
-  const groups = new Map<string, number[]>();
+  const groups = new Map<K, number[]>();
   for (let i = 0; i < n; i++) {
     const group = groups.get(keys[i]!);
     if (group !== undefined) group.push(i);
-    else if (groups.size * 8 > n) return indexOrder(n, (a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+    else if (groups.size * 8 > n) return indexOrder(n, (a, b) => compare(keys[a]!, keys[b]!));
     else groups.set(keys[i]!, [i]);
   }
   const order = new Uint32Array(n);
   let at = 0;
-  for (const key of [...groups.keys()].sort()) for (const i of groups.get(key)!) order[at++] = i;
+  for (const key of [...groups.keys()].sort(compare)) for (const i of groups.get(key)!) order[at++] = i;
   return order;
 }
