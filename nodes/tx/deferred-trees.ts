@@ -233,7 +233,11 @@ function insertionSort(rows: number[], from: number, to: number, cmp: Compare): 
 
 /** Sorts rows stably by an integer key (util/stable-order.ts: a radix sort). */
 function radixByInteger(rows: number[], keyOf: (row: number) => number): void {
-  const order = integerOrder(rows.map(keyOf));
+  const keys = rows.map(keyOf);
+  let ascending = true;
+  for (let i = 1; i < keys.length && ascending; i++) if (keys[i]! < keys[i - 1]!) ascending = false;
+  if (ascending) return; // rows in entity order, as one transaction's usually are
+  const order = integerOrder(keys);
   if (order === null) throw new AssertionError('radixByInteger: keys must be integers');
   const copy = rows.slice();
   for (let i = 0; i < rows.length; i++) rows[i] = copy[order[i]!]!;
