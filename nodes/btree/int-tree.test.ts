@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Cursor, checkTree, emptyTree, fromSorted, insertSorted, rank, removeSorted, toArray, type Node } from './int-tree.ts';
+import { Cursor, checkTree, emptyTree, fromSorted, insertSorted, rank, rebuilt, removeSorted, toArray, type Node } from './int-tree.ts';
 import { seededRandom as seeded } from '../util/random.ts';
 
 // Keys are indexes into `weights`; the order is by weight, then key, so it differs from numeric order.
@@ -119,5 +119,31 @@ describe('int-tree against a sorted array', () => {
     checkTree(tree, cmp, shape);
     expect(toArray(tree)).toEqual([7, 8, 9]);
     expect(toArray(full)).toHaveLength(500);
+  });
+});
+
+describe('int-tree rebuilt', () => {
+  it('drops the marked keys and merges new ones, as removeSorted and insertSorted would', () => {
+    const random = seeded(9);
+    const weights = Array.from({ length: 5000 }, () => Math.floor(random() * 300));
+    const cmp = (a: number, b: number) => weights[a]! - weights[b]! || a - b;
+    const shape = { leafMax: 8, branchMax: 4 };
+    for (let round = 0; round < 20; round++) {
+      const present = Array.from({ length: 5000 }, (_, k) => k).filter(() => random() < 0.5);
+      const tree = fromSorted(present.slice().sort(cmp), shape);
+      const drop = new Set(present.filter(() => random() < round / 20));
+      const fresh = Array.from({ length: 5000 }, (_, k) => k).filter((k) => !present.includes(k) && random() < 0.1).sort(cmp);
+      const out = rebuilt(tree, (k) => drop.has(k), drop.size, fresh, cmp, shape);
+      checkTree(out, cmp, shape);
+      const expected = insertSorted(removeSorted(tree, [...drop].sort(cmp), cmp, shape), fresh, cmp, shape);
+      expect(toArray(out)).toEqual(toArray(expected));
+      expect(toArray(tree)).toEqual(present.slice().sort(cmp)); // the old tree is unchanged
+    }
+  });
+
+  it('refuses a drop count that does not match what is in the tree', () => {
+    const cmp = (a: number, b: number) => a - b;
+    const tree = fromSorted([1, 2, 3, 4]);
+    expect(() => rebuilt(tree, (k) => k === 2 || k === 9, 2, [], cmp)).toThrow(/not in the tree/);
   });
 });

@@ -222,6 +222,20 @@ function mergeAll(a: Keys, b: Keys, cmp: Compare): number[] {
   return out;
 }
 
+/**
+ * Returns the tree without the keys `drop` marks and with `keys` (sorted by `cmp`, none already
+ * present) merged in, rebuilt in one linear pass. The removed keys need no sorting and no search,
+ * which beats `removeSorted` when they are a large share of the tree (their leaves are all
+ * touched anyway); `dropped` must be how many keys `drop` marks, as a check.
+ */
+export function rebuilt(root: Node, drop: (key: number) => boolean, dropped: number, keys: Keys, cmp: Compare, shape: Shape = defaultShape): Node {
+  const kept: number[] = [];
+  const cursor = new Cursor(root, null);
+  for (let k = cursor.next(); k !== -1; k = cursor.next()) if (!drop(k)) kept.push(k);
+  assert(kept.length === root.size - dropped, 'rebuilt: a key to drop is not in the tree');
+  return fromSorted(keys.length === 0 ? kept : mergeAll(kept, keys, cmp), shape);
+}
+
 /** Returns the root after removing `keys` (sorted by `cmp`, all present). */
 export function removeSorted(root: Node, keys: Keys, cmp: Compare, shape: Shape = defaultShape): Node {
   if (keys.length === 0) return root;

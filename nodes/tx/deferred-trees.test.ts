@@ -10,7 +10,7 @@ describe('deferred trees', () => {
   it('apply a long chain of pending batches once it passes the bound, with the same result', () => {
     let db = emptyDb().with([{ 'db/ident': kw('n/v'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/many') }]).dbAfter;
     const early = [];
-    // 1400 transactions of 50 datoms pass the 65,536-row bound while nothing reads AEVT.
+    // 1400 transactions of 50 datoms pass the 65,536-row bound (and the tree's size) while nothing reads AEVT.
     for (let t = 0; t < 1400; t++) {
       db = db.with([{ 'n/v': Array.from({ length: 50 }, (_, i) => t * 50 + i) }]).dbAfter;
       if (t === 10) early.push(db);
@@ -72,6 +72,35 @@ describe('deferred trees', () => {
       lookups += through.reduce((sum, rows) => sum + rows.length, 0);
     }
     expect(lookups).toBeGreaterThan(1000);
+  });
+
+  it('apply a chain that retracts most of a tree (a rebuild) with the same datoms as one read after every transaction', () => {
+    const one = (ident: string, type: string) => ({ 'db/ident': kw(ident), 'db/valueType': kw(`db.type/${type}`), 'db/cardinality': kw('db.cardinality/one') });
+    const start = emptyDb().with([one('r/name', 'string'), one('r/n', 'long')]).dbAfter;
+    const random = seededRandom(3);
+    const report = start.with(Array.from({ length: 3000 }, (_, i) => ({ 'db/id': `p${i}`, 'r/name': `name ${i % 17}`, 'r/n': i % 101 })));
+    const ids = Object.values(report.tempids);
+    let lazy = report.dbAfter;
+    let eager = report.dbAfter;
+    void eager.state.current.aevt;
+    // Retract two thirds of the people, a third by retractEntity and a third by changing a value.
+    for (const e of ids) {
+      const roll = random();
+      const tx = roll < 0.33 ? [['db/retractEntity', e]] : roll < 0.66 ? [['db/add', e, 'r/n', 1000 + Math.floor(random() * 10)]] : null;
+      if (tx === null) continue;
+      lazy = lazy.with(tx).dbAfter;
+      eager = eager.with(tx).dbAfter;
+      for (const index of ['eavt', 'aevt', 'avet'] as const) void eager.state.current[index], eager.state.history[index];
+    }
+    const people = new Set(['r/name', 'r/n'].map((a) => start.attribute(kw(a))!.id));
+    // The people's datoms (the two copies' transaction instants differ by the clock).
+    const datoms = (db: Db, index: 'eavt' | 'aevt' | 'avet', history: boolean) =>
+      [...(history ? db.history() : db).datoms(index)].filter((d) => people.has(d.a)).map((d) => [d.e, d.a, d.v, d.tx, d.added]);
+    for (const index of ['eavt', 'aevt', 'avet'] as const) {
+      expect(datoms(lazy, index, false).length).toBeGreaterThan(2000);
+      expect(datoms(lazy, index, false)).toEqual(datoms(eager, index, false));
+      expect(datoms(lazy, index, true)).toEqual(datoms(eager, index, true));
+    }
   });
 });
 

@@ -14,7 +14,7 @@
 //! once and removed at most once, after it was inserted.
 import type { IndexName } from '../datom/datom.ts';
 import type { DatomTable } from '../db/datom-table.ts';
-import { insertSorted, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
+import { insertSorted, rebuilt, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
 import { treeRows, type LookupTrees, type Trees } from '../db/db.ts';
 import { rowMatches } from '../db/index-order.ts';
 import { valuesEqual } from '../values/compare.ts';
@@ -30,10 +30,13 @@ interface Pending {
 }
 
 /**
- * A chain longer than this is applied at once, so a tree nobody reads (AEVT under a write-only
- * load, say) cannot hold an unbounded chain of small batches.
+ * A chain longer than this, or than its tree, is applied at once, so a tree nobody reads (AEVT
+ * under a write-only load, say) cannot hold an unbounded chain of small batches. Letting the
+ * chain grow with the tree keeps the pending rows at most one row number per row of the tree,
+ * and makes every application a large batch (a linear merge): a write-only load costs O(log n)
+ * applications per row, not one per 64k rows, each rewriting most of the tree.
  */
-const PENDING_ROWS_MAX = 1 << 16;
+const PENDING_ROWS_MIN = 1 << 16;
 
 /**
  * A lookup reads through a pending chain of at most this many rows instead of applying it: a
@@ -73,7 +76,7 @@ export class DeferredTrees implements LookupTrees {
       pending[i] = rows === 0 ? chain : { insert: inserted, remove: removed, previous: chain, rows: rows + (chain?.rows ?? 0) };
     }
     const next = new DeferredTrees(table, orders, roots, pending);
-    for (let i = 0; i < 4; i++) if ((pending[i]?.rows ?? 0) > PENDING_ROWS_MAX) next.tree(i);
+    for (let i = 0; i < 4; i++) if ((pending[i]?.rows ?? 0) > Math.max(PENDING_ROWS_MIN, roots[i]!.size)) next.tree(i);
     return next;
   }
 
@@ -148,19 +151,38 @@ function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTabl
     inserted = chain.insert.slice();
   } else {
     const batches: Pending[] = [];
-    for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) batches.push(batch);
-    const added = new Set<number>();
-    removed = [];
-    for (let k = batches.length - 1; k >= 0; k--) {
-      for (const row of batches[k]!.insert) added.add(row);
-      for (const row of batches[k]!.remove) if (!added.delete(row)) removed.push(row);
+    let removals = false;
+    for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
+      batches.push(batch);
+      if (batch.remove.length > 0) removals = true;
     }
-    inserted = [...added];
+    removed = [];
+    if (!removals) {
+      // Inserts only (history trees, write-only loads): no row can cancel out.
+      inserted = [];
+      for (let k = batches.length - 1; k >= 0; k--) for (const row of batches[k]!.insert) inserted.push(row);
+    } else {
+      const added = new Set<number>();
+      for (let k = batches.length - 1; k >= 0; k--) {
+        for (const row of batches[k]!.insert) added.add(row);
+        for (const row of batches[k]!.remove) if (!added.delete(row)) removed.push(row);
+      }
+      inserted = [...added];
+    }
+  }
+  if (removed.length > 0 && removed.length * REBUILD_SHARE >= root.size) {
+    // Removing a large share of the tree: one linear rebuild, no sort of the removed rows.
+    const gone = new Uint8Array(table.length);
+    for (const row of removed) gone[row] = 1;
+    return rebuilt(root, (row) => gone[row] === 1, removed.length, sortedRows(inserted, cmp, table, index), cmp);
   }
   if (removed.length > 0) root = removeSorted(root, sortedRows(removed, cmp, table, index), cmp);
   if (inserted.length > 0) root = insertSorted(root, sortedRows(inserted, cmp, table, index), cmp);
   return root;
 }
+
+/** A chain removing at least 1/8 of a tree's rows rebuilds it (int-tree.ts `rebuilt`). */
+const REBUILD_SHARE = 8;
 
 const GROUPING_ROWS_MIN = 64;
 const RADIX_ROWS_MIN = 512;
