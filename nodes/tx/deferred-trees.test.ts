@@ -90,7 +90,7 @@ describe('deferred trees', () => {
       if (tx === null) continue;
       lazy = lazy.with(tx).dbAfter;
       eager = eager.with(tx).dbAfter;
-      for (const index of ['eavt', 'aevt', 'avet'] as const) void eager.state.current[index], eager.state.history[index];
+      for (const index of ['eavt', 'aevt', 'avet'] as const) void [eager.state.current[index], eager.state.history[index]];
     }
     const people = new Set(['r/name', 'r/n'].map((a) => start.attribute(kw(a))!.id));
     // The people's datoms (the two copies' transaction instants differ by the clock).
