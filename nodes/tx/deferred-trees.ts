@@ -13,7 +13,7 @@
 //! batch, so every db value sees exactly its own transactions. Rows are unique: a row is inserted
 //! once and removed at most once, after it was inserted.
 import type { IndexName } from '../datom/datom.ts';
-import type { DatomTable } from '../db/datom-table.ts';
+import { CHUNK_BITS, CHUNK_MASK, type DatomTable } from '../db/datom-table.ts';
 import { insertSorted, rebuilt, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
 import { treeRows, type LookupTrees, type Trees } from '../db/db.ts';
 import { rowMatches } from '../db/index-order.ts';
@@ -104,10 +104,16 @@ export class DeferredTrees implements LookupTrees {
     if (chain === null || chain.rows > LOOKUP_CHAIN_ROWS_MAX) return treeRows(this.tree(i), this.table, index, components);
     const rows = treeRows(this.roots[i]!, this.table, index, components);
     const table = this.table;
+    const chunks = table.chunks;
     // Rows whose first component differs are passed over by one column read.
     const first = components[0];
-    const column = index === 'eavt' ? table.e : index === 'aevt' || index === 'avet' ? table.a : null;
-    const matches = (row: number): boolean => (column === null || column.call(table, row) === first) && rowMatches(table, index, components, row);
+    const byEntity = index === 'eavt';
+    const byAttribute = index === 'aevt' || index === 'avet';
+    const matches = (row: number): boolean => {
+      if (byEntity && chunks[row >>> CHUNK_BITS]!.e[row & CHUNK_MASK] !== first) return false;
+      if (byAttribute && chunks[row >>> CHUNK_BITS]!.a[row & CHUNK_MASK] !== first) return false;
+      return rowMatches(table, index, components, row);
+    };
     // A row is inserted once and removed at most once after, so the order of batches does not matter.
     let inserted = false;
     for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
