@@ -120,6 +120,16 @@ function controlledStorage(control: (n: number) => Promise<'ok' | 'fail'>): { st
 }
 
 /** Lets every pending microtask and I/O callback run (the writer processes a queued batch in them). */
+/** Whether `promise` has settled yet (either way), read without awaiting it. */
+function tracked(promise: Promise<unknown>): () => boolean {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  return () => settled;
+}
+
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A transactor on controlled storage with the schema (append 1) and one item, A with count 1 (append 2), the writer idle. */
@@ -142,14 +152,10 @@ describe('the pipelined writer', () => {
     // its compare-and-swap from 1 fails. A's write fails: B must meet the durable count, 1.
     const a = t.transact([['db/add', e, 'item/count', 2]]);
     const b = t.transact([['db/cas', e, 'item/count', 1, 3]]);
-    let bSettled = false;
-    void b.then(
-      () => (bSettled = true),
-      () => (bSettled = true),
-    );
+    const bSettled = tracked(b);
     await entered(3);
     await settle();
-    expect(bSettled).toBe(false); // processed (and refused) against A's result, but not answered
+    expect(bSettled()).toBe(false); // processed (and refused) against A's result, but not answered
     held.open();
     await expect(a).rejects.toMatchObject({ code: 'storage/unavailable' });
     expect(countOf((await b).dbAfter, e)).toEqual([3]);
@@ -176,14 +182,10 @@ describe('the pipelined writer', () => {
     const { t, e, entered } = await withItem(async (n) => (n === 3 ? (await held.promise, 'ok') : 'ok'));
     const a = t.transact([['db/add', e, 'item/count', 2]]);
     const b = t.transact([['db/cas', e, 'item/count', 1, 3]]); // against A's result: refused
-    let bSettled = false;
-    void b.then(
-      () => (bSettled = true),
-      () => (bSettled = true),
-    );
+    const bSettled = tracked(b);
     await entered(3);
     await settle();
-    expect(bSettled).toBe(false);
+    expect(bSettled()).toBe(false);
     held.open();
     await expect(a).resolves.toBeDefined();
     await expect(b).rejects.toMatchObject({ code: 'transact/cas-failed' });
