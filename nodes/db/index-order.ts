@@ -142,21 +142,10 @@ function compareInChunk(kind: 'e' | 'a' | 'v' | 't', sought: unknown, chunk: Chu
 /** True when `row`'s leading components equal `components` (resolved, as for `probeFor`). */
 export function rowMatches(table: DatomTable, index: IndexName, components: readonly unknown[], row: number): boolean {
   const kinds = layout[index];
-  for (let i = 0; i < components.length; i++) if (compareComponent(table, kinds[i]!, components[i], row) !== 0) return false;
+  const chunk = table.chunks[row >>> CHUNK_BITS]!;
+  const i = row & CHUNK_MASK;
+  for (let k = 0; k < components.length; k++) if (compareInChunk(kinds[k]!, components[k], chunk, i) !== 0) return false;
   return true;
-}
-
-function compareComponent(table: DatomTable, kind: 'e' | 'a' | 'v' | 't', sought: unknown, row: number): number {
-  switch (kind) {
-    case 'e':
-      return numberOrder(sought as number, table.e(row));
-    case 'a':
-      return (sought as number) - table.a(row);
-    case 'v':
-      return compareValues(sought, table.v(row));
-    case 't':
-      return numberOrder(sought as number, table.t(row));
-  }
 }
 
 /** The kind of component at each position of an index. */

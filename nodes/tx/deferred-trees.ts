@@ -13,7 +13,7 @@
 //! batch, so every db value sees exactly its own transactions. Rows are unique: a row is inserted
 //! once and removed at most once, after it was inserted.
 import type { IndexName } from '../datom/datom.ts';
-import { CHUNK_BITS, CHUNK_MASK, type DatomTable } from '../db/datom-table.ts';
+import type { DatomTable } from '../db/datom-table.ts';
 import { insertSorted, rebuilt, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
 import { treeRows, type LookupTrees, type Trees } from '../db/db.ts';
 import { rowMatches } from '../db/index-order.ts';
@@ -104,21 +104,11 @@ export class DeferredTrees implements LookupTrees {
     if (chain === null || chain.rows > LOOKUP_CHAIN_ROWS_MAX) return treeRows(this.tree(i), this.table, index, components);
     const rows = treeRows(this.roots[i]!, this.table, index, components);
     const table = this.table;
-    const chunks = table.chunks;
-    // Rows whose first component differs are passed over by one column read.
-    const first = components[0];
-    const byEntity = index === 'eavt';
-    const byAttribute = index === 'aevt' || index === 'avet';
-    const matches = (row: number): boolean => {
-      if (byEntity && chunks[row >>> CHUNK_BITS]!.e[row & CHUNK_MASK] !== first) return false;
-      if (byAttribute && chunks[row >>> CHUNK_BITS]!.a[row & CHUNK_MASK] !== first) return false;
-      return rowMatches(table, index, components, row);
-    };
     // A row is inserted once and removed at most once after, so the order of batches does not matter.
     let inserted = false;
     for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
       for (const row of batch.insert) {
-        if (matches(row)) {
+        if (rowMatches(table, index, components, row)) {
           rows.push(row);
           inserted = true;
         }
@@ -126,7 +116,7 @@ export class DeferredTrees implements LookupTrees {
     }
     for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
       for (const row of batch.remove) {
-        if (!matches(row)) continue;
+        if (!rowMatches(table, index, components, row)) continue;
         const at = rows.indexOf(row);
         if (at < 0) throw new AssertionError(`pending removal of row ${row}, which is in neither the tree nor the chain`);
         rows.splice(at, 1);
@@ -149,33 +139,7 @@ export class DeferredTrees implements LookupTrees {
 
 /** Applies a chain of batches, oldest first in effect: a row both inserted and removed never enters. */
 function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTable, index: IndexName): Node {
-  let removed: number[];
-  let inserted: number[];
-  if (chain.previous === null) {
-    // One transaction: what it removes was in the tree before it.
-    removed = chain.remove.slice();
-    inserted = chain.insert.slice();
-  } else {
-    const batches: Pending[] = [];
-    let removals = false;
-    for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
-      batches.push(batch);
-      if (batch.remove.length > 0) removals = true;
-    }
-    removed = [];
-    if (!removals) {
-      // Inserts only (history trees, write-only loads): no row can cancel out.
-      inserted = [];
-      for (let k = batches.length - 1; k >= 0; k--) for (const row of batches[k]!.insert) inserted.push(row);
-    } else {
-      const added = new Set<number>();
-      for (let k = batches.length - 1; k >= 0; k--) {
-        for (const row of batches[k]!.insert) added.add(row);
-        for (const row of batches[k]!.remove) if (!added.delete(row)) removed.push(row);
-      }
-      inserted = [...added];
-    }
-  }
+  const { inserted, removed } = netRows(chain);
   if (removed.length > 0 && removed.length * REBUILD_SHARE >= root.size) {
     // Removing a large share of the tree: one linear rebuild, no sort of the removed rows.
     const gone = new Uint8Array(table.length);
@@ -185,6 +149,33 @@ function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTabl
   if (removed.length > 0) root = removeSorted(root, sortedRows(removed, cmp, table, index), cmp);
   if (inserted.length > 0) root = insertSorted(root, sortedRows(inserted, cmp, table, index), cmp);
   return root;
+}
+
+/** What a chain changes in its tree: rows it inserts, and rows of the tree it removes (new arrays). */
+function netRows(chain: Pending): { inserted: number[]; removed: number[] } {
+  const batches: Pending[] = [];
+  let removals = false;
+  for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
+    batches.push(batch);
+    if (batch.remove.length > 0) removals = true;
+  }
+  const inserted: number[] = [];
+  const removed: number[] = [];
+  if (batches.length === 1 || !removals) {
+    // Nothing cancels out: one transaction removes only rows already in the tree.
+    for (let k = batches.length - 1; k >= 0; k--) {
+      for (const row of batches[k]!.insert) inserted.push(row);
+      for (const row of batches[k]!.remove) removed.push(row);
+    }
+    return { inserted, removed };
+  }
+  const added = new Set<number>();
+  for (let k = batches.length - 1; k >= 0; k--) {
+    for (const row of batches[k]!.insert) added.add(row);
+    for (const row of batches[k]!.remove) if (!added.delete(row)) removed.push(row);
+  }
+  for (const row of added) inserted.push(row);
+  return { inserted, removed };
 }
 
 /** A chain removing at least 1/8 of a tree's rows rebuilds it (int-tree.ts `rebuilt`). */
