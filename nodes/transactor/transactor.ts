@@ -63,6 +63,10 @@ export interface TxRangeEntry {
   readonly data: readonly Datom[];
 }
 
+function closedError(): FactumError {
+  return new FactumError('client/closed', 'The connection was closed before this transaction was written.', {});
+}
+
 /** Transactions per log entry at most, to bound entry size. */
 const BATCH_MAX = 256;
 
@@ -259,17 +263,16 @@ export class Transactor {
   /** Refuses further transactions and waits for a running index run to end. */
   async close(): Promise<void> {
     this.closed = true;
-    const error = this.rejectQueued();
+    const error = closedError();
+    this.rejectQueued(error);
     for (const waiter of this.syncWaiters.splice(0)) waiter.reject(error);
     await this.background?.idle();
     await this.indexer?.close();
   }
 
-  /** Answers every queued transaction with `client/closed` (the error is returned for others to share). */
-  private rejectQueued(): FactumError {
-    const error = new FactumError('client/closed', 'The connection was closed before this transaction was written.', {});
+  /** Answers every queued transaction with `error`. */
+  private rejectQueued(error: unknown): void {
     for (const pending of this.queue.splice(0)) pending.reject(error);
-    return error;
   }
 
   private async flush(): Promise<void> {
@@ -281,8 +284,8 @@ export class Transactor {
           if (this.rebaseTo !== null && this.fenced === null) await this.rebase();
           // Stopping: whatever waits (sent back after close() answered the queue, or queued when
           // a fence came from elsewhere) is answered here.
-          if (this.closed) this.rejectQueued();
-          if (this.fenced !== null) for (const pending of this.queue.splice(0)) pending.reject(this.fenced);
+          if (this.closed) this.rejectQueued(closedError());
+          if (this.fenced !== null) this.rejectQueued(this.fenced);
           if (this.queue.length === 0 || this.closed) break;
           next = await this.prepare(this.queue.splice(0, BATCH_MAX), this.current);
         }
