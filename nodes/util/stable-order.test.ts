@@ -34,6 +34,20 @@ describe('stableOrder', () => {
     });
   }
 
+  it('orders integers made of a few ascending runs (merged, not radix-sorted) stably', () => {
+    for (const runs of [1, 2, 3, 5, 15, 16, 17, 40]) {
+      for (const n of [runs, 100, 3000]) {
+        const keys: number[] = [];
+        for (let r = 0; r < runs; r++) {
+          let k = Math.floor(random() * 100) - 50;
+          const length = r === runs - 1 ? n - keys.length : Math.floor(n / runs);
+          for (let i = 0; i < length; i++) keys.push((k += Math.floor(random() * 3)));
+        }
+        expect([...integerOrder(keys)!]).toEqual(reference(keys));
+      }
+    }
+  });
+
   it('integerOrder refuses what it cannot radix-sort', () => {
     expect(integerOrder([1, 1.5])).toBeNull();
     expect(integerOrder([-(2 ** 52), 2 ** 52])).toBeNull();

@@ -50,30 +50,28 @@ function indexOrder(n: number, compare: (i: number, j: number) => number): Uint3
 const TWO_TO_32 = 2 ** 32;
 
 /**
- * A stable LSD radix sort of integer keys (keys already ascending cost one pass): 16 bits a pass over the low and high 32-bit words of
+ * A stable LSD radix sort of integer keys: 16 bits a pass over the low and high 32-bit words of
  * each key minus the least (so negative keys work too); a pass whose digit every key shares is
- * skipped, so ids that differ only in their low bits take one or two passes. Null when a key is
- * not an integer or the keys span more than a safe integer.
+ * skipped, so ids that differ only in their low bits take one or two passes. Keys already
+ * ascending cost one pass, and a few ascending runs are merged instead. Null when a key is not an
+ * integer or the keys span more than a safe integer.
  */
 export function integerOrder(keys: ArrayLike<number>): Uint32Array | null {
   const n = keys.length;
   let min = Infinity;
   let max = -Infinity;
-  let ascending = true;
+  let descents = 0;
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
     if (!Number.isInteger(k)) return null;
-    if (k < max) ascending = false;
+    if (i > 0 && k < keys[i - 1]!) descents++;
     if (k < min) min = k;
     if (k > max) max = k;
   }
   if (n > 0 && !Number.isSafeInteger(max - min)) return null;
-  if (ascending) {
-    // Already in order (rows in entity order, instants in t order): the order is the identity.
-    const identity = new Uint32Array(n);
-    for (let i = 0; i < n; i++) identity[i] = i;
-    return identity;
-  }
+  // Already in order, or a few ascending runs (rows in entity order, then the transaction's own
+  // row, whose id sorts first): merging the runs costs less than the radix passes.
+  if (descents < RUNS_MAX) return mergedRuns(keys);
   const low = new Uint32Array(n);
   const high = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
@@ -102,6 +100,40 @@ export function integerOrder(keys: ArrayLike<number>): Uint32Array | null {
       next[counts[(words[j]! >>> shift) & 0xffff]!++] = j;
     }
     [order, next] = [next, order];
+  }
+  return order;
+}
+
+/** At most this many ascending runs are merged rather than radix-sorted (log2: 4 merge passes). */
+const RUNS_MAX = 16;
+
+/** The stable order of keys made of a few ascending runs, by merging neighbouring runs. */
+function mergedRuns(keys: ArrayLike<number>): Uint32Array {
+  const n = keys.length;
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const starts: number[] = [0];
+  for (let i = 1; i < n; i++) if (keys[i]! < keys[i - 1]!) starts.push(i);
+  if (starts.length === 1) return order;
+  let next = new Uint32Array(n);
+  let runs = starts;
+  while (runs.length > 1) {
+    const merged: number[] = [];
+    for (let r = 0; r < runs.length; r += 2) {
+      const from = runs[r]!;
+      const middle = r + 1 < runs.length ? runs[r + 1]! : n;
+      const to = r + 2 < runs.length ? runs[r + 2]! : n;
+      merged.push(from);
+      let i = from;
+      let j = middle;
+      let at = from;
+      // Ties take the left run first: its indexes are the smaller.
+      while (i < middle && j < to) next[at++] = keys[order[j]!]! < keys[order[i]!]! ? order[j++]! : order[i++]!;
+      while (i < middle) next[at++] = order[i++]!;
+      while (j < to) next[at++] = order[j++]!;
+    }
+    [order, next] = [next, order];
+    runs = merged;
   }
   return order;
 }
