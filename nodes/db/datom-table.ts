@@ -108,6 +108,13 @@ export class DatomTable {
     return new RowDatom(chunk.e[i]!, chunk.a[i]!, chunk.v[i], txOfT((t < 0 ? -t : t) - 1), t > 0);
   }
 
+  /** The datoms of rows [from, to). */
+  datoms(from: number, to: number): RowDatom[] {
+    const out = new Array<RowDatom>(to - from);
+    for (let row = from; row < to; row++) out[row - from] = this.datom(row);
+    return out;
+  }
+
   /** Approximate bytes held, for stats. */
   get bytes(): number {
     return this.chunks.length * CHUNK_SIZE * 24;

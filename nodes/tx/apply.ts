@@ -8,14 +8,12 @@
 //! On a durable base (merged.ts), retracting a fact of the base (its `row` is -1: it has no row
 //! here) appends the retraction row only; it enters the history trees (unless :db/noHistory) and
 //! `hidden`, which hides the base's assertion from current reads.
-import type { Datom, IndexName } from '../datom/datom.ts';
+import type { IndexName } from '../datom/datom.ts';
 import type { Attribute } from '../db/database.ts';
 import type { DbState, Trees } from '../db/db.ts';
 import { indexNames, ordersFor, type Orders } from '../db/index-order.ts';
-import { RowDatom } from '../db/datom-table.ts';
 import { DeferredTrees } from './deferred-trees.ts';
 import { insertSorted, type Node } from '../btree/int-tree.ts';
-import { txOfT } from '../datom/datom.ts';
 import type { Schema } from '../schema/schema.ts';
 
 export interface Fact {
@@ -26,7 +24,9 @@ export interface Fact {
 
 export interface Applied {
   readonly state: DbState;
-  readonly datoms: Datom[];
+  /** The transaction's datoms are the table's rows [from, to): retractions first, then assertions. */
+  readonly from: number;
+  readonly to: number;
 }
 
 export function applyTransaction(
@@ -40,20 +40,17 @@ export function applyTransaction(
 ): Applied {
   const table = state.table.forAppendAt(state.tableLength);
   const orders = table === state.table ? state.orders : ordersFor(table);
-  const tx = txOfT(t);
   const added: number[] = [];
   const addedRefs: number[] = [];
   const removed: number[] = [];
   const removedRefs: number[] = [];
   const historyRows: number[] = [];
   const historyRefs: number[] = [];
-  const datoms: Datom[] = [];
   const hiddenRows: number[] = [];
   const hiddenRefs: number[] = [];
   for (const fact of retractions) {
     const { e, attribute, v } = fact;
     const row = table.append(e, attribute.id, v, t, false);
-    datoms.push(new RowDatom(e, attribute.id, v, tx, false));
     const isRef = attribute.valueType === 'ref';
     if (fact.row === -1) {
       hiddenRows.push(row);
@@ -73,13 +70,15 @@ export function applyTransaction(
   }
   for (const { e, attribute, v } of assertions) {
     const row = table.append(e, attribute.id, v, t, true);
-    datoms.push(new RowDatom(e, attribute.id, v, tx, true));
     added.push(row);
     if (attribute.valueType === 'ref') addedRefs.push(row);
   }
   const current = DeferredTrees.after(state.current, table, orders.current, removed, removedRefs, added, addedRefs);
   const history = DeferredTrees.after(state.history, table, orders.history, none, none, historyRows, historyRefs);
+  const from = state.tableLength;
   return {
+    from,
+    to: table.length,
     state: {
       table,
       tableLength: table.length,
@@ -94,7 +93,6 @@ export function applyTransaction(
       base: state.base,
       hidden: hiddenRows.length === 0 ? state.hidden : hideRows(state.hidden, hiddenRows, hiddenRefs, orders),
     },
-    datoms,
   };
 }
 

@@ -40,6 +40,23 @@ export function transact(db: Db, txData: unknown, options: TransactOptions = {})
 
 installTransact(transact);
 
+/** A transaction's report. Most reports of `with` are read for db-after alone: the datoms are made on first read. */
+class Report implements TxReport {
+  private datoms: Datom[] | null = null;
+
+  constructor(
+    readonly dbBefore: Db,
+    readonly dbAfter: Db,
+    readonly tempids: Readonly<Record<string, number>>,
+    private readonly from: number,
+    private readonly to: number,
+  ) {}
+
+  get txData(): readonly Datom[] {
+    return (this.datoms ??= this.dbAfter.state.table.datoms(this.from, this.to));
+  }
+}
+
 /** The composite tuple attributes of a schema, found once per schema (schemas change rarely). */
 const compositesBySchema = new WeakMap<Schema, readonly Attribute[]>();
 function compositeAttributes(schema: Schema): readonly Attribute[] {
@@ -64,7 +81,9 @@ class Transaction {
   private readonly ensures: Array<{ e: number; spec: unknown }> = [];
   private tempids: ReadonlyMap<string, number> = new Map();
   private dbAfter: Db | null = null;
-  private datoms: Datom[] = [];
+  /** The transaction's rows in db-after's table: its datoms. */
+  private from = 0;
+  private to = 0;
 
   constructor(private readonly db: Db) {
     this.state = db.state;
@@ -90,14 +109,15 @@ class Transaction {
     const counters = { userN: resolution.nextUserN, dbN: resolution.nextDbN };
     const next = applyTransaction(this.state, this.t, assertions, retractions, schema, counters, this.txInstantMs);
     this.dbAfter = new Db(next.state);
-    this.datoms = next.datoms;
+    this.from = next.from;
+    this.to = next.to;
     this.checkEnsures();
   }
 
   report(): TxReport {
     const tempids: Record<string, number> = {};
     this.tempids.forEach((id, name) => (tempids[name] = id)); // not for-of: see tempids.ts
-    return { dbBefore: this.db, dbAfter: this.dbAfter!, txData: this.datoms, tempids };
+    return new Report(this.db, this.dbAfter!, tempids, this.from, this.to);
   }
 
   /** Resolves an entity position other than a tempid: an id that exists, an ident, a lookup ref. */
