@@ -73,8 +73,8 @@ export function applyTransaction(
     added.push(row);
     if (attribute.valueType === 'ref') addedRefs.push(row);
   }
-  const current = DeferredTrees.after(state.current, table, orders.current, removed, removedRefs, added, addedRefs);
-  const history = DeferredTrees.after(state.history, table, orders.history, none, none, historyRows, historyRefs);
+  const current = DeferredTrees.after(state.current, table, orders.current, false, removed, removedRefs, added, addedRefs);
+  const history = DeferredTrees.after(state.history, table, orders.history, true, none, none, historyRows, historyRefs);
   const from = state.tableLength;
   return {
     from,

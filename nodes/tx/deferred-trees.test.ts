@@ -5,6 +5,9 @@ import { compareValues } from '../values/compare.ts';
 import { currentRows, treeRows, type Db } from '../db/db.ts';
 import type { IndexName } from '../datom/datom.ts';
 import { seededRandom } from '../util/random.ts';
+import { DatomTable } from '../db/datom-table.ts';
+import { ordersFor, indexNames } from '../db/index-order.ts';
+import { sortedRows } from './deferred-trees.ts';
 
 describe('deferred trees', () => {
   it('apply a long chain of pending batches once it passes the bound, with the same result', () => {
@@ -102,5 +105,39 @@ describe('deferred trees', () => {
       expect(datoms(lazy, index, true)).toEqual(datoms(eager, index, true));
     }
   });
-});
 
+  it('sort large and small batches as the comparator does, current facts and history rows', () => {
+    const random = seededRandom(9);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    for (const size of [3, 40, 100, 600, 3000]) {
+      const table = new DatomTable();
+      const orders = ordersFor(table);
+      // Facts over few entities and attributes (long ties), values of mixed types; refs for VAET.
+      const facts = new Map<string, [number, number, unknown]>();
+      while (facts.size < size) {
+        const e = 1000 + Math.floor(random() * (size / 6 + 1));
+        const a = 10 + Math.floor(random() * 4);
+        const v = a === 13 ? 1000 + Math.floor(random() * 50) : pick([Math.floor(random() * 20), pick(['x', 'y', 'é', '']), kw(pick(['k', 'j'])), 2.5]);
+        facts.set(`${e} ${a} ${typeof v} ${String(v)}`, [e, a, v]);
+      }
+      // Current: each fact once, mostly in entity order (as transactions append them).
+      const entityOrder = [...facts.values()].sort((x, y) => x[0] - y[0]);
+      const current = entityOrder.map(([e, a, v], n) => table.append(e, a, v, 1 + (n >> 4), true));
+      // History: some facts asserted, retracted and asserted again, rows in time order.
+      const history: number[] = [];
+      let t = 1000;
+      for (const [e, a, v] of entityOrder) {
+        for (let k = 0, times = 1 + Math.floor(random() * 3); k < times; k++) history.push(table.append(e, a, v, t++, true), table.append(e, a, v, t++, false));
+      }
+      // A few rows out of place, in both.
+      for (const rows of [current, history]) if (size > 40) for (let k = 0; k < size / 20; k++) rows.push(rows.splice(Math.floor(random() * rows.length), 1)[0]!);
+      for (const index of indexNames) {
+        const refsOnly = (rows: number[]) => (index === 'vaet' ? rows.filter((row) => table.a(row) === 13) : rows);
+        for (const [rows, inTime] of [[refsOnly(current), false], [refsOnly(history), true]] as const) {
+          const cmp = inTime ? orders.history[index] : orders.current[index];
+          expect(sortedRows(rows.slice(), cmp, table, index, inTime), `${index} ${size} ${inTime ? 'history' : 'current'}`).toEqual(rows.slice().sort(cmp));
+        }
+      }
+    }
+  });
+});

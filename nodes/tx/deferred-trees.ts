@@ -13,7 +13,7 @@
 //! batch, so every db value sees exactly its own transactions. Rows are unique: a row is inserted
 //! once and removed at most once, after it was inserted.
 import type { IndexName } from '../datom/datom.ts';
-import type { DatomTable } from '../db/datom-table.ts';
+import { CHUNK_BITS, CHUNK_MASK, type DatomTable } from '../db/datom-table.ts';
 import { insertSorted, rebuilt, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
 import { treeRows, type LookupTrees, type Trees } from '../db/db.ts';
 import { rowMatches } from '../db/index-order.ts';
@@ -51,6 +51,8 @@ export class DeferredTrees implements LookupTrees {
   private constructor(
     private readonly table: DatomTable,
     private readonly orders: Readonly<Record<IndexName, Compare>>,
+    /** History trees: rows of one fact, its assertions and retractions, tie until their t. */
+    private readonly inTime: boolean,
     private readonly roots: Node[],
     private readonly pending: Array<Pending | null>,
   ) {}
@@ -60,6 +62,7 @@ export class DeferredTrees implements LookupTrees {
     trees: Trees,
     table: DatomTable,
     orders: Readonly<Record<IndexName, Compare>>,
+    inTime: boolean,
     remove: readonly number[],
     removeRefs: readonly number[],
     insert: readonly number[],
@@ -75,7 +78,7 @@ export class DeferredTrees implements LookupTrees {
       const rows = inserted.length + removed.length;
       pending[i] = rows === 0 ? chain : { insert: inserted, remove: removed, previous: chain, rows: rows + (chain?.rows ?? 0) };
     }
-    const next = new DeferredTrees(table, orders, roots, pending);
+    const next = new DeferredTrees(table, orders, inTime, roots, pending);
     for (let i = 0; i < 4; i++) if ((pending[i]?.rows ?? 0) > Math.max(PENDING_ROWS_MIN, roots[i]!.size)) next.tree(i);
     return next;
   }
@@ -130,7 +133,7 @@ export class DeferredTrees implements LookupTrees {
     const chain = this.pending[i]!;
     if (chain !== null) {
       const index = indexes[i]!;
-      this.roots[i] = applyPending(this.roots[i]!, chain, this.orders[index], this.table, index);
+      this.roots[i] = applyPending(this.roots[i]!, chain, this.orders[index], this.table, index, this.inTime);
       this.pending[i] = null;
     }
     return this.roots[i]!;
@@ -138,16 +141,16 @@ export class DeferredTrees implements LookupTrees {
 }
 
 /** Applies a chain of batches, oldest first in effect: a row both inserted and removed never enters. */
-function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTable, index: IndexName): Node {
+function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTable, index: IndexName, inTime: boolean): Node {
   const { inserted, removed } = netRows(chain);
   if (removed.length > 0 && removed.length * REBUILD_SHARE >= root.size) {
     // Removing a large share of the tree: one linear rebuild, no sort of the removed rows.
     const gone = new Uint8Array(table.length);
     for (const row of removed) gone[row] = 1;
-    return rebuilt(root, (row) => gone[row] === 1, removed.length, sortedRows(inserted, cmp, table, index), cmp);
+    return rebuilt(root, (row) => gone[row] === 1, removed.length, sortedRows(inserted, cmp, table, index, inTime), cmp);
   }
-  if (removed.length > 0) root = removeSorted(root, sortedRows(removed, cmp, table, index), cmp);
-  if (inserted.length > 0) root = insertSorted(root, sortedRows(inserted, cmp, table, index), cmp);
+  if (removed.length > 0) root = removeSorted(root, sortedRows(removed, cmp, table, index, inTime), cmp);
+  if (inserted.length > 0) root = insertSorted(root, sortedRows(inserted, cmp, table, index, inTime), cmp);
   return root;
 }
 
@@ -159,14 +162,12 @@ function netRows(chain: Pending): { inserted: number[]; removed: number[] } {
     batches.push(batch);
     if (batch.remove.length > 0) removals = true;
   }
+  // One transaction removes only rows already in the tree: nothing cancels out.
+  if (batches.length === 1) return { inserted: chain.insert.slice(), removed: chain.remove.slice() };
   const inserted: number[] = [];
   const removed: number[] = [];
-  if (batches.length === 1 || !removals) {
-    // Nothing cancels out: one transaction removes only rows already in the tree.
-    for (let k = batches.length - 1; k >= 0; k--) {
-      for (const row of batches[k]!.insert) inserted.push(row);
-      for (const row of batches[k]!.remove) removed.push(row);
-    }
+  if (!removals) {
+    for (let k = batches.length - 1; k >= 0; k--) for (const row of batches[k]!.insert) inserted.push(row);
     return { inserted, removed };
   }
   const added = new Set<number>();
@@ -194,8 +195,10 @@ const leads: Record<IndexName, Lead> = { eavt: 'e', aevt: 'ae', avet: 'a', vaet:
  * Sorts in place. Large batches are first ordered by their leading numeric components with
  * stable radix and counting passes (entity ids, ref values, attribute ids are integers), so the
  * comparator only settles rows that tie on those (AVET: rows of one attribute, by value).
+ * `inTime` is true for the history trees, where the rows of one fact tie until their t.
+ * Exported for its tests.
  */
-function sortedRows(rows: number[], cmp: Compare, table: DatomTable, index: IndexName): number[] {
+export function sortedRows(rows: number[], cmp: Compare, table: DatomTable, index: IndexName, inTime: boolean): number[] {
   if (rows.length === 2) {
     if (cmp(rows[0]!, rows[1]!) > 0) rows.reverse();
     return rows;
@@ -206,7 +209,8 @@ function sortedRows(rows: number[], cmp: Compare, table: DatomTable, index: Inde
     radixByInteger(rows, (row) => table.e(row));
     if (groupByAttribute(rows, table)) {
       orderByValueWithinAttribute(rows, table);
-      sortTies(rows, cmp, (x, y) => table.e(x) === table.e(y) && table.a(x) === table.a(y) && valuesEqual(table.v(x), table.v(y)));
+      // A current tree holds a fact once: only history rows can tie on e a v.
+      if (inTime) settleTies(rows, cmp, table, 'aev');
       return rows;
     }
   }
@@ -215,7 +219,7 @@ function sortedRows(rows: number[], cmp: Compare, table: DatomTable, index: Inde
     if (numeric) {
       radixByInteger(rows, lead === 'v' ? (row) => table.v(row) as number : (row) => table.e(row));
       if (lead === 'ae') groupByAttribute(rows, table);
-      sortTies(rows, cmp, lead === 'v' ? (x, y) => table.v(x) === table.v(y) : lead === 'e' ? (x, y) => table.e(x) === table.e(y) : (x, y) => table.e(x) === table.e(y) && table.a(x) === table.a(y));
+      settleTies(rows, cmp, table, lead);
       return rows;
     }
   }
@@ -228,11 +232,40 @@ function isEntityId(v: unknown): boolean {
   return Number.isSafeInteger(v) && (v as number) >= 0;
 }
 
-/** Sorts each run of rows that `tie` says share their leading components (runs are short). */
-function sortTies(rows: number[], cmp: Compare, tie: (x: number, y: number) => boolean): void {
+/**
+ * Sorts each run of neighbouring rows that share `key` (e; a and e; a, e and v; v), by the
+ * comparator. Runs are short (one entity's rows, say). The runs are found by reading the
+ * table's columns directly: every row of a large batch passes here.
+ */
+function settleTies(rows: number[], cmp: Compare, table: DatomTable, key: 'e' | 'ae' | 'aev' | 'v'): void {
+  const chunks = table.chunks;
+  const n = rows.length;
   let start = 0;
-  for (let i = 1; i <= rows.length; i++) {
-    if (i < rows.length && tie(rows[start]!, rows[i]!)) continue;
+  let first = chunks[rows[0]! >>> CHUNK_BITS]!;
+  let at = rows[0]! & CHUNK_MASK;
+  for (let i = 1; i <= n; i++) {
+    if (i < n) {
+      const row = rows[i]!;
+      const chunk = chunks[row >>> CHUNK_BITS]!;
+      const k = row & CHUNK_MASK;
+      let same: boolean;
+      switch (key) {
+        case 'e':
+          same = chunk.e[k] === first.e[at];
+          break;
+        case 'ae':
+          same = chunk.e[k] === first.e[at] && chunk.a[k] === first.a[at];
+          break;
+        case 'aev':
+          same = chunk.e[k] === first.e[at] && chunk.a[k] === first.a[at] && valuesEqual(chunk.v[k], first.v[at]);
+          break;
+        case 'v':
+          same = chunk.v[k] === first.v[at];
+      }
+      if (same) continue;
+      first = chunk;
+      at = k;
+    }
     if (i - start > 1) insertionSort(rows, start, i, cmp);
     start = i;
   }
@@ -252,10 +285,14 @@ function insertionSort(rows: number[], from: number, to: number, cmp: Compare): 
 
 /** Sorts rows stably by an integer key (util/stable-order.ts: a radix sort). */
 function radixByInteger(rows: number[], keyOf: (row: number) => number): void {
-  const keys = rows.map(keyOf);
   let ascending = true;
-  for (let i = 1; i < keys.length && ascending; i++) if (keys[i]! < keys[i - 1]!) ascending = false;
+  for (let i = 1, previous = keyOf(rows[0]!); i < rows.length && ascending; i++) {
+    const key = keyOf(rows[i]!);
+    if (key < previous) ascending = false;
+    previous = key;
+  }
   if (ascending) return; // rows in entity order, as one transaction's usually are
+  const keys = rows.map(keyOf);
   const order = integerOrder(keys);
   if (order === null) throw new AssertionError('radixByInteger: keys must be integers');
   const copy = rows.slice();
