@@ -12,6 +12,7 @@ import type { IndexName } from '../datom/datom.ts';
 import type { Attribute } from '../db/database.ts';
 import type { DbState, Trees } from '../db/db.ts';
 import { indexNames, ordersFor, type Orders } from '../db/index-order.ts';
+import type { DatomTable } from '../db/datom-table.ts';
 import { DeferredTrees } from './deferred-trees.ts';
 import { insertSorted, type Node } from '../btree/int-tree.ts';
 import type { Schema } from '../schema/schema.ts';
@@ -38,65 +39,107 @@ export function applyTransaction(
   next: { readonly userN: number; readonly dbN: number },
   txInstantMs: number,
 ): Applied {
-  const table = state.table.forAppendAt(state.tableLength);
-  const orders = table === state.table ? state.orders : ordersFor(table);
-  const added: number[] = [];
-  const addedRefs: number[] = [];
-  const removed: number[] = [];
-  const removedRefs: number[] = [];
-  const historyRows: number[] = [];
-  const historyRefs: number[] = [];
-  const hiddenRows: number[] = [];
-  const hiddenRefs: number[] = [];
-  for (const fact of retractions) {
-    const { e, attribute, v } = fact;
-    const row = table.append(e, attribute.id, v, t, false);
-    const isRef = attribute.valueType === 'ref';
-    if (fact.row === -1) {
-      hiddenRows.push(row);
-      if (isRef) hiddenRefs.push(row);
-      if (!attribute.noHistory) {
-        historyRows.push(row);
-        if (isRef) historyRefs.push(row);
-      }
-      continue;
-    }
-    removed.push(fact.row);
-    if (isRef) removedRefs.push(fact.row);
-    if (!attribute.noHistory) {
-      historyRows.push(fact.row, row);
-      if (isRef) historyRefs.push(fact.row, row);
-    }
+  const rows = new TransactionRows(state, t);
+  for (let k = 0; k < retractions.length; k++) {
+    const fact = retractions[k]!;
+    rows.retract(fact.e, fact.attribute, fact.v, fact.row);
   }
-  for (const { e, attribute, v } of assertions) {
-    const row = table.append(e, attribute.id, v, t, true);
-    added.push(row);
-    if (attribute.valueType === 'ref') addedRefs.push(row);
+  for (let k = 0; k < assertions.length; k++) {
+    const fact = assertions[k]!;
+    rows.assert(fact.e, fact.attribute, fact.v);
   }
-  const current = DeferredTrees.after(state.current, table, orders.current, false, removed, removedRefs, added, addedRefs);
-  const history = DeferredTrees.after(state.history, table, orders.history, true, none, none, historyRows, historyRefs);
-  const from = state.tableLength;
-  return {
-    from,
-    to: table.length,
-    state: {
-      table,
-      tableLength: table.length,
-      orders,
-      basisT: t,
-      current,
-      history,
-      schema,
-      nextUserN: next.userN,
-      nextDbN: next.dbN,
-      lastTxInstantMs: txInstantMs,
-      base: state.base,
-      hidden: hiddenRows.length === 0 ? state.hidden : hideRows(state.hidden, hiddenRows, hiddenRefs, orders),
-    },
-  };
+  return rows.applied(schema, next, txInstantMs);
 }
 
-const none: readonly number[] = [];
+/**
+ * One transaction's rows, appended to the table as they come, and the rows each tree takes.
+ * Replay feeds it the logged datoms directly; `applyTransaction` feeds it checked facts.
+ * The lists of a kind of change a transaction does not make are never allocated.
+ */
+export class TransactionRows {
+  private readonly table: DatomTable;
+  private readonly added: number[] = [];
+  private addedRefs: number[] = none;
+  private removed: number[] = none;
+  private removedRefs: number[] = none;
+  private historyRows: number[] = none;
+  private historyRefs: number[] = none;
+  private hiddenRows: number[] = none;
+  private hiddenRefs: number[] = none;
+
+  constructor(
+    private readonly state: DbState,
+    private readonly t: number,
+  ) {
+    this.table = state.table.forAppendAt(state.tableLength);
+  }
+
+  assert(e: number, attribute: Attribute, v: unknown): void {
+    const row = this.table.append(e, attribute.id, v, this.t, true);
+    this.added.push(row);
+    if (attribute.valueType === 'ref') (this.addedRefs === none ? (this.addedRefs = []) : this.addedRefs).push(row);
+  }
+
+  /** Retracts a current fact: `row` is its assertion row, or -1 for a fact of the durable base. */
+  retract(e: number, attribute: Attribute, v: unknown, assertedRow: number): void {
+    const row = this.table.append(e, attribute.id, v, this.t, false);
+    const isRef = attribute.valueType === 'ref';
+    if (this.historyRows === none) {
+      this.historyRows = [];
+      this.historyRefs = [];
+      this.removed = [];
+      this.removedRefs = [];
+    }
+    if (assertedRow === -1) {
+      if (this.hiddenRows === none) {
+        this.hiddenRows = [];
+        this.hiddenRefs = [];
+      }
+      this.hiddenRows.push(row);
+      if (isRef) this.hiddenRefs.push(row);
+      if (!attribute.noHistory) {
+        this.historyRows.push(row);
+        if (isRef) this.historyRefs.push(row);
+      }
+      return;
+    }
+    this.removed.push(assertedRow);
+    if (isRef) this.removedRefs.push(assertedRow);
+    if (!attribute.noHistory) {
+      this.historyRows.push(assertedRow, row);
+      if (isRef) this.historyRefs.push(assertedRow, row);
+    }
+  }
+
+  /** The state after the transaction. */
+  applied(schema: Schema, next: { readonly userN: number; readonly dbN: number }, txInstantMs: number): Applied {
+    const { state, table } = this;
+    const orders = table === state.table ? state.orders : ordersFor(table);
+    const current = DeferredTrees.after(state.current, table, orders.current, false, this.removed, this.removedRefs, this.added, this.addedRefs);
+    const history = DeferredTrees.after(state.history, table, orders.history, true, none, none, this.historyRows, this.historyRefs);
+    return {
+      from: state.tableLength,
+      to: table.length,
+      state: {
+        table,
+        tableLength: table.length,
+        orders,
+        basisT: this.t,
+        current,
+        history,
+        schema,
+        nextUserN: next.userN,
+        nextDbN: next.dbN,
+        lastTxInstantMs: txInstantMs,
+        base: state.base,
+        hidden: this.hiddenRows.length === 0 ? state.hidden : hideRows(state.hidden, this.hiddenRows, this.hiddenRefs, orders),
+      },
+    };
+  }
+}
+
+/** The empty list of rows, shared: never pushed to. */
+const none: number[] = [];
 
 /** The hidden trees with more retraction rows of base facts (VAET: those of ref attributes). */
 function hideRows(hidden: Trees, rows: number[], refs: number[], orders: Orders): Trees {

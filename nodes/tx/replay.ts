@@ -1,13 +1,16 @@
 //! Replays a logged transaction: its datoms are applied as they are, with no tempid resolution,
 //! no transaction functions and no checks (they passed when the transaction was first
 //! processed). Replaying the log in order rebuilds exactly the db values the transactor made.
+//! The datoms become rows in their logged order; only the facts of entities whose schema the
+//! transaction changes are collected as facts, for schemaChanges.
 import type { Datom } from '../datom/datom.ts';
 import { tOfTx } from '../datom/datom.ts';
 import { Db } from '../db/db.ts';
 import { currentFact } from '../db/merged.ts';
 import { AssertionError, assert } from '../util/assert.ts';
-import { ATTR } from '../schema/bootstrap.ts';
-import { applyTransaction, type Fact } from './apply.ts';
+import { ATTR, schemaAttributeIds } from '../schema/bootstrap.ts';
+import type { Attribute } from '../db/database.ts';
+import { TransactionRows, type Fact } from './apply.ts';
 import { schemaChanges } from './schema-change.ts';
 
 export interface LoggedTransaction {
@@ -21,23 +24,36 @@ export interface LoggedTransaction {
 export function replay(db: Db, logged: LoggedTransaction): Db {
   const state = db.state;
   if (logged.t !== state.basisT + 1) throw new AssertionError(`log replay out of order: t ${logged.t} after basis ${state.basisT}`);
+  const { datoms } = logged;
+  // Entities whose schema the transaction changes: their facts go to schemaChanges, as facts.
+  let touched: Set<number> | null = null;
+  for (let k = 0; k < datoms.length; k++) {
+    const { e, a } = datoms[k]!;
+    if (a === ATTR.ident || schemaAttributeIds.has(a)) (touched ??= new Set()).add(e);
+  }
   const assertions: Fact[] = [];
-  const retractions: Array<Fact & { row: number }> = [];
+  const retractions: Fact[] = [];
+  const rows = new TransactionRows(state, logged.t);
   let txInstantMs = state.lastTxInstantMs;
-  for (const datom of logged.datoms) {
+  let attribute: Attribute | undefined;
+  for (let k = 0; k < datoms.length; k++) {
+    const datom = datoms[k]!;
+    const { e, a, v } = datom;
     assert(tOfTx(datom.tx) === logged.t, 'logged datom from another transaction');
-    const attribute = state.schema.attribute(datom.a);
-    if (attribute === undefined) throw new AssertionError(`logged datom names unknown attribute ${datom.a}`);
+    // Logged datoms come grouped by attribute more often than not.
+    if (attribute === undefined || attribute.id !== a) attribute = state.schema.attribute(a);
+    if (attribute === undefined) throw new AssertionError(`logged datom names unknown attribute ${a}`);
     if (datom.added) {
-      assertions.push({ e: datom.e, attribute, v: datom.v });
-      if (datom.a === ATTR.txInstant && datom.e === datom.tx) txInstantMs = (datom.v as Date).getTime();
+      rows.assert(e, attribute, v);
+      if (a === ATTR.txInstant && e === datom.tx) txInstantMs = (v as Date).getTime();
+      if (touched?.has(e) === true) assertions.push({ e, attribute, v });
     } else {
-      const fact = currentFact(state, datom.e, datom.a, datom.v);
+      const fact = currentFact(state, e, a, v);
       assert(fact !== null, 'logged retraction of a fact that is not current');
-      retractions.push({ e: datom.e, attribute, v: datom.v, row: fact.row });
+      rows.retract(e, attribute, v, fact.row);
+      if (touched?.has(e) === true) retractions.push({ e, attribute, v });
     }
   }
   const schema = schemaChanges(db, assertions, retractions);
-  const next = applyTransaction(state, logged.t, assertions, retractions, schema, { userN: logged.nextUserN, dbN: logged.nextDbN }, txInstantMs);
-  return new Db(next.state);
+  return new Db(rows.applied(schema, { userN: logged.nextUserN, dbN: logged.nextDbN }, txInstantMs).state);
 }
