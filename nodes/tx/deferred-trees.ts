@@ -45,6 +45,7 @@ const PENDING_ROWS_MIN = 1 << 16;
 const LOOKUP_CHAIN_ROWS_MAX = 64;
 
 const indexes: readonly IndexName[] = ['eavt', 'aevt', 'avet', 'vaet'];
+const none: readonly number[] = [];
 const VAET = 3;
 
 export class DeferredTrees implements LookupTrees {
@@ -154,8 +155,8 @@ function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTabl
   return root;
 }
 
-/** What a chain changes in its tree: rows it inserts, and rows of the tree it removes (new arrays). */
-function netRows(chain: Pending): { inserted: number[]; removed: number[] } {
+/** What a chain changes in its tree: rows it inserts, and rows of the tree it removes (never to be changed). */
+function netRows(chain: Pending): { inserted: readonly number[]; removed: readonly number[] } {
   const batches: Pending[] = [];
   let removals = false;
   for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
@@ -163,13 +164,18 @@ function netRows(chain: Pending): { inserted: number[]; removed: number[] } {
     if (batch.remove.length > 0) removals = true;
   }
   // One transaction removes only rows already in the tree: nothing cancels out.
-  if (batches.length === 1) return { inserted: chain.insert.slice(), removed: chain.remove.slice() };
+  if (batches.length === 1) return { inserted: chain.insert, removed: chain.remove };
+  if (!removals) {
+    // Into an array of the final size (growing one by push copies a large chain over and over).
+    let total = 0;
+    for (const batch of batches) total += batch.insert.length;
+    const inserted = new Array<number>(total);
+    let at = 0;
+    for (let k = batches.length - 1; k >= 0; k--) for (const row of batches[k]!.insert) inserted[at++] = row;
+    return { inserted, removed: none };
+  }
   const inserted: number[] = [];
   const removed: number[] = [];
-  if (!removals) {
-    for (let k = batches.length - 1; k >= 0; k--) for (const row of batches[k]!.insert) inserted.push(row);
-    return { inserted, removed };
-  }
   const added = new Set<number>();
   for (let k = batches.length - 1; k >= 0; k--) {
     for (const row of batches[k]!.insert) added.add(row);
@@ -192,40 +198,34 @@ type Lead = 'e' | 'a' | 'ae' | 'v';
 const leads: Record<IndexName, Lead> = { eavt: 'e', aevt: 'ae', avet: 'a', vaet: 'v' };
 
 /**
- * Sorts in place. Large batches are first ordered by their leading numeric components with
- * stable radix and counting passes (entity ids, ref values, attribute ids are integers), so the
- * comparator only settles rows that tie on those (AVET: rows of one attribute, by value).
- * `inTime` is true for the history trees, where the rows of one fact tie until their t.
- * Exported for its tests.
+ * The rows in the comparator's order: `rows` itself when already in order, else a new array.
+ * Large batches are first ordered by their leading numeric components with stable radix and
+ * counting passes (entity ids, ref values, attribute ids are integers), so the comparator only
+ * settles rows that tie on those (AVET: rows of one attribute, by value). `inTime` is true for
+ * the history trees, where the rows of one fact tie until their t. Exported for its tests.
  */
-export function sortedRows(rows: number[], cmp: Compare, table: DatomTable, index: IndexName, inTime: boolean): number[] {
-  if (rows.length === 2) {
-    if (cmp(rows[0]!, rows[1]!) > 0) rows.reverse();
-    return rows;
-  }
-  if (rows.length <= 2) return rows;
+export function sortedRows(rows: readonly number[], cmp: Compare, table: DatomTable, index: IndexName, inTime: boolean): readonly number[] {
+  const n = rows.length;
+  if (n < 2) return rows;
+  if (n === 2) return cmp(rows[0]!, rows[1]!) > 0 ? [rows[1]!, rows[0]!] : rows;
   const lead = leads[index];
-  if (rows.length >= RADIX_ROWS_MIN && lead === 'a') {
-    radixByInteger(rows, (row) => table.e(row));
-    if (groupByAttribute(rows, table)) {
-      orderByValueWithinAttribute(rows, table);
+  if (n >= RADIX_ROWS_MIN && lead === 'a') {
+    const grouped = groupByAttribute(radixByInteger(rows, (row) => table.e(row)), table);
+    if (grouped !== null) {
+      orderByValueWithinAttribute(grouped, table);
       // A current tree holds a fact once: only history rows can tie on e a v.
-      if (inTime) settleTies(rows, cmp, table, 'aev');
-      return rows;
+      return inTime ? settleTies(grouped, true, cmp, table, 'aev') : grouped;
     }
   }
-  if (rows.length >= RADIX_ROWS_MIN && lead !== 'a') {
-    const numeric = lead === 'v' ? rows.every((row) => isEntityId(table.v(row))) : true;
-    if (numeric) {
-      radixByInteger(rows, lead === 'v' ? (row) => table.v(row) as number : (row) => table.e(row));
-      if (lead === 'ae') groupByAttribute(rows, table);
-      settleTies(rows, cmp, table, lead);
-      return rows;
-    }
+  if (n >= RADIX_ROWS_MIN && lead !== 'a' && (lead !== 'v' || rows.every((row) => isEntityId(table.v(row))))) {
+    const ordered = radixByInteger(rows, lead === 'v' ? (row) => table.v(row) as number : (row) => table.e(row));
+    if (lead !== 'ae') return settleTies(ordered, ordered !== rows, cmp, table, lead);
+    const grouped = groupByAttribute(ordered, table);
+    if (grouped !== null) return settleTies(grouped, true, cmp, table, lead);
   }
-  if (lead !== 'e' && lead !== 'v' && rows.length >= GROUPING_ROWS_MIN) groupByAttribute(rows, table);
-  rows.sort(cmp);
-  return rows;
+  const copy = rows.slice();
+  if (lead !== 'e' && lead !== 'v' && n >= GROUPING_ROWS_MIN) return (groupByAttribute(copy, table) ?? copy).sort(cmp);
+  return copy.sort(cmp);
 }
 
 function isEntityId(v: unknown): boolean {
@@ -233,13 +233,15 @@ function isEntityId(v: unknown): boolean {
 }
 
 /**
- * Sorts each run of neighbouring rows that share `key` (e; a and e; a, e and v; v), by the
- * comparator. Runs are short (one entity's rows, say). The runs are found by reading the
- * table's columns directly: every row of a large batch passes here.
+ * Sorts each run of neighbouring rows that share `key` (e; a and e; a, e and v; v) by the
+ * comparator; rows the caller does not own (`owned` false) are copied before the first change.
+ * Runs are short (one entity's rows, say). They are found by reading the table's columns
+ * directly: every row of a large batch passes here.
  */
-function settleTies(rows: number[], cmp: Compare, table: DatomTable, key: 'e' | 'ae' | 'aev' | 'v'): void {
+function settleTies(rows: readonly number[], owned: boolean, cmp: Compare, table: DatomTable, key: 'e' | 'ae' | 'aev' | 'v'): readonly number[] {
   const chunks = table.chunks;
   const n = rows.length;
+  let out = rows as number[];
   let start = 0;
   let first = chunks[rows[0]! >>> CHUNK_BITS]!;
   let at = rows[0]! & CHUNK_MASK;
@@ -266,9 +268,21 @@ function settleTies(rows: number[], cmp: Compare, table: DatomTable, key: 'e' | 
       first = chunk;
       at = k;
     }
-    if (i - start > 1) insertionSort(rows, start, i, cmp);
+    if (i - start > 1 && !inOrder(out, start, i, cmp)) {
+      if (!owned) {
+        out = out.slice();
+        owned = true;
+      }
+      insertionSort(out, start, i, cmp);
+    }
     start = i;
   }
+  return out;
+}
+
+function inOrder(rows: readonly number[], from: number, to: number, cmp: Compare): boolean {
+  for (let i = from + 1; i < to; i++) if (cmp(rows[i - 1]!, rows[i]!) > 0) return false;
+  return true;
 }
 
 function insertionSort(rows: number[], from: number, to: number, cmp: Compare): void {
@@ -283,27 +297,28 @@ function insertionSort(rows: number[], from: number, to: number, cmp: Compare): 
   }
 }
 
-/** Sorts rows stably by an integer key (util/stable-order.ts: a radix sort). */
-function radixByInteger(rows: number[], keyOf: (row: number) => number): void {
+/** The rows stably by an integer key (util/stable-order.ts: a radix sort): `rows` itself if already so. */
+function radixByInteger(rows: readonly number[], keyOf: (row: number) => number): readonly number[] {
   let ascending = true;
   for (let i = 1, previous = keyOf(rows[0]!); i < rows.length && ascending; i++) {
     const key = keyOf(rows[i]!);
     if (key < previous) ascending = false;
     previous = key;
   }
-  if (ascending) return; // rows in entity order, as one transaction's usually are
-  const keys = rows.map(keyOf);
-  const order = integerOrder(keys);
+  if (ascending) return rows; // rows in entity order, as one transaction's usually are
+  const order = integerOrder(rows.map(keyOf));
   if (order === null) throw new AssertionError('radixByInteger: keys must be integers');
-  const copy = rows.slice();
-  for (let i = 0; i < rows.length; i++) rows[i] = copy[order[i]!]!;
+  const out = new Array<number>(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = rows[order[i]!]!;
+  return out;
 }
 
 /**
- * A stable counting sort of rows by attribute id (ids are small). Rows mostly come in entity
- * order, so after grouping the comparison sort meets long sorted runs.
+ * The rows stably sorted by attribute id (a counting sort: ids are small), in a new array; null
+ * when the ids span too wide a range. Rows mostly come in entity order, so after grouping the
+ * comparison sort meets long sorted runs.
  */
-function groupByAttribute(rows: number[], table: DatomTable): boolean {
+function groupByAttribute(rows: readonly number[], table: DatomTable): number[] | null {
   let min = Infinity;
   let max = -Infinity;
   const attributes = new Int32Array(rows.length);
@@ -313,13 +328,13 @@ function groupByAttribute(rows: number[], table: DatomTable): boolean {
     if (a < min) min = a;
     if (a > max) max = a;
   }
-  if (max - min >= ATTRIBUTE_RANGE_MAX) return false;
+  if (max - min >= ATTRIBUTE_RANGE_MAX) return null;
   const starts = new Int32Array(max - min + 2);
   for (let i = 0; i < rows.length; i++) starts[attributes[i]! - min + 1]!++;
   for (let k = 1; k < starts.length; k++) starts[k]! += starts[k - 1]!;
-  const grouped = rows.slice();
-  for (let i = 0; i < rows.length; i++) rows[starts[attributes[i]! - min]!++] = grouped[i]!;
-  return true;
+  const grouped = new Array<number>(rows.length);
+  for (let i = 0; i < rows.length; i++) grouped[starts[attributes[i]! - min]!++] = rows[i]!;
+  return grouped;
 }
 
 /**
