@@ -13,7 +13,7 @@
 //! batch, so every db value sees exactly its own transactions. Rows are unique: a row is inserted
 //! once and removed at most once, after it was inserted.
 import type { IndexName } from '../datom/datom.ts';
-import { CHUNK_BITS, CHUNK_MASK, type DatomTable } from '../db/datom-table.ts';
+import { CHUNK_BITS, CHUNK_MASK, type Chunk, type DatomTable } from '../db/datom-table.ts';
 import { insertSorted, rebuilt, removeSorted, type Compare, type Node } from '../btree/int-tree.ts';
 import { treeRows, type LookupTrees, type Trees } from '../db/db.ts';
 import { rowMatches } from '../db/index-order.ts';
@@ -210,7 +210,7 @@ export function sortedRows(rows: readonly number[], cmp: Compare, table: DatomTa
   if (n === 2) return cmp(rows[0]!, rows[1]!) > 0 ? [rows[1]!, rows[0]!] : rows;
   const lead = leads[index];
   if (n >= RADIX_ROWS_MIN && lead === 'a') {
-    const grouped = groupByAttribute(radixByInteger(rows, (row) => table.e(row)), table);
+    const grouped = groupByAttribute(byEntity(rows, table), table);
     if (grouped !== null) {
       orderByValueWithinAttribute(grouped, table);
       // A current tree holds a fact once: only history rows can tie on e a v.
@@ -218,7 +218,7 @@ export function sortedRows(rows: readonly number[], cmp: Compare, table: DatomTa
     }
   }
   if (n >= RADIX_ROWS_MIN && lead !== 'a' && (lead !== 'v' || rows.every((row) => isEntityId(table.v(row))))) {
-    const ordered = radixByInteger(rows, lead === 'v' ? (row) => table.v(row) as number : (row) => table.e(row));
+    const ordered = lead === 'v' ? radixByInteger(rows, (row) => table.v(row) as number) : byEntity(rows, table);
     if (lead !== 'ae') return settleTies(ordered, ordered !== rows, cmp, table, lead);
     const grouped = groupByAttribute(ordered, table);
     if (grouped !== null) return settleTies(grouped, true, cmp, table, lead);
@@ -268,7 +268,7 @@ function settleTies(rows: readonly number[], owned: boolean, cmp: Compare, table
       first = chunk;
       at = k;
     }
-    if (i - start > 1 && !inOrder(out, start, i, cmp)) {
+    if (i - start > 1 && !(key === 'e' ? inEntityOrder(out, start, i, cmp, chunks) : inOrder(out, start, i, cmp))) {
       if (!owned) {
         out = out.slice();
         owned = true;
@@ -278,6 +278,20 @@ function settleTies(rows: readonly number[], owned: boolean, cmp: Compare, table
     start = i;
   }
   return out;
+}
+
+/** inOrder for rows of one entity: rows of different attributes are told apart by their ids, read inline. */
+function inEntityOrder(rows: readonly number[], from: number, to: number, cmp: Compare, chunks: readonly Chunk[]): boolean {
+  let previous = rows[from]!;
+  let a = chunks[previous >>> CHUNK_BITS]!.a[previous & CHUNK_MASK]!;
+  for (let i = from + 1; i < to; i++) {
+    const row = rows[i]!;
+    const b = chunks[row >>> CHUNK_BITS]!.a[row & CHUNK_MASK]!;
+    if (b < a || (b === a && cmp(previous, row) > 0)) return false;
+    previous = row;
+    a = b;
+  }
+  return true;
 }
 
 function inOrder(rows: readonly number[], from: number, to: number, cmp: Compare): boolean {
@@ -295,6 +309,19 @@ function insertionSort(rows: number[], from: number, to: number, cmp: Compare): 
     }
     rows[j + 1] = row;
   }
+}
+
+/** The rows stably by entity: `rows` itself when in entity order already, as one transaction's usually are. */
+function byEntity(rows: readonly number[], table: DatomTable): readonly number[] {
+  const chunks = table.chunks;
+  let previous = -Infinity;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const e = chunks[row >>> CHUNK_BITS]!.e[row & CHUNK_MASK]!;
+    if (e < previous) return radixByInteger(rows, (x) => table.e(x));
+    previous = e;
+  }
+  return rows;
 }
 
 /** The rows stably by an integer key (util/stable-order.ts: a radix sort): `rows` itself if already so. */
