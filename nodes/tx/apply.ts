@@ -64,6 +64,8 @@ export class TransactionRows {
   private removedRefs: number[] = none;
   private historyRows: number[] = none;
   private historyRefs: number[] = none;
+  /** Whether the history rows are all (assertion row, its retraction row) pairs. */
+  private historyPaired = true;
   private hiddenRows: number[] = none;
   private hiddenRefs: number[] = none;
 
@@ -100,6 +102,7 @@ export class TransactionRows {
       if (!attribute.noHistory) {
         this.historyRows.push(row);
         if (isRef) this.historyRefs.push(row);
+        this.historyPaired = false;
       }
       return;
     }
@@ -115,8 +118,8 @@ export class TransactionRows {
   applied(schema: Schema, next: { readonly userN: number; readonly dbN: number }, txInstantMs: number): Applied {
     const { state, table } = this;
     const orders = table === state.table ? state.orders : ordersFor(table);
-    const current = DeferredTrees.after(state.current, table, orders.current, false, this.removed, this.removedRefs, this.added, this.addedRefs);
-    const history = DeferredTrees.after(state.history, table, orders.history, true, none, none, this.historyRows, this.historyRefs);
+    const current = DeferredTrees.after(state.current, table, orders.current, false, this.removed, this.removedRefs, this.added, this.addedRefs, false);
+    const history = DeferredTrees.after(state.history, table, orders.history, true, none, none, this.historyRows, this.historyRefs, this.historyPaired);
     return {
       from: state.tableLength,
       to: table.length,

@@ -7,7 +7,7 @@ import type { IndexName } from '../datom/datom.ts';
 import { seededRandom } from '../util/random.ts';
 import { DatomTable } from '../db/datom-table.ts';
 import { ordersFor, indexNames } from '../db/index-order.ts';
-import { sortedRows } from './deferred-trees.ts';
+import { sortedPairs, sortedRows } from './deferred-trees.ts';
 
 describe('deferred trees', () => {
   it('apply a long chain of pending batches once it passes the bound, with the same result', () => {
@@ -129,6 +129,14 @@ describe('deferred trees', () => {
       for (const [e, a, v] of entityOrder) {
         for (let k = 0, times = 1 + Math.floor(random() * 3); k < times; k++) history.push(table.append(e, a, v, t++, true), table.append(e, a, v, t++, false));
       }
+      // History rows as retractions make them: (assertion, retraction) pairs, pairs out of order.
+      const pairs: Array<[number, number]> = [];
+      for (let k = 0; k < history.length; k += 2) pairs.push([history[k]!, history[k + 1]!]);
+      for (let k = pairs.length - 1; k > 0; k--) {
+        const j = Math.floor(random() * (k + 1));
+        [pairs[k], pairs[j]] = [pairs[j]!, pairs[k]!];
+      }
+      const paired = pairs.flat();
       // A few rows out of place, in both.
       for (const rows of [current, history]) if (size > 40) for (let k = 0; k < size / 20; k++) rows.push(rows.splice(Math.floor(random() * rows.length), 1)[0]!);
       for (const index of indexNames) {
@@ -139,6 +147,12 @@ describe('deferred trees', () => {
           expect(sortedRows(input, cmp, table, index, inTime), `${index} ${size} ${inTime ? 'history' : 'current'}`).toEqual(rows.slice().sort(cmp));
           expect(input, 'the batch itself is left as it was').toEqual(rows);
         }
+        const cmp = orders.history[index];
+        const pairedRows = index === 'vaet' ? paired.filter((row) => table.a(row) === 13) : paired;
+        expect(sortedPairs(pairedRows, cmp, table, index), `${index} ${size} pairs`).toEqual(pairedRows.slice().sort(cmp));
+        // A few pairs of a large table (their retraction rows kept in a map, not an array over the table).
+        const few = pairs.slice(0, Math.ceil(pairs.length / 40)).flat().filter((row) => index !== 'vaet' || table.a(row) === 13);
+        expect(sortedPairs(few, cmp, table, index), `${index} ${size} few pairs`).toEqual(few.slice().sort(cmp));
       }
     }
   });

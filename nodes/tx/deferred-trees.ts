@@ -27,6 +27,12 @@ interface Pending {
   readonly previous: Pending | null;
   /** Rows in this batch and every earlier one of the chain. */
   readonly rows: number;
+  /**
+   * Whether this batch and every earlier one insert only (assertion row, its retraction row)
+   * pairs, as a history batch does: the retraction sorts right after its assertion in every
+   * history order (nothing of that fact happened between them), so only assertions need sorting.
+   */
+  readonly paired: boolean;
 }
 
 /**
@@ -68,6 +74,7 @@ export class DeferredTrees implements LookupTrees {
     removeRefs: readonly number[],
     insert: readonly number[],
     insertRefs: readonly number[],
+    paired: boolean,
   ): Trees {
     const roots = new Array<Node>(4);
     const pending = new Array<Pending | null>(4);
@@ -77,7 +84,8 @@ export class DeferredTrees implements LookupTrees {
       const chain = trees instanceof DeferredTrees ? trees.pending[i]! : null;
       roots[i] = trees instanceof DeferredTrees ? trees.roots[i]! : trees[indexes[i]!];
       const rows = inserted.length + removed.length;
-      pending[i] = rows === 0 ? chain : { insert: inserted, remove: removed, previous: chain, rows: rows + (chain?.rows ?? 0) };
+      const chainPaired = chain === null || chain.paired;
+      pending[i] = rows === 0 ? chain : { insert: inserted, remove: removed, previous: chain, rows: rows + (chain?.rows ?? 0), paired: paired && removed.length === 0 && chainPaired };
     }
     const next = new DeferredTrees(table, orders, inTime, roots, pending);
     for (let i = 0; i < 4; i++) if ((pending[i]?.rows ?? 0) > Math.max(PENDING_ROWS_MIN, roots[i]!.size)) next.tree(i);
@@ -144,6 +152,7 @@ export class DeferredTrees implements LookupTrees {
 /** Applies a chain of batches, oldest first in effect: a row both inserted and removed never enters. */
 function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTable, index: IndexName, inTime: boolean): Node {
   const { inserted, removed } = netRows(chain);
+  if (chain.paired && inserted.length >= 2 * RADIX_ROWS_MIN) return insertSorted(root, sortedPairs(inserted, cmp, table, index), cmp);
   if (removed.length > 0 && removed.length * REBUILD_SHARE >= root.size) {
     // Removing a large share of the tree: one linear rebuild, no sort of the removed rows.
     const gone = new Uint8Array(table.length);
@@ -226,6 +235,34 @@ export function sortedRows(rows: readonly number[], cmp: Compare, table: DatomTa
   const copy = rows.slice();
   if (lead !== 'e' && lead !== 'v' && n >= GROUPING_ROWS_MIN) return (groupByAttribute(copy, table) ?? copy).sort(cmp);
   return copy.sort(cmp);
+}
+
+/**
+ * History pairs (assertion row, its retraction row) in the comparator's order: the assertions
+ * sorted, each followed by its retraction. Half the rows to sort, and no ties between the two.
+ * Exported for its tests.
+ */
+export function sortedPairs(pairs: readonly number[], cmp: Compare, table: DatomTable, index: IndexName): readonly number[] {
+  const n = pairs.length >> 1;
+  const assertions = new Array<number>(n);
+  // Retraction rows by assertion row: an array over the table when the pairs are not too sparse in it.
+  const dense = table.length <= 16 * pairs.length;
+  const byRow = dense ? new Int32Array(table.length) : null;
+  const byMap = dense ? null : new Map<number, number>();
+  for (let k = 0; k < n; k++) {
+    const asserted = pairs[2 * k]!;
+    assertions[k] = asserted;
+    if (byRow !== null) byRow[asserted] = pairs[2 * k + 1]!;
+    else byMap!.set(asserted, pairs[2 * k + 1]!);
+  }
+  const sorted = sortedRows(assertions, cmp, table, index, true);
+  const out = new Array<number>(2 * n);
+  for (let k = 0; k < n; k++) {
+    const asserted = sorted[k]!;
+    out[2 * k] = asserted;
+    out[2 * k + 1] = byRow !== null ? byRow[asserted]! : byMap!.get(asserted)!;
+  }
+  return out;
 }
 
 function isEntityId(v: unknown): boolean {
