@@ -10,10 +10,10 @@ import { ordersFor, indexNames } from '../db/index-order.ts';
 import { sortedPairs, sortedRows } from './deferred-trees.ts';
 
 describe('deferred trees', () => {
-  it('apply a long chain of pending batches once it passes the bound, with the same result', () => {
+  it('flatten a long chain of pending batches and apply it when read, with the same result', () => {
     let db = emptyDb().with([{ 'db/ident': kw('n/v'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/many') }]).dbAfter;
     const early = [];
-    // 1400 transactions of 50 datoms pass the 65,536-row bound (and the tree's size) while nothing reads AEVT.
+    // 1400 transactions of 50 datoms: the chain is flattened (past 1,024 batches) while nothing reads AEVT.
     for (let t = 0; t < 1400; t++) {
       db = db.with([{ 'n/v': Array.from({ length: 50 }, (_, i) => t * 50 + i) }]).dbAfter;
       if (t === 10) early.push(db);
@@ -154,6 +154,36 @@ describe('deferred trees', () => {
         const few = pairs.slice(0, Math.ceil(pairs.length / 40)).flat().filter((row) => index !== 'vaet' || table.a(row) === 13);
         expect(sortedPairs(few, cmp, table, index), `${index} ${size} few pairs`).toEqual(few.slice().sort(cmp));
       }
+    }
+  });
+
+  it('keep the net rows of a flattened chain whose facts come and go: cancelled within the chain, across flattenings', () => {
+    const many = (ident: string, type: string) => ({ 'db/ident': kw(ident), 'db/valueType': kw(`db.type/${type}`), 'db/cardinality': kw('db.cardinality/many') });
+    const start = emptyDb().with([many('f/tag', 'long'), many('f/ref', 'ref')]).dbAfter;
+    const report = start.with(Array.from({ length: 40 }, (_, i) => ({ 'db/id': `e${i}`, 'f/tag': [i] })));
+    const ids = Object.values(report.tempids);
+    const random = seededRandom(21);
+    let lazy = report.dbAfter;
+    let eager = report.dbAfter;
+    // 5,000 one-datom transactions (several flattenings) toggling few facts: each is asserted and
+    // retracted again and again, within a flattened batch, across batches and across flattenings.
+    for (let k = 0; k < 5000; k++) {
+      const e = ids[Math.floor(random() * ids.length)]!;
+      const attribute = random() < 0.7 ? 'f/tag' : 'f/ref';
+      const v = attribute === 'f/tag' ? Math.floor(random() * 4) : ids[Math.floor(random() * 4)]!;
+      const present = [...lazy.datoms('eavt', e, kw(attribute), v)].length > 0;
+      const tx = [[present ? 'db/retract' : 'db/add', e, attribute, v]];
+      lazy = lazy.with(tx).dbAfter;
+      eager = eager.with(tx).dbAfter;
+      for (const index of ['aevt', 'avet', 'vaet'] as const) void [eager.state.current[index], eager.state.history[index]];
+    }
+    const facts = new Set(['f/tag', 'f/ref'].map((a) => start.attribute(kw(a))!.id));
+    const datoms = (db: Db, index: IndexName, history: boolean) =>
+      [...(history ? db.history() : db).datoms(index)].filter((d) => facts.has(d.a)).map((d) => [d.e, d.a, d.v, d.tx, d.added]);
+    for (const index of ['eavt', 'aevt', 'avet', 'vaet'] as const) {
+      expect(datoms(lazy, index, true).length).toBeGreaterThan(index === 'vaet' ? 1000 : 5000);
+      expect(datoms(lazy, index, false)).toEqual(datoms(eager, index, false));
+      expect(datoms(lazy, index, true)).toEqual(datoms(eager, index, true));
     }
   });
 });

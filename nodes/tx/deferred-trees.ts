@@ -33,16 +33,21 @@ interface Pending {
    * history order (nothing of that fact happened between them), so only assertions need sorting.
    */
   readonly paired: boolean;
+  /** Batches in the chain, this one included. */
+  readonly batches: number;
+  /** Rows of the chain's oldest batch when it is a flattened one, else 0. */
+  readonly flatRows: number;
 }
 
 /**
- * A chain longer than this, or than its tree, is applied at once, so a tree nobody reads (AEVT
- * under a write-only load, say) cannot hold an unbounded chain of small batches. Letting the
- * chain grow with the tree keeps the pending rows at most one row number per row of the tree,
- * and makes every application a large batch (a linear merge): a write-only load costs O(log n)
- * applications per row, not one per 64k rows, each rewriting most of the tree.
+ * A chain is never applied before its tree is read: applying it early would merge it into the
+ * tree, and merging again and again costs more than sorting once (comparisons read rows all over
+ * the table). To bound what an unread chain holds, once it has more batches than this, or than
+ * an eighth of the rows of its oldest (flattened) batch, it is flattened: its net rows become one
+ * batch, unsorted. A pending row then costs what a row of the tree does (a number in an array),
+ * and flattening copies each row a bounded number of times (the flat batch grows by an eighth).
  */
-const PENDING_ROWS_MIN = 1 << 16;
+const FLATTEN_BATCHES_MIN = 1024;
 
 /**
  * A lookup reads through a pending chain of at most this many rows instead of applying it: a
@@ -84,12 +89,22 @@ export class DeferredTrees implements LookupTrees {
       const chain = trees instanceof DeferredTrees ? trees.pending[i]! : null;
       roots[i] = trees instanceof DeferredTrees ? trees.roots[i]! : trees[indexes[i]!];
       const rows = inserted.length + removed.length;
-      const chainPaired = chain === null || chain.paired;
-      pending[i] = rows === 0 ? chain : { insert: inserted, remove: removed, previous: chain, rows: rows + (chain?.rows ?? 0), paired: paired && removed.length === 0 && chainPaired };
+      if (rows === 0) {
+        pending[i] = chain;
+        continue;
+      }
+      const batch: Pending = {
+        insert: inserted,
+        remove: removed,
+        previous: chain,
+        rows: rows + (chain?.rows ?? 0),
+        paired: paired && removed.length === 0 && (chain === null || chain.paired),
+        batches: 1 + (chain?.batches ?? 0),
+        flatRows: chain?.flatRows ?? 0,
+      };
+      pending[i] = batch.batches > Math.max(FLATTEN_BATCHES_MIN, batch.flatRows >> 3) ? flattened(batch) : batch;
     }
-    const next = new DeferredTrees(table, orders, inTime, roots, pending);
-    for (let i = 0; i < 4; i++) if ((pending[i]?.rows ?? 0) > Math.max(PENDING_ROWS_MIN, roots[i]!.size)) next.tree(i);
-    return next;
+    return new DeferredTrees(table, orders, inTime, roots, pending);
   }
 
   get eavt(): Node {
@@ -164,33 +179,45 @@ function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTabl
   return root;
 }
 
+/** The chain as one batch of its net rows, in chain order (oldest first). */
+function flattened(chain: Pending): Pending {
+  const { inserted, removed } = netRows(chain);
+  const rows = inserted.length + removed.length;
+  return { insert: inserted, remove: removed, previous: null, rows, paired: chain.paired, batches: 1, flatRows: rows };
+}
+
 /** What a chain changes in its tree: rows it inserts, and rows of the tree it removes (never to be changed). */
 function netRows(chain: Pending): { inserted: readonly number[]; removed: readonly number[] } {
   const batches: Pending[] = [];
-  let removals = false;
+  let inserts = 0;
+  let removes = 0;
   for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
     batches.push(batch);
-    if (batch.remove.length > 0) removals = true;
+    inserts += batch.insert.length;
+    removes += batch.remove.length;
   }
-  // One transaction removes only rows already in the tree: nothing cancels out.
+  // One transaction, or a flattened chain, removes only rows already in the tree: nothing cancels out.
   if (batches.length === 1) return { inserted: chain.insert, removed: chain.remove };
-  if (!removals) {
-    // Into an array of the final size (growing one by push copies a large chain over and over).
-    let total = 0;
-    for (const batch of batches) total += batch.insert.length;
-    const inserted = new Array<number>(total);
-    let at = 0;
-    for (let k = batches.length - 1; k >= 0; k--) for (const row of batches[k]!.insert) inserted[at++] = row;
-    return { inserted, removed: none };
-  }
-  const inserted: number[] = [];
-  const removed: number[] = [];
-  const added = new Set<number>();
+  // Rows are appended in order, so a removed row older than every row the chain inserts was in
+  // the tree before the chain: it leaves the tree. Only removals of rows the chain inserted (a
+  // fact asserted and retracted within the chain) cancel out, against their insertion.
+  let firstInserted = Infinity;
+  if (removes > 0) for (const batch of batches) for (const row of batch.insert) if (row < firstInserted) firstInserted = row;
+  const removed = new Array<number>(removes);
+  let cancelled: Set<number> | null = null;
+  let r = 0;
   for (let k = batches.length - 1; k >= 0; k--) {
-    for (const row of batches[k]!.insert) added.add(row);
-    for (const row of batches[k]!.remove) if (!added.delete(row)) removed.push(row);
+    for (const row of batches[k]!.remove) {
+      if (row < firstInserted) removed[r++] = row;
+      else (cancelled ??= new Set()).add(row);
+    }
   }
-  for (const row of added) inserted.push(row);
+  removed.length = r;
+  // Into arrays of their final size (growing one by push copies a large chain over and over).
+  const inserted = new Array<number>(inserts - (cancelled?.size ?? 0));
+  let at = 0;
+  for (let k = batches.length - 1; k >= 0; k--) for (const row of batches[k]!.insert) if (cancelled === null || !cancelled.has(row)) inserted[at++] = row;
+  if (at !== inserted.length) throw new AssertionError(`a pending chain cancels ${inserts - at} of its own rows, but removes ${cancelled?.size ?? 0} of them`);
   return { inserted, removed };
 }
 
