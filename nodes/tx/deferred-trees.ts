@@ -56,7 +56,6 @@ const FLATTEN_BATCHES_MIN = 1024;
 const LOOKUP_CHAIN_ROWS_MAX = 64;
 
 const indexes: readonly IndexName[] = ['eavt', 'aevt', 'avet', 'vaet'];
-const none: readonly number[] = [];
 const VAET = 3;
 
 export class DeferredTrees implements LookupTrees {
