@@ -14,22 +14,25 @@ function seeded(seed: number): () => number {
 }
 
 const attributes = [10, 11, 12, 13].map((id) => ({ id, ident: kw(`a${id}`) }) as unknown as Attribute);
-// Values of one attribute share a type, as in a real schema; equal values written differently.
-const valuesOf: Record<number, unknown[]> = { 10: [1, 2, 1n, 3], 11: ['x', 'y', 'z'], 12: [new Date(5), new Date(5), new Date(6)], 13: [NaN, Number.NaN, 0, -0, 1.5] };
+// Values of one attribute share a type, as in a real schema; equal values written differently;
+// two attributes with values in common.
+const valuesOf: Record<number, unknown[]> = { 10: [1, 2, 1n, 3], 11: ['x', 'y', 'z'], 12: [new Date(5), new Date(5), new Date(6)], 13: [NaN, Number.NaN, 0, -0, 1.5, 1, 2] };
 
 describe('FactMap against a Map keyed by strings', () => {
-  for (const seed of [1, 2, 3, 4]) {
-    it(`random sets and deletes keep order and membership, seed ${seed}`, () => {
+  // Few keys keep the map in its scanning mode (up to 8 facts) or move it back and forth across
+  // the bound; many keys take it to its maps early.
+  for (const [seed, entities, deleteShare] of [[1, 4, 0.3], [2, 4, 0.3], [3, 4, 0.3], [4, 4, 0.3], [5, 1, 0.5], [6, 2, 0.45], [7, 1, 0.3]] as const) {
+    it(`random sets and deletes keep order and membership, seed ${seed}, ${entities} entities`, () => {
       const random = seeded(seed);
       const facts = new FactMap<Fact>();
       const model = new Map<string, Fact>();
       const key = (e: number, a: number, v: unknown) => `${e} ${a} ${typeof valueKey(v)} ${String(valueKey(v))}`;
       for (let step = 0; step < 400; step++) {
-        const e = Math.floor(random() * 4);
+        const e = Math.floor(random() * entities);
         const attribute = attributes[Math.floor(random() * attributes.length)]!;
         const choices = valuesOf[attribute.id]!;
         const v = choices[Math.floor(random() * choices.length)];
-        if (random() < 0.3) {
+        if (random() < deleteShare) {
           facts.delete(e, attribute.id, v);
           model.delete(key(e, attribute.id, v));
         } else {
@@ -56,5 +59,22 @@ describe('EntityAttributeMap', () => {
     expect(map.has(1, 11)).toBe(true);
     expect(map.has(2, 10)).toBe(false);
     expect(map.get(2, 10)).toBeUndefined();
+  });
+
+  it('agrees with a Map keyed by strings across its bound of scanned values', () => {
+    const random = seeded(9);
+    const map = new EntityAttributeMap<number>();
+    const model = new Map<string, number>();
+    for (let step = 0; step < 300; step++) {
+      const e = Math.floor(random() * 5);
+      const a = 10 + Math.floor(random() * 4);
+      if (random() < 0.5) {
+        map.set(e, a, step);
+        model.set(`${e} ${a}`, step);
+      }
+      expect(map.has(e, a)).toBe(model.has(`${e} ${a}`));
+      expect(map.get(e, a)).toBe(model.get(`${e} ${a}`));
+      expect(map.get(a, e)).toBe(model.get(`${a} ${e}`));
+    }
   });
 });

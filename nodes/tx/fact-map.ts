@@ -11,7 +11,7 @@ import type { Fact } from './apply.ts';
 type Slot = number | Map<unknown, number>;
 
 export class FactMap<F extends Fact> {
-  // Made on first set: many transactions never retract, so their retraction map stays empty.
+  // Made once the facts outnumber SCAN_FACTS_MAX: most transactions are small.
   private byEntity: Map<number, Map<number, Slot>> | null = null;
   /** Facts by position of first set; a deleted fact leaves null. */
   private readonly facts: Array<F | null> = [];
@@ -34,37 +34,60 @@ export class FactMap<F extends Fact> {
   set(fact: F): void {
     const a = fact.attribute.id;
     const key = valueKey(fact.v);
-    this.byEntity ??= new Map();
-    let attributes = this.byEntity.get(fact.e);
-    if (attributes === undefined) {
-      attributes = new Map();
-      this.byEntity.set(fact.e, attributes);
-    }
-    const slot = attributes.get(a);
-    const at = this.facts.length;
-    if (slot === undefined) {
-      attributes.set(a, at);
-    } else if (typeof slot === 'number') {
-      const only = valueKey(this.facts[slot]!.v);
-      if (sameKey(only, key)) {
-        this.facts[slot] = fact;
+    if (this.byEntity === null) {
+      // Few facts: a scan of them, no maps (most transactions are small).
+      const at = this.scan(fact.e, a, key);
+      if (at !== -1) {
+        this.facts[at] = fact;
         return;
       }
-      attributes.set(a, new Map<unknown, number>([[only, slot], [key, at]]));
-    } else {
-      const existing = slot.get(key);
-      if (existing !== undefined) {
-        this.facts[existing] = fact;
+      if (this.facts.length < SCAN_FACTS_MAX) {
+        this.facts.push(fact);
+        this.count++;
         return;
       }
-      slot.set(key, at);
+      this.byEntity = new Map();
+      this.facts.forEach((f, at) => f !== null && this.index(f, at)); // not for-of: see tempids.ts
     }
+    const at = this.find(fact.e, a, key);
+    if (at !== -1) {
+      this.facts[at] = fact;
+      return;
+    }
+    this.index(fact, this.facts.length);
     this.facts.push(fact);
     this.count++;
   }
 
+  /** Enters the fact at position `at` (not yet in the maps) into the maps. */
+  private index(fact: F, at: number): void {
+    const a = fact.attribute.id;
+    const key = valueKey(fact.v);
+    const byEntity = this.byEntity!;
+    let attributes = byEntity.get(fact.e);
+    if (attributes === undefined) {
+      attributes = new Map();
+      byEntity.set(fact.e, attributes);
+    }
+    const slot = attributes.get(a);
+    if (slot === undefined) {
+      attributes.set(a, at);
+    } else if (typeof slot === 'number') {
+      attributes.set(a, new Map<unknown, number>([[valueKey(this.facts[slot]!.v), slot], [key, at]]));
+    } else {
+      slot.set(key, at);
+    }
+  }
+
   delete(e: number, a: number, v: unknown): void {
-    const attributes = this.byEntity?.get(e);
+    if (this.byEntity === null) {
+      const at = this.scan(e, a, valueKey(v));
+      if (at === -1) return;
+      this.facts[at] = null;
+      this.count--;
+      return;
+    }
+    const attributes = this.byEntity.get(e);
     const slot = attributes?.get(a);
     if (slot === undefined) return;
     const key = valueKey(v);
@@ -91,37 +114,78 @@ export class FactMap<F extends Fact> {
   }
 
   private find(e: number, a: number, key: unknown): number {
-    if (this.byEntity === null) return -1;
+    if (this.byEntity === null) return this.scan(e, a, key);
     const slot = this.byEntity.get(e)?.get(a);
     if (slot === undefined) return -1;
     if (typeof slot === 'number') return sameKey(valueKey(this.facts[slot]!.v), key) ? slot : -1;
     return slot.get(key) ?? -1;
   }
+
+  private scan(e: number, a: number, key: unknown): number {
+    const facts = this.facts;
+    for (let at = 0; at < facts.length; at++) {
+      const fact = facts[at]!;
+      if (fact !== null && fact.e === e && fact.attribute.id === a && sameKey(valueKey(fact.v), key)) return at;
+    }
+    return -1;
+  }
 }
+
+/** Up to this many facts are kept in a list and found by scanning it; more are indexed by maps. */
+const SCAN_FACTS_MAX = 8;
 
 /** Key equality as a Map's (SameValueZero): NaN equals NaN. */
 function sameKey(x: unknown, y: unknown): boolean {
   return x === y || (x !== x && y !== y);
 }
 
-/** A value per [e a] (card-one values asserted in a transaction). */
+/** A value per [e a] (card-one values asserted in a transaction): a scanned list while small, then maps. */
 export class EntityAttributeMap<T> {
-  private readonly byEntity = new Map<number, Map<number, T>>();
+  private byEntity: Map<number, Map<number, T>> | null = null;
+  private readonly entities: number[] = [];
+  private readonly attributes: number[] = [];
+  private readonly values: T[] = [];
 
   has(e: number, a: number): boolean {
-    return this.byEntity.get(e)?.has(a) ?? false;
+    return this.byEntity === null ? this.scan(e, a) !== -1 : (this.byEntity.get(e)?.has(a) ?? false);
   }
 
   get(e: number, a: number): T | undefined {
-    return this.byEntity.get(e)?.get(a);
+    if (this.byEntity !== null) return this.byEntity.get(e)?.get(a);
+    const at = this.scan(e, a);
+    return at === -1 ? undefined : this.values[at];
   }
 
   set(e: number, a: number, value: T): void {
-    let attributes = this.byEntity.get(e);
+    if (this.byEntity === null) {
+      const at = this.scan(e, a);
+      if (at !== -1) {
+        this.values[at] = value;
+        return;
+      }
+      if (this.entities.length < SCAN_FACTS_MAX) {
+        this.entities.push(e);
+        this.attributes.push(a);
+        this.values.push(value);
+        return;
+      }
+      this.byEntity = new Map();
+      for (let k = 0; k < this.entities.length; k++) this.put(this.entities[k]!, this.attributes[k]!, this.values[k]!);
+    }
+    this.put(e, a, value);
+  }
+
+  private put(e: number, a: number, value: T): void {
+    let attributes = this.byEntity!.get(e);
     if (attributes === undefined) {
       attributes = new Map();
-      this.byEntity.set(e, attributes);
+      this.byEntity!.set(e, attributes);
     }
     attributes.set(a, value);
+  }
+
+  private scan(e: number, a: number): number {
+    for (let k = 0; k < this.entities.length; k++) if (this.entities[k] === e && this.attributes[k] === a) return k;
+    return -1;
   }
 }

@@ -18,12 +18,10 @@ import type { Keyword, Sym } from '../values/values.ts';
 import type { Fact } from './apply.ts';
 
 export function schemaChanges(db: Db, assertions: readonly Fact[], retractions: readonly Fact[]): Schema {
-  const touched = new Set<number>();
-  for (const fact of [...assertions, ...retractions]) {
-    if (fact.attribute.id === ATTR.ident || schemaAttributeIds.has(fact.attribute.id)) touched.add(fact.e);
-  }
   const schema = db.state.schema;
-  if (touched.size === 0) return schema;
+  if (!assertions.some(changesSchema) && !retractions.some(changesSchema)) return schema;
+  const touched = new Set<number>();
+  for (const fact of [...assertions, ...retractions]) if (changesSchema(fact)) touched.add(fact.e);
   const attributes: Attribute[] = [];
   const idents: Array<[number, Keyword | null]> = [];
   // Composite tuples last: they may collect attributes installed by this same transaction.
@@ -50,6 +48,10 @@ export function schemaChanges(db: Db, assertions: readonly Fact[], retractions: 
     attributes.push(attribute);
   }
   return schema.with({ attributes, idents });
+}
+
+function changesSchema(fact: Fact): boolean {
+  return fact.attribute.id === ATTR.ident || schemaAttributeIds.has(fact.attribute.id);
 }
 
 /** The values of each attribute of entity `e` once the transaction applies. */

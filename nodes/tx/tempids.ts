@@ -34,10 +34,72 @@ export function resolveTempids(
   entity: (e: unknown) => number,
   value: (attribute: Attribute, v: unknown) => unknown,
 ): Resolution {
+  if (named.size === 0 && !operations.some(hasTempid)) return new PlainResolution(db, operations, entity, value);
   return new TempidResolution(db, operations, named, txId, entity, value);
 }
 
-class TempidResolution implements Resolution {
+function hasTempid(operation: Operation): boolean {
+  return operation.e instanceof TempId || ('v' in operation && operation.v instanceof TempId);
+}
+
+interface Resolver {
+  resolvedNow(e: unknown): unknown;
+  resolvedValue(attribute: Attribute, v: unknown): unknown;
+}
+
+/** An operation with its entity and value positions resolved as far as they can be before tempids get ids. */
+function resolvedOperation(operation: Operation, resolver: Resolver): Operation {
+  switch (operation.op) {
+    case 'add':
+      return { op: 'add', e: resolver.resolvedNow(operation.e), attribute: operation.attribute, v: resolver.resolvedValue(operation.attribute, operation.v) };
+    case 'retract':
+      if (operation.v instanceof TempId) {
+        fail('transact/unresolved-tempid', `A retraction cannot name a tempid as its value (${describe(operation.v.name)}).`, { tempid: operation.v.name });
+      }
+      return { ...operation, e: resolver.resolvedNow(operation.e), v: operation.hasValue ? resolver.resolvedValue(operation.attribute, operation.v) : undefined };
+    case 'cas':
+      return { ...operation, e: resolver.resolvedNow(operation.e), v: resolver.resolvedValue(operation.attribute, operation.v) };
+    case 'retractEntity':
+    case 'ensure':
+      return { ...operation, e: resolver.resolvedNow(operation.e) };
+  }
+}
+
+/** Resolution of a transaction that names no tempid (most small ones): nothing to upsert or allocate. */
+class PlainResolution implements Resolution, Resolver {
+  readonly operations: Operation[];
+  readonly named: ReadonlyMap<string, number> = noNames;
+  readonly nextUserN: number;
+  readonly nextDbN: number;
+
+  constructor(
+    db: Db,
+    operations: readonly Operation[],
+    private readonly entity: (e: unknown) => number,
+    private readonly value: (attribute: Attribute, v: unknown) => unknown,
+  ) {
+    this.nextUserN = db.state.nextUserN;
+    this.nextDbN = db.state.nextDbN;
+    this.operations = new Array<Operation>(operations.length);
+    for (let k = 0; k < operations.length; k++) this.operations[k] = resolvedOperation(operations[k]!, this);
+  }
+
+  resolve(x: unknown): unknown {
+    return x;
+  }
+
+  resolvedNow(e: unknown): unknown {
+    return this.entity(e);
+  }
+
+  resolvedValue(attribute: Attribute, v: unknown): unknown {
+    return this.value(attribute, v);
+  }
+}
+
+const noNames: ReadonlyMap<string, number> = new Map();
+
+class TempidResolution implements Resolution, Resolver {
   readonly operations: Operation[];
   readonly named = new Map<string, number>();
   nextUserN: number;
@@ -60,7 +122,7 @@ class TempidResolution implements Resolution {
     this.txTempid = named.get('datomic.tx');
     this.nextUserN = db.state.nextUserN;
     this.nextDbN = db.state.nextDbN;
-    this.operations = operations.map((operation) => this.resolvedOperation(operation));
+    this.operations = operations.map((operation) => resolvedOperation(operation, this));
     const existing = this.upserts(db);
     for (const [tempid, id] of existing) {
       const root = this.classes.find(tempid);
@@ -88,29 +150,12 @@ class TempidResolution implements Resolution {
     return this.idOf(x);
   }
 
-  private resolvedNow(e: unknown): unknown {
+  resolvedNow(e: unknown): unknown {
     return e instanceof TempId ? (e === this.txTempid ? this.txId : e) : this.entity(e);
   }
 
-  private resolvedValue(attribute: Attribute, v: unknown): unknown {
+  resolvedValue(attribute: Attribute, v: unknown): unknown {
     return v instanceof TempId ? (v === this.txTempid ? this.txId : v) : this.value(attribute, v);
-  }
-
-  private resolvedOperation(operation: Operation): Operation {
-    switch (operation.op) {
-      case 'add':
-        return { op: 'add', e: this.resolvedNow(operation.e), attribute: operation.attribute, v: this.resolvedValue(operation.attribute, operation.v) };
-      case 'retract':
-        if (operation.v instanceof TempId) {
-          fail('transact/unresolved-tempid', `A retraction cannot name a tempid as its value (${describe(operation.v.name)}).`, { tempid: operation.v.name });
-        }
-        return { ...operation, e: this.resolvedNow(operation.e), v: operation.hasValue ? this.resolvedValue(operation.attribute, operation.v) : undefined };
-      case 'cas':
-        return { ...operation, e: this.resolvedNow(operation.e), v: this.resolvedValue(operation.attribute, operation.v) };
-      case 'retractEntity':
-      case 'ensure':
-        return { ...operation, e: this.resolvedNow(operation.e) };
-    }
   }
 
   /** Tempids that assert a :db.unique/identity value: same value, one class; held value, that entity. */

@@ -310,9 +310,10 @@ class Transaction {
   }
 
   private checkUniqueness(): void {
-    const holders = new Map<string, number>();
+    let holders: Map<string, number> | null = null;
     for (const { e, attribute, v } of this.assertions.values()) {
       if (attribute.unique === null) continue;
+      holders ??= new Map();
       const key = `${attribute.id} ${String(valueKey(v))}`;
       const other = holders.get(key);
       if (other !== undefined && other !== e) this.uniqueConflict(attribute, v, e, other);
