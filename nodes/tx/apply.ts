@@ -40,14 +40,8 @@ export function applyTransaction(
   txInstantMs: number,
 ): Applied {
   const rows = new TransactionRows(state, t);
-  for (let k = 0; k < retractions.length; k++) {
-    const fact = retractions[k]!;
-    rows.retract(fact.e, fact.attribute, fact.v, fact.row);
-  }
-  for (let k = 0; k < assertions.length; k++) {
-    const fact = assertions[k]!;
-    rows.assert(fact.e, fact.attribute, fact.v);
-  }
+  retractions.forEach((fact) => rows.retract(fact.e, fact.attribute, fact.v, fact.row)); // not for-of: see tempids.ts
+  assertions.forEach((fact) => rows.assert(fact.e, fact.attribute, fact.v));
   return rows.applied(schema, next, txInstantMs);
 }
 

@@ -124,22 +124,23 @@ class TempidResolution implements Resolution, Resolver {
     this.nextDbN = db.state.nextDbN;
     this.operations = operations.map((operation) => resolvedOperation(operation, this));
     const existing = this.upserts(db);
-    for (const [tempid, id] of existing) {
+    // Indexed loops and forEach here and in transact.ts: V8 (Node 20) fell into a deoptimization
+    // loop at the statement after a for-of over these arrays and maps, tens of thousands of times
+    // per run (`node --trace-deopt` shows it).
+    existing.forEach((id, tempid) => {
       const root = this.classes.find(tempid);
       const other = this.idOfClass.get(root);
       if (other !== undefined && other !== id) upsertConflict(tempid, other, id);
       this.idOfClass.set(root, id);
-    }
-    // Indexed loops here and in transact.ts: V8 (Node 20) fell into a deoptimization loop at
-    // the statement after a for-of over these arrays, tens of thousands of times per run.
+    });
     for (let k = 0; k < this.operations.length; k++) {
       const operation = this.operations[k]!;
       if (operation.e instanceof TempId) this.idOf(operation.e);
     }
-    for (const [name, tempid] of named) {
+    named.forEach((tempid, name) => {
       if (tempid === this.txTempid) this.named.set(name, txId);
       else if (this.asEntity.has(tempid) || this.idOfClass.has(this.classes.find(tempid))) this.named.set(name, this.idOf(tempid));
-    }
+    });
   }
 
   resolve(x: unknown): unknown {

@@ -287,14 +287,15 @@ class Transaction {
     // backwards along t, which asOf/since an instant rely on (one index seek).
     const notCurrent = (x: Fact): never =>
       fail('transact/tx-instant-not-current', `:db/txInstant can only be asserted on the transaction being made (datomic.tx), not changed on entity ${x.e} afterwards; transaction instants are fixed once written.`, { e: x.e, txInstant: x.v });
-    for (const x of this.retractions.values()) if (x.attribute.id === ATTR.txInstant) notCurrent(x);
+    // forEach, not for-of or indexed loops: see tempids.ts.
+    if (this.retractions.size > 0) this.retractions.values().forEach((x) => x.attribute.id === ATTR.txInstant && notCurrent(x));
     const last = this.state.lastTxInstantMs;
     let given: Fact | undefined;
-    for (const x of this.assertions.values()) {
-      if (x.attribute.id !== ATTR.txInstant) continue;
+    this.assertions.values().forEach((x) => {
+      if (x.attribute.id !== ATTR.txInstant) return;
       if (x.e !== this.txId) notCurrent(x);
       given = x;
-    }
+    });
     if (given !== undefined) {
       const ms = (given.v as Date).getTime();
       if (ms < last) {
