@@ -133,10 +133,7 @@ class TempidResolution implements Resolution, Resolver {
       if (other !== undefined && other !== id) upsertConflict(tempid, other, id);
       this.idOfClass.set(root, id);
     });
-    for (let k = 0; k < this.operations.length; k++) {
-      const operation = this.operations[k]!;
-      if (operation.e instanceof TempId) this.idOf(operation.e);
-    }
+    this.operations.forEach((operation) => operation.e instanceof TempId && this.idOf(operation.e));
     named.forEach((tempid, name) => {
       if (tempid === this.txTempid) this.named.set(name, txId);
       else if (this.asEntity.has(tempid) || this.idOfClass.has(this.classes.find(tempid))) this.named.set(name, this.idOf(tempid));
