@@ -166,6 +166,9 @@ export class DeferredTrees implements LookupTrees {
 /** Applies a chain of batches, oldest first in effect: a row both inserted and removed never enters. */
 function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTable, index: IndexName, inTime: boolean): Node {
   const { inserted, removed } = netRows(chain);
+  if (removed.length === 0 && inserted.length >= RADIX_ROWS_MIN && index !== 'vaet') {
+    return insertSorted(root, siblingSorted(chain, inserted, cmp, table, index, inTime), cmp);
+  }
   if (chain.paired && inserted.length >= 2 * RADIX_ROWS_MIN) return insertSorted(root, sortedPairs(inserted, cmp, table, index), cmp);
   if (removed.length > 0 && removed.length * REBUILD_SHARE >= root.size) {
     // Removing a large share of the tree: one linear rebuild, no sort of the removed rows.
@@ -183,6 +186,35 @@ function flattened(chain: Pending): Pending {
   const { inserted, removed } = netRows(chain);
   const rows = inserted.length + removed.length;
   return { insert: inserted, remove: removed, previous: null, rows, paired: chain.paired, batches: 1, flatRows: rows };
+}
+
+/**
+ * The rows a large chain of inserts gave the EAVT and AEVT trees of one state, by the chain's
+ * newest batch: the three trees of a state take the same rows in every batch (the very arrays),
+ * so a chain with the same newest batch, batch count and rows holds the same rows. Kept as long
+ * as that batch lives.
+ */
+const siblingOrders = new WeakMap<readonly number[], { batches: number; rows: number; eavt: readonly number[] | null; aevt: readonly number[] | null }>();
+
+/**
+ * The inserted rows of a chain in the order of `index`. AEVT and AVET take theirs from the order
+ * a sibling tree already sorted the same rows into, when there is one: AEVT is EAVT regrouped
+ * stably by attribute, AVET is AEVT ordered stably by value within each attribute (ties keep
+ * entity, then time, order), each one linear pass instead of a sort.
+ */
+function siblingSorted(chain: Pending, inserted: readonly number[], cmp: Compare, table: DatomTable, index: IndexName, inTime: boolean): readonly number[] {
+  let known = siblingOrders.get(chain.insert);
+  if (known === undefined || known.batches !== chain.batches || known.rows !== chain.rows) {
+    known = { batches: chain.batches, rows: chain.rows, eavt: null, aevt: null };
+    siblingOrders.set(chain.insert, known);
+  }
+  const sort = (): readonly number[] => (chain.paired ? sortedPairs(inserted, cmp, table, index) : sortedRows(inserted, cmp, table, index, inTime));
+  if (index === 'eavt') return (known.eavt = sort());
+  if (index === 'aevt') return (known.aevt = (known.eavt === null ? null : groupByAttribute(known.eavt, table)) ?? sort());
+  if (known.aevt === null) return sort();
+  const avet = known.aevt.slice();
+  orderByValueWithinAttribute(avet, table);
+  return avet;
 }
 
 /** What a chain changes in its tree: rows it inserts, and rows of the tree it removes (never to be changed). */
