@@ -16,6 +16,8 @@ export class FactMap<F extends Fact> {
   /** Facts by position of first set; a deleted fact leaves null. */
   private readonly facts: Array<F | null> = [];
   private count = 0;
+  /** values(), until the map next changes. */
+  private listed: F[] | null = null;
 
   get size(): number {
     return this.count;
@@ -32,6 +34,7 @@ export class FactMap<F extends Fact> {
 
   /** Adds a fact, or replaces the one with its [e a v] (which keeps its place). */
   set(fact: F): void {
+    this.listed = null;
     const a = fact.attribute.id;
     const key = valueKey(fact.v);
     if (this.byEntity === null) {
@@ -80,6 +83,7 @@ export class FactMap<F extends Fact> {
   }
 
   delete(e: number, a: number, v: unknown): void {
+    this.listed = null;
     if (this.byEntity === null) {
       const at = this.scan(e, a, valueKey(v));
       if (at === -1) return;
@@ -106,11 +110,15 @@ export class FactMap<F extends Fact> {
     this.count--;
   }
 
-  /** The facts in order (a copy: the map may change while the caller walks it). */
-  values(): F[] {
+  /**
+   * The facts in order: a list made once per change of the map, so a caller may keep walking it
+   * while the map changes, and callers in between share it.
+   */
+  values(): readonly F[] {
+    if (this.listed !== null) return this.listed;
     const out: F[] = [];
     for (const fact of this.facts) if (fact !== null) out.push(fact);
-    return out;
+    return (this.listed = out);
   }
 
   private find(e: number, a: number, key: unknown): number {
@@ -131,6 +139,8 @@ export class FactMap<F extends Fact> {
   }
 }
 
+const noNumbers: number[] = [];
+
 /** Up to this many facts are kept in a list and found by scanning it; more are indexed by maps. */
 const SCAN_FACTS_MAX = 8;
 
@@ -142,9 +152,10 @@ function sameKey(x: unknown, y: unknown): boolean {
 /** A value per [e a] (card-one values asserted in a transaction): a scanned list while small, then maps. */
 export class EntityAttributeMap<T> {
   private byEntity: Map<number, Map<number, T>> | null = null;
-  private readonly entities: number[] = [];
-  private readonly attributes: number[] = [];
-  private readonly values: T[] = [];
+  // Shared empty lists until the first set: many transactions set nothing here.
+  private entities: number[] = noNumbers;
+  private attributes: number[] = noNumbers;
+  private values: T[] = noNumbers as unknown as T[];
 
   has(e: number, a: number): boolean {
     return this.byEntity === null ? this.scan(e, a) !== -1 : (this.byEntity.get(e)?.has(a) ?? false);
@@ -162,6 +173,11 @@ export class EntityAttributeMap<T> {
       if (at !== -1) {
         this.values[at] = value;
         return;
+      }
+      if (this.entities === noNumbers) {
+        this.entities = [];
+        this.attributes = [];
+        this.values = [];
       }
       if (this.entities.length < SCAN_FACTS_MAX) {
         this.entities.push(e);

@@ -40,6 +40,12 @@ export function transact(db: Db, txData: unknown, options: TransactOptions = {})
 
 installTransact(transact);
 
+const noTempids: ReadonlyMap<string, number> = new Map();
+
+function txInstantNotCurrent(x: Fact): never {
+  return fail('transact/tx-instant-not-current', `:db/txInstant can only be asserted on the transaction being made (datomic.tx), not changed on entity ${x.e} afterwards; transaction instants are fixed once written.`, { e: x.e, txInstant: x.v });
+}
+
 /** A transaction's report. Most reports of `with` are read for db-after alone: the datoms are made on first read. */
 class Report implements TxReport {
   private datoms: Datom[] | null = null;
@@ -79,7 +85,7 @@ class Transaction {
   /** Card-one values asserted in this transaction, by `e a`. */
   private readonly cardOne = new EntityAttributeMap<unknown>();
   private readonly ensures: Array<{ e: number; spec: unknown }> = [];
-  private tempids: ReadonlyMap<string, number> = new Map();
+  private tempids: ReadonlyMap<string, number> = noTempids;
   private dbAfter: Db | null = null;
   /** The transaction's rows in db-after's table: its datoms. */
   private from = 0;
@@ -285,15 +291,13 @@ class Transaction {
   private setTxInstant(now: Date): void {
     // A transaction's instant is set once, by the transaction itself: instants never go
     // backwards along t, which asOf/since an instant rely on (one index seek).
-    const notCurrent = (x: Fact): never =>
-      fail('transact/tx-instant-not-current', `:db/txInstant can only be asserted on the transaction being made (datomic.tx), not changed on entity ${x.e} afterwards; transaction instants are fixed once written.`, { e: x.e, txInstant: x.v });
     // forEach, not for-of or indexed loops: see tempids.ts.
-    if (this.retractions.size > 0) this.retractions.values().forEach((x) => x.attribute.id === ATTR.txInstant && notCurrent(x));
+    if (this.retractions.size > 0) this.retractions.values().forEach((x) => x.attribute.id === ATTR.txInstant && txInstantNotCurrent(x));
     const last = this.state.lastTxInstantMs;
     let given: Fact | undefined;
     this.assertions.values().forEach((x) => {
       if (x.attribute.id !== ATTR.txInstant) return;
-      if (x.e !== this.txId) notCurrent(x);
+      if (x.e !== this.txId) txInstantNotCurrent(x);
       given = x;
     });
     if (given !== undefined) {
