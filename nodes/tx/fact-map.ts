@@ -117,7 +117,7 @@ export class FactMap<F extends Fact> {
   values(): readonly F[] {
     if (this.listed !== null) return this.listed;
     const out: F[] = [];
-    for (const fact of this.facts) if (fact !== null) out.push(fact);
+    this.facts.forEach((fact) => fact !== null && out.push(fact)); // not for-of: see tempids.ts
     return (this.listed = out);
   }
 
