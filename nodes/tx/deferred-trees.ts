@@ -80,6 +80,8 @@ export class DeferredTrees implements LookupTrees {
     insertRefs: readonly number[],
     paired: boolean,
   ): Trees {
+    // Nothing for these trees (the history of a transaction that retracts nothing): the same trees.
+    if (insert.length === 0 && remove.length === 0 && trees instanceof DeferredTrees && trees.table === table) return trees;
     const roots = new Array<Node>(4);
     const pending = new Array<Pending | null>(4);
     for (let i = 0; i < 4; i++) {
