@@ -93,6 +93,17 @@ export function probeFor(table: DatomTable, index: IndexName, components: readon
   const n = components.length;
   const tie = end ? 1 : -1;
   const chunks = table.chunks;
+  if (n === 2 && kinds[0] === 'e' && kinds[1] === 'a' && typeof components[0] === 'number' && typeof components[1] === 'number') {
+    const first = components[0];
+    const a = components[1];
+    return (row) => {
+      const chunk = chunks[row >>> CHUNK_BITS]!;
+      const i = row & CHUNK_MASK;
+      const e = chunk.e[i]!;
+      if (first !== e) return first < e ? -1 : 1;
+      return a - chunk.a[i]! || tie;
+    };
+  }
   const rest = (chunk: Chunk, i: number, from: number): number => {
     for (let k = from; k < n; k++) {
       const c = compareInChunk(kinds[k]!, components[k], chunk, i);
@@ -103,16 +114,6 @@ export function probeFor(table: DatomTable, index: IndexName, components: readon
   if (n > 0 && (kinds[0] === 'e' || kinds[0] === 'a') && typeof components[0] === 'number') {
     const first = components[0];
     const byEntity = kinds[0] === 'e';
-    if (n === 2 && byEntity && kinds[1] === 'a' && typeof components[1] === 'number') {
-      const a = components[1];
-      return (row) => {
-        const chunk = chunks[row >>> CHUNK_BITS]!;
-        const i = row & CHUNK_MASK;
-        const e = chunk.e[i]!;
-        if (first !== e) return first < e ? -1 : 1;
-        return a - chunk.a[i]! || tie;
-      };
-    }
     return (row) => {
       const chunk = chunks[row >>> CHUNK_BITS]!;
       const i = row & CHUNK_MASK;
