@@ -168,10 +168,7 @@ export class DeferredTrees implements LookupTrees {
 /** Applies a chain of batches, oldest first in effect: a row both inserted and removed never enters. */
 function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTable, index: IndexName, inTime: boolean): Node {
   const { inserted, removed } = netRows(chain);
-  if (removed.length === 0 && inserted.length >= RADIX_ROWS_MIN && index !== 'vaet') {
-    return insertSorted(root, siblingSorted(chain, inserted, cmp, table, index, inTime), cmp);
-  }
-  if (chain.paired && inserted.length >= 2 * RADIX_ROWS_MIN) return insertSorted(root, sortedPairs(inserted, cmp, table, index), cmp);
+  if (removed.length === 0 && inserted.length >= RADIX_ROWS_MIN) return insertSorted(root, insertsSorted(chain, inserted, cmp, table, index, inTime), cmp);
   if (removed.length > 0 && removed.length * REBUILD_SHARE >= root.size) {
     // Removing a large share of the tree: one linear rebuild, no sort of the removed rows.
     const gone = new Uint8Array(table.length);
@@ -199,18 +196,20 @@ function flattened(chain: Pending): Pending {
 const siblingOrders = new WeakMap<readonly number[], { batches: number; rows: number; eavt: readonly number[] | null; aevt: readonly number[] | null }>();
 
 /**
- * The inserted rows of a chain in the order of `index`. AEVT and AVET take theirs from the order
- * a sibling tree already sorted the same rows into, when there is one: AEVT is EAVT regrouped
- * stably by attribute, AVET is AEVT ordered stably by value within each attribute (ties keep
- * entity, then time, order), each one linear pass instead of a sort.
+ * The rows a large chain of inserts inserts, in the order of `index`: history pairs sort their
+ * assertions only. AEVT and AVET take theirs from the order a sibling tree already sorted the
+ * same rows into, when there is one: AEVT is EAVT regrouped stably by attribute, AVET is AEVT
+ * ordered stably by value within each attribute (ties keep entity, then time, order), each one
+ * linear pass instead of a sort. VAET (the rows of refs only) sorts its own.
  */
-function siblingSorted(chain: Pending, inserted: readonly number[], cmp: Compare, table: DatomTable, index: IndexName, inTime: boolean): readonly number[] {
+function insertsSorted(chain: Pending, inserted: readonly number[], cmp: Compare, table: DatomTable, index: IndexName, inTime: boolean): readonly number[] {
+  const sort = (): readonly number[] => (chain.paired ? sortedPairs(inserted, cmp, table, index) : sortedRows(inserted, cmp, table, index, inTime));
+  if (index === 'vaet') return sort();
   let known = siblingOrders.get(chain.insert);
   if (known === undefined || known.batches !== chain.batches || known.rows !== chain.rows) {
     known = { batches: chain.batches, rows: chain.rows, eavt: null, aevt: null };
     siblingOrders.set(chain.insert, known);
   }
-  const sort = (): readonly number[] => (chain.paired ? sortedPairs(inserted, cmp, table, index) : sortedRows(inserted, cmp, table, index, inTime));
   if (index === 'eavt') return (known.eavt = sort());
   if (index === 'aevt') return (known.aevt = (known.eavt === null ? null : groupByAttribute(known.eavt, table)) ?? sort());
   if (known.aevt === null) return sort();
@@ -415,23 +414,23 @@ function byEntity(rows: readonly number[], table: DatomTable): readonly number[]
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     const e = chunks[row >>> CHUNK_BITS]!.e[row & CHUNK_MASK]!;
-    if (e < previous) return radixByInteger(rows, (x) => table.e(x));
+    if (e < previous) return byIntegerKeys(rows, rows.map((x) => table.e(x)));
     previous = e;
   }
   return rows;
 }
 
-/** The rows stably by an integer key (util/stable-order.ts: a radix sort): `rows` itself if already so. */
+/** The rows stably by an integer key: `rows` itself when already in that order. */
 function radixByInteger(rows: readonly number[], keyOf: (row: number) => number): readonly number[] {
-  let ascending = true;
-  for (let i = 1, previous = keyOf(rows[0]!); i < rows.length && ascending; i++) {
-    const key = keyOf(rows[i]!);
-    if (key < previous) ascending = false;
-    previous = key;
-  }
-  if (ascending) return rows; // rows in entity order, as one transaction's usually are
-  const order = integerOrder(rows.map(keyOf));
-  if (order === null) throw new AssertionError('radixByInteger: keys must be integers');
+  const keys = rows.map(keyOf);
+  for (let i = 1; i < keys.length; i++) if (keys[i]! < keys[i - 1]!) return byIntegerKeys(rows, keys);
+  return rows;
+}
+
+/** The rows in a new array, stably by their keys (util/stable-order.ts: a radix sort). */
+function byIntegerKeys(rows: readonly number[], keys: readonly number[]): number[] {
+  const order = integerOrder(keys);
+  if (order === null) throw new AssertionError('byIntegerKeys: keys must be integers');
   const out = new Array<number>(rows.length);
   for (let i = 0; i < rows.length; i++) out[i] = rows[order[i]!]!;
   return out;
