@@ -8,10 +8,10 @@ import { tOfTx } from '../datom/datom.ts';
 import { Db } from '../db/db.ts';
 import { currentFact } from '../db/merged.ts';
 import { AssertionError, assert } from '../util/assert.ts';
-import { ATTR, schemaAttributeIds } from '../schema/bootstrap.ts';
+import { ATTR } from '../schema/bootstrap.ts';
 import type { Attribute } from '../db/database.ts';
 import { TransactionRows, type Fact } from './apply.ts';
-import { schemaChanges } from './schema-change.ts';
+import { changesSchema, schemaChanges } from './schema-change.ts';
 
 export interface LoggedTransaction {
   readonly t: number;
@@ -29,7 +29,7 @@ export function replay(db: Db, logged: LoggedTransaction): Db {
   let touched: Set<number> | null = null;
   for (let k = 0; k < datoms.length; k++) {
     const { e, a } = datoms[k]!;
-    if (a === ATTR.ident || schemaAttributeIds.has(a)) (touched ??= new Set()).add(e);
+    if (changesSchema(a)) (touched ??= new Set()).add(e);
   }
   const assertions: Fact[] = [];
   const retractions: Fact[] = [];
@@ -40,7 +40,7 @@ export function replay(db: Db, logged: LoggedTransaction): Db {
     const datom = datoms[k]!;
     const { e, a, v } = datom;
     assert(tOfTx(datom.tx) === logged.t, 'logged datom from another transaction');
-    // Logged datoms come grouped by attribute more often than not.
+    // A run of datoms of one attribute (a card-many attribute's values) looks it up once.
     if (attribute === undefined || attribute.id !== a) attribute = state.schema.attribute(a);
     if (attribute === undefined) throw new AssertionError(`logged datom names unknown attribute ${a}`);
     if (datom.added) {

@@ -19,9 +19,10 @@ import type { Fact } from './apply.ts';
 
 export function schemaChanges(db: Db, assertions: readonly Fact[], retractions: readonly Fact[]): Schema {
   const schema = db.state.schema;
-  if (!assertions.some(changesSchema) && !retractions.some(changesSchema)) return schema;
+  const touches = (fact: Fact): boolean => changesSchema(fact.attribute.id);
+  if (!assertions.some(touches) && !retractions.some(touches)) return schema;
   const touched = new Set<number>();
-  for (const fact of [...assertions, ...retractions]) if (changesSchema(fact)) touched.add(fact.e);
+  for (const fact of [...assertions, ...retractions]) if (touches(fact)) touched.add(fact.e);
   const attributes: Attribute[] = [];
   const idents: Array<[number, Keyword | null]> = [];
   // Composite tuples last: they may collect attributes installed by this same transaction.
@@ -50,8 +51,9 @@ export function schemaChanges(db: Db, assertions: readonly Fact[], retractions: 
   return schema.with({ attributes, idents });
 }
 
-function changesSchema(fact: Fact): boolean {
-  return fact.attribute.id === ATTR.ident || schemaAttributeIds.has(fact.attribute.id);
+/** Whether a datom of attribute `a` changes the schema (an ident, or a property of an attribute). */
+export function changesSchema(a: number): boolean {
+  return a === ATTR.ident || schemaAttributeIds.has(a);
 }
 
 /** The values of each attribute of entity `e` once the transaction applies. */
