@@ -139,8 +139,6 @@ export class FactMap<F extends Fact> {
   }
 }
 
-const noNumbers: number[] = [];
-
 /** Up to this many facts are kept in a list and found by scanning it; more are indexed by maps. */
 const SCAN_FACTS_MAX = 8;
 
@@ -152,10 +150,8 @@ function sameKey(x: unknown, y: unknown): boolean {
 /** A value per [e a] (card-one values asserted in a transaction): a scanned list while small, then maps. */
 export class EntityAttributeMap<T> {
   private byEntity: Map<number, Map<number, T>> | null = null;
-  // Shared empty lists until the first set: many transactions set nothing here.
-  private entities: number[] = noNumbers;
-  private attributes: number[] = noNumbers;
-  private values: T[] = noNumbers as unknown as T[];
+  /** The list, made on the first set: many transactions set nothing here. */
+  private listed: { readonly entities: number[]; readonly attributes: number[]; readonly values: T[] } | null = null;
 
   has(e: number, a: number): boolean {
     return this.byEntity === null ? this.scan(e, a) !== -1 : (this.byEntity.get(e)?.has(a) ?? false);
@@ -164,29 +160,25 @@ export class EntityAttributeMap<T> {
   get(e: number, a: number): T | undefined {
     if (this.byEntity !== null) return this.byEntity.get(e)?.get(a);
     const at = this.scan(e, a);
-    return at === -1 ? undefined : this.values[at];
+    return at === -1 ? undefined : this.listed!.values[at];
   }
 
   set(e: number, a: number, value: T): void {
     if (this.byEntity === null) {
+      const listed = (this.listed ??= { entities: [], attributes: [], values: [] });
       const at = this.scan(e, a);
       if (at !== -1) {
-        this.values[at] = value;
+        listed.values[at] = value;
         return;
       }
-      if (this.entities === noNumbers) {
-        this.entities = [];
-        this.attributes = [];
-        this.values = [];
-      }
-      if (this.entities.length < SCAN_FACTS_MAX) {
-        this.entities.push(e);
-        this.attributes.push(a);
-        this.values.push(value);
+      if (listed.entities.length < SCAN_FACTS_MAX) {
+        listed.entities.push(e);
+        listed.attributes.push(a);
+        listed.values.push(value);
         return;
       }
       this.byEntity = new Map();
-      for (let k = 0; k < this.entities.length; k++) this.put(this.entities[k]!, this.attributes[k]!, this.values[k]!);
+      for (let k = 0; k < listed.entities.length; k++) this.put(listed.entities[k]!, listed.attributes[k]!, listed.values[k]!);
     }
     this.put(e, a, value);
   }
@@ -201,7 +193,9 @@ export class EntityAttributeMap<T> {
   }
 
   private scan(e: number, a: number): number {
-    for (let k = 0; k < this.entities.length; k++) if (this.entities[k] === e && this.attributes[k] === a) return k;
+    const listed = this.listed;
+    if (listed === null) return -1;
+    for (let k = 0; k < listed.entities.length; k++) if (listed.entities[k] === e && listed.attributes[k] === a) return k;
     return -1;
   }
 }
