@@ -60,18 +60,19 @@ export function integerOrder(keys: ArrayLike<number>): Uint32Array | null {
   const n = keys.length;
   let min = Infinity;
   let max = -Infinity;
-  let descents = 0;
+  // Where each ascending run starts, while there are few of them.
+  const starts: number[] = [0];
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
     if (!Number.isInteger(k)) return null;
-    if (i > 0 && k < keys[i - 1]!) descents++;
+    if (i > 0 && k < keys[i - 1]! && starts.length <= RUNS_MAX) starts.push(i);
     if (k < min) min = k;
     if (k > max) max = k;
   }
   if (n > 0 && !Number.isSafeInteger(max - min)) return null;
   // Already in order, or a few ascending runs (rows in entity order, then the transaction's own
   // row, whose id sorts first): merging the runs costs less than the radix passes.
-  if (descents < RUNS_MAX) return mergedRuns(keys);
+  if (starts.length <= RUNS_MAX) return mergedRuns(keys, starts);
   const low = new Uint32Array(n);
   const high = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
@@ -107,13 +108,11 @@ export function integerOrder(keys: ArrayLike<number>): Uint32Array | null {
 /** At most this many ascending runs are merged rather than radix-sorted (log2: 4 merge passes). */
 const RUNS_MAX = 16;
 
-/** The stable order of keys made of a few ascending runs, by merging neighbouring runs. */
-function mergedRuns(keys: ArrayLike<number>): Uint32Array {
+/** The stable order of keys made of ascending runs starting at `starts`, by merging neighbouring runs. */
+function mergedRuns(keys: ArrayLike<number>, starts: readonly number[]): Uint32Array {
   const n = keys.length;
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  const starts: number[] = [0];
-  for (let i = 1; i < n; i++) if (keys[i]! < keys[i - 1]!) starts.push(i);
   if (starts.length === 1) return order;
   let next = new Uint32Array(n);
   let runs = starts;
