@@ -187,6 +187,51 @@ describe('deferred trees', () => {
     }
   });
 
+  it('keep to each db value its own rows when forks of one state flatten their chains, in place or by copying', () => {
+    const many = (ident: string, type: string) => ({ 'db/ident': kw(ident), 'db/valueType': kw(`db.type/${type}`), 'db/cardinality': kw('db.cardinality/many') });
+    const schema = [many('g/n', 'long'), many('g/r', 'ref')];
+    const facts = (db: Db) => new Set(['g/n', 'g/r'].map((a) => db.attribute(kw(a))!.id));
+    // Three forks of one state, each flattening its chains over and over (every few dozen
+    // transactions): the first to flatten appends to the shared flattened batch in place, the
+    // others find it grown and copy. `eager` twins read their trees after every transaction.
+    const grow = (eager: boolean) => {
+      let db = emptyDb().with(schema).dbAfter;
+      const ids = Object.values(db.with(Array.from({ length: 30 }, (_, i) => ({ 'db/id': `e${i}`, 'g/n': [i] }))).tempids);
+      db = db.with(Array.from({ length: 30 }, (_, i) => ({ 'db/id': `e${i}`, 'g/n': [i] }))).dbAfter;
+      const read = (x: Db) => {
+        if (eager) for (const index of ['eavt', 'aevt', 'avet', 'vaet'] as const) void [x.state.current[index], x.state.history[index]];
+        return x;
+      };
+      for (let k = 0; k < 100; k++) db = read(db.with([['db/add', ids[k % 30]!, 'g/n', 100 + k]]).dbAfter);
+      const forks = [db, db, db];
+      const snapshots: Db[] = [db];
+      for (let k = 0; k < 300; k++) {
+        forks[0] = read(forks[0]!.with([['db/add', ids[k % 30]!, 'g/n', 1000 + k]]).dbAfter);
+        forks[1] = read(forks[1]!.with([['db/add', ids[k % 30]!, 'g/r', ids[(k * 7) % 30]!]]).dbAfter);
+        // Retractions of facts older than the forks: removals that cancel nothing.
+        if (k < 130) forks[2] = read(forks[2]!.with([['db/retract', ids[k % 30]!, 'g/n', 100 + k % 100]]).dbAfter);
+        if (k === 150) snapshots.push(...forks);
+        // Every state of a stretch of one fork: some are a flattened batch alone, since grown.
+        if (k >= 200 && k < 260) snapshots.push(forks[0]!);
+      }
+      return [...forks, ...snapshots];
+    };
+    const lazy = grow(false);
+    const eager = grow(true);
+    const datoms = (db: Db, index: IndexName, history: boolean) => {
+      const attributes = facts(db);
+      return [...(history ? db.history() : db).datoms(index)].filter((d) => attributes.has(d.a)).map((d) => [d.e, d.a, d.v, d.tx, d.added]);
+    };
+    // Read in an order unlike the one they were made in: the last forks first.
+    for (let k = lazy.length - 1; k >= 0; k--) {
+      for (const index of ['aevt', 'avet', 'vaet', 'eavt'] as const) {
+        expect(datoms(lazy[k]!, index, false), `db ${k} ${index}`).toEqual(datoms(eager[k]!, index, false));
+        expect(datoms(lazy[k]!, index, true), `db ${k} ${index} history`).toEqual(datoms(eager[k]!, index, true));
+      }
+    }
+    expect([0, 1, 2].map((k) => datoms(lazy[k]!, 'aevt', false).length)).toEqual([430, 160, 30]);
+  });
+
   it('derive AEVT and AVET from the order EAVT sorted the same rows into, current and history, as sorting them does', () => {
     const attr = (ident: string, type: string, many = false) => ({ 'db/ident': kw(ident), 'db/valueType': kw(`db.type/${type}`), 'db/cardinality': kw(`db.cardinality/${many ? 'many' : 'one'}`) });
     const start = emptyDb().with([attr('d/name', 'string'), attr('d/tag', 'string', true), attr('d/n', 'long'), attr('d/x', 'double')]).dbAfter;

@@ -22,8 +22,15 @@ import { integerOrder, stableOrder } from '../util/stable-order.ts';
 import { AssertionError } from '../util/assert.ts';
 
 interface Pending {
+  /**
+   * The batch's rows are the first `inserts` of `insert` and the first `removes` of `remove`. A
+   * transaction's batch owns exactly its arrays; a flattened batch's arrays may have grown past its
+   * counts, appended to in place by a newer flattening of the same chain (`appended`).
+   */
   readonly insert: readonly number[];
+  readonly inserts: number;
   readonly remove: readonly number[];
+  readonly removes: number;
   readonly previous: Pending | null;
   /** Rows in this batch and every earlier one of the chain. */
   readonly rows: number;
@@ -37,6 +44,15 @@ interface Pending {
   readonly batches: number;
   /** Rows of the chain's oldest batch when it is a flattened one, else 0. */
   readonly flatRows: number;
+  /** The chain's oldest batch when it is a flattened one (this batch, if it is), else null. */
+  readonly flat: Pending | null;
+  /** The smallest row the chain inserts, Infinity when none. */
+  readonly firstInserted: number;
+  /**
+   * Whether a removal may cancel a row the chain inserts: a batch removes a row no older than a
+   * row inserted before it. When false, every removed row was in the tree before the chain.
+   */
+  readonly cancels: boolean;
 }
 
 /**
@@ -48,6 +64,14 @@ interface Pending {
  * and flattening copies each row a bounded number of times (the flat batch grows by an eighth).
  */
 const FLATTEN_BATCHES_MIN = 1024;
+
+/**
+ * A chain none of whose removals cancels an insert is flattened sooner, once it has more batches
+ * than this: its newer batches' rows are appended in place to the arrays of its flattened batch,
+ * when no other db value appended to them first (each row is then copied once), or copied into a
+ * first flattened batch. Batches then live briefly, which the garbage collector likes.
+ */
+const APPEND_BATCHES_MIN = 48;
 
 /**
  * A lookup reads through a pending chain of at most this many rows instead of applying it: a
@@ -94,16 +118,26 @@ export class DeferredTrees implements LookupTrees {
         pending[i] = chain;
         continue;
       }
+      const before = chain?.firstInserted ?? Infinity;
+      let firstInserted = before;
+      for (let k = 0; k < inserted.length; k++) if (inserted[k]! < firstInserted) firstInserted = inserted[k]!;
+      let cancels = chain?.cancels ?? false;
+      if (!cancels) for (let k = 0; k < removed.length; k++) if (removed[k]! >= before) cancels = true;
       const batch: Pending = {
         insert: inserted,
+        inserts: inserted.length,
         remove: removed,
+        removes: removed.length,
         previous: chain,
         rows: rows + (chain?.rows ?? 0),
         paired: paired && removed.length === 0 && (chain === null || chain.paired),
         batches: 1 + (chain?.batches ?? 0),
         flatRows: chain?.flatRows ?? 0,
+        flat: chain?.flat ?? null,
+        firstInserted,
+        cancels,
       };
-      pending[i] = batch.batches > Math.max(FLATTEN_BATCHES_MIN, batch.flatRows >> 3) ? flattened(batch) : batch;
+      pending[i] = flattenedIfDue(batch);
     }
     return new DeferredTrees(table, orders, inTime, roots, pending);
   }
@@ -138,7 +172,9 @@ export class DeferredTrees implements LookupTrees {
     // A row is inserted once and removed at most once after, so the order of batches does not matter.
     let inserted = false;
     for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
-      for (const row of batch.insert) {
+      const insert = batch.insert;
+      for (let k = 0; k < batch.inserts; k++) {
+        const row = insert[k]!;
         if (rowMatches(table, index, components, row)) {
           rows.push(row);
           inserted = true;
@@ -146,7 +182,9 @@ export class DeferredTrees implements LookupTrees {
       }
     }
     for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
-      for (const row of batch.remove) {
+      const remove = batch.remove;
+      for (let k = 0; k < batch.removes; k++) {
+        const row = remove[k]!;
         if (!rowMatches(table, index, components, row)) continue;
         const at = rows.indexOf(row);
         if (at < 0) throw new AssertionError(`pending removal of row ${row}, which is in neither the tree nor the chain`);
@@ -176,7 +214,7 @@ export class DeferredTrees implements LookupTrees {
     let inserted = false;
     for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
       const insert = batch.insert;
-      for (let k = 0; k < insert.length; k++) {
+      for (let k = 0; k < batch.inserts; k++) {
         const row = insert[k]!;
         const chunk = chunks[row >>> CHUNK_BITS]!;
         const at = row & CHUNK_MASK;
@@ -188,7 +226,7 @@ export class DeferredTrees implements LookupTrees {
     }
     for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
       const remove = batch.remove;
-      for (let k = 0; k < remove.length; k++) {
+      for (let k = 0; k < batch.removes; k++) {
         const row = remove[k]!;
         const chunk = chunks[row >>> CHUNK_BITS]!;
         const at = row & CHUNK_MASK;
@@ -271,11 +309,62 @@ function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTabl
   return root;
 }
 
+/** The chain, or its batches as one flattened batch when it has grown long (see FLATTEN_BATCHES_MIN, APPEND_BATCHES_MIN). */
+function flattenedIfDue(chain: Pending): Pending {
+  if (chain.batches > APPEND_BATCHES_MIN && !chain.cancels) {
+    const flat = chain.flat;
+    // Appending in place needs the flattened batch's arrays as it left them (no fork appended first).
+    if (flat === null || (flat.insert.length === flat.inserts && flat.remove.length === flat.removes)) return appended(chain, flat);
+  }
+  return chain.batches > Math.max(FLATTEN_BATCHES_MIN, chain.flatRows >> 3) ? flattened(chain) : chain;
+}
+
 /** The chain as one batch of its net rows, in chain order (oldest first). */
 function flattened(chain: Pending): Pending {
   const { inserted, removed } = netRows(chain);
-  const rows = inserted.length + removed.length;
-  return { insert: inserted, remove: removed, previous: null, rows, paired: chain.paired, batches: 1, flatRows: rows };
+  let firstInserted = Infinity;
+  for (let k = 0; k < inserted.length; k++) if (inserted[k]! < firstInserted) firstInserted = inserted[k]!;
+  // New arrays, the flattened batch's own: a chain flattened has more than one batch.
+  return flatBatch(chain, inserted as number[], removed as number[], firstInserted);
+}
+
+/**
+ * The chain, none of whose removals cancels an insert, as one flattened batch: the rows of its
+ * newer batches appended in place to its flattened batch's arrays (which nobody appended to since
+ * it was made), or, without one, copied into new arrays.
+ */
+function appended(chain: Pending, flat: Pending | null): Pending {
+  const batches: Pending[] = [];
+  for (let batch = chain; batch !== flat; batch = batch.previous!) batches.push(batch);
+  const insert = flat === null ? [] : (flat.insert as number[]);
+  const remove = flat === null ? [] : (flat.remove as number[]);
+  for (let k = batches.length - 1; k >= 0; k--) {
+    const batch = batches[k]!;
+    for (let r = 0; r < batch.inserts; r++) insert.push(batch.insert[r]!);
+    for (let r = 0; r < batch.removes; r++) remove.push(batch.remove[r]!);
+  }
+  return flatBatch(chain, insert, remove, chain.firstInserted);
+}
+
+/** A flattened batch holding the chain's net rows `insert` and `remove` (arrays it may append to later). */
+function flatBatch(chain: Pending, insert: number[], remove: number[], firstInserted: number): Pending {
+  const rows = insert.length + remove.length;
+  const batch: Pending = {
+    insert,
+    inserts: insert.length,
+    remove,
+    removes: remove.length,
+    previous: null,
+    rows,
+    paired: chain.paired,
+    batches: 1,
+    flatRows: rows,
+    flat: null,
+    firstInserted,
+    cancels: false,
+  };
+  (batch as { flat: Pending | null }).flat = batch;
+  return batch;
 }
 
 /**
@@ -309,28 +398,35 @@ function insertsSorted(chain: Pending, inserted: readonly number[], cmp: Compare
   return avet;
 }
 
-/** What a chain changes in its tree: rows it inserts, and rows of the tree it removes (never to be changed). */
+/**
+ * What a chain changes in its tree: rows it inserts, and rows of the tree it removes, in new arrays
+ * or in arrays of one transaction (never to be changed).
+ */
 function netRows(chain: Pending): { inserted: readonly number[]; removed: readonly number[] } {
+  // One transaction removes only rows already in the tree: nothing cancels out. A flattened
+  // batch's arrays may grow for a newer flattening: its rows are copied out.
+  if (chain.previous === null) {
+    return chain.flat === null ? { inserted: chain.insert, removed: chain.remove } : { inserted: chain.insert.slice(0, chain.inserts), removed: chain.remove.slice(0, chain.removes) };
+  }
   const batches: Pending[] = [];
   let inserts = 0;
   let removes = 0;
   for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
     batches.push(batch);
-    inserts += batch.insert.length;
-    removes += batch.remove.length;
+    inserts += batch.inserts;
+    removes += batch.removes;
   }
-  // One transaction, or a flattened chain, removes only rows already in the tree: nothing cancels out.
-  if (batches.length === 1) return { inserted: chain.insert, removed: chain.remove };
   // Rows are appended in order, so a removed row older than every row the chain inserts was in
   // the tree before the chain: it leaves the tree. Only removals of rows the chain inserted (a
   // fact asserted and retracted within the chain) cancel out, against their insertion.
-  let firstInserted = Infinity;
-  if (removes > 0) for (const batch of batches) for (const row of batch.insert) if (row < firstInserted) firstInserted = row;
+  const firstInserted = chain.firstInserted;
   const removed = new Array<number>(removes);
   let cancelled: Set<number> | null = null;
   let r = 0;
   for (let k = batches.length - 1; k >= 0; k--) {
-    for (const row of batches[k]!.remove) {
+    const batch = batches[k]!;
+    for (let n = 0; n < batch.removes; n++) {
+      const row = batch.remove[n]!;
       if (row < firstInserted) removed[r++] = row;
       else (cancelled ??= new Set()).add(row);
     }
@@ -339,7 +435,13 @@ function netRows(chain: Pending): { inserted: readonly number[]; removed: readon
   // Into arrays of their final size (growing one by push copies a large chain over and over).
   const inserted = new Array<number>(inserts - (cancelled?.size ?? 0));
   let at = 0;
-  for (let k = batches.length - 1; k >= 0; k--) for (const row of batches[k]!.insert) if (cancelled === null || !cancelled.has(row)) inserted[at++] = row;
+  for (let k = batches.length - 1; k >= 0; k--) {
+    const batch = batches[k]!;
+    for (let n = 0; n < batch.inserts; n++) {
+      const row = batch.insert[n]!;
+      if (cancelled === null || !cancelled.has(row)) inserted[at++] = row;
+    }
+  }
   if (at !== inserted.length) throw new AssertionError(`a pending chain cancels ${inserts - at} of its own rows, but removes ${cancelled?.size ?? 0} of them`);
   return { inserted, removed };
 }
