@@ -50,8 +50,12 @@ interface Resolver {
 /** An operation with its entity and value positions resolved as far as they can be before tempids get ids. */
 function resolvedOperation(operation: Operation, resolver: Resolver): Operation {
   switch (operation.op) {
-    case 'add':
-      return { op: 'add', e: resolver.resolvedNow(operation.e), attribute: operation.attribute, v: resolver.resolvedValue(operation.attribute, operation.v) };
+    case 'add': {
+      const e = resolver.resolvedNow(operation.e);
+      const v = resolver.resolvedValue(operation.attribute, operation.v);
+      // An id and a value as given (the usual case) need no new operation.
+      return e === operation.e && v === operation.v ? operation : { op: 'add', e, attribute: operation.attribute, v };
+    }
     case 'retract':
       if (operation.v instanceof TempId) {
         fail('transact/unresolved-tempid', `A retraction cannot name a tempid as its value (${describe(operation.v.name)}).`, { tempid: operation.v.name });
