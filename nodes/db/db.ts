@@ -116,7 +116,7 @@ export interface TransactOptions {
   readonly now?: Date;
 }
 
-type TransactFn = (db: Db, txData: unknown, options: TransactOptions) => TxReport;
+type TransactFn = (db: Db, txData: unknown, options?: TransactOptions) => TxReport;
 let transactFn: TransactFn | null = null;
 
 /** Installed by the transaction layer (nodes/tx), which sits above this one. */
@@ -259,7 +259,7 @@ export class Db implements Database {
   }
 
   /** Applies tx-data speculatively: the report's dbAfter is a db value nobody else sees. */
-  with(txData: unknown, options: TransactOptions = {}): TxReport {
+  with(txData: unknown, options?: TransactOptions): TxReport {
     if (transactFn === null) throw new Error('the transaction layer (nodes/tx) is not loaded');
     return transactFn(this, txData, options);
   }

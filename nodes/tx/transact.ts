@@ -29,12 +29,12 @@ import { attributePredicate, entityPredicate } from './functions.ts';
 import { schemaChanges } from './schema-change.ts';
 import { resolveTempids, type Resolution } from './tempids.ts';
 
-export function transact(db: Db, txData: unknown, options: TransactOptions = {}): TxReport {
+export function transact(db: Db, txData: unknown, options?: TransactOptions): TxReport {
   if (db.isFiltered) {
     fail('transact/malformed', 'Cannot transact against an asOf, since or history db value; use the current db.', {});
   }
   const tx = new Transaction(db);
-  tx.run(txData, options.now ?? new Date());
+  tx.run(txData, options?.now?.getTime() ?? Date.now());
   return tx.report();
 }
 
@@ -97,7 +97,7 @@ class Transaction {
     this.txId = txOfT(this.t);
   }
 
-  run(txData: unknown, now: Date): void {
+  run(txData: unknown, nowMs: number): void {
     const expander = new FormExpander(this.db);
     expander.expand(txData);
     const resolution = resolveTempids(this.db, expander.operations, expander.namedTempids(), this.txId, (e) => this.entity(e), (a, v) => this.value(a, v));
@@ -106,7 +106,7 @@ class Transaction {
     for (let k = 0; k < operations.length; k++) this.generate(operations[k]!, resolution); // not for-of: see tempids.ts
     this.eliminateRedundancy();
     this.deriveCompositeTuples();
-    this.setTxInstant(now);
+    this.setTxInstant(nowMs);
     this.checkUniqueness();
     this.checkPredicates();
     const assertions = this.assertions.values();
@@ -288,7 +288,7 @@ class Transaction {
 
   private txInstantMs = 0;
 
-  private setTxInstant(now: Date): void {
+  private setTxInstant(nowMs: number): void {
     // A transaction's instant is set once, by the transaction itself: instants never go
     // backwards along t, which asOf/since an instant rely on (one index seek).
     // forEach, not for-of or indexed loops: see tempids.ts.
@@ -308,7 +308,7 @@ class Transaction {
       this.txInstantMs = ms;
       return;
     }
-    this.txInstantMs = Math.max(now.getTime(), last);
+    this.txInstantMs = Math.max(nowMs, last);
     const attribute = this.state.schema.attribute(ATTR.txInstant)!;
     const v = new Date(this.txInstantMs);
     this.assertions.set({ e: this.txId, attribute, v });
