@@ -471,18 +471,24 @@ export function sortedRows(rows: readonly number[], cmp: Compare, table: DatomTa
   if (n === 2) return cmp(rows[0]!, rows[1]!) > 0 ? [rows[1]!, rows[0]!] : rows;
   const lead = leads[index];
   if (n >= RADIX_ROWS_MIN && lead === 'a') {
-    const grouped = groupByAttribute(byEntity(rows, table), table);
+    const grouped = groupByAttribute(rows, table);
     if (grouped !== null) {
+      orderByEntityWithinAttribute(grouped, table);
       orderByValueWithinAttribute(grouped, table);
       // A current tree holds a fact once: only history rows can tie on e a v.
       return inTime ? settleTies(grouped, true, cmp, table, 'aev') : grouped;
     }
   }
-  if (n >= RADIX_ROWS_MIN && lead !== 'a' && (lead !== 'v' || rows.every((row) => isEntityId(table.v(row))))) {
+  if (n >= RADIX_ROWS_MIN && lead === 'ae') {
+    const grouped = groupByAttribute(rows, table);
+    if (grouped !== null) {
+      orderByEntityWithinAttribute(grouped, table);
+      return settleTies(grouped, true, cmp, table, lead);
+    }
+  }
+  if (n >= RADIX_ROWS_MIN && (lead === 'e' || (lead === 'v' && rows.every((row) => isEntityId(table.v(row)))))) {
     const ordered = lead === 'v' ? radixByInteger(rows, (row) => table.v(row) as number) : byEntity(rows, table);
-    if (lead !== 'ae') return settleTies(ordered, ordered !== rows, cmp, table, lead);
-    const grouped = groupByAttribute(ordered, table);
-    if (grouped !== null) return settleTies(grouped, true, cmp, table, lead);
+    return settleTies(ordered, ordered !== rows, cmp, table, lead);
   }
   const copy = rows.slice();
   if (lead !== 'e' && lead !== 'v' && n >= GROUPING_ROWS_MIN) return (groupByAttribute(copy, table) ?? copy).sort(cmp);
@@ -651,6 +657,36 @@ function groupByAttribute(rows: readonly number[], table: DatomTable): number[] 
   const grouped = new Array<number>(rows.length);
   for (let i = 0; i < rows.length; i++) grouped[starts[attributes[i]! - min]!++] = rows[i]!;
   return grouped;
+}
+
+/**
+ * Rows grouped by attribute become ordered by entity within each group, keeping their order
+ * otherwise (stable). Rows of one attribute usually come in entity order already (new entities
+ * get ascending ids), so grouping first spares the sort by entity of all rows.
+ */
+function orderByEntityWithinAttribute(rows: number[], table: DatomTable): void {
+  const chunks = table.chunks;
+  let start = 0;
+  while (start < rows.length) {
+    const first = rows[start]!;
+    const a = chunks[first >>> CHUNK_BITS]!.a[first & CHUNK_MASK]!;
+    let previous = chunks[first >>> CHUNK_BITS]!.e[first & CHUNK_MASK]!;
+    let ordered = true;
+    let end = start + 1;
+    for (; end < rows.length; end++) {
+      const row = rows[end]!;
+      const chunk = chunks[row >>> CHUNK_BITS]!;
+      if (chunk.a[row & CHUNK_MASK] !== a) break;
+      const e = chunk.e[row & CHUNK_MASK]!;
+      if (e < previous) ordered = false;
+      previous = e;
+    }
+    if (!ordered) {
+      const group = byEntity(rows.slice(start, end), table);
+      for (let k = 0; k < group.length; k++) rows[start + k] = group[k]!;
+    }
+    start = end;
+  }
 }
 
 /**
