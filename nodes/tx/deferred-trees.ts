@@ -24,13 +24,16 @@ import { AssertionError } from '../util/assert.ts';
 interface Pending {
   /**
    * The batch's rows are the first `inserts` of `insert` and the first `removes` of `remove`. A
-   * transaction's batch owns exactly its arrays; a flattened batch's arrays may have grown past its
-   * counts, appended to in place by a newer flattening of the same chain (`appended`).
+   * transaction's batch owns exactly its arrays. A flattened batch's arrays have room to grow, and
+   * may have been filled past its counts by a newer flattening of the same chain (`appended`).
    */
   readonly insert: readonly number[];
   readonly inserts: number;
   readonly remove: readonly number[];
   readonly removes: number;
+  /** A flattened batch's: how far its arrays are filled, shared with every batch over them. Else null. */
+  readonly insertFill: Fill | null;
+  readonly removeFill: Fill | null;
   readonly previous: Pending | null;
   /** Rows in this batch and every earlier one of the chain. */
   readonly rows: number;
@@ -42,9 +45,9 @@ interface Pending {
   readonly paired: boolean;
   /** Batches in the chain, this one included. */
   readonly batches: number;
-  /** Rows of the chain's oldest batch when it is a flattened one, else 0. */
+  /** Rows of the chain's flattened batches. */
   readonly flatRows: number;
-  /** The chain's oldest batch when it is a flattened one (this batch, if it is), else null. */
+  /** The chain's newest flattened batch (this batch, if it is one), else null. */
   readonly flat: Pending | null;
   /** The smallest row the chain inserts, Infinity when none. */
   readonly firstInserted: number;
@@ -55,21 +58,27 @@ interface Pending {
   readonly cancels: boolean;
 }
 
+/** The rows an array of flattened batches holds (the array has room past them). */
+interface Fill {
+  used: number;
+}
+
 /**
  * A chain is never applied before its tree is read: applying it early would merge it into the
  * tree, and merging again and again costs more than sorting once (comparisons read rows all over
- * the table). To bound what an unread chain holds, once it has more batches than this, or than
- * an eighth of the rows of its oldest (flattened) batch, it is flattened: its net rows become one
- * batch, unsorted. A pending row then costs what a row of the tree does (a number in an array),
- * and flattening copies each row a bounded number of times (the flat batch grows by an eighth).
+ * the table). To bound what an unread chain holds, it is flattened: its net rows become one batch,
+ * unsorted, and a pending row then costs what a row of the tree does (a number in an array). A
+ * chain whose removals may cancel rows it inserted is copied whole into one batch once it has more
+ * batches than this, or than an eighth of the rows of its flattened batches, so each row is copied
+ * a bounded number of times (the flat batch grows by an eighth). Other chains, see below.
  */
 const FLATTEN_BATCHES_MIN = 1024;
 
 /**
  * A chain none of whose removals cancels an insert is flattened sooner, once it has more batches
- * than this: its newer batches' rows are appended in place to the arrays of its flattened batch,
- * when no other db value appended to them first (each row is then copied once), or copied into a
- * first flattened batch. Batches then live briefly, which the garbage collector likes.
+ * than this after its newest flattened batch: their rows are appended to that batch's arrays in
+ * place, or to a new flattened batch (`appended`). Each row is copied once, and batches live
+ * briefly, which the garbage collector likes.
  */
 const APPEND_BATCHES_MIN = 48;
 
@@ -128,6 +137,8 @@ export class DeferredTrees implements LookupTrees {
         inserts: inserted.length,
         remove: removed,
         removes: removed.length,
+        insertFill: null,
+        removeFill: null,
         previous: chain,
         rows: rows + (chain?.rows ?? 0),
         paired: paired && removed.length === 0 && (chain === null || chain.paired),
@@ -311,11 +322,7 @@ function applyPending(root: Node, chain: Pending, cmp: Compare, table: DatomTabl
 
 /** The chain, or its batches as one flattened batch when it has grown long (see FLATTEN_BATCHES_MIN, APPEND_BATCHES_MIN). */
 function flattenedIfDue(chain: Pending): Pending {
-  if (chain.batches > APPEND_BATCHES_MIN && !chain.cancels) {
-    const flat = chain.flat;
-    // Appending in place needs the flattened batch's arrays as it left them (no fork appended first).
-    if (flat === null || (flat.insert.length === flat.inserts && flat.remove.length === flat.removes)) return appended(chain, flat);
-  }
+  if (!chain.cancels) return chain.batches - (chain.flat?.batches ?? 0) > APPEND_BATCHES_MIN ? appended(chain, chain.flat) : chain;
   return chain.batches > Math.max(FLATTEN_BATCHES_MIN, chain.flatRows >> 3) ? flattened(chain) : chain;
 }
 
@@ -325,40 +332,70 @@ function flattened(chain: Pending): Pending {
   let firstInserted = Infinity;
   for (let k = 0; k < inserted.length; k++) if (inserted[k]! < firstInserted) firstInserted = inserted[k]!;
   // New arrays, the flattened batch's own: a chain flattened has more than one batch.
-  return flatBatch(chain, inserted as number[], removed as number[], firstInserted);
+  return flatBatch(chain, null, inserted as number[], { used: inserted.length }, removed as number[], { used: removed.length }, firstInserted);
 }
 
 /**
- * The chain, none of whose removals cancels an insert, as one flattened batch: the rows of its
- * newer batches appended in place to its flattened batch's arrays (which nobody appended to since
- * it was made), or, without one, copied into new arrays.
+ * The chain, none of whose removals cancels an insert, with its newer batches (those after its
+ * newest flattened batch) flattened: their rows appended in place to the flattened batch's arrays
+ * when those have room and nobody filled them further since, else into a new flattened batch
+ * whose arrays have room for as many rows again, after the old one. Rows are copied once, and a
+ * chain holds a few flattened batches of doubling size.
  */
 function appended(chain: Pending, flat: Pending | null): Pending {
   const batches: Pending[] = [];
-  for (let batch = chain; batch !== flat; batch = batch.previous!) batches.push(batch);
-  const insert = flat === null ? [] : (flat.insert as number[]);
-  const remove = flat === null ? [] : (flat.remove as number[]);
+  let inserts = 0;
+  let removes = 0;
+  for (let batch = chain; batch !== flat; batch = batch.previous!) {
+    batches.push(batch);
+    inserts += batch.inserts;
+    removes += batch.removes;
+  }
+  const inPlace =
+    flat !== null &&
+    flat.insertFill!.used === flat.inserts &&
+    flat.removeFill!.used === flat.removes &&
+    flat.inserts + inserts <= flat.insert.length &&
+    flat.removes + removes <= flat.remove.length;
+  const insert = inPlace ? (flat.insert as number[]) : new Array<number>(roomFor(inserts, flat?.insert.length ?? 0));
+  const remove = inPlace ? (flat.remove as number[]) : new Array<number>(roomFor(removes, flat?.remove.length ?? 0));
+  const insertFill = inPlace ? flat.insertFill! : { used: 0 };
+  const removeFill = inPlace ? flat.removeFill! : { used: 0 };
+  let i = insertFill.used;
+  let r = removeFill.used;
   for (let k = batches.length - 1; k >= 0; k--) {
     const batch = batches[k]!;
-    for (let r = 0; r < batch.inserts; r++) insert.push(batch.insert[r]!);
-    for (let r = 0; r < batch.removes; r++) remove.push(batch.remove[r]!);
+    for (let n = 0; n < batch.inserts; n++) insert[i++] = batch.insert[n]!;
+    for (let n = 0; n < batch.removes; n++) remove[r++] = batch.remove[n]!;
   }
-  return flatBatch(chain, insert, remove, chain.firstInserted);
+  insertFill.used = i;
+  removeFill.used = r;
+  return flatBatch(chain, inPlace ? flat.previous : flat, insert, insertFill, remove, removeFill, chain.firstInserted);
 }
 
-/** A flattened batch holding the chain's net rows `insert` and `remove` (arrays it may append to later). */
-function flatBatch(chain: Pending, insert: number[], remove: number[], firstInserted: number): Pending {
-  const rows = insert.length + remove.length;
+/** Room for a new flattened batch's array: its rows, and as many again as it or the one before holds. */
+function roomFor(rows: number, before: number): number {
+  return rows === 0 ? 0 : Math.max(1024, 2 * rows, 2 * before);
+}
+
+/**
+ * A flattened batch after `previous` (older flattened batches, or null), holding the rest of the
+ * chain's net rows: the first `used` of `insert` and of `remove`.
+ */
+function flatBatch(chain: Pending, previous: Pending | null, insert: number[], insertFill: Fill, remove: number[], removeFill: Fill, firstInserted: number): Pending {
+  const rows = insertFill.used + removeFill.used;
   const batch: Pending = {
     insert,
-    inserts: insert.length,
+    inserts: insertFill.used,
     remove,
-    removes: remove.length,
-    previous: null,
-    rows,
+    removes: removeFill.used,
+    insertFill,
+    removeFill,
+    previous,
+    rows: rows + (previous?.rows ?? 0),
     paired: chain.paired,
-    batches: 1,
-    flatRows: rows,
+    batches: 1 + (previous?.batches ?? 0),
+    flatRows: rows + (previous?.flatRows ?? 0),
     flat: null,
     firstInserted,
     cancels: false,
@@ -406,7 +443,7 @@ function netRows(chain: Pending): { inserted: readonly number[]; removed: readon
   // One transaction removes only rows already in the tree: nothing cancels out. A flattened
   // batch's arrays may grow for a newer flattening: its rows are copied out.
   if (chain.previous === null) {
-    return chain.flat === null ? { inserted: chain.insert, removed: chain.remove } : { inserted: chain.insert.slice(0, chain.inserts), removed: chain.remove.slice(0, chain.removes) };
+    return chain.insertFill === null ? { inserted: chain.insert, removed: chain.remove } : { inserted: chain.insert.slice(0, chain.inserts), removed: chain.remove.slice(0, chain.removes) };
   }
   const batches: Pending[] = [];
   let inserts = 0;
