@@ -488,6 +488,13 @@ const REBUILD_SHARE = 8;
 
 const GROUPING_ROWS_MIN = 64;
 const RADIX_ROWS_MIN = 512;
+/**
+ * EAVT batches of this many rows or more, in a few runs of ascending entities (as an applied
+ * lookup chain's removals come: one entity's rows a transaction), are ordered by merging the runs
+ * before the comparator settles each entity's rows, instead of by comparisons only.
+ */
+const ENTITY_ORDER_ROWS_MIN = 32;
+const ENTITY_RUNS_MAX = 16;
 const ATTRIBUTE_RANGE_MAX = 1 << 16;
 
 /** What a large batch can be pre-sorted by before the comparator settles ties. */
@@ -523,7 +530,7 @@ export function sortedRows(rows: readonly number[], cmp: Compare, table: DatomTa
       return settleTies(grouped, true, cmp, table, lead);
     }
   }
-  if (n >= RADIX_ROWS_MIN && (lead === 'e' || (lead === 'v' && rows.every((row) => isEntityId(table.v(row)))))) {
+  if ((lead === 'e' && n >= ENTITY_ORDER_ROWS_MIN && (n >= RADIX_ROWS_MIN || fewEntityRuns(rows, table))) || (n >= RADIX_ROWS_MIN && lead === 'v' && rows.every((row) => isEntityId(table.v(row))))) {
     const ordered = lead === 'v' ? radixByInteger(rows, (row) => table.v(row) as number) : byEntity(rows, table);
     return settleTies(ordered, ordered !== rows, cmp, table, lead);
   }
@@ -641,6 +648,20 @@ function insertionSort(rows: number[], from: number, to: number, cmp: Compare): 
     }
     rows[j + 1] = row;
   }
+}
+
+/** Whether the rows are in at most ENTITY_RUNS_MAX runs of ascending entity ids (stable-order.ts merges so few). */
+function fewEntityRuns(rows: readonly number[], table: DatomTable): boolean {
+  const chunks = table.chunks;
+  let runs = 1;
+  let previous = -Infinity;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const e = chunks[row >>> CHUNK_BITS]!.e[row & CHUNK_MASK]!;
+    if (e < previous && ++runs > ENTITY_RUNS_MAX) return false;
+    previous = e;
+  }
+  return true;
 }
 
 /** The rows stably by entity: `rows` itself when in entity order already, as one transaction's usually are. */

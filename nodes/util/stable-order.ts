@@ -73,6 +73,8 @@ export function integerOrder(keys: ArrayLike<number>): Uint32Array | null {
   // Already in order, or a few ascending runs (rows in entity order, then the transaction's own
   // row, whose id sorts first): merging the runs costs less than the radix passes.
   if (starts.length <= RUNS_MAX) return mergedRuns(keys, starts);
+  // Few keys: a comparison sort costs less than clearing the radix passes' counts.
+  if (n < RADIX_KEYS_MIN) return indexOrder(n, (i, j) => keys[i]! - keys[j]!);
   const low = new Uint32Array(n);
   const high = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
@@ -104,6 +106,9 @@ export function integerOrder(keys: ArrayLike<number>): Uint32Array | null {
   }
   return order;
 }
+
+/** Fewer keys than this, in more runs than RUNS_MAX, are sorted by comparison, not by radix. */
+const RADIX_KEYS_MIN = 512;
 
 /** At most this many ascending runs are merged rather than radix-sorted (log2: 4 merge passes). */
 const RUNS_MAX = 16;
