@@ -122,6 +122,12 @@ export class DeferredTrees implements LookupTrees {
       const removed = i === VAET ? removeRefs : remove;
       const chain = trees instanceof DeferredTrees ? trees.pending[i]! : null;
       roots[i] = trees instanceof DeferredTrees ? trees.roots[i]! : trees[indexes[i]!];
+      // EAVT, AEVT and AVET take the same rows. Those whose chains are one (applied at the same
+      // state, or never) share their new batch too: one flattening, one object, serves them all.
+      if (i > 0 && i !== VAET && chain === (trees instanceof DeferredTrees ? trees.pending[i - 1]! : null)) {
+        pending[i] = pending[i - 1]!;
+        continue;
+      }
       const rows = inserted.length + removed.length;
       if (rows === 0) {
         pending[i] = chain;
