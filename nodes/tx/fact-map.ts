@@ -116,8 +116,10 @@ export class FactMap<F extends Fact> {
    */
   values(): readonly F[] {
     if (this.listed !== null) return this.listed;
-    const out: F[] = [];
-    this.facts.forEach((fact) => fact !== null && out.push(fact)); // not for-of: see tempids.ts
+    const facts = this.facts;
+    const out = new Array<F>(this.count);
+    let at = 0;
+    for (let k = 0; k < facts.length; k++) if (facts[k] !== null) out[at++] = facts[k]!;
     return (this.listed = out);
   }
 
@@ -150,8 +152,8 @@ function sameKey(x: unknown, y: unknown): boolean {
 /** A value per [e a] (card-one values asserted in a transaction): a scanned list while small, then maps. */
 export class EntityAttributeMap<T> {
   private byEntity: Map<number, Map<number, T>> | null = null;
-  /** The list, made on the first set: many transactions set nothing here. */
-  private listed: { readonly entities: number[]; readonly attributes: number[]; readonly values: T[] } | null = null;
+  /** e, a, value, e, a, value, ...: the list, made on the first set (many transactions set nothing here). */
+  private listed: unknown[] | null = null;
 
   has(e: number, a: number): boolean {
     return this.byEntity === null ? this.scan(e, a) !== -1 : (this.byEntity.get(e)?.has(a) ?? false);
@@ -160,25 +162,27 @@ export class EntityAttributeMap<T> {
   get(e: number, a: number): T | undefined {
     if (this.byEntity !== null) return this.byEntity.get(e)?.get(a);
     const at = this.scan(e, a);
-    return at === -1 ? undefined : this.listed!.values[at];
+    return at === -1 ? undefined : (this.listed![at + 2] as T);
   }
 
   set(e: number, a: number, value: T): void {
     if (this.byEntity === null) {
-      const listed = (this.listed ??= { entities: [], attributes: [], values: [] });
-      const at = this.scan(e, a);
-      if (at !== -1) {
-        listed.values[at] = value;
+      const listed = this.listed;
+      if (listed === null) {
+        this.listed = [e, a, value];
         return;
       }
-      if (listed.entities.length < SCAN_FACTS_MAX) {
-        listed.entities.push(e);
-        listed.attributes.push(a);
-        listed.values.push(value);
+      const at = this.scan(e, a);
+      if (at !== -1) {
+        listed[at + 2] = value;
+        return;
+      }
+      if (listed.length < 3 * SCAN_FACTS_MAX) {
+        listed.push(e, a, value);
         return;
       }
       this.byEntity = new Map();
-      for (let k = 0; k < listed.entities.length; k++) this.put(listed.entities[k]!, listed.attributes[k]!, listed.values[k]!);
+      for (let k = 0; k < listed.length; k += 3) this.put(listed[k] as number, listed[k + 1] as number, listed[k + 2] as T);
     }
     this.put(e, a, value);
   }
@@ -192,10 +196,11 @@ export class EntityAttributeMap<T> {
     attributes.set(a, value);
   }
 
+  /** The position of [e a] in the list, or -1. */
   private scan(e: number, a: number): number {
     const listed = this.listed;
     if (listed === null) return -1;
-    for (let k = 0; k < listed.entities.length; k++) if (listed.entities[k] === e && listed.attributes[k] === a) return k;
+    for (let k = 0; k < listed.length; k += 3) if (listed[k] === e && listed[k + 1] === a) return k;
     return -1;
   }
 }
