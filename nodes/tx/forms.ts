@@ -32,15 +32,18 @@ export type Operation =
 
 const FUNCTION_DEPTH_MAX = 32;
 
+const noTempids: ReadonlyMap<string, TempId> = new Map();
+
 export class FormExpander {
   readonly operations: Operation[] = [];
-  private readonly tempids = new Map<string, TempId>();
+  /** Made on the first tempid: many transactions name none. */
+  private tempids: Map<string, TempId> | null = null;
 
   constructor(private readonly db: Db) {}
 
   /** Tempids named by user strings, in first-use order. */
   namedTempids(): ReadonlyMap<string, TempId> {
-    return this.tempids;
+    return this.tempids ?? noTempids;
   }
 
   expand(txData: unknown, depth = 0): void {
@@ -175,10 +178,11 @@ export class FormExpander {
   }
 
   private tempid(name: string): TempId {
-    let t = this.tempids.get(name);
+    const tempids = (this.tempids ??= new Map());
+    let t = tempids.get(name);
     if (t === undefined) {
       t = new TempId(name);
-      this.tempids.set(name, t);
+      tempids.set(name, t);
     }
     return t;
   }

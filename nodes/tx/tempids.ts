@@ -26,16 +26,15 @@ export interface Resolution {
 
 // One class instead of closures: transactions are small and many, and each closure made per
 // transaction costs an allocation (and a name definition under tsx/esbuild's keepNames).
-export function resolveTempids(
-  db: Db,
-  operations: readonly Operation[],
-  named: ReadonlyMap<string, TempId>,
-  txId: number,
-  entity: (e: unknown) => number,
-  value: (attribute: Attribute, v: unknown) => unknown,
-): Resolution {
-  if (named.size === 0 && !operations.some(hasTempid)) return new PlainResolution(db, operations, entity, value);
-  return new TempidResolution(db, operations, named, txId, entity, value);
+export function resolveTempids(db: Db, operations: readonly Operation[], named: ReadonlyMap<string, TempId>, txId: number, coercion: Coercion): Resolution {
+  if (named.size === 0 && !operations.some(hasTempid)) return new PlainResolution(db, operations, coercion);
+  return new TempidResolution(db, operations, named, txId, coercion);
+}
+
+/** How the transaction resolves entity positions other than tempids, and coerces values (refs but tempids included). */
+export interface Coercion {
+  entity(e: unknown): number;
+  value(attribute: Attribute, v: unknown): unknown;
 }
 
 function hasTempid(operation: Operation): boolean {
@@ -79,8 +78,7 @@ class PlainResolution implements Resolution, Resolver {
   constructor(
     db: Db,
     operations: readonly Operation[],
-    private readonly entity: (e: unknown) => number,
-    private readonly value: (attribute: Attribute, v: unknown) => unknown,
+    private readonly coercion: Coercion,
   ) {
     this.nextUserN = db.state.nextUserN;
     this.nextDbN = db.state.nextDbN;
@@ -93,11 +91,11 @@ class PlainResolution implements Resolution, Resolver {
   }
 
   resolvedNow(e: unknown): unknown {
-    return this.entity(e);
+    return this.coercion.entity(e);
   }
 
   resolvedValue(attribute: Attribute, v: unknown): unknown {
-    return this.value(attribute, v);
+    return this.coercion.value(attribute, v);
   }
 }
 
@@ -120,8 +118,7 @@ class TempidResolution implements Resolution, Resolver {
     operations: readonly Operation[],
     named: ReadonlyMap<string, TempId>,
     private readonly txId: number,
-    private readonly entity: (e: unknown) => number,
-    private readonly value: (attribute: Attribute, v: unknown) => unknown,
+    private readonly coercion: Coercion,
   ) {
     this.txTempid = named.get('datomic.tx');
     this.nextUserN = db.state.nextUserN;
@@ -153,11 +150,11 @@ class TempidResolution implements Resolution, Resolver {
   }
 
   resolvedNow(e: unknown): unknown {
-    return e instanceof TempId ? (e === this.txTempid ? this.txId : e) : this.entity(e);
+    return e instanceof TempId ? (e === this.txTempid ? this.txId : e) : this.coercion.entity(e);
   }
 
   resolvedValue(attribute: Attribute, v: unknown): unknown {
-    return v instanceof TempId ? (v === this.txTempid ? this.txId : v) : this.value(attribute, v);
+    return v instanceof TempId ? (v === this.txTempid ? this.txId : v) : this.coercion.value(attribute, v);
   }
 
   /** Tempids that assert a :db.unique/identity value: same value, one class; held value, that entity. */

@@ -27,7 +27,7 @@ import { coerceScalar, coerceTuple } from './coerce.ts';
 import { FormExpander, TempId, type Operation } from './forms.ts';
 import { attributePredicate, entityPredicate } from './functions.ts';
 import { schemaChanges } from './schema-change.ts';
-import { resolveTempids, type Resolution } from './tempids.ts';
+import { resolveTempids, type Coercion, type Resolution } from './tempids.ts';
 
 export function transact(db: Db, txData: unknown, options?: TransactOptions): TxReport {
   if (db.isFiltered) {
@@ -41,6 +41,8 @@ export function transact(db: Db, txData: unknown, options?: TransactOptions): Tx
 installTransact(transact);
 
 const noTempids: ReadonlyMap<string, number> = new Map();
+/** The empty list of entity specs to check, shared: never pushed to. */
+const none: Array<{ e: number; spec: unknown }> = [];
 
 function txInstantNotCurrent(x: Fact): never {
   return fail('transact/tx-instant-not-current', `:db/txInstant can only be asserted on the transaction being made (datomic.tx), not changed on entity ${x.e} afterwards; transaction instants are fixed once written.`, { e: x.e, txInstant: x.v });
@@ -74,7 +76,7 @@ function compositeAttributes(schema: Schema): readonly Attribute[] {
   return composites;
 }
 
-class Transaction {
+class Transaction implements Coercion {
   private readonly state;
   readonly t: number;
   readonly txId: number;
@@ -84,7 +86,7 @@ class Transaction {
   private readonly retractions = new FactMap<Fact & { row: number }>();
   /** Card-one values asserted in this transaction, by `e a`. */
   private readonly cardOne = new EntityAttributeMap<unknown>();
-  private readonly ensures: Array<{ e: number; spec: unknown }> = [];
+  private ensures: Array<{ e: number; spec: unknown }> = none;
   private tempids: ReadonlyMap<string, number> = noTempids;
   private dbAfter: Db | null = null;
   /** The transaction's rows in db-after's table: its datoms. */
@@ -100,7 +102,7 @@ class Transaction {
   run(txData: unknown, nowMs: number): void {
     const expander = new FormExpander(this.db);
     expander.expand(txData);
-    const resolution = resolveTempids(this.db, expander.operations, expander.namedTempids(), this.txId, (e) => this.entity(e), (a, v) => this.value(a, v));
+    const resolution = resolveTempids(this.db, expander.operations, expander.namedTempids(), this.txId, this);
     this.tempids = resolution.named;
     const operations = resolution.operations;
     for (let k = 0; k < operations.length; k++) this.generate(operations[k]!, resolution); // not for-of: see tempids.ts
@@ -127,7 +129,7 @@ class Transaction {
   }
 
   /** Resolves an entity position other than a tempid: an id that exists, an ident, a lookup ref. */
-  private entity(e: unknown): number {
+  entity(e: unknown): number {
     if (typeof e === 'number') {
       if (!this.exists(e)) {
         fail('transact/invalid-entity-id', `Entity id ${e} does not name an entity in this database; use a tempid (a string) to create one.`, { e });
@@ -158,7 +160,7 @@ class Transaction {
   }
 
   /** Coerces a value for an attribute; refs may be ids, idents or lookup refs (tempids are handled by the caller). */
-  private value(attribute: Attribute, v: unknown): unknown {
+  value(attribute: Attribute, v: unknown): unknown {
     if (v === null || v === undefined) {
       fail('value/wrong-type', `Value for ${attribute.ident} is missing (nil); to remove a value, retract it.`, { attribute: attribute.ident.toString(), value: v ?? null });
     }
@@ -178,7 +180,7 @@ class Transaction {
       case 'cas':
         return this.compareAndSwap(resolution.resolve(operation.e) as number, operation.attribute, operation.old, resolution.resolve(operation.v));
       case 'ensure':
-        this.ensures.push({ e: resolution.resolve(operation.e) as number, spec: operation.spec });
+        (this.ensures === none ? (this.ensures = []) : this.ensures).push({ e: resolution.resolve(operation.e) as number, spec: operation.spec });
         return;
     }
   }
