@@ -437,7 +437,8 @@ function insertsSorted(chain: Pending, inserted: readonly number[], cmp: Compare
   if (index === 'aevt') return (known.aevt = (known.eavt === null ? null : groupByAttribute(known.eavt, table)) ?? sort());
   if (known.aevt === null) return sort();
   const avet = known.aevt.slice();
-  orderByValueWithinAttribute(avet, table);
+  // History pairs stay together: each (assertion, retraction) is ordered as a unit by its value.
+  orderByValueWithinAttribute(avet, table, chain.paired ? 2 : 1);
   return avet;
 }
 
@@ -755,18 +756,33 @@ function orderByEntityWithinAttribute(rows: number[], table: DatomTable): void {
 
 /**
  * Rows grouped by attribute become ordered by value within each group, keeping their order
- * otherwise (stable; nodes/util/stable-order.ts).
+ * otherwise (stable; nodes/util/stable-order.ts). With `stride` 2 the rows are (assertion,
+ * retraction) pairs, each ordered as one by its value.
  */
-function orderByValueWithinAttribute(rows: number[], table: DatomTable): void {
+function orderByValueWithinAttribute(rows: number[], table: DatomTable, stride: 1 | 2 = 1): void {
+  const chunks = table.chunks;
+  const attributeOf = (row: number) => chunks[row >>> CHUNK_BITS]!.a[row & CHUNK_MASK]!;
   let start = 0;
   while (start < rows.length) {
-    const a = table.a(rows[start]!);
-    let end = start + 1;
-    while (end < rows.length && table.a(rows[end]!) === a) end++;
-    if (end - start > 1) {
+    const a = attributeOf(rows[start]!);
+    let end = start + stride;
+    while (end < rows.length && attributeOf(rows[end]!) === a) end += stride;
+    const units = (end - start) / stride;
+    if (units > 1) {
       const group = rows.slice(start, end);
-      const order = stableOrder(group.map((row) => table.v(row)));
-      for (let k = 0; k < group.length; k++) rows[start + k] = group[order[k]!]!;
+      const values = new Array<unknown>(units);
+      for (let k = 0; k < units; k++) {
+        const row = group[k * stride]!;
+        values[k] = chunks[row >>> CHUNK_BITS]!.v[row & CHUNK_MASK];
+      }
+      const order = stableOrder(values);
+      if (stride === 1) for (let k = 0; k < units; k++) rows[start + k] = group[order[k]!]!;
+      else {
+        for (let k = 0; k < units; k++) {
+          rows[start + 2 * k] = group[2 * order[k]!]!;
+          rows[start + 2 * k + 1] = group[2 * order[k]! + 1]!;
+        }
+      }
     }
     start = end;
   }
