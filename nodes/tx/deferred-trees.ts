@@ -186,30 +186,7 @@ export class DeferredTrees implements LookupTrees {
     if (chain === null || chain.rows > LOOKUP_CHAIN_ROWS_MAX) return treeRows(this.tree(i), this.table, index, components);
     const rows = treeRows(this.roots[i]!, this.table, index, components);
     const table = this.table;
-    // A row is inserted once and removed at most once after, so the order of batches does not matter.
-    let inserted = false;
-    for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
-      const insert = batch.insert;
-      for (let k = 0; k < batch.inserts; k++) {
-        const row = insert[k]!;
-        if (rowMatches(table, index, components, row)) {
-          rows.push(row);
-          inserted = true;
-        }
-      }
-    }
-    for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
-      const remove = batch.remove;
-      for (let k = 0; k < batch.removes; k++) {
-        const row = remove[k]!;
-        if (!rowMatches(table, index, components, row)) continue;
-        const at = rows.indexOf(row);
-        if (at < 0) throw new AssertionError(`pending removal of row ${row}, which is in neither the tree nor the chain`);
-        rows.splice(at, 1);
-      }
-    }
-    if (inserted && rows.length > 1) rows.sort(this.orders[index]);
-    return rows;
+    return withPending(rows, chain, this.orders[index], (row) => rowMatches(table, index, components, row));
   }
 
   /**
@@ -228,33 +205,11 @@ export class DeferredTrees implements LookupTrees {
     const root = this.roots[0]!;
     if (root.size > 0) entityRowsInto(root, chunks, e, a, rows);
     if (chain === null) return rows;
-    let inserted = false;
-    for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
-      const insert = batch.insert;
-      for (let k = 0; k < batch.inserts; k++) {
-        const row = insert[k]!;
-        const chunk = chunks[row >>> CHUNK_BITS]!;
-        const at = row & CHUNK_MASK;
-        if (chunk.e[at] === e && (a < 0 || chunk.a[at] === a)) {
-          rows.push(row);
-          inserted = true;
-        }
-      }
-    }
-    for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
-      const remove = batch.remove;
-      for (let k = 0; k < batch.removes; k++) {
-        const row = remove[k]!;
-        const chunk = chunks[row >>> CHUNK_BITS]!;
-        const at = row & CHUNK_MASK;
-        if (chunk.e[at] !== e || (a >= 0 && chunk.a[at] !== a)) continue;
-        const found = rows.indexOf(row);
-        if (found < 0) throw new AssertionError(`pending removal of row ${row}, which is in neither the tree nor the chain`);
-        rows.splice(found, 1);
-      }
-    }
-    if (inserted && rows.length > 1) rows.sort(this.orders.eavt);
-    return rows;
+    return withPending(rows, chain, this.orders.eavt, (row) => {
+      const chunk = chunks[row >>> CHUNK_BITS]!;
+      const at = row & CHUNK_MASK;
+      return chunk.e[at] === e && (a < 0 || chunk.a[at] === a);
+    });
   }
 
   private tree(i: number): Node {
@@ -266,6 +221,36 @@ export class DeferredTrees implements LookupTrees {
     }
     return this.roots[i]!;
   }
+}
+
+/**
+ * The rows a lookup found in a tree as last applied (`rows`, in order), with the rows of its
+ * pending chain that `matches` added and removed, in the tree's order. A row is inserted once and
+ * removed at most once after, so the order of batches does not matter.
+ */
+function withPending(rows: number[], chain: Pending, cmp: Compare, matches: (row: number) => boolean): number[] {
+  let inserted = false;
+  for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
+    const insert = batch.insert;
+    for (let k = 0; k < batch.inserts; k++) {
+      if (matches(insert[k]!)) {
+        rows.push(insert[k]!);
+        inserted = true;
+      }
+    }
+  }
+  for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
+    const remove = batch.remove;
+    for (let k = 0; k < batch.removes; k++) {
+      const row = remove[k]!;
+      if (!matches(row)) continue;
+      const at = rows.indexOf(row);
+      if (at < 0) throw new AssertionError(`pending removal of row ${row}, which is in neither the tree nor the chain`);
+      rows.splice(at, 1);
+    }
+  }
+  if (inserted && rows.length > 1) rows.sort(cmp);
+  return rows;
 }
 
 /**
