@@ -13,7 +13,8 @@ describe('deferred trees', () => {
   it('flatten a long chain of pending batches and apply it when read, with the same result', () => {
     let db = emptyDb().with([{ 'db/ident': kw('n/v'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/many') }]).dbAfter;
     const early = [];
-    // 1400 transactions of 50 datoms: the chain is flattened (past 1,024 batches) while nothing reads AEVT.
+    // 1400 transactions of 50 datoms: the chain is flattened again and again (every 48 batches, into
+    // flattened batches of doubling size) while nothing reads AEVT.
     for (let t = 0; t < 1400; t++) {
       db = db.with([{ 'n/v': Array.from({ length: 50 }, (_, i) => t * 50 + i) }]).dbAfter;
       if (t === 10) early.push(db);
