@@ -134,8 +134,7 @@ export class DeferredTrees implements LookupTrees {
         continue;
       }
       const before = chain?.firstInserted ?? Infinity;
-      let firstInserted = before;
-      for (let k = 0; k < inserted.length; k++) if (inserted[k]! < firstInserted) firstInserted = inserted[k]!;
+      const firstInserted = Math.min(before, firstRow(inserted));
       let cancels = chain?.cancels ?? false;
       if (!cancels) for (let k = 0; k < removed.length; k++) if (removed[k]! >= before) cancels = true;
       const batch: Pending = {
@@ -320,8 +319,7 @@ function flattenedIfDue(chain: Pending): Pending {
 /** The chain as one batch of its net rows, in chain order (oldest first). */
 function flattened(chain: Pending): Pending {
   const { inserted, removed } = netRows(chain);
-  let firstInserted = Infinity;
-  for (let k = 0; k < inserted.length; k++) if (inserted[k]! < firstInserted) firstInserted = inserted[k]!;
+  const firstInserted = firstRow(inserted);
   // New arrays, the flattened batch's own: a chain flattened has more than one batch.
   return flatBatch(chain, null, inserted as number[], { used: inserted.length }, removed as number[], { used: removed.length }, firstInserted);
 }
@@ -362,6 +360,13 @@ function appended(chain: Pending, flat: Pending | null): Pending {
   insertFill.used = i;
   removeFill.used = r;
   return flatBatch(chain, inPlace ? flat.previous : flat, insert, insertFill, remove, removeFill, chain.firstInserted);
+}
+
+/** The smallest of the rows, Infinity when there are none. */
+function firstRow(rows: readonly number[]): number {
+  let first = Infinity;
+  for (let k = 0; k < rows.length; k++) if (rows[k]! < first) first = rows[k]!;
+  return first;
 }
 
 /** Room for a new flattened batch's array: its rows, and as many again as it or the one before holds. */
@@ -522,7 +527,7 @@ export function sortedRows(rows: readonly number[], cmp: Compare, table: DatomTa
       return settleTies(grouped, true, cmp, table, lead);
     }
   }
-  if ((lead === 'e' && n >= ENTITY_ORDER_ROWS_MIN && (n >= RADIX_ROWS_MIN || fewEntityRuns(rows, table))) || (n >= RADIX_ROWS_MIN && lead === 'v' && rows.every((row) => isEntityId(table.v(row))))) {
+  if ((lead === 'e' && n >= ENTITY_ORDER_ROWS_MIN && (n >= RADIX_ROWS_MIN || entityRuns(rows, table, ENTITY_RUNS_MAX) <= ENTITY_RUNS_MAX)) || (n >= RADIX_ROWS_MIN && lead === 'v' && rows.every((row) => isEntityId(table.v(row))))) {
     const ordered = lead === 'v' ? radixByInteger(rows, (row) => table.v(row) as number) : byEntity(rows, table);
     return settleTies(ordered, ordered !== rows, cmp, table, lead);
   }
@@ -642,31 +647,23 @@ function insertionSort(rows: number[], from: number, to: number, cmp: Compare): 
   }
 }
 
-/** Whether the rows are in at most ENTITY_RUNS_MAX runs of ascending entity ids (stable-order.ts merges so few). */
-function fewEntityRuns(rows: readonly number[], table: DatomTable): boolean {
+/** The runs of ascending entity ids the rows come in, counted up to `most` + 1. */
+function entityRuns(rows: readonly number[], table: DatomTable, most: number): number {
   const chunks = table.chunks;
   let runs = 1;
   let previous = -Infinity;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     const e = chunks[row >>> CHUNK_BITS]!.e[row & CHUNK_MASK]!;
-    if (e < previous && ++runs > ENTITY_RUNS_MAX) return false;
+    if (e < previous && ++runs > most) return runs;
     previous = e;
   }
-  return true;
+  return runs;
 }
 
 /** The rows stably by entity: `rows` itself when in entity order already, as one transaction's usually are. */
 function byEntity(rows: readonly number[], table: DatomTable): readonly number[] {
-  const chunks = table.chunks;
-  let previous = -Infinity;
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
-    const e = chunks[row >>> CHUNK_BITS]!.e[row & CHUNK_MASK]!;
-    if (e < previous) return byIntegerKeys(rows, rows.map((x) => table.e(x)));
-    previous = e;
-  }
-  return rows;
+  return entityRuns(rows, table, 1) === 1 ? rows : byIntegerKeys(rows, rows.map((x) => table.e(x)));
 }
 
 /** The rows stably by an integer key: `rows` itself when already in that order. */
