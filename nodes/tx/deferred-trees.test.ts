@@ -158,6 +158,31 @@ describe('deferred trees', () => {
     }
   });
 
+  it('sort EAVT batches that interleave a few ascending sequences of entities as the comparator does', () => {
+    const random = seededRandom(21);
+    const table = new DatomTable();
+    const orders = ordersFor(table);
+    for (const sequences of [1, 2, 3, 4, 5]) {
+      for (const size of [32, 64, 200, 511]) {
+        // As a run of small transactions makes them: each sequence's entities ascend, with repeats
+        // (one entity's rows over several transactions, attributes in any order); the sequences
+        // interleave at random and overlap in entity ids.
+        const next = Array.from({ length: sequences }, (_, s) => 1000 + s * 3);
+        const rows: number[] = [];
+        for (let k = 0; k < size; k++) {
+          const s = Math.floor(random() * sequences);
+          if (random() < 0.4) next[s]! += 1 + Math.floor(random() * 4);
+          rows.push(table.append(next[s]!, 10 + Math.floor(random() * 6), Math.floor(random() * 3), 1 + k, true));
+        }
+        for (const [cmp, inTime] of [[orders.current.eavt, false], [orders.history.eavt, true]] as const) {
+          const input = rows.slice();
+          expect(sortedRows(input, cmp, table, 'eavt', inTime), `${sequences} sequences, ${size} rows`).toEqual(rows.slice().sort(cmp));
+          expect(input).toEqual(rows);
+        }
+      }
+    }
+  });
+
   it('keep the net rows of a flattened chain whose facts come and go: cancelled within the chain, across flattenings', () => {
     const many = (ident: string, type: string) => ({ 'db/ident': kw(ident), 'db/valueType': kw(`db.type/${type}`), 'db/cardinality': kw('db.cardinality/many') });
     const start = emptyDb().with([many('f/tag', 'long'), many('f/ref', 'ref')]).dbAfter;

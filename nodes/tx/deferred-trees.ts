@@ -492,6 +492,12 @@ const RADIX_ROWS_MIN = 512;
  */
 const ENTITY_ORDER_ROWS_MIN = 32;
 const ENTITY_RUNS_MAX = 16;
+/**
+ * EAVT batches in many short runs that interleave at most this many ascending sequences of
+ * entities (a run of small transactions: each one's entity rows, and its transaction entity's
+ * row) are ordered by merging those sequences.
+ */
+const ENTITY_PILES_MAX = 4; // byEntityPiles holds this many in arrays of 4
 const ATTRIBUTE_RANGE_MAX = 1 << 16;
 
 /** What a large batch can be pre-sorted by before the comparator settles ties. */
@@ -527,8 +533,12 @@ export function sortedRows(rows: readonly number[], cmp: Compare, table: DatomTa
       return settleTies(grouped, true, cmp, table, lead);
     }
   }
-  if ((lead === 'e' && n >= ENTITY_ORDER_ROWS_MIN && (n >= RADIX_ROWS_MIN || entityRuns(rows, table, ENTITY_RUNS_MAX) <= ENTITY_RUNS_MAX)) || (n >= RADIX_ROWS_MIN && lead === 'v' && rows.every((row) => isEntityId(table.v(row))))) {
-    const ordered = lead === 'v' ? radixByInteger(rows, (row) => table.v(row) as number) : byEntity(rows, table);
+  if (lead === 'e' && n >= ENTITY_ORDER_ROWS_MIN) {
+    const ordered = n >= RADIX_ROWS_MIN || entityRuns(rows, table, ENTITY_RUNS_MAX) <= ENTITY_RUNS_MAX ? byEntity(rows, table) : byEntityPiles(rows, table, ENTITY_PILES_MAX);
+    if (ordered !== null) return settleTies(ordered, ordered !== rows, cmp, table, lead);
+  }
+  if (n >= RADIX_ROWS_MIN && lead === 'v' && rows.every((row) => isEntityId(table.v(row)))) {
+    const ordered = radixByInteger(rows, (row) => table.v(row) as number);
     return settleTies(ordered, ordered !== rows, cmp, table, lead);
   }
   const copy = rows.slice();
@@ -659,6 +669,61 @@ function entityRuns(rows: readonly number[], table: DatomTable, most: number): n
     previous = e;
   }
   return runs;
+}
+
+/**
+ * The rows by entity in a new array when they interleave at most `most` ascending sequences of
+ * entities, else null: each row joins the first sequence it can extend (first fit), then the
+ * sequences are merged. Rows of one entity may come in any order (the comparator settles them).
+ */
+function byEntityPiles(rows: readonly number[], table: DatomTable, most: number): number[] | null {
+  const chunks = table.chunks;
+  const n = rows.length;
+  if (pileScratch.entities.length < n) pileScratch = newPileScratch(n);
+  const { entities, pileOf, grouped } = pileScratch;
+  const last = [-Infinity, -Infinity, -Infinity, -Infinity];
+  let piles = 0;
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    const e = chunks[row >>> CHUNK_BITS]!.e[row & CHUNK_MASK]!;
+    entities[i] = e;
+    let p = 0;
+    while (p < piles && last[p]! > e) p++;
+    if (p === piles) {
+      if (piles === most) return null;
+      piles++;
+    }
+    last[p] = e;
+    pileOf[i] = p;
+  }
+  // Positions grouped by sequence (each in row order, so ascending), then merged by entity.
+  const heads = [0, 0, 0, 0];
+  const ends = [0, 0, 0, 0];
+  for (let i = 0; i < n; i++) ends[pileOf[i]!]!++;
+  for (let p = 1; p < piles; p++) ends[p]! += ends[p - 1]!;
+  for (let p = 1; p < piles; p++) heads[p] = ends[p - 1]!;
+  for (let i = 0; i < n; i++) grouped[heads[pileOf[i]!]!++] = i;
+  for (let p = 0; p < piles; p++) heads[p] = p === 0 ? 0 : ends[p - 1]!;
+  const out = new Array<number>(n);
+  for (let k = 0; k < n; k++) {
+    let best = -1;
+    let bestE = Infinity;
+    for (let p = 0; p < piles; p++) {
+      if (heads[p]! < ends[p]! && entities[grouped[heads[p]!]!]! < bestE) {
+        best = p;
+        bestE = entities[grouped[heads[p]!]!]!;
+      }
+    }
+    out[k] = rows[grouped[heads[best]!++]!]!;
+  }
+  return out;
+}
+
+/** byEntityPiles' working arrays, grown as needed (it runs once per small EAVT batch applied). */
+let pileScratch = newPileScratch(0);
+function newPileScratch(n: number): { entities: Float64Array; pileOf: Uint8Array; grouped: Int32Array } {
+  const size = Math.max(RADIX_ROWS_MIN, n);
+  return { entities: new Float64Array(size), pileOf: new Uint8Array(size), grouped: new Int32Array(size) };
 }
 
 /** The rows stably by entity: `rows` itself when in entity order already, as one transaction's usually are. */
