@@ -56,6 +56,11 @@ interface Pending {
    * row inserted before it. When false, every removed row was in the tree before the chain.
    */
   readonly cancels: boolean;
+  /**
+   * The entities of this batch's rows as a 32-bit mask, bit `e & 31` for entity `e` (all bits for
+   * a flattened batch): an entity lookup skips a batch without its bit (`entityBit`).
+   */
+  readonly entities: number;
 }
 
 /** The rows an array of flattened batches holds (the array has room past them). */
@@ -152,6 +157,7 @@ export class DeferredTrees implements LookupTrees {
         flat: chain?.flat ?? null,
         firstInserted,
         cancels,
+        entities: entityMask(table, inserted, removed),
       };
       pending[i] = flattenedIfDue(batch);
     }
@@ -185,7 +191,7 @@ export class DeferredTrees implements LookupTrees {
     if (chain === null || chain.rows > LOOKUP_CHAIN_ROWS_MAX) return treeRows(this.tree(i), this.table, index, components);
     const rows = treeRows(this.roots[i]!, this.table, index, components);
     const table = this.table;
-    return withPending(rows, chain, this.orders[index], (row) => rowMatches(table, index, components, row));
+    return withPending(rows, chain, ALL_ENTITIES, this.orders[index], (row) => rowMatches(table, index, components, row));
   }
 
   /**
@@ -204,7 +210,7 @@ export class DeferredTrees implements LookupTrees {
     const root = this.roots[0]!;
     if (root.size > 0) entityRowsInto(root, chunks, e, a, rows);
     if (chain === null) return rows;
-    return withPending(rows, chain, this.orders.eavt, (row) => {
+    return withPending(rows, chain, entityBit(e), this.orders.eavt, (row) => {
       const chunk = chunks[row >>> CHUNK_BITS]!;
       const at = row & CHUNK_MASK;
       return chunk.e[at] === e && (a < 0 || chunk.a[at] === a);
@@ -224,12 +230,14 @@ export class DeferredTrees implements LookupTrees {
 
 /**
  * The rows a lookup found in a tree as last applied (`rows`, in order), with the rows of its
- * pending chain that `matches` added and removed, in the tree's order. A row is inserted once and
- * removed at most once after, so the order of batches does not matter.
+ * pending chain that `matches` added and removed, in the tree's order; batches whose entity mask
+ * lacks every bit of `entities` have none. A row is inserted once and removed at most once after,
+ * so the order of batches does not matter.
  */
-function withPending(rows: number[], chain: Pending, cmp: Compare, matches: (row: number) => boolean): number[] {
+function withPending(rows: number[], chain: Pending, entities: number, cmp: Compare, matches: (row: number) => boolean): number[] {
   let inserted = false;
   for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
+    if ((batch.entities & entities) === 0) continue;
     const insert = batch.insert;
     for (let k = 0; k < batch.inserts; k++) {
       if (matches(insert[k]!)) {
@@ -239,6 +247,7 @@ function withPending(rows: number[], chain: Pending, cmp: Compare, matches: (row
     }
   }
   for (let batch: Pending | null = chain; batch !== null; batch = batch.previous) {
+    if ((batch.entities & entities) === 0) continue;
     const remove = batch.remove;
     for (let k = 0; k < batch.removes; k++) {
       const row = remove[k]!;
@@ -250,6 +259,23 @@ function withPending(rows: number[], chain: Pending, cmp: Compare, matches: (row
   }
   if (inserted && rows.length > 1) rows.sort(cmp);
   return rows;
+}
+
+/** Every entity's bit: a lookup that does not name one entity reads every batch. */
+const ALL_ENTITIES = -1;
+
+/** Entity `e`'s bit in a batch's entity mask. */
+function entityBit(e: number): number {
+  return 1 << (e & 31);
+}
+
+/** The entity mask of a batch's rows. */
+function entityMask(table: DatomTable, inserted: readonly number[], removed: readonly number[]): number {
+  const chunks = table.chunks;
+  let mask = 0;
+  for (let k = 0; k < inserted.length; k++) mask |= entityBit(chunks[inserted[k]! >>> CHUNK_BITS]!.e[inserted[k]! & CHUNK_MASK]!);
+  for (let k = 0; k < removed.length; k++) mask |= entityBit(chunks[removed[k]! >>> CHUNK_BITS]!.e[removed[k]! & CHUNK_MASK]!);
+  return mask;
 }
 
 /**
@@ -395,6 +421,7 @@ function flatBatch(chain: Pending, previous: Pending | null, insert: number[], i
     flat: null,
     firstInserted,
     cancels: false,
+    entities: ALL_ENTITIES,
   };
   (batch as { flat: Pending | null }).flat = batch;
   return batch;
