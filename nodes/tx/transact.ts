@@ -171,8 +171,12 @@ class Transaction implements Coercion {
 
   private generate(operation: Operation, resolution: Resolution): void {
     switch (operation.op) {
-      case 'add':
-        return this.assert(resolution.resolve(operation.e) as number, operation.attribute, resolution.resolve(operation.v));
+      case 'add': {
+        const e = resolution.resolve(operation.e) as number;
+        const v = resolution.resolve(operation.v);
+        // An add whose id and value are final is its own fact: one object fewer per datom.
+        return this.assert(e, operation.attribute, v, e === operation.e && v === operation.v ? (operation as Fact) : null);
+      }
       case 'retract':
         return this.retract(resolution.resolve(operation.e) as number, operation.attribute, operation.hasValue ? resolution.resolve(operation.v) : undefined, operation.hasValue);
       case 'retractEntity':
@@ -185,7 +189,8 @@ class Transaction implements Coercion {
     }
   }
 
-  private assert(e: number, attribute: Attribute, v: unknown): void {
+  /** Asserts [e attribute v]; `fact` is an object holding exactly those, when the caller has one. */
+  private assert(e: number, attribute: Attribute, v: unknown, fact: Fact | null = null): void {
     const a = attribute.id;
     if (this.retractions.has(e, a, v)) this.datomConflict(e, attribute, v);
     if (attribute.cardinality === 'one') {
@@ -194,7 +199,7 @@ class Transaction implements Coercion {
       }
       this.cardOne.set(e, a, v);
     }
-    this.assertions.set({ e, attribute, v });
+    this.assertions.set(fact ?? { e, attribute, v });
   }
 
   private retract(e: number, attribute: Attribute, v: unknown, hasValue: boolean): void {
