@@ -48,20 +48,33 @@ function txInstantNotCurrent(x: Fact): never {
   return fail('transact/tx-instant-not-current', `:db/txInstant can only be asserted on the transaction being made (datomic.tx), not changed on entity ${x.e} afterwards; transaction instants are fixed once written.`, { e: x.e, txInstant: x.v });
 }
 
-/** A transaction's report. Most reports of `with` are read for db-after alone: the datoms are made on first read. */
+/**
+ * A transaction's report. Most reports of `with` are read for db-after alone: the datoms and the
+ * tempids record are made on first read.
+ */
 class Report implements TxReport {
   private datoms: Datom[] | null = null;
+  private named: Readonly<Record<string, number>> | null = null;
 
   constructor(
     readonly dbBefore: Db,
     readonly dbAfter: Db,
-    readonly tempids: Readonly<Record<string, number>>,
+    private readonly resolved: ReadonlyMap<string, number>,
     private readonly from: number,
     private readonly to: number,
   ) {}
 
   get txData(): readonly Datom[] {
     return (this.datoms ??= this.dbAfter.state.table.datoms(this.from, this.to));
+  }
+
+  get tempids(): Readonly<Record<string, number>> {
+    if (this.named === null) {
+      const named: Record<string, number> = {};
+      this.resolved.forEach((id, name) => (named[name] = id)); // not for-of: see tempids.ts
+      this.named = named;
+    }
+    return this.named;
   }
 }
 
@@ -123,9 +136,7 @@ class Transaction implements Coercion {
   }
 
   report(): TxReport {
-    const tempids: Record<string, number> = {};
-    this.tempids.forEach((id, name) => (tempids[name] = id)); // not for-of: see tempids.ts
-    return new Report(this.db, this.dbAfter!, tempids, this.from, this.to);
+    return new Report(this.db, this.dbAfter!, this.tempids, this.from, this.to);
   }
 
   /** Resolves an entity position other than a tempid: an id that exists, an ident, a lookup ref. */
@@ -298,15 +309,20 @@ class Transaction implements Coercion {
   private setTxInstant(nowMs: number): void {
     // A transaction's instant is set once, by the transaction itself: instants never go
     // backwards along t, which asOf/since an instant rely on (one index seek).
-    // forEach, not for-of or indexed loops: see tempids.ts.
-    if (this.retractions.size > 0) this.retractions.values().forEach((x) => x.attribute.id === ATTR.txInstant && txInstantNotCurrent(x));
+    // Indexed loops, not for-of: see tempids.ts.
+    if (this.retractions.size > 0) {
+      const retractions = this.retractions.values();
+      for (let k = 0; k < retractions.length; k++) if (retractions[k]!.attribute.id === ATTR.txInstant) txInstantNotCurrent(retractions[k]!);
+    }
     const last = this.state.lastTxInstantMs;
     let given: Fact | undefined;
-    this.assertions.values().forEach((x) => {
-      if (x.attribute.id !== ATTR.txInstant) return;
+    const assertions = this.assertions.values();
+    for (let k = 0; k < assertions.length; k++) {
+      const x = assertions[k]!;
+      if (x.attribute.id !== ATTR.txInstant) continue;
       if (x.e !== this.txId) txInstantNotCurrent(x);
       given = x;
-    });
+    }
     if (given !== undefined) {
       const ms = (given.v as Date).getTime();
       if (ms < last) {
