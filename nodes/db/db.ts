@@ -200,8 +200,8 @@ export class Db implements Database {
 
   /** The attribute named by an ident, id or string; unknown ones are an error. */
   requireAttribute(ref: unknown): Attribute {
-    const key = typeof ref === 'string' ? Keyword.of(ref) : ref;
-    const attribute = typeof key === 'number' || key instanceof Keyword ? this.state.schema.attribute(key) : undefined;
+    const schema = this.state.schema;
+    const attribute = typeof ref === 'string' ? schema.attributeNamed(ref) : typeof ref === 'number' || ref instanceof Keyword ? schema.attribute(ref) : undefined;
     if (attribute === undefined) {
       fail('schema/unknown-attribute', `Unknown attribute ${describe(ref)}: install it with a transaction of :db/ident, :db/valueType and :db/cardinality first.`, { attribute: ref });
     }

@@ -13,10 +13,23 @@ export class Schema {
     readonly identById: ReadonlyMap<number, Keyword>,
   ) {}
 
+  /** Attributes found by the strings that named them (`'person/name'`, `':person/name'`), as they are asked for. */
+  private readonly byName = new Map<string, Attribute>();
+
   attribute(ref: number | Keyword): Attribute | undefined {
     if (typeof ref === 'number') return this.attributes.get(ref);
     const id = this.idByIdent.get(ref);
     return id === undefined ? undefined : this.attributes.get(id);
+  }
+
+  /** The attribute an ident written as a string names (a leading colon or not), or undefined. */
+  attributeNamed(name: string): Attribute | undefined {
+    let attribute = this.byName.get(name);
+    if (attribute === undefined) {
+      attribute = this.attribute(Keyword.of(name));
+      if (attribute !== undefined) this.byName.set(name, attribute);
+    }
+    return attribute;
   }
 
   with(changes: { attributes?: Iterable<Attribute>; idents?: Iterable<[number, Keyword | null]> }): Schema {

@@ -43,8 +43,15 @@ describe('schema as data', () => {
   });
 
   it('renames an attribute through :db/ident', () => {
-    const db = peopleDb().with([{ 'db/id': kw('person/age'), 'db/ident': kw('person/years') }]).dbAfter;
+    const before = peopleDb();
+    // Names written as strings are looked up (and remembered) by each db value's own schema.
+    expect(before.with([['db/add', 'x', 'person/age', 40]]).tempids.x).toBeGreaterThan(0);
+    const db = before.with([{ 'db/id': kw('person/age'), 'db/ident': kw('person/years') }]).dbAfter;
     expect(db.attribute(kw('person/years'))!.valueType).toBe('long');
+    expect(db.with([['db/add', 'x', ':person/years', 41]]).tempids.x).toBeGreaterThan(0);
+    expect(() => db.with([['db/add', 'x', 'person/age', 41]])).toThrow(expect.objectContaining({ code: 'schema/unknown-attribute' }));
+    expect(before.with([['db/add', 'x', 'person/age', 42]]).tempids.x).toBeGreaterThan(0);
+    expect(() => before.with([['db/add', 'x', 'person/years', 42]])).toThrow(expect.objectContaining({ code: 'schema/unknown-attribute' }));
   });
 
   it('stores attribute predicates as symbols', () => {
