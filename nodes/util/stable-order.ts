@@ -12,8 +12,11 @@
 import { compareValues } from '../values/compare.ts';
 import { Keyword } from '../values/values.ts';
 
+/** Indexes in order: a plain array for a few keys (a typed array costs more to allocate), else a Uint32Array. */
+export type Order = Uint32Array | number[];
+
 /** The indexes of `keys` in stable key order. */
-export function stableOrder(keys: readonly unknown[]): Uint32Array {
+export function stableOrder(keys: readonly unknown[]): Order {
   const n = keys.length;
   let numbers = true;
   let strings = true;
@@ -56,7 +59,7 @@ const TWO_TO_32 = 2 ** 32;
  * ascending cost one pass, and a few ascending runs are merged instead. Null when a key is not an
  * integer or the keys span more than a safe integer.
  */
-export function integerOrder(keys: ArrayLike<number>): Uint32Array | null {
+export function integerOrder(keys: ArrayLike<number>): Order | null {
   const n = keys.length;
   let min = Infinity;
   let max = -Infinity;
@@ -79,7 +82,7 @@ export function integerOrder(keys: ArrayLike<number>): Uint32Array | null {
   const high = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     const k = keys[i]! - min; // -0 and 0 are one key, as compareValues has them
-    low[i] = k % TWO_TO_32;
+    low[i] = k >>> 0; // k mod 2^32, exact for a safe integer
     high[i] = Math.floor(k / TWO_TO_32);
   }
   let order = new Uint32Array(n);
@@ -114,12 +117,12 @@ const RADIX_KEYS_MIN = 512;
 const RUNS_MAX = 16;
 
 /** The stable order of keys made of ascending runs starting at `starts`, by merging neighbouring runs. */
-function mergedRuns(keys: ArrayLike<number>, starts: readonly number[]): Uint32Array {
+function mergedRuns(keys: ArrayLike<number>, starts: readonly number[]): Order {
   const n = keys.length;
-  let order = new Uint32Array(n);
+  let order: Order = n < RADIX_KEYS_MIN ? new Array<number>(n) : new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   if (starts.length === 1) return order;
-  let next = new Uint32Array(n);
+  let next: Order = n < RADIX_KEYS_MIN ? new Array<number>(n) : new Uint32Array(n);
   let runs = starts;
   while (runs.length > 1) {
     const merged: number[] = [];
