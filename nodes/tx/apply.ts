@@ -61,7 +61,7 @@ function assertFact(this: TransactionRows, fact: Fact): void {
  */
 export class TransactionRows {
   private readonly table: DatomTable;
-  private readonly added: number[] = [];
+  private added: number[] = none;
   private addedRefs: number[] = none;
   private removed: number[] = none;
   private removedRefs: number[] = none;
@@ -81,7 +81,8 @@ export class TransactionRows {
 
   assert(e: number, attribute: Attribute, v: unknown): void {
     const row = this.table.append(e, attribute.id, v, this.t, true);
-    this.added.push(row);
+    if (this.added === none) this.added = [row];
+    else this.added.push(row);
     if (attribute.valueType === 'ref') (this.addedRefs === none ? (this.addedRefs = []) : this.addedRefs).push(row);
   }
 

@@ -13,8 +13,8 @@ type Slot = number | Map<unknown, number>;
 export class FactMap<F extends Fact> {
   // Made once the facts outnumber SCAN_FACTS_MAX: most transactions are small.
   private byEntity: Map<number, Map<number, Slot>> | null = null;
-  /** Facts by position of first set; a deleted fact leaves null. */
-  private readonly facts: Array<F | null> = [];
+  /** Facts by position of first set; a deleted fact leaves null. Made on the first set, with room for just it. */
+  private facts: Array<F | null> = noFacts as Array<F | null>;
   private count = 0;
   /** values(), until the map next changes. */
   private listed: F[] | null = null;
@@ -42,6 +42,11 @@ export class FactMap<F extends Fact> {
       const at = this.scan(fact.e, a, key);
       if (at !== -1) {
         this.facts[at] = fact;
+        return;
+      }
+      if (this.facts === noFacts) {
+        this.facts = [fact];
+        this.count++;
         return;
       }
       if (this.facts.length < SCAN_FACTS_MAX) {
@@ -140,6 +145,9 @@ export class FactMap<F extends Fact> {
     return -1;
   }
 }
+
+/** The empty list of facts, shared: never pushed to. */
+const noFacts: Array<Fact | null> = [];
 
 /** Up to this many facts are kept in a list and found by scanning it; more are indexed by maps. */
 const SCAN_FACTS_MAX = 8;

@@ -32,10 +32,14 @@ export type Operation =
 
 const FUNCTION_DEPTH_MAX = 32;
 
+/** The empty list of operations, shared: never pushed to. */
+const noOperations: Operation[] = [];
+
 const noTempids: ReadonlyMap<string, TempId> = new Map();
 
 export class FormExpander {
-  readonly operations: Operation[] = [];
+  /** Made on the first operation with room for just it: most transactions hold one or a few. */
+  operations: Operation[] = noOperations;
   /** Made on the first tempid: many transactions name none. */
   private tempids: Map<string, TempId> | null = null;
 
@@ -74,13 +78,13 @@ export class FormExpander {
       case 'db/retract': {
         if (form.length !== 3 && form.length !== 4) fail('transact/malformed', `[:db/retract e a v?] takes 2 or 3 arguments, got ${describe(form)}.`, { form });
         const attribute = this.db.requireAttribute(form[2]);
-        this.operations.push({ op: 'retract', e: this.entity(form[1]), attribute, v: form[3], hasValue: form.length === 4 });
+        this.push({ op: 'retract', e: this.entity(form[1]), attribute, v: form[3], hasValue: form.length === 4 });
         return;
       }
       case 'db/retractEntity':
       case 'db.fn/retractEntity':
         checkArity(form, 2, '[:db/retractEntity e]');
-        this.operations.push({ op: 'retractEntity', e: this.entity(form[1]) });
+        this.push({ op: 'retractEntity', e: this.entity(form[1]) });
         return;
       case 'db/cas':
       case 'db.fn/cas': {
@@ -89,7 +93,7 @@ export class FormExpander {
         if (attribute.cardinality !== 'one') {
           fail('transact/malformed', `:db/cas works on cardinality-one attributes only; ${attribute.ident} is cardinality-many.`, { attribute: attribute.ident.toString() });
         }
-        this.operations.push({ op: 'cas', e: this.entity(form[1]), attribute, old: form[3], v: form[4] });
+        this.push({ op: 'cas', e: this.entity(form[1]), attribute, old: form[3], v: form[4] });
         return;
       }
       default:
@@ -131,7 +135,7 @@ export class FormExpander {
       }
       const attribute = this.db.requireAttribute(key);
       for (const v of valuesOf(attribute, value)) {
-        if (attribute.id === ATTR.ensure) this.operations.push({ op: 'ensure', e, spec: v });
+        if (attribute.id === ATTR.ensure) this.push({ op: 'ensure', e, spec: v });
         else if (isMapForm(v)) this.add(e, attribute, this.nested(attribute, v));
         else this.add(e, attribute, v);
       }
@@ -164,7 +168,12 @@ export class FormExpander {
   }
 
   private add(e: unknown, attribute: Attribute, v: unknown): void {
-    this.operations.push({ op: 'add', e, attribute, v: this.tempidOrValue(attribute, v) });
+    this.push({ op: 'add', e, attribute, v: this.tempidOrValue(attribute, v) });
+  }
+
+  private push(operation: Operation): void {
+    if (this.operations === noOperations) this.operations = [operation];
+    else this.operations.push(operation);
   }
 
   /** In entity position a string is a tempid. */
