@@ -18,7 +18,7 @@ import type { Datom } from '../datom/datom.ts';
 import { txOfT, tOfTx } from '../datom/datom.ts';
 import type { Reader, Writer } from '../values/codec.ts';
 import { FactumError } from '../util/errors.ts';
-import { compareValues } from '../values/compare.ts';
+import { sameRepresentation } from '../values/compare.ts';
 
 /** A datom decoded from a segment. */
 export class SegmentDatom implements Datom {
@@ -31,9 +31,12 @@ export class SegmentDatom implements Datom {
   ) {}
 }
 
-/** A value repeats the previous one only when it is the same value with the same representation. */
+/**
+ * A value repeats the previous one when it is the same value with the same representation, one
+ * object or not: the bytes of a segment depend on its datoms' values alone.
+ */
 function repeats(previous: unknown, v: unknown): boolean {
-  return typeof v === 'number' ? Object.is(previous, v) : previous === v;
+  return sameRepresentation(previous, v);
 }
 
 /** Each value minus the one before it (the first minus 0), as signed varints. */
@@ -140,11 +143,8 @@ export function readDatomColumns(reader: Reader, address: string): SegmentDatom[
   return datoms;
 }
 
-/** The same value of the same representation (a long 1 is not a double 1.0). */
-export function sameValue(v: unknown, w: unknown): boolean {
-  if (typeof v === 'number') return Object.is(v, w);
-  return v === w || (typeof v === typeof w && Object.getPrototypeOf(v) === Object.getPrototypeOf(w) && compareValues(v, w) === 0);
-}
+/** The same value of the same representation (-0 is not 0, 1n is not 1, a bigdec 1.50 is not 1.5). */
+export const sameValue = sameRepresentation;
 
 /**
  * Decodes what `writeDatomColumns` wrote, as `readDatomColumns` does, and compares it with the

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import type { Datom } from '../datom/datom.ts';
 import { txOfT } from '../datom/datom.ts';
 import { arbitraryValue } from '../values/arbitrary.ts';
-import { encodeValue } from '../values/codec.ts';
-import { kw } from '../values/values.ts';
+import { decodeValue, encodeValue } from '../values/codec.ts';
+import { BigDec, kw, Uuid } from '../values/values.ts';
 import { isFactumError } from '../util/errors.ts';
 import { seededRandom } from '../storage/fault.ts';
 import { addressOf, HEADER_BYTES, openSegment, sealSegment } from './envelope.ts';
@@ -112,6 +112,18 @@ describe('segments', () => {
     const datoms = peopleDatoms(100, 1);
     expect(codec.encode({ kind: 'leaf', keys: datoms }).address).toBe(codec.encode({ kind: 'leaf', keys: datoms.slice() }).address);
     expect(codec.encode({ kind: 'leaf', keys: datoms }).address).not.toBe(codec.encode({ kind: 'leaf', keys: datoms.slice(1) }).address);
+    // Equal values written as one object or as several (a db's own values, or decoded ones) are
+    // the same bytes; equal values of another representation are not.
+    const values = (make: (k: number) => unknown) => [0, 0, 1, 1].map((k, i) => new SegmentDatom(1000 + i, 75, make(k), txOfT(5), true));
+    const shared = [new Date(7), new Date(8)];
+    const twin = (make: (k: number) => unknown) => codec.encode({ kind: 'leaf', keys: values(make) }).address;
+    expect(twin((k) => shared[k])).toBe(twin((k) => new Date(7 + k)));
+    const tuples = [['a', BigDec.parse('1.50')!, Uuid.parse('00000000-0000-1000-8000-000000000000')!], ['b', 2n]];
+    expect(twin((k) => tuples[k])).toBe(twin((k) => decodeValue(encodeValue(tuples[k]!))));
+    expect(twin(() => BigDec.parse('1.50')!)).not.toBe(twin(() => BigDec.parse('1.5')!));
+    const scales = values((k) => BigDec.parse(k === 0 ? '1.50' : '1.5')!);
+    const decoded = codec.decode(codec.encode({ kind: 'leaf', keys: scales }).address, codec.encode({ kind: 'leaf', keys: scales }).bytes);
+    if (decoded.kind === 'leaf') sameDatoms(decoded.keys, scales);
   });
 
   it('a full leaf of people-like datoms is compact', () => {
