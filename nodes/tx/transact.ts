@@ -44,6 +44,9 @@ const noTempids: ReadonlyMap<string, number> = new Map();
 /** The empty list of entity specs to check, shared: never pushed to. */
 const none: Array<{ e: number; spec: unknown }> = [];
 
+/** The instant the latest transaction without its own :db/txInstant got. */
+let recentInstant = new Date(0);
+
 function txInstantNotCurrent(x: Fact): never {
   return fail('transact/tx-instant-not-current', `:db/txInstant can only be asserted on the transaction being made (datomic.tx), not changed on entity ${x.e} afterwards; transaction instants are fixed once written.`, { e: x.e, txInstant: x.v });
 }
@@ -333,7 +336,9 @@ class Transaction implements Coercion {
     }
     this.txInstantMs = Math.max(nowMs, last);
     const attribute = this.state.schema.attribute(ATTR.txInstant)!;
-    const v = new Date(this.txInstantMs);
+    // Transactions within one millisecond (a run of `with`) share one Date, a value like any other.
+    if (recentInstant.getTime() !== this.txInstantMs) recentInstant = new Date(this.txInstantMs);
+    const v = recentInstant;
     this.assertions.set({ e: this.txId, attribute, v });
   }
 
