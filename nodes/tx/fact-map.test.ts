@@ -19,7 +19,7 @@ const attributes = [10, 11, 12, 13].map((id) => ({ id, ident: kw(`a${id}`) }) as
 const valuesOf: Record<number, unknown[]> = { 10: [1, 2, 1n, 3], 11: ['x', 'y', 'z'], 12: [new Date(5), new Date(5), new Date(6)], 13: [NaN, Number.NaN, 0, -0, 1.5, 1, 2] };
 
 describe('FactMap against a Map keyed by strings', () => {
-  // Few keys keep the map in its scanning mode (up to 8 facts) or move it back and forth across
+  // Few keys keep the map in its scanning mode (up to 32 facts) or move it back and forth across
   // the bound; many keys take it to its maps early.
   for (const [seed, entities, deleteShare] of [[1, 4, 0.3], [2, 4, 0.3], [3, 4, 0.3], [4, 4, 0.3], [5, 1, 0.5], [6, 2, 0.45], [7, 1, 0.3]] as const) {
     it(`random sets and deletes keep order and membership, seed ${seed}, ${entities} entities`, () => {

@@ -150,7 +150,7 @@ export class FactMap<F extends Fact> {
 const noFacts: Array<Fact | null> = [];
 
 /** Up to this many facts are kept in a list and found by scanning it; more are indexed by maps. */
-const SCAN_FACTS_MAX = 8;
+const SCAN_FACTS_MAX = 32;
 
 /** Key equality as a Map's (SameValueZero): NaN equals NaN. */
 function sameKey(x: unknown, y: unknown): boolean {
