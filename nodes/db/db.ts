@@ -470,8 +470,11 @@ export function currentRows(state: DbState, index: IndexName, components: readon
 export function treeRows(tree: Node, table: DatomTable, index: IndexName, components: readonly unknown[]): number[] {
   const rows: number[] = [];
   if (tree.size === 0) return rows;
+  const lower = probeFor(table, index, components, false);
+  // Sought past the tree's last row (a lookup of a new entity, say): no descent.
+  if (lower(tree.maxKey) > 0) return rows;
   const upper = probeFor(table, index, components, true);
-  const cursor = new Cursor(tree, probeFor(table, index, components, false));
+  const cursor = new Cursor(tree, lower);
   for (let row = cursor.next(); row !== -1 && upper(row) > 0; row = cursor.next()) rows.push(row);
   return rows;
 }
