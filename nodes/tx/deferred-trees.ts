@@ -344,9 +344,10 @@ function flattenedIfDue(chain: Pending): Pending {
 
 /** The chain as one batch of its net rows, in chain order (oldest first). */
 function flattened(chain: Pending): Pending {
-  const { inserted, removed } = netRows(chain);
+  // New arrays, the flattened batch's own (a chain flattened has more than one batch), not the
+  // ones netRows keeps: rows may be appended to a flattened batch's arrays in place.
+  const { inserted, removed } = chainNetRows(chain);
   const firstInserted = firstRow(inserted);
-  // New arrays, the flattened batch's own: a chain flattened has more than one batch.
   return flatBatch(chain, null, inserted as number[], { used: inserted.length }, removed as number[], { used: removed.length }, firstInserted);
 }
 
@@ -459,16 +460,37 @@ function insertsSorted(chain: Pending, inserted: readonly number[], cmp: Compare
   return avet;
 }
 
+interface NetRows {
+  readonly inserted: readonly number[];
+  readonly removed: readonly number[];
+}
+
 /**
- * What a chain changes in its tree: rows it inserts, and rows of the tree it removes, in new arrays
- * or in arrays of one transaction (never to be changed).
+ * The net rows of chains of more than one batch, kept while the chain lives: the trees of a state
+ * that share a chain (EAVT, AEVT, AVET) apply the same rows, copied out of the chain once.
  */
-function netRows(chain: Pending): { inserted: readonly number[]; removed: readonly number[] } {
+const netRowsOf = new WeakMap<Pending, NetRows>();
+
+/**
+ * What a chain changes in its tree: rows it inserts, and rows of the tree it removes, in arrays
+ * never to be changed (the callers' too: they read them).
+ */
+function netRows(chain: Pending): NetRows {
   // One transaction removes only rows already in the tree: nothing cancels out. A flattened
   // batch's arrays may grow for a newer flattening: its rows are copied out.
   if (chain.previous === null) {
     return chain.insertFill === null ? { inserted: chain.insert, removed: chain.remove } : { inserted: chain.insert.slice(0, chain.inserts), removed: chain.remove.slice(0, chain.removes) };
   }
+  let net = netRowsOf.get(chain);
+  if (net === undefined) {
+    net = chainNetRows(chain);
+    netRowsOf.set(chain, net);
+  }
+  return net;
+}
+
+/** netRows of a chain of more than one batch. */
+function chainNetRows(chain: Pending): NetRows {
   const batches: Pending[] = [];
   let inserts = 0;
   let removes = 0;
