@@ -10,7 +10,8 @@
 //! index is three segments deep; its root stays in memory, so a cold point lookup reads two.
 import type { Datom } from '../datom/datom.ts';
 import type { Compression } from './envelope.ts';
-import { checkDatomColumns, readDatomColumns, sameValue, writeDatomColumns } from './datom-columns.ts';
+import { checkDatomColumns, readDatomColumns, writeDatomColumns } from './datom-columns.ts';
+import { sameRepresentation } from '../values/compare.ts';
 import { nodeCodec, type KeyColumns, type NodeCodec } from './node-codec.ts';
 
 export const DATOM_LEAF_MAX = 2048;
@@ -31,7 +32,7 @@ export const DATOM_COMPRESSION: Compression = 'brotli';
 
 /** The same datom, its value of the same representation. */
 function sameDatom(x: Datom, y: Datom): boolean {
-  return x.e === y.e && x.a === y.a && x.tx === y.tx && x.added === y.added && sameValue(x.v, y.v);
+  return x.e === y.e && x.a === y.a && x.tx === y.tx && x.added === y.added && sameRepresentation(x.v, y.v);
 }
 
 export const datomColumns: KeyColumns<Datom> = {
