@@ -57,8 +57,9 @@ interface Pending {
    */
   readonly cancels: boolean;
   /**
-   * The entities of this batch's rows as a 32-bit mask, bit `e & 31` for entity `e` (all bits for
-   * a flattened batch): an entity lookup skips a batch without its bit (`entityBit`).
+   * The entities of this batch's rows as a 32-bit mask, bit `e & 31` for entity `e`: an entity
+   * lookup skips a batch without its bit (`entityBit`). Made for the batches of current EAVT, the
+   * only ones entity lookups read; all bits for the others and for flattened batches.
    */
   readonly entities: number;
 }
@@ -157,7 +158,7 @@ export class DeferredTrees implements LookupTrees {
         flat: chain?.flat ?? null,
         firstInserted,
         cancels,
-        entities: entityMask(table, inserted, removed),
+        entities: i === 0 && !inTime ? entityMask(table, inserted, removed) : ALL_ENTITIES,
       };
       pending[i] = flattenedIfDue(batch);
     }
@@ -546,7 +547,7 @@ const ENTITY_RUNS_MAX = 16;
  * entities (a run of small transactions: each one's entity rows, and its transaction entity's
  * row) are ordered by merging those sequences.
  */
-const ENTITY_PILES_MAX = 4; // byEntityPiles holds this many in arrays of 4
+const ENTITY_PILES_MAX = 4;
 const ATTRIBUTE_RANGE_MAX = 1 << 16;
 
 /** What a large batch can be pre-sorted by before the comparator settles ties. */
@@ -583,7 +584,7 @@ export function sortedRows(rows: readonly number[], cmp: Compare, table: DatomTa
     }
   }
   if (lead === 'e' && n >= ENTITY_ORDER_ROWS_MIN) {
-    const ordered = n >= RADIX_ROWS_MIN || entityRuns(rows, table, ENTITY_RUNS_MAX) <= ENTITY_RUNS_MAX ? byEntity(rows, table) : byEntityPiles(rows, table, ENTITY_PILES_MAX);
+    const ordered = n >= RADIX_ROWS_MIN || entityRuns(rows, table, ENTITY_RUNS_MAX) <= ENTITY_RUNS_MAX ? byEntity(rows, table) : byEntityPiles(rows, table);
     if (ordered !== null) return settleTies(ordered, ordered !== rows, cmp, table, lead);
   }
   if (n >= RADIX_ROWS_MIN && lead === 'v' && rows.every((row) => isEntityId(table.v(row)))) {
@@ -721,58 +722,46 @@ function entityRuns(rows: readonly number[], table: DatomTable, most: number): n
 }
 
 /**
- * The rows by entity in a new array when they interleave at most `most` ascending sequences of
- * entities, else null: each row joins the first sequence it can extend (first fit), then the
- * sequences are merged. Rows of one entity may come in any order (the comparator settles them).
+ * The rows by entity in a new array when they interleave at most ENTITY_PILES_MAX ascending
+ * sequences of entities, else null: each row joins the first sequence it can extend (first fit),
+ * then the sequences are merged. Rows of one entity may come in any order (the comparator settles them).
  */
-function byEntityPiles(rows: readonly number[], table: DatomTable, most: number): number[] | null {
+function byEntityPiles(rows: readonly number[], table: DatomTable): number[] | null {
   const chunks = table.chunks;
   const n = rows.length;
-  if (pileScratch.entities.length < n) pileScratch = newPileScratch(n);
-  const { entities, pileOf, grouped } = pileScratch;
-  const last = [-Infinity, -Infinity, -Infinity, -Infinity];
-  let piles = 0;
+  const entities = new Array<number>(n);
+  // Each sequence: the positions of its rows, and the entity of its last one.
+  const sequences: number[][] = [];
+  const last: number[] = [];
   for (let i = 0; i < n; i++) {
     const row = rows[i]!;
     const e = chunks[row >>> CHUNK_BITS]!.e[row & CHUNK_MASK]!;
     entities[i] = e;
     let p = 0;
-    while (p < piles && last[p]! > e) p++;
-    if (p === piles) {
-      if (piles === most) return null;
-      piles++;
+    while (p < sequences.length && last[p]! > e) p++;
+    if (p === sequences.length) {
+      if (p === ENTITY_PILES_MAX) return null;
+      sequences.push([]);
     }
+    sequences[p]!.push(i);
     last[p] = e;
-    pileOf[i] = p;
   }
-  // Positions grouped by sequence (each in row order, so ascending), then merged by entity.
-  const heads = [0, 0, 0, 0];
-  const ends = [0, 0, 0, 0];
-  for (let i = 0; i < n; i++) ends[pileOf[i]!]!++;
-  for (let p = 1; p < piles; p++) ends[p]! += ends[p - 1]!;
-  for (let p = 1; p < piles; p++) heads[p] = ends[p - 1]!;
-  for (let i = 0; i < n; i++) grouped[heads[pileOf[i]!]!++] = i;
-  for (let p = 0; p < piles; p++) heads[p] = p === 0 ? 0 : ends[p - 1]!;
+  // Merged: each row taken from the sequence whose next row has the smallest entity.
+  const heads = new Array<number>(sequences.length).fill(0);
   const out = new Array<number>(n);
   for (let k = 0; k < n; k++) {
-    let best = -1;
+    let best = 0;
     let bestE = Infinity;
-    for (let p = 0; p < piles; p++) {
-      if (heads[p]! < ends[p]! && entities[grouped[heads[p]!]!]! < bestE) {
+    for (let p = 0; p < sequences.length; p++) {
+      const sequence = sequences[p]!;
+      if (heads[p]! < sequence.length && entities[sequence[heads[p]!]!]! < bestE) {
         best = p;
-        bestE = entities[grouped[heads[p]!]!]!;
+        bestE = entities[sequence[heads[p]!]!]!;
       }
     }
-    out[k] = rows[grouped[heads[best]!++]!]!;
+    out[k] = rows[sequences[best]![heads[best]!++]!]!;
   }
   return out;
-}
-
-/** byEntityPiles' working arrays, grown as needed (it runs once per small EAVT batch applied). */
-let pileScratch = newPileScratch(0);
-function newPileScratch(n: number): { entities: Float64Array; pileOf: Uint8Array; grouped: Int32Array } {
-  const size = Math.max(RADIX_ROWS_MIN, n);
-  return { entities: new Float64Array(size), pileOf: new Uint8Array(size), grouped: new Int32Array(size) };
 }
 
 /** The rows stably by entity: `rows` itself when in entity order already, as one transaction's usually are. */
