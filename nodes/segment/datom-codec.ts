@@ -11,7 +11,7 @@
 import type { Datom } from '../datom/datom.ts';
 import type { Compression } from './envelope.ts';
 import { checkDatomColumns, readDatomColumns, writeDatomColumns } from './datom-columns.ts';
-import { sameRepresentation } from '../values/compare.ts';
+import { ednEqual } from '../edn/edn-equal.ts';
 import { nodeCodec, type KeyColumns, type NodeCodec } from './node-codec.ts';
 
 export const DATOM_LEAF_MAX = 2048;
@@ -32,7 +32,7 @@ export const DATOM_COMPRESSION: Compression = 'brotli';
 
 /** The same datom, its value of the same representation. */
 function sameDatom(x: Datom, y: Datom): boolean {
-  return x.e === y.e && x.a === y.a && x.tx === y.tx && x.added === y.added && sameRepresentation(x.v, y.v);
+  return x.e === y.e && x.a === y.a && x.tx === y.tx && x.added === y.added && ednEqual(x.v, y.v);
 }
 
 export const datomColumns: KeyColumns<Datom> = {

@@ -6,8 +6,8 @@
 //!   t      n signed varints, deltas likewise (t, not the tx id: the tx partition is implied)
 //!   added  1 byte: 0 all assertions, 1 all retractions, 2 a bitmap of ceil(n/8) bytes follows
 //!   v      a bitmap of ceil(n/8) bytes, bit i set when value i repeats value i-1 (the same value
-//!          written the same way, one object or not: `sameRepresentation`, so the bytes depend on
-//!          the values alone); then the values that do not repeat, each in the value codec
+//!          written the same way, one object or not: `ednEqual`, so the bytes depend on the
+//!          values alone); then the values that do not repeat, each in the value codec
 //!
 //! Within a leaf the leading components of an index are sorted, so their deltas are mostly 0 or
 //! small: a run of datoms sharing a prefix (one entity in EAVT, one attribute in AEVT/AVET) pays
@@ -19,7 +19,7 @@ import type { Datom } from '../datom/datom.ts';
 import { txOfT, tOfTx } from '../datom/datom.ts';
 import type { Reader, Writer } from '../values/codec.ts';
 import { FactumError } from '../util/errors.ts';
-import { sameRepresentation } from '../values/compare.ts';
+import { ednEqual } from '../edn/edn-equal.ts';
 
 /** A datom decoded from a segment. */
 export class SegmentDatom implements Datom {
@@ -68,8 +68,8 @@ export function writeDatomColumns(writer: Writer, datoms: readonly Datom[]): voi
   }
   const values = new Array<unknown>(n);
   for (let i = 0; i < n; i++) values[i] = datoms[i]!.v;
-  writer.raw(bitmap(n, (i) => i > 0 && sameRepresentation(values[i - 1], values[i])));
-  for (let i = 0; i < n; i++) if (i === 0 || !sameRepresentation(values[i - 1], values[i])) writer.value(values[i]);
+  writer.raw(bitmap(n, (i) => i > 0 && ednEqual(values[i - 1], values[i])));
+  for (let i = 0; i < n; i++) if (i === 0 || !ednEqual(values[i - 1], values[i])) writer.value(values[i]);
 }
 
 function bitmap(n: number, bit: (i: number) => boolean): Uint8Array {
@@ -139,7 +139,7 @@ export function readDatomColumns(reader: Reader, address: string): SegmentDatom[
 /**
  * Decodes what `writeDatomColumns` wrote, as `readDatomColumns` does, and compares it with the
  * datoms written, without building datoms: null when every one comes back (values by
- * `sameRepresentation`), else what differs. The check made before a segment is written (node-codec.ts).
+ * `ednEqual`), else what differs. The check made before a segment is written (node-codec.ts).
  */
 export function checkDatomColumns(reader: Reader, datoms: readonly Datom[]): string | null {
   const { n, e, a, t, form, added, repeated } = readColumns(reader, '(a segment being written)');
@@ -149,7 +149,7 @@ export function checkDatomColumns(reader: Reader, datoms: readonly Datom[]): str
     if (!isSet(repeated, i)) v = reader.value();
     const datom = datoms[i]!;
     const isAdded = added === null ? form === 0 : isSet(added, i);
-    if (e[i] !== datom.e || a[i] !== datom.a || txOfT(t[i]!) !== datom.tx || isAdded !== datom.added || !sameRepresentation(v, datom.v)) return `key ${i}`;
+    if (e[i] !== datom.e || a[i] !== datom.a || txOfT(t[i]!) !== datom.tx || isAdded !== datom.added || !ednEqual(v, datom.v)) return `key ${i}`;
   }
   return null;
 }

@@ -5,7 +5,7 @@
 //! Uuid < Uri < bytes < tuple). Numbers and bigints share a rank and compare numerically, because a
 //! `long` is a number when safe and a bigint beyond 2^53. Strings compare by UTF-16 code unit,
 //! as Java's String.compareTo does in Datomic. NaN sorts after every other number.
-import { BigDec, Keyword, List, Sym, Tagged, Uri, Uuid } from './values.ts';
+import { BigDec, Keyword, Sym, Uri, Uuid } from './values.ts';
 
 function rank(v: unknown): number {
   switch (typeof v) {
@@ -114,37 +114,6 @@ export function compareValues(a: unknown, b: unknown): number {
 /** Value equality consistent with `compareValues` (1.5M equals 1.50M, 1 equals 1n). */
 export function valuesEqual(a: unknown, b: unknown): boolean {
   return a === b || compareValues(a, b) === 0;
-}
-
-/**
- * Whether two values are the same value written the same way, whether or not they are one
- * object: -0 is not 0, 1n is not 1, a bigdec 1.50 is not 1.5. What the value codec writes
- * depends on exactly this, never on identity, so equal data encodes to equal bytes.
- */
-export function sameRepresentation(a: unknown, b: unknown): boolean {
-  if (a === b) return typeof a !== 'number' || Object.is(a, b);
-  if (typeof a === 'number') return Object.is(a, b); // NaN
-  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return false;
-  if (a instanceof Date) return b instanceof Date && Object.is(a.getTime(), b.getTime());
-  if (a instanceof BigDec) return b instanceof BigDec && a.unscaled === b.unscaled && a.scale === b.scale;
-  if (a instanceof Uuid) return b instanceof Uuid && a.text === b.text;
-  if (a instanceof Uri) return b instanceof Uri && a.text === b.text;
-  if (a instanceof Uint8Array) return b instanceof Uint8Array && a.length === b.length && a.every((x, i) => x === b[i]);
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameRepresentation(x, b[i]));
-  if (a instanceof Keyword || a instanceof Sym) return false; // interned: equal ones are one object
-  // Kinds the codec writes that are never values of datoms, entry by entry in their order.
-  if (a instanceof Tagged) return b instanceof Tagged && a.tag === b.tag && sameRepresentation(a.value, b.value);
-  if (a instanceof List) return b instanceof List && sameRepresentation(a.items, b.items);
-  if (a instanceof Set) return b instanceof Set && sameRepresentation([...a], [...b]);
-  if (a instanceof Map) return b instanceof Map && sameRepresentation([...a].flat(), [...b].flat());
-  if (!isPlainObject(a) || !isPlainObject(b)) return false;
-  const keys = Object.keys(a);
-  return sameRepresentation(keys, Object.keys(b)) && keys.every((k) => sameRepresentation((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
-function isPlainObject(x: object): boolean {
-  const prototype = Object.getPrototypeOf(x);
-  return prototype === Object.prototype || prototype === null;
 }
 
 /**
