@@ -1,8 +1,17 @@
-//! The bytes of one log entry: the transactions of one group commit, each as its datoms.
+//! The bytes of one log entry: the transactions of one group commit, each as its datoms, and
+//! (version 2) the idempotency key and tempids of the transactions submitted with a key.
 //!
-//!   entry       := version:uint(1) count:uint transaction*
-//!   transaction := t:uint nextUserN:uint nextDbN:uint datoms:uint datom*
+//!   entry       := version:uint(1|2) count:uint transaction*
+//!   transaction := t:uint nextUserN:uint nextDbN:uint datoms:uint datom* keyed
 //!   datom       := e:uint a:uint added:uint(0|1) v:value       (tx is implied by t)
+//!   keyed       := (version 1: nothing)
+//!                | (version 2) key:string tempids:uint (name:string e:uint)*
+//!                  key "" is a transaction without one, and has no tempids
+//!
+//! Version 1 is written whenever no transaction of the entry has a key, so an entry without keys
+//! is byte for byte what it always was (embedded users see no change); version 2 only when one
+//! has. Both decode. The tempids are kept for keyed transactions only: they are what a retry of
+//! the key is answered with (idempotency.ts), and nothing else reads them.
 //!
 //! Values use the binary value codec. Storage frames and checksums each entry; decoding also
 //! checks its own structure, so a damaged entry is an error naming its position, never a wrong db.
@@ -10,14 +19,28 @@ import type { Datom } from '../datom/datom.ts';
 import { txOfT } from '../datom/datom.ts';
 import { RowDatom } from '../db/datom-table.ts';
 import type { LoggedTransaction } from '../tx/replay.ts';
+import { AssertionError } from '../util/assert.ts';
 import { FactumError } from '../util/errors.ts';
 import { Reader, Writer } from '../values/codec.ts';
 
-const VERSION = 1;
+const VERSION_PLAIN = 1;
+const VERSION_KEYED = 2;
 
-export function encodeLogEntry(transactions: readonly LoggedTransaction[]): Uint8Array {
+/** What an idempotency key may be: 1 to 128 of these characters (checked on write and on read). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A transaction as its log entry holds it: replay reads the datoms, retries the key and tempids. */
+export interface LogEntryTransaction extends LoggedTransaction {
+  /** The key it was submitted with; absent when it had none. */
+  readonly idempotencyKey?: string;
+  /** Its tempids (name → entity id), present exactly when it has a key. */
+  readonly tempids?: Readonly<Record<string, number>>;
+}
+
+export function encodeLogEntry(transactions: readonly LogEntryTransaction[]): Uint8Array {
+  const keyed = transactions.some((tx) => tx.idempotencyKey !== undefined);
   const w = new Writer();
-  w.uint(VERSION);
+  w.uint(keyed ? VERSION_KEYED : VERSION_PLAIN);
   w.uint(transactions.length);
   for (const tx of transactions) {
     w.uint(tx.t);
@@ -30,17 +53,37 @@ export function encodeLogEntry(transactions: readonly LoggedTransaction[]): Uint
       w.uint(d.added ? 1 : 0);
       w.value(d.v);
     }
+    if (keyed) writeKeyed(w, tx);
   }
   return w.finish();
 }
 
-export function decodeLogEntry(bytes: Uint8Array, position: number): LoggedTransaction[] {
+function writeKeyed(w: Writer, tx: LogEntryTransaction): void {
+  const key = tx.idempotencyKey;
+  if (key === undefined) {
+    w.string('');
+    w.uint(0);
+    return;
+  }
+  // Checked again here, before it is durable: the transactor checks keys when they are submitted.
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) throw new AssertionError(`idempotency key ${JSON.stringify(key)} reached the log unchecked`);
+  if (tx.tempids === undefined) throw new AssertionError(`transaction t ${tx.t} has an idempotency key but no tempids`);
+  const names = Object.keys(tx.tempids);
+  w.string(key);
+  w.uint(names.length);
+  for (const name of names) {
+    w.string(name);
+    w.uint(tx.tempids[name]!);
+  }
+}
+
+export function decodeLogEntry(bytes: Uint8Array, position: number): LogEntryTransaction[] {
   try {
     const r = new Reader(bytes);
     const version = r.uint();
-    if (version !== VERSION) throw new Error(`unknown log entry version ${version}`);
+    if (version !== VERSION_PLAIN && version !== VERSION_KEYED) throw new Error(`unknown log entry version ${version}`);
     const count = r.uint();
-    const out: LoggedTransaction[] = [];
+    const out: LogEntryTransaction[] = [];
     for (let i = 0; i < count; i++) {
       const t = r.uint();
       const nextUserN = r.uint();
@@ -54,7 +97,8 @@ export function decodeLogEntry(bytes: Uint8Array, position: number): LoggedTrans
         const added = r.uint() === 1;
         datoms.push(new RowDatom(e, a, r.value(), tx, added));
       }
-      out.push({ t, nextUserN, nextDbN, datoms });
+      const logged: LogEntryTransaction = { t, nextUserN, nextDbN, datoms };
+      out.push(version === VERSION_KEYED ? readKeyed(r, logged) : logged);
     }
     if (!r.done) throw new Error('trailing bytes');
     return out;
@@ -62,4 +106,24 @@ export function decodeLogEntry(bytes: Uint8Array, position: number): LoggedTrans
     if (error instanceof FactumError) throw error;
     throw new FactumError('storage/corrupt', `Log entry at position ${position} cannot be decoded (${(error as Error).message}); the log is damaged: restore it from a backup.`, { position }, { cause: error });
   }
+}
+
+function readKeyed(r: Reader, logged: LogEntryTransaction): LogEntryTransaction {
+  const key = r.string();
+  const count = r.uint();
+  if (key === '') {
+    if (count !== 0) throw new Error(`transaction t ${logged.t} has tempids but no idempotency key`);
+    return logged;
+  }
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) throw new Error(`transaction t ${logged.t} has an invalid idempotency key`);
+  const entries: Array<[string, number]> = [];
+  const seen = new Set<string>();
+  for (let k = 0; k < count; k++) {
+    const name = r.string();
+    if (seen.has(name)) throw new Error(`transaction t ${logged.t} names tempid ${JSON.stringify(name)} twice`);
+    seen.add(name);
+    entries.push([name, r.uint()]);
+  }
+  // fromEntries defines own properties: a tempid named "__proto__" stays a tempid.
+  return { ...logged, idempotencyKey: key, tempids: Object.freeze(Object.fromEntries(entries)) };
 }

@@ -25,6 +25,9 @@
 //! Opening reads the root and replays only the log after it. If indexing falls behind so far
 //! that novelty reaches `backPressureBytes`, transactions are refused with `storage/busy`
 //! (retryable) until it catches up.
+//!
+//! Idempotency keys (idempotency.ts): a transaction submitted with a key is logged with it; a
+//! second submission of a committed key is answered from the log without being processed.
 import type { Datom } from '../datom/datom.ts';
 import type { Db, TxReport } from '../db/db.ts';
 import { readDb } from '../db/durable-base.ts';
@@ -40,7 +43,8 @@ import { BackgroundIndexer, type BackgroundIndexerOptions } from '../indexer/bac
 import { IndexedBase } from '../indexer/indexed-base.ts';
 import { bootstrapTransaction } from '../indexer/db-input.ts';
 import type { IndexRoot } from '../indexer/root.ts';
-import { decodeLogEntry, encodeLogEntry } from './log-record.ts';
+import { decodeLogEntry, encodeLogEntry, type LogEntryTransaction } from './log-record.ts';
+import { checkIdempotencyKey, committedKeyOf, IdempotencyKeys, readCommitted, readKeysBefore, type CommittedKey } from './idempotency.ts';
 
 export interface IndexingOptions extends IndexerOptions, BackgroundIndexerOptions {}
 
@@ -50,13 +54,74 @@ export interface TransactorOptions {
    * @default - on, with the defaults of IndexerOptions and BackgroundIndexerOptions
    */
   readonly indexing?: IndexingOptions | false;
+  /**
+   * How long a transaction's idempotency key answers a retry, after its :db/txInstant. Keys are
+   * found back this far in the log when a database is opened.
+   * @default - 3,600,000 (one hour)
+   */
+  readonly idempotencyWindowMs?: number;
+  /**
+   * Idempotency keys remembered at most (the newest are kept): bounds memory and the log read back
+   * at open.
+   * @default - 100,000
+   */
+  readonly idempotencyKeysMax?: number;
+}
+
+export interface TransactCallOptions {
+  /**
+   * Makes a retry safe: a second transaction with a key already committed (within the window,
+   * see idempotency.ts) is not processed again; it is answered with the original's t, tempids
+   * and datoms, and `duplicate: true`. 1 to 128 letters, digits, '.', '_', ':' or '-'.
+   *
+   * @example
+   * const key = randomUUID();
+   * const report = await transactor.transact(txData, { idempotencyKey: key });
+   * // the response was lost: the same call again is answered with the same t
+   * const again = await transactor.transact(txData, { idempotencyKey: key }); // again.duplicate === true
+   */
+  readonly idempotencyKey?: string;
+}
+
+/** What `transact` answers: the report, the transaction's t, and whether it was a retry of a committed key. */
+export interface TransactResult extends TxReport {
+  /** The transaction's t (dbAfter.basisT of a fresh transaction). */
+  readonly t: number;
+  /** True when the key was committed already: nothing was processed or written by this call. */
+  readonly duplicate: boolean;
 }
 
 interface Pending {
   readonly txData: unknown;
+  /** Its idempotency key, null when it has none. */
+  readonly key: string | null;
   readonly resolve: (report: TxReport) => void;
   readonly reject: (error: unknown) => void;
 }
+
+/** A fresh transaction's result: the report as it is (its datoms and tempids are still made on first read). */
+class FreshResult implements TransactResult {
+  readonly duplicate = false;
+  constructor(private readonly report: TxReport) {}
+  get dbBefore(): Db {
+    return this.report.dbBefore;
+  }
+  get dbAfter(): Db {
+    return this.report.dbAfter;
+  }
+  get txData(): readonly Datom[] {
+    return this.report.txData;
+  }
+  get tempids(): Readonly<Record<string, number>> {
+    return this.report.tempids;
+  }
+  get t(): number {
+    return this.report.dbAfter.basisT;
+  }
+}
+
+const WINDOW_MS_DEFAULT = 3_600_000;
+const KEYS_MAX_DEFAULT = 100_000;
 
 export interface TxRangeEntry {
   readonly t: number;
@@ -103,6 +168,7 @@ export class Transactor {
     firstTs: number[],
     private readonly indexer: Indexer | null,
     private readonly background: BackgroundIndexer | null,
+    private readonly keys: IdempotencyKeys,
   ) {
     this.current = db;
     this.position = position;
@@ -119,6 +185,7 @@ export class Transactor {
    * replaying the whole log.
    */
   static async open(storage: Storage, log: string, options: TransactorOptions = {}): Promise<Transactor> {
+    const keys = new IdempotencyKeys(idempotencyLimitsOf(options));
     const indexing = options.indexing ?? {};
     const indexer = indexing === false ? null : await Indexer.open(storage, log, indexing);
     const background = indexer === null || indexing === false ? null : new BackgroundIndexer(indexer, indexing);
@@ -133,19 +200,23 @@ export class Transactor {
     const firstPosition = root?.logPosition ?? 0;
     const firstTs: number[] = [];
     let position = firstPosition;
+    const keyed: Array<[string, CommittedKey]> = [];
     for await (const entry of storage.readLog(log, firstPosition)) {
       const transactions = decodeLogEntry(entry.bytes, entry.position);
       if (transactions.length > 0) firstTs.push(transactions[0]!.t);
       position = entry.position + 1;
       for (let i = 0; i < transactions.length; i++) {
         const logged = transactions[i]!;
+        if (logged.idempotencyKey !== undefined) keyed.push(committedKeyOf(logged, entry.position));
         if (logged.t <= db.basisT) continue; // the root covers the first part of this entry
         const before = db;
         db = before.state.base === null ? replay(before, logged) : await readDb(before.state.base, () => replay(before, logged));
         background?.added(db, logged, i === transactions.length - 1 ? position : entry.position);
       }
     }
-    return new Transactor(storage, log, db, position, firstPosition, firstTs, indexer, background);
+    const loadOlder = firstPosition === 0 ? null : (room: number) => readKeysBefore(storage, log, firstPosition, keys.limits, room, Date.now());
+    keys.opened(keyed, loadOlder);
+    return new Transactor(storage, log, db, position, firstPosition, firstTs, indexer, background, keys);
   }
 
   /** The durable indexer of this database (null when indexing is off). */
@@ -157,31 +228,103 @@ export class Transactor {
     return this.current;
   }
 
-  transact(txData: unknown): Promise<TxReport> {
-    if (this.closed) return Promise.reject(new FactumError('client/closed', 'This connection is closed; connect again to transact.', {}));
-    if (this.fenced !== null) return Promise.reject(this.fenced);
+  /**
+   * Processes a transaction and resolves once it is durable. With an idempotency key, a key
+   * already committed is answered with the original transaction instead (see TransactCallOptions).
+   */
+  transact(txData: unknown, options?: TransactCallOptions): Promise<TransactResult> {
+    let key: string | undefined;
+    try {
+      key = checkIdempotencyKey(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const stopped = this.stopped();
+    if (stopped !== null) return Promise.reject(stopped);
+    if (key !== undefined) return this.transactOnce(txData, key);
+    const busy = this.busy();
+    if (busy !== null) return Promise.reject(busy);
+    return this.enqueue(txData, null);
+  }
+
+  /**
+   * A keyed transaction: answered from the log when its key is committed, after the original when
+   * that is queued or being written, else queued. Each check and the queueing that follows it run
+   * in one synchronous step, so no other submission of the key comes between (and, when the keys
+   * are known, a keyed transaction is queued in the order it was submitted, like any other).
+   */
+  private transactOnce(txData: unknown, key: string): Promise<TransactResult> {
+    const ready = this.keys.ready();
+    if (ready !== null) return ready.then(() => this.transactOnce(txData, key));
+    const stopped = this.stopped();
+    if (stopped !== null) return Promise.reject(stopped);
+    const committed = this.keys.find(key);
+    if (committed !== undefined) return this.duplicateOf(key, committed);
+    const pending = this.keys.pending(key);
+    if (pending !== undefined) {
+      // The original was refused or not written (null): nothing of it is in the log, so this one
+      // is processed afresh (or waits for another submission of the key that came first).
+      return pending.then((report) => (report === null ? this.transactOnce(txData, key) : this.duplicate(report.dbAfter.basisT, report.tempids, report.txData)));
+    }
+    const busy = this.busy();
+    if (busy !== null) return Promise.reject(busy);
+    return this.enqueue(txData, key);
+  }
+
+  private enqueue(txData: unknown, key: string | null): Promise<TransactResult> {
+    if (key !== null) this.keys.begin(key);
+    return new Promise((resolve, reject) => {
+      this.queue.push({
+        txData,
+        key,
+        resolve: (report) => resolve(new FreshResult(report)),
+        reject: (error) => {
+          if (key !== null) this.keys.abandon(key);
+          reject(error);
+        },
+      });
+      this.kick();
+    });
+  }
+
+  /** The answer to a retry of a committed key, read back from its log entry. */
+  private async duplicateOf(key: string, committed: CommittedKey): Promise<TransactResult> {
+    const logged = await readCommitted(this.storage, this.log, key, committed);
+    return this.duplicate(committed.t, logged.tempids!, logged.datoms);
+  }
+
+  private duplicate(t: number, tempids: Readonly<Record<string, number>>, txData: readonly Datom[]): TransactResult {
+    const db = this.current;
+    return { dbBefore: db.asOf(t - 1), dbAfter: db.asOf(t), txData, tempids, t, duplicate: true };
+  }
+
+  /** Why no transaction can be taken now (closed or fenced), or null. */
+  private stopped(): FactumError | null {
+    if (this.closed) return new FactumError('client/closed', 'This connection is closed; connect again to transact.', {});
+    if (this.fenced !== null) return this.fenced;
     const background = this.background;
     if (background !== null && background.lostRoot) {
       // Another process moved this database's index root: it is writing the database too, and
       // this connection's view of it is stale.
       this.fenced = new FactumError('storage/conflict', `Another process has indexed database ${this.log} since this connection did; this connection can no longer transact. Reconnect to continue.`, { database: this.log });
-      return Promise.reject(this.fenced);
+      return this.fenced;
     }
+    return null;
+  }
+
+  /** Why a new transaction is refused for now (indexing is behind), or null. */
+  private busy(): FactumError | null {
+    const background = this.background;
     if (background !== null && background.isOverloaded) {
       background.resume(); // retries a failed run: refusing adds no novelty that would
       const mib = (n: number) => (n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
       const cause = background.lastError === null ? '' : ` The last index run failed: ${String((background.lastError as Error).message ?? background.lastError)}.`;
-      return Promise.reject(
-        new FactumError('storage/busy', `Indexing is behind: ${mib(background.noveltyBytes)} of transactions wait to be indexed (limit ${mib(background.backPressureBytes)}). Retry the transaction shortly; nothing of it was written.${cause}`, {
-          noveltyBytes: background.noveltyBytes,
-          backPressureBytes: background.backPressureBytes,
-        }),
-      );
+      return new FactumError('storage/busy', `Indexing is behind: ${mib(background.noveltyBytes)} of transactions wait to be indexed (limit ${mib(background.backPressureBytes)}). Retry the transaction shortly; nothing of it was written.${cause}`, {
+        noveltyBytes: background.noveltyBytes,
+        backPressureBytes: background.backPressureBytes,
+      });
     }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ txData, resolve, reject });
-      this.kick();
-    });
+    return null;
   }
 
   /**
@@ -266,6 +409,7 @@ export class Transactor {
     const error = closedError();
     this.rejectQueued(error);
     for (const waiter of this.syncWaiters.splice(0)) waiter.reject(error);
+    await this.keys.idle();
     await this.background?.idle();
     await this.indexer?.close();
   }
@@ -402,9 +546,14 @@ export class Transactor {
       return notWritten(this.fenced); // the writer loop answers the queue with the fence
     }
     refuse();
+    const position = this.position;
     this.firstTs.push(accepted[0]!.report.dbAfter.basisT);
     this.position++;
     this.current = db;
+    // Committed in the same step as the position moves: a retry from now on is a duplicate.
+    for (const { pending, report } of accepted) {
+      if (pending.key !== null) this.keys.commit(pending.key, { t: report.dbAfter.basisT, position, txInstantMs: report.dbAfter.state.lastTxInstantMs }, report);
+    }
     // An index run may start after any of these: a root covering only part of the entry must
     // name the entry's own position as the first one to replay (opening skips what it covers).
     accepted.forEach(({ report }, i) => {
@@ -419,12 +568,18 @@ export class Transactor {
 
   private encode(accepted: Prepared['accepted']): Uint8Array {
     return encodeLogEntry(
-      accepted.map(({ report }) => ({
-        t: report.dbAfter.basisT,
-        datoms: report.txData,
-        nextUserN: report.dbAfter.state.nextUserN,
-        nextDbN: report.dbAfter.state.nextDbN,
-      })),
+      accepted.map(({ pending, report }): LogEntryTransaction => {
+        const logged = {
+          t: report.dbAfter.basisT,
+          datoms: report.txData,
+          nextUserN: report.dbAfter.state.nextUserN,
+          nextDbN: report.dbAfter.state.nextDbN,
+        };
+        if (pending.key === null) return logged;
+        // One submission per key is ever queued (transactOnce): a key here is neither committed nor in this entry twice.
+        if (this.keys.find(pending.key) !== undefined) throw new AssertionError(`idempotency key ${pending.key} is committed already and queued again`);
+        return { ...logged, idempotencyKey: pending.key, tempids: report.tempids };
+      }),
     );
   }
 
@@ -453,4 +608,16 @@ export class Transactor {
       }
     }
   }
+}
+
+function idempotencyLimitsOf(options: TransactorOptions): { windowMs: number; keysMax: number } {
+  const windowMs = options.idempotencyWindowMs ?? WINDOW_MS_DEFAULT;
+  const keysMax = options.idempotencyKeysMax ?? KEYS_MAX_DEFAULT;
+  if (typeof windowMs !== 'number' || !(windowMs >= 0) || !Number.isFinite(windowMs)) {
+    throw new FactumError('client/invalid-config', `idempotencyWindowMs ${String(windowMs)} is not valid: expected a finite number of milliseconds, 0 or more.`, { idempotencyWindowMs: windowMs });
+  }
+  if (!Number.isSafeInteger(keysMax) || keysMax < 0) {
+    throw new FactumError('client/invalid-config', `idempotencyKeysMax ${String(keysMax)} is not valid: expected a whole number, 0 or more.`, { idempotencyKeysMax: keysMax });
+  }
+  return { windowMs, keysMax };
 }
