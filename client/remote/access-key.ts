@@ -273,7 +273,8 @@ export function openedKey(opened: Uint8Array, source: string, expected: Pick<Acc
   if (key.keyId !== expected.keyId || key.permission !== expected.permission || key.database !== expected.database) {
     invalidKey(
       `the access key at ${source} is ${key.permission} key ${key.keyId} of ${JSON.stringify(key.database)}; expected ${expected.permission} key ${expected.keyId} of ${JSON.stringify(expected.database)}, as its path says`,
-      { source, keyId: key.keyId, permission: key.permission, database: key.database, expected },
+      // Only the three fields: a caller may pass a whole key as `expected`.
+      { source, keyId: key.keyId, permission: key.permission, database: key.database, expected: { keyId: expected.keyId, permission: expected.permission, database: expected.database } },
     );
   }
   return key;
