@@ -176,8 +176,16 @@ export class IdempotencyKeys {
     return this.committed.size;
   }
 
+  /**
+   * Adds a key in t order. A key can be in the log twice: once forgotten (past `keysMax`), a
+   * retry is a new transaction. Read back, the later one answers: it moves to the end.
+   */
   private add(key: string, committed: CommittedKey): void {
-    if (this.committed.has(key)) throw new AssertionError(`idempotency key ${key} committed twice (t ${this.committed.get(key)!.t} and t ${committed.t})`);
+    const earlier = this.committed.get(key);
+    if (earlier !== undefined) {
+      if (earlier.t >= committed.t) throw new AssertionError(`idempotency key ${key} added out of t order (t ${committed.t} after t ${earlier.t})`);
+      this.committed.delete(key);
+    }
     this.committed.set(key, committed);
   }
 

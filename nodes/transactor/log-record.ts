@@ -103,7 +103,7 @@ export function decodeLogEntry(bytes: Uint8Array, position: number): LogEntryTra
     if (!r.done) throw new Error('trailing bytes');
     return out;
   } catch (error) {
-    if (error instanceof FactumError) throw error;
+    // The value codec's own storage/corrupt errors too: they name a byte, not the entry.
     throw new FactumError('storage/corrupt', `Log entry at position ${position} cannot be decoded (${(error as Error).message}); the log is damaged: restore it from a backup.`, { position }, { cause: error });
   }
 }
