@@ -70,7 +70,8 @@ export class ComputeStack extends Stack {
     output('BucketName', this.imports.bucketName, 'S3 bucket');
     output('KeyArn', this.imports.keyArn, 'KMS key');
     output('ClientSecurityGroupId', this.imports.clientSecurityGroup.securityGroupId, 'security group for Lambda functions and other clients');
-    output('ClientPolicyArn', this.imports.clientPolicyArn, 'managed policy a client role attaches to connect');
+    output('ClientPolicyArn', this.imports.clientPolicyArn, 'managed policy a client role attaches to fetch the keys of every database');
+    output('AdminPolicyArn', this.imports.adminPolicyArn, 'managed policy an administrator role attaches to fetch the admin keys');
     output('PrivateSubnetIds', this.imports.vpc.isolatedSubnets.map((subnet) => subnet.subnetId).join(','), 'subnets for Lambda functions');
     output('BastionGroupName', this.bastion.autoScalingGroupName, 'Auto Scaling group of the bastion (find its instance id here)');
     output('LogGroupName', this.imports.logGroupName, 'log group of the nodes');

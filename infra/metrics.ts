@@ -1,34 +1,56 @@
 //! The metrics contract between the node process and the dashboard and alarms. Nodes publish
-//! these in CloudWatch embedded metric format (EMF) to the CloudWatch agent on
-//! FACTUM_METRICS_ENDPOINT (`tcp://127.0.0.1:25888`), into the system's log group; CloudWatch
-//! extracts the metrics, so nodes need no cloudwatch:PutMetricData and no monitoring endpoint.
-//! Every EMF event names `LogGroupName: <FACTUM_LOG_GROUP>` in its `_aws` metadata: the node role
-//! may write to that log group only.
+//! these in CloudWatch embedded metric format (EMF, nodes/server/metrics.ts, which owns the names
+//! and the namespace): JSON lines on stdout, appended to /var/log/factum/node.log, which the
+//! CloudWatch agent ships to the system's log group, where CloudWatch extracts the metrics. So
+//! nodes need no cloudwatch:PutMetricData and no monitoring endpoint. (The agent also listens for
+//! EMF on FACTUM_METRICS_ENDPOINT, `tcp://127.0.0.1:25888`; lines sent there name
+//! `LogGroupName: <FACTUM_LOG_GROUP>` in their `_aws` metadata.)
 //!
-//!   metric               unit          statistic  dimension sets
-//!   -------------------  ------------  ---------  ------------------------------------------
-//!   MemoryUsedPercent    Percent       Maximum    [System, Group]
-//!   RequestCount         Count         Sum        [System], [System, Group]
-//!   RequestLatency       Milliseconds  p50, p99   [System, Group]
-//!   TransactionCount     Count         Sum        [System]
-//!   IndexingLagSeconds   Seconds       Maximum    [System]   age of the oldest unindexed transaction
-//!   CacheHits            Count         Sum        [System, Level]   Level: memory | ssd | efs
-//!   CacheMisses          Count         Sum        [System, Level]
+//! Every value carries System and Group; each line rolls up to [System, Group] and [System], and a
+//! value with an extra dimension also to [System, Group, X] and [System, X].
+//!
+//!   metric               unit          kind    extra dimension        dashboard / alarm
+//!   -------------------  ------------  ------  ---------------------  -------------------------
+//!   Requests             Count         count   Operation              Sum by group
+//!   RequestLatency       Milliseconds  timing  Operation              p99 by group
+//!   Errors               Count         count   Category (anomaly)     Sum by category
+//!   BusyRefusals         Count         count   -                      Sum by group
+//!   Transactions         Count         count   -                      Sum
+//!   TransactionLatency   Milliseconds  timing  -                      p99
+//!   IndexingLagBytes     Bytes         gauge   -                      Maximum; alarm
+//!   CacheHits            Count         count   Level                  hit rate per level
+//!   CacheMisses          Count         count   Level
+//!   MemoryRssBytes       Bytes         gauge   -                      Maximum by group
+//!   MemoryHeapUsedBytes  Bytes         gauge   -
 
-export const metricsNamespace = 'Factum';
+import { cacheLevels as nodeCacheLevels, metricsNamespace as nodeMetricsNamespace, type MetricName } from '../nodes/server/metrics.ts';
+
+export const metricsNamespace = nodeMetricsNamespace;
 
 export const metricNames = {
-  memoryUsedPercent: 'MemoryUsedPercent',
-  requestCount: 'RequestCount',
+  requests: 'Requests',
   requestLatency: 'RequestLatency',
-  transactionCount: 'TransactionCount',
-  indexingLagSeconds: 'IndexingLagSeconds',
+  errors: 'Errors',
+  busyRefusals: 'BusyRefusals',
+  transactions: 'Transactions',
+  transactionLatency: 'TransactionLatency',
+  indexingLagBytes: 'IndexingLagBytes',
   cacheHits: 'CacheHits',
   cacheMisses: 'CacheMisses',
-} as const;
+  memoryRssBytes: 'MemoryRssBytes',
+  memoryHeapUsedBytes: 'MemoryHeapUsedBytes',
+} as const satisfies Record<string, MetricName>;
 
-/** Cache levels in the order a read goes through them (S3 below them has no metric). */
-export const cacheLevels = ['memory', 'ssd', 'efs'] as const;
+/** Cache levels with a hit rate on the dashboard: those above storage (S3 is where a miss ends). */
+export const cacheLevels = nodeCacheLevels.filter((level) => level !== 'storage');
 
-/** Indexing lag that raises the alarm: novelty older than this means the indexer is stuck. */
-export const indexingLagAlarmSeconds = 15 * 60;
+/**
+ * Novelty that raises the alarm when it stays above this for 15 minutes: twice the novelty at which
+ * an index run starts (BackgroundIndexer's noveltyBytesMax, 16 MiB by default), half the novelty at
+ * which the transactor refuses transactions (backPressureBytes, 64 MiB). A healthy indexer brings
+ * novelty back under the start threshold within a run; one that is stuck or failing lets it grow.
+ */
+export const indexingLagAlarmBytes = 32 * 1024 * 1024;
+
+/** How long novelty must stay above `indexingLagAlarmBytes` before the alarm. */
+export const indexingLagAlarmMinutes = 15;

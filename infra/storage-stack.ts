@@ -25,8 +25,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { SystemConfig } from './config.ts';
 import { acknowledge } from './nag.ts';
-import { bucketPrefixes, efsCachePath, exportValue, loadBalancerLogPrefix, nodePort, nodeUserId, zoneName } from './system-exports.ts';
+import { efsCachePath, exportValue, loadBalancerLogPrefix, nodePort, nodeUserId, zoneName } from './system-exports.ts';
 import { attributes as tableAttributes } from '../nodes/storage/aws/table-layout.ts';
+import { accessKeyStatements, acknowledgeAccessKeyWildcards, type AccessGrant } from './constructs/client-access-policy.ts';
 
 export interface StorageStackProps extends StackProps {
   readonly config: SystemConfig;
@@ -46,6 +47,7 @@ export class StorageStack extends Stack {
   readonly hostedZone: route53.PrivateHostedZone;
   readonly alarmTopic: sns.Topic;
   readonly clientPolicy: iam.ManagedPolicy;
+  readonly adminPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: StorageStackProps) {
     super(scope, id, { terminationProtection: true, ...props });
@@ -66,7 +68,7 @@ export class StorageStack extends Stack {
     [this.fileSystem, this.accessPoint] = this.createFileSystem();
     this.hostedZone = new route53.PrivateHostedZone(this, 'HostedZone', { zoneName: zoneName(config.system), vpc: this.vpc });
     this.alarmTopic = this.createAlarmTopic(config);
-    this.clientPolicy = this.createClientPolicy(config);
+    [this.clientPolicy, this.adminPolicy] = this.createClientPolicies(config);
     this.exportContract(config);
   }
 
@@ -277,35 +279,23 @@ export class StorageStack extends Stack {
   }
 
   /**
-   * What a client (a Lambda function, a developer's role) needs to connect: read the access key
-   * and unwrap it with the system's key (DESIGN.md). Network access is the client security group.
+   * What a client (a Lambda function, a developer's role) needs to connect: list, read and open
+   * access keys (constructs/client-access-policy.ts). Network access is the client security group.
+   * ClientPolicy fetches the read-write and read-only keys of every database; AdminPolicy the
+   * admin keys (create and delete databases). For one database or one permission, see
+   * ClientAccessPolicy.fromSystemExports and docs/deploy.md.
    */
-  private createClientPolicy(config: SystemConfig): iam.ManagedPolicy {
-    const policy = new iam.ManagedPolicy(this, 'ClientPolicy', {
-      description: `factum ${config.system}: lets a client read and unwrap the system's access key`,
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['s3:GetObject'],
-          resources: [this.bucket.arnForObjects(`${bucketPrefixes.access}*`)],
-        }),
-        new iam.PolicyStatement({
-          actions: ['kms:Decrypt'],
-          resources: [this.key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }),
-        new iam.PolicyStatement({
-          actions: ['kms:Decrypt'],
-          resources: [this.key.keyArn],
-          conditions: { StringEquals: { 'kms:EncryptionContext:factum-system': config.system } },
-        }),
-      ],
-    });
-    acknowledge(
-      policy,
-      `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${bucketPrefixes.access}*]`,
-      `Access keys are named per key id under ${bucketPrefixes.access}; a client may read any of this system's access keys and nothing else in the bucket.`,
-    );
-    return policy;
+  private createClientPolicies(config: SystemConfig): [iam.ManagedPolicy, iam.ManagedPolicy] {
+    const policy = (id: string, grants: AccessGrant[], description: string): iam.ManagedPolicy => {
+      const props = { system: config.system, bucketArn: this.bucket.bucketArn, keyArn: this.key.keyArn, grants };
+      const managed = new iam.ManagedPolicy(this, id, { description, statements: accessKeyStatements(this.region, props) });
+      acknowledgeAccessKeyWildcards(managed, props);
+      return managed;
+    };
+    return [
+      policy('ClientPolicy', [{ permission: 'read-write' }, { permission: 'read-only' }], `factum ${config.system}: lets a client fetch the read-write and read-only access keys of every database`),
+      policy('AdminPolicy', [{ permission: 'admin' }], `factum ${config.system}: lets a client fetch the admin access keys (create and delete databases)`),
+    ];
   }
 
   private exportContract(config: SystemConfig): void {
@@ -335,6 +325,7 @@ export class StorageStack extends Stack {
     put('ClientSecurityGroupId', this.clientSecurityGroup.securityGroupId, 'security group for clients: attach it to Lambda functions');
     put('HostedZoneId', this.hostedZone.hostedZoneId, `private hosted zone ${zoneName(system)}`);
     put('AlarmTopicArn', this.alarmTopic.topicArn, 'SNS topic the alarms notify');
-    put('ClientPolicyArn', this.clientPolicy.managedPolicyArn, 'managed policy to attach to client roles');
+    put('ClientPolicyArn', this.clientPolicy.managedPolicyArn, 'managed policy to attach to client roles: every database\'s read-write and read-only keys');
+    put('AdminPolicyArn', this.adminPolicy.managedPolicyArn, 'managed policy to attach to administrators\' roles: the admin keys');
   }
 }

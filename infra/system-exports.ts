@@ -34,7 +34,8 @@ export type ExportKey =
   | 'ClientSecurityGroupId'
   | 'HostedZoneId'
   | 'AlarmTopicArn'
-  | 'ClientPolicyArn';
+  | 'ClientPolicyArn'
+  | 'AdminPolicyArn';
 
 /** Where each kind of object lives in the system's bucket; IAM statements are scoped to these. */
 export const bucketPrefixes = {

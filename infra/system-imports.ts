@@ -29,6 +29,7 @@ export class SystemImports extends Construct {
   readonly hostedZone: route53.IHostedZone;
   readonly alarmTopic: sns.ITopic;
   readonly clientPolicyArn: string;
+  readonly adminPolicyArn: string;
 
   constructor(scope: Construct, id: string, config: SystemConfig) {
     super(scope, id);
@@ -67,5 +68,6 @@ export class SystemImports extends Construct {
     });
     this.alarmTopic = sns.Topic.fromTopicArn(this, 'AlarmTopic', value('AlarmTopicArn'));
     this.clientPolicyArn = value('ClientPolicyArn');
+    this.adminPolicyArn = value('AdminPolicyArn');
   }
 }

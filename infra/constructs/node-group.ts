@@ -117,6 +117,7 @@ function nodeEnvironment(props: NodeGroupProps): Record<string, string> {
     FACTUM_ROLE: props.role,
     FACTUM_GROUP: props.groupName,
     FACTUM_PORT: String(nodePort),
+    FACTUM_STORAGE: 'aws',
     AWS_REGION: props.region,
     FACTUM_TABLE: imports.tableName,
     FACTUM_BUCKET: imports.bucketName,

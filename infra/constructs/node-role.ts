@@ -1,6 +1,9 @@
 //! The IAM role of a compute group's nodes, least privilege: this system's table, the bucket's
-//! three prefixes, its key, its log group, its EFS access point, and the one node bundle object.
-//! A query group reads only; the primary group (transactor, indexer) also writes.
+//! prefixes, its key, its log group, its EFS access point, and the one node bundle object.
+//! A query group reads only; the primary group (transactor, indexer) also writes, and creates
+//! access keys under `access/` (the first admin key at first start, a database's read-write and
+//! read-only keys when the database is created), sealed with the key under their encryption
+//! context. Every node lists and opens access keys: it checks the signature of every request.
 
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -47,7 +50,7 @@ export class NodeIamRole extends Construct {
     const statements = [
       new iam.PolicyStatement({ sid: 'Table', actions: tableActions[props.role], resources: [imports.tableArn] }),
       ...bucketStatements(imports.bucketArn, props.role),
-      ...keyStatements(imports.keyArn, props.role),
+      ...keyStatements(imports.keyArn, props.role, imports.system, Stack.of(this).region),
       new iam.PolicyStatement({
         sid: 'Logs',
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
@@ -111,7 +114,26 @@ function bucketStatements(bucketArn: string, role: NodeRole): iam.PolicyStatemen
   ];
 }
 
-function keyStatements(keyArn: string, role: NodeRole): iam.PolicyStatement[] {
-  const actions = role === 'primary' ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
-  return [new iam.PolicyStatement({ sid: 'Key', actions, resources: [keyArn] })];
+/**
+ * The system key serves two purposes here. S3 (SSE-KMS objects) and DynamoDB (the table's key) use
+ * it on the node's behalf; and the node opens access keys' envelopes itself — the primary group
+ * also seals new ones (the first admin key at first start, a database's keys when it is created) —
+ * with the context client/remote/access-key.ts binds: `{ system, purpose: 'access-key', … }`.
+ */
+function keyStatements(keyArn: string, role: NodeRole, system: string, region: string): iam.PolicyStatement[] {
+  const writer = role === 'primary';
+  return [
+    new iam.PolicyStatement({
+      sid: 'KeyThroughStorage',
+      actions: writer ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+      resources: [keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': [`s3.${region}.amazonaws.com`, `dynamodb.${region}.amazonaws.com`] } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'AccessKeyEnvelopes',
+      actions: writer ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+      resources: [keyArn],
+      conditions: { StringEquals: { 'kms:EncryptionContext:system': system, 'kms:EncryptionContext:purpose': 'access-key' } },
+    }),
+  ];
 }

@@ -112,6 +112,7 @@ function writeEnvironment(environment: Readonly<Record<string, string>>): string
     `FACTUM_SSD_CACHE_DIR=${ssdCacheDirectory}`,
     `FACTUM_EFS_CACHE_DIR=${efsMountDirectory}`,
     'FACTUM_METRICS_ENDPOINT=tcp://127.0.0.1:25888',
+    'FACTUM_LOG_LEVEL=info',
     'NODE_ENV=production',
     'FACTUM_ENV',
   ].join('\n');

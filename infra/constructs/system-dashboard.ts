@@ -5,7 +5,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Construct } from 'constructs';
-import { cacheLevels, indexingLagAlarmSeconds, metricNames, metricsNamespace } from '../metrics.ts';
+import { cacheLevels, indexingLagAlarmBytes, indexingLagAlarmMinutes, metricNames, metricsNamespace } from '../metrics.ts';
 import type { SystemImports } from '../system-imports.ts';
 import type { NodeGroup } from './node-group.ts';
 
@@ -29,15 +29,19 @@ export class SystemDashboard extends Construct {
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `factum-${system}` });
     this.dashboard.addWidgets(
       graph('Node CPU (%)', search(`{AWS/EC2,AutoScalingGroupName} MetricName="CPUUtilization" factum-${system}-`, 'Average')),
-      graph('Node memory (%)', search(factumSearch(system, 'System,Group', metricNames.memoryUsedPercent), 'Maximum')),
-      graph('Requests', search(factumSearch(system, 'System,Group', metricNames.requestCount), 'Sum')),
+      graph('Node memory RSS (bytes)', search(factumSearch(system, 'System,Group', metricNames.memoryRssBytes), 'Maximum')),
+      graph('Requests', search(factumSearch(system, 'System,Group', metricNames.requests), 'Sum')),
     );
     this.dashboard.addWidgets(
       graph('Request latency p99 (ms)', search(factumSearch(system, 'System,Group', metricNames.requestLatency), 'p99')),
-      graph('Transactions', [this.metric(metricNames.transactionCount, 'Sum')]),
-      graph('Indexing lag (s)', [this.metric(metricNames.indexingLagSeconds, 'Maximum')]),
+      graph('Transactions', [this.metric(metricNames.transactions, 'Sum'), this.metric(metricNames.transactionLatency, 'p99').with({ label: 'latency p99 (ms)' })]),
+      graph('Indexing lag (bytes of novelty)', [this.metric(metricNames.indexingLagBytes, 'Maximum')]),
     );
-    this.dashboard.addWidgets(graph('Cache hit rate (%)', cacheLevels.map((level) => this.hitRate(level))));
+    this.dashboard.addWidgets(
+      graph('Cache hit rate (%)', cacheLevels.map((level) => this.hitRate(level))),
+      graph('Errors by category', search(factumSearch(system, 'System,Category', metricNames.errors), 'Sum')),
+      graph('Busy refusals', search(factumSearch(system, 'System,Group', metricNames.busyRefusals), 'Sum')),
+    );
     this.alarms = [this.nodeHealthAlarm(props), this.indexingLagAlarm()];
     for (const alarm of this.alarms) {
       alarm.addAlarmAction(new actions.SnsAction(props.imports.alarmTopic));
@@ -82,11 +86,11 @@ export class SystemDashboard extends Construct {
 
   private indexingLagAlarm(): cloudwatch.Alarm {
     return new cloudwatch.Alarm(this, 'IndexingLag', {
-      alarmDescription: `factum ${this.system}: novelty has not been indexed for ${indexingLagAlarmSeconds / 60} minutes`,
-      metric: this.metric(metricNames.indexingLagSeconds, 'Maximum').with({ period: Duration.minutes(5) }),
-      threshold: indexingLagAlarmSeconds,
+      alarmDescription: `factum ${this.system}: more than ${indexingLagAlarmBytes / 1024 / 1024} MiB of novelty not indexed for ${indexingLagAlarmMinutes} minutes`,
+      metric: this.metric(metricNames.indexingLagBytes, 'Maximum').with({ period: Duration.minutes(5) }),
+      threshold: indexingLagAlarmBytes,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
+      evaluationPeriods: indexingLagAlarmMinutes / 5,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }

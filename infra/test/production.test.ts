@@ -66,13 +66,22 @@ describe('production system', () => {
   it('has a dashboard and alarms on node health and indexing lag', () => {
     const compute = production.template(computeName);
     compute.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    compute.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IndexingLagSeconds', Namespace: 'Factum', Threshold: 900 });
+    compute.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IndexingLagBytes',
+      Namespace: 'Factum',
+      Dimensions: [{ Name: 'System', Value: 'demo' }],
+      Threshold: 32 * 1024 * 1024,
+      Period: 300,
+      EvaluationPeriods: 3,
+    });
     compute.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'GroupInServiceInstances', Threshold: 2, ComparisonOperator: 'LessThanThreshold' });
     compute.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'UnHealthyHostCount', AlarmActions: ['<import:factum-demo-AlarmTopicArn>'].map(() => Match.anyValue()) });
     const body = renderValue(resourcesOfType(production.json[computeName]!, 'AWS::CloudWatch::Dashboard')[0]!.Properties.DashboardBody);
-    for (const metric of ['CPUUtilization', 'MemoryUsedPercent', 'RequestCount', 'RequestLatency', 'TransactionCount', 'IndexingLagSeconds', 'CacheHits']) {
+    // The names the node's metrics module emits (nodes/server/metrics.ts), in its namespace.
+    for (const metric of ['CPUUtilization', 'MemoryRssBytes', 'Requests', 'RequestLatency', 'Transactions', 'TransactionLatency', 'IndexingLagBytes', 'CacheHits', 'CacheMisses', 'Errors', 'BusyRefusals']) {
       expect(body).toContain(metric);
     }
+    expect(body).toContain('{Factum,System,Group} MetricName=\\"Requests\\" System=\\"demo\\"');
   });
 
   it('admits the outside world only to the bastion', () => {

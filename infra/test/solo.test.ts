@@ -129,6 +129,45 @@ describe('solo system', () => {
     expect(renderValue(table?.Resource)).toBe('<import:factum-demo-TableArn>');
   });
 
+  it('lets primary nodes create and open access keys, KMS only under their encryption context', () => {
+    const statements = statementsOf(system.json[computeName]!).filter((statement) => statement.policy.startsWith('PrimaryIam'));
+    const access = statements.find((statement) => renderValue(statement.Resource) === '<import:factum-demo-BucketArn>/access/*');
+    expect(access?.Action).toEqual(['s3:GetObject', 's3:PutObject']);
+    const list = statements.find((statement) => statement.Action === 's3:ListBucket');
+    expect((list?.Condition as any).StringLike['s3:prefix']).toContain('access/*');
+    const kms = statements.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('kms:')));
+    expect(kms.map((statement) => statement.Condition)).toEqual([
+      { StringEquals: { 'kms:ViaService': ['s3.us-east-1.amazonaws.com', 'dynamodb.us-east-1.amazonaws.com'] } },
+      { StringEquals: { 'kms:EncryptionContext:system': 'demo', 'kms:EncryptionContext:purpose': 'access-key' } },
+    ]);
+    for (const statement of kms) {
+      expect(statement.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+      expect(renderValue(statement.Resource)).toBe('<import:factum-demo-KeyArn>');
+    }
+  });
+
+  it('gives clients policies that fetch only the keys they grant: every database, or admin', () => {
+    const storage = system.json[storageName]!;
+    const bucket = resourcesOfType(storage, 'AWS::S3::Bucket').find((candidate) => candidate.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm === 'aws:kms')!;
+    const of = (prefix: string) => statementsOf(storage).filter((statement) => statement.policy.startsWith(prefix));
+    const client = of('ClientPolicy');
+    const reads = [client.find((statement) => statement.Action === 's3:GetObject')?.Resource].flat().map(renderValue);
+    expect(reads.sort()).toEqual([`<${bucket.id}.Arn>/access/dbs/*/read-only/*`, `<${bucket.id}.Arn>/access/dbs/*/read-write/*`]);
+    const listed = (client.find((statement) => statement.Action === 's3:ListBucket')?.Condition as any).StringLike['s3:prefix'] as string[];
+    expect([...listed].sort()).toEqual(['access/dbs/*/read-only/*', 'access/dbs/*/read-write/*']);
+    const opens = client.filter((statement) => statement.Action === 'kms:Decrypt').map((statement) => statement.Condition);
+    expect(opens).toEqual([
+      { StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
+      { StringEquals: { 'kms:EncryptionContext:system': 'demo', 'kms:EncryptionContext:purpose': 'access-key', 'kms:EncryptionContext:permission': 'read-write' } },
+      { StringEquals: { 'kms:EncryptionContext:system': 'demo', 'kms:EncryptionContext:purpose': 'access-key', 'kms:EncryptionContext:permission': 'read-only' } },
+    ]);
+    expect(client.flatMap((statement) => [statement.Action].flat()).sort()).toEqual(['kms:Decrypt', 'kms:Decrypt', 'kms:Decrypt', 's3:GetObject', 's3:ListBucket']);
+    const admin = of('AdminPolicy');
+    expect(renderValue(admin.find((statement) => statement.Action === 's3:GetObject')?.Resource)).toBe(`<${bucket.id}.Arn>/access/admin/*`);
+    const exports = Object.values(storage.Outputs ?? {}).map((output) => output.Export?.Name);
+    expect(exports).toEqual(expect.arrayContaining(['factum-demo-ClientPolicyArn', 'factum-demo-AdminPolicyArn']));
+  });
+
   it('gives the node user data its essentials', () => {
     const [primary, bastion] = userDataOf(system.json[computeName]!).sort((a, b) => b.length - a.length);
     for (const essential of [
@@ -141,6 +180,14 @@ describe('solo system', () => {
       'FACTUM_GROUP=primary',
       'FACTUM_TABLE=<import:factum-demo-TableName>',
       'FACTUM_BUCKET=<import:factum-demo-BucketName>',
+      // What the real node needs to start on AWS storage (nodes/server/settings.ts, nodes/storage/aws/config.ts).
+      'FACTUM_STORAGE=aws',
+      'FACTUM_KMS_KEY=<import:factum-demo-KeyArn>',
+      'AWS_REGION=us-east-1',
+      'FACTUM_ACCESS_PREFIX=access/',
+      'FACTUM_SSD_CACHE_DIR=/var/cache/factum',
+      'FACTUM_EFS_CACHE_DIR=/mnt/factum-efs',
+      'FACTUM_LOG_LEVEL=info',
       '"log_group_name": "<import:factum-demo-LogGroupName>"',
       'EnvironmentFile=/etc/factum/node.env',
       'ExecStart=${NODE_BIN} /opt/factum/current/main.mjs',
@@ -154,7 +201,7 @@ describe('solo system', () => {
   it('outputs what a client needs', () => {
     const compute = system.template(computeName);
     compute.hasOutput('EndpointUrl', { Value: 'http://primary.demo.factum.internal:8182' });
-    for (const output of ['TableName', 'BucketName', 'KeyArn', 'ClientSecurityGroupId', 'ClientPolicyArn', 'PrivateSubnetIds']) compute.hasOutput(output, {});
+    for (const output of ['TableName', 'BucketName', 'KeyArn', 'ClientSecurityGroupId', 'ClientPolicyArn', 'AdminPolicyArn', 'PrivateSubnetIds']) compute.hasOutput(output, {});
     const exports = Object.values(system.json[storageName]!.Outputs ?? {}).map((output) => output.Export?.Name);
     expect(exports).toEqual(expect.arrayContaining(['factum-demo-TableName', 'factum-demo-BucketName', 'factum-demo-KeyArn', 'factum-demo-ClientSecurityGroupId']));
   });

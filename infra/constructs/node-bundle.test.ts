@@ -1,0 +1,65 @@
+// The node bundle as a node runs it: built into a directory, `node main.mjs` started with an empty
+// environment must load every module and stop on its configuration (not on a missing module or a
+// require() the ES module bundle cannot serve), and the index worker must load as a worker thread.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleEntryFile, bundleNode, bundleWorkerFile } from './node-bundle.ts';
+
+/** What a bundle that does not load prints, as opposed to a node that refuses its configuration. */
+const moduleLoadingFailure = /ERR_MODULE_NOT_FOUND|Cannot find (module|package)|Dynamic require of|SyntaxError|is not defined|ERR_REQUIRE_ESM|ERR_UNKNOWN_FILE_EXTENSION/;
+const repositoryDirectory = fileURLToPath(new URL('../..', import.meta.url));
+
+let first: string;
+let second: string;
+
+beforeAll(() => {
+  first = mkdtempSync(join(tmpdir(), 'factum-bundle-'));
+  second = mkdtempSync(join(tmpdir(), 'factum-bundle-'));
+  bundleNode(first);
+  bundleNode(second);
+});
+afterAll(() => {
+  for (const directory of [first, second]) rmSync(directory, { recursive: true, force: true });
+});
+
+describe('node bundle', () => {
+  it('holds the node and its index worker, and nothing else', () => {
+    expect(readdirSync(first).sort()).toEqual([bundleWorkerFile, bundleEntryFile].sort());
+  });
+
+  it('is reproducible: the same code gives the same bytes, with no absolute path in them', () => {
+    for (const file of [bundleEntryFile, bundleWorkerFile]) {
+      const bytes = readFileSync(join(first, file));
+      expect(bytes.equals(readFileSync(join(second, file)))).toBe(true);
+      expect(bytes.toString('utf8')).not.toContain(repositoryDirectory);
+      expect(bytes.toString('utf8')).not.toContain(first);
+    }
+  });
+
+  it('starts with an empty environment and stops on its configuration, not on loading a module', () => {
+    const result = spawnSync(process.execPath, [join(first, bundleEntryFile)], { cwd: first, env: {}, encoding: 'utf8', timeout: 30_000 });
+    const output = `${result.stdout}${result.stderr}`;
+    expect(output).not.toMatch(moduleLoadingFailure);
+    expect(result.status).not.toBe(0);
+    expect(result.status).not.toBeNull();
+    expect(output).toMatch(/FACTUM_[A-Z_]+/);
+  });
+
+  it('starts the index worker as a worker thread', async () => {
+    const worker = new Worker(join(first, bundleWorkerFile), { workerData: { cacheBytesMax: 1024 * 1024 }, stderr: true, stdout: true });
+    let output = '';
+    worker.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const failure = new Promise<Error>((resolve) => worker.once('error', resolve));
+    await new Promise<void>((resolve) => worker.once('online', resolve));
+    // Online means its modules are being evaluated; give them time to throw if they would.
+    const outcome = await Promise.race([failure, new Promise<null>((resolve) => setTimeout(() => resolve(null), 500))]);
+    await worker.terminate();
+    expect(outcome).toBeNull();
+    expect(output).not.toMatch(moduleLoadingFailure);
+  });
+});
