@@ -10,12 +10,12 @@ import { readDb } from '../nodes/db/durable-base.ts';
 import { IoContext, processIoStats } from '../nodes/cache/io-stats.ts';
 import { SegmentNotResident } from '../nodes/btree/durable-tree.ts';
 import type { Keyword } from '../nodes/values/values.ts';
-import type { Client, ClientConfig, Connection, Datom, DatomsOptions, Db, DbStats, IndexName, PullPattern, QueryRequest, TxData, TxReport } from './types.ts';
+import type { Client, Connection, Datom, DatomsOptions, Db, DbStats, EmbeddedClientConfig, IndexName, IndexPullOptions, PullPattern, QueryRequest, TxData, TxReport } from './types.ts';
 import type { EntityRef } from '../nodes/db/database.ts';
-import { pull, pullMany } from '../nodes/pull/index.ts';
+import { indexPull, pull, pullMany } from '../nodes/pull/index.ts';
 import { query } from '../nodes/query/index.ts';
 
-export async function openEmbeddedClient(config: ClientConfig): Promise<Client> {
+export async function openEmbeddedClient(config: EmbeddedClientConfig): Promise<Client> {
   const storage = config.storage === 'memory' ? createMemoryStorage() : await openLocalStorage(config.dir);
   const indexing = config.indexing === false ? false : { worker: config.storage === 'local', ...config.indexing };
   const system = new System(storage, { indexing });
@@ -170,5 +170,14 @@ export class EmbeddedDb implements Db {
   }
   async pullMany(pattern: PullPattern, eids: readonly unknown[]): Promise<Array<Record<string, unknown>>> {
     return read(this.engine, () => pullMany(this.engine, pattern, eids as EntityRef[]));
+  }
+  async *runQseq(request: QueryRequest): AsyncGenerator<unknown> {
+    // The :where is solved at once (as Datomic's qseq does); rows are handed out one at a time.
+    const result = await this.runQuery(request);
+    if (!Array.isArray(result)) throw new FactumError('query/invalid-input', 'qseq needs a relation or collection find spec.', {});
+    yield* result;
+  }
+  async *indexPull(options: IndexPullOptions): AsyncGenerator<Record<string, unknown>> {
+    yield* await read(this.engine, () => indexPull(this.engine, options as never));
   }
 }

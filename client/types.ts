@@ -4,12 +4,74 @@ import type { Keyword } from '../nodes/values/values.ts';
 
 export type { Keyword };
 
-/** Where a client's databases live. */
+/** Where a client's databases live: in this process (embedded), or on a node (remote). */
 export type ClientConfig =
   /** In process memory: gone when the process exits. For tests and experiments. */
   | { readonly storage: 'memory'; readonly indexing?: IndexingConfig | false }
   /** A local directory (the embedded default): durable, one writing process at a time. */
-  | { readonly storage: 'local'; readonly dir: string; readonly indexing?: IndexingConfig | false };
+  | { readonly storage: 'local'; readonly dir: string; readonly indexing?: IndexingConfig | false }
+  | RemoteClientConfig;
+
+/** The in-process configurations. */
+export type EmbeddedClientConfig = Exclude<ClientConfig, RemoteClientConfig>;
+
+/**
+ * A remote client: a node of a system (`factum serve` locally, or a system's endpoint on AWS).
+ * Exactly one of `accessKey`, `keyFile` or `credentials` says how it authenticates.
+ *
+ * @example
+ * createClient({ endpoint: 'http://127.0.0.1:8182', system: 'local', keyFile: './data/access/admin/1f2e….json' })
+ * createClient({ endpoint: process.env.FACTUM_ENDPOINT, system: 'prod', credentials: { bucket: 'prod-factum-…', region: 'eu-west-1', database: 'shop', permission: 'read-write' } })
+ */
+export interface RemoteClientConfig {
+  /** The node's URL, e.g. `http://127.0.0.1:8182`. */
+  readonly endpoint: string;
+  /** The system's name. */
+  readonly system: string;
+  /** The access key itself. */
+  readonly accessKey?: { readonly keyId: string; readonly secret: string };
+  /** A key file (`factum serve` prints the admin key's). */
+  readonly keyFile?: string;
+  /** Fetch the key from the system's S3 bucket and unwrap it with KMS, with these AWS settings. */
+  readonly credentials?: AccessKeyCredentials;
+  /** Milliseconds a call may wait for its answer. @default 60000 */
+  readonly timeoutMs?: number;
+  /** Retries of busy or unavailable answers and lost connections. @default - 6 attempts, 50 ms to 2 s backoff with jitter */
+  readonly retry?: { readonly attemptsMax?: number; readonly backoffBaseMs?: number; readonly backoffMaxMs?: number };
+}
+
+/** Where and which access key to fetch: IAM policies on the key prefixes decide which keys a role may fetch. */
+export interface AccessKeyCredentials {
+  readonly bucket: string;
+  readonly region: string;
+  /** `admin`, or a database's `read-write` or `read-only` key. */
+  readonly permission: 'admin' | 'read-write' | 'read-only';
+  /** The database, for `read-write` and `read-only`. */
+  readonly database?: string;
+  /** @default 'access/' */
+  readonly accessPrefix?: string;
+  /** The storage's name space in the bucket, if the system has one. @default - none */
+  readonly prefix?: string;
+  /** @default - the regional endpoint */
+  readonly s3Endpoint?: string;
+  /** @default - the regional endpoint */
+  readonly kmsEndpoint?: string;
+  /** @default - the SDK's default provider chain (environment, profile, instance or Lambda role) */
+  readonly aws?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+}
+
+/** Datomic's index-pull: the entities of one attribute's datoms, pulled, from a start position. */
+export interface IndexPullOptions {
+  /** `'avet'` or `'aevt'`. */
+  readonly index: string | Keyword;
+  /** The pull pattern applied to each datom's entity. */
+  readonly selector: PullPattern;
+  /** `[attribute]`, then optionally the next components of the index. */
+  readonly start: readonly unknown[];
+  readonly reverse?: boolean;
+  readonly offset?: number;
+  readonly limit?: number;
+}
 
 /**
  * Durable indexing of an embedded database: transactions are indexed into durable trees in the
@@ -113,6 +175,10 @@ export interface Db {
   pullMany(pattern: PullPattern, eids: readonly unknown[]): Promise<Array<Record<string, unknown>>>;
   /** Runs a query whose inputs include this db value; use the top-level `q` or `query` instead. */
   runQuery(request: QueryRequest): Promise<unknown>;
+  /** A query's results one at a time (relation and collection find specs); use the top-level `qseq`. */
+  runQseq(request: QueryRequest): AsyncIterable<unknown>;
+  /** Pulls the entity of each datom of one attribute from a start position, lazily (Datomic's index-pull). */
+  indexPull(options: IndexPullOptions): AsyncIterable<Record<string, unknown>>;
 }
 
 /** Datomic's arg-map form of a query. */

@@ -1,89 +1,159 @@
 //! The node's entry point: the process systemd starts on every node of a compute group (the CDK
-//! app bundles this file with esbuild into the node bundle, infra/constructs/node-bundle.ts).
+//! app bundles this file with esbuild into the node bundle, infra/constructs/node-bundle.ts), and
+//! the one `factum serve` runs for a local system.
 //!
-//! For now it serves only `GET /health` (200, `{"status":"ok","role":…,"system":…,"group":…}`),
-//! which the load balancer's health check calls; the engine's HTTP server replaces this body in a
-//! later issue. It imports nothing from the engine yet. It stops on SIGTERM (systemd stop).
-//!
-//! Configuration comes from the environment, written by the node's user data into
-//! /etc/factum/node.env (see docs/deploy.md):
-//!   FACTUM_SYSTEM              system name                                    (required)
-//!   FACTUM_ROLE                `primary` or `query-group`                     (required)
-//!   FACTUM_GROUP               compute group name: `primary` or the query group's name
-//!   FACTUM_PORT                HTTP port                                      (default 8182)
-//!   FACTUM_HOST                address to bind                                (default 0.0.0.0)
-//!   AWS_REGION              AWS region
-//!   FACTUM_TABLE               DynamoDB table: log, roots, catalog, leases
-//!   FACTUM_BUCKET              S3 bucket: segments, ion revisions, access keys
-//!   FACTUM_SEGMENTS_PREFIX     key prefix of segments in the bucket           (`segments/`)
-//!   FACTUM_REVISIONS_PREFIX    key prefix of ion revisions                    (`revisions/`)
-//!   FACTUM_ACCESS_PREFIX       key prefix of access keys                      (`access/`)
-//!   FACTUM_KMS_KEY             KMS key that wraps access keys
-//!   FACTUM_LOG_GROUP           CloudWatch log group (embedded metric format goes there too)
-//!   FACTUM_METRICS_ENDPOINT    CloudWatch agent's EMF listener                (tcp://127.0.0.1:25888)
-//!   FACTUM_SSD_CACHE_DIR       local SSD cache directory (instance store or root volume)
-//!   FACTUM_EFS_CACHE_DIR       EFS cache directory shared by all nodes of the system
-//!   FACTUM_PRIMARY_ENDPOINT    http://primary.<system>.factum.internal:8182 (query groups forward
-//!                              transactions there)
-
-import { createServer, type Server } from 'node:http';
+//! It reads its settings from the environment (nodes/server/settings.ts lists the variables),
+//! opens the system's storage (a local directory, or DynamoDB + S3 + KMS with the SSD and EFS
+//! cache levels), loads the system's access keys (creating the admin key on first start), opens
+//! every database of the system (its transactor and background indexer; catching up with the
+//! log), and serves the client API over HTTP (nodes/server/server.ts). `/health` answers 200 only
+//! once all of that is done. SIGTERM drains in-flight requests, then stops.
 import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openLocalKeyStore, openS3KeyStore, type AccessKeyStore } from './server/access-keys/index.ts';
+import type { AccessKey } from '../client/remote/access-key.ts';
+import { createLogger } from './server/log.ts';
+import { createMetrics, recordProcessMemory } from './server/metrics.ts';
+import { readNodeSettings, type Environment, type NodeSettings } from './server/settings.ts';
+import { DbRefs } from './server/db-refs.ts';
+import { startNodeServer, type NodeServer } from './server/server.ts';
+import { System } from './transactor/system.ts';
+import { openLocalStorage } from './storage/index.ts';
+import { createAwsStorage } from './storage/aws/index.ts';
+import type { Storage } from './storage/protocol.ts';
+import { isFactumError } from './util/errors.ts';
 
-export interface NodeSettings {
-  readonly system: string;
-  readonly role: 'primary' | 'query-group';
-  readonly group: string;
-  readonly port: number;
-  readonly host: string;
-  /** The cache levels under memory: the SSD directory, then the EFS directory (IndexerOptions). */
-  readonly cache: { readonly cacheDirectory?: string; readonly efsCacheDirectory?: string };
+export { readNodeSettings, type NodeSettings } from './server/settings.ts';
+
+export interface RunningNode {
+  readonly endpoint: string;
+  readonly settings: NodeSettings;
+  readonly keys: AccessKeyStore;
+  /** The admin key's file (local storage only). */
+  readonly keyFile: string | null;
+  readonly server: NodeServer;
+  /** Drains and stops the node (what SIGTERM does). */
+  stop(): Promise<void>;
 }
 
-/** Reads the settings the user data provides; a missing or malformed one is named in the error. */
-export function readNodeSettings(environment: Readonly<Record<string, string | undefined>>): NodeSettings {
-  const system = environment.FACTUM_SYSTEM ?? '';
-  if (system === '') throw new Error('FACTUM_SYSTEM is not set: expected the system name, e.g. FACTUM_SYSTEM=demo.');
-  const role = environment.FACTUM_ROLE ?? '';
-  if (role !== 'primary' && role !== 'query-group') {
-    throw new Error(`FACTUM_ROLE is ${JSON.stringify(role)}: expected primary or query-group.`);
-  }
-  const port = Number(environment.FACTUM_PORT ?? '8182');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`FACTUM_PORT is ${JSON.stringify(environment.FACTUM_PORT)}: expected a port number from 0 to 65535.`);
-  }
-  const cache = {
-    ...(environment.FACTUM_SSD_CACHE_DIR ? { cacheDirectory: environment.FACTUM_SSD_CACHE_DIR } : {}),
-    ...(environment.FACTUM_EFS_CACHE_DIR ? { efsCacheDirectory: environment.FACTUM_EFS_CACHE_DIR } : {}),
+/** How often the node reloads the access keys from storage (keys made by other nodes or tools). */
+const KEYS_RELOAD_MS = 30_000;
+
+function openAccessKeyStore(settings: NodeSettings): Promise<AccessKeyStore> | AccessKeyStore {
+  return settings.storage.kind === 'local'
+    ? openLocalKeyStore(settings.storage.dir, settings.system)
+    : openS3KeyStore(settings.storage.config, { system: settings.system, accessPrefix: settings.accessPrefix });
+}
+
+async function openStorage(settings: NodeSettings): Promise<Storage> {
+  return settings.storage.kind === 'local' ? openLocalStorage(settings.storage.dir) : createAwsStorage(settings.storage.config);
+}
+
+/** Starts a node; resolves once it is ready (storage open, keys loaded, every database caught up). */
+export async function startNode(settings: NodeSettings, output?: NodeJS.WritableStream): Promise<RunningNode> {
+  // Logs and metrics (EMF) are lines on stdout, which the CloudWatch agent ships, unless `output` is given.
+  const log = createLogger({ level: settings.logLevel, ...(output === undefined ? {} : { destination: output }), base: { system: settings.system, group: settings.group, role: settings.role } });
+  const metrics = createMetrics({ dimensions: { system: settings.system, group: settings.group }, ...(output === undefined ? {} : { emit: (line: string) => void output.write(line + '\n') }) });
+  const storage = await openStorage(settings);
+  const system = new System(storage, { indexing: { worker: settings.storage.kind === 'local', ...settings.cache } });
+  const keys = await openAccessKeyStore(settings);
+  const admin = await keys.ensureAdminKey();
+  let known = new Map<string, AccessKey>();
+  const reloadKeys = async (): Promise<void> => {
+    known = new Map((await keys.list()).map((key) => [key.keyId, key]));
   };
-  return { system, role, group: environment.FACTUM_GROUP ?? role, port, host: environment.FACTUM_HOST ?? '0.0.0.0', cache };
-}
-
-/** Starts the HTTP server; resolves once it listens (port 0 picks a free port). */
-export function startNode(settings: NodeSettings): Promise<Server> {
-  const body = JSON.stringify({ status: 'ok', role: settings.role, system: settings.system, group: settings.group });
-  const server = createServer((request, response) => {
-    if (request.method === 'GET' && request.url === '/health') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(body);
-    } else {
-      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', path: request.url }));
+  await reloadKeys();
+  let lastReloadMs = Date.now();
+  const lookupKey = (keyId: string): AccessKey | undefined => {
+    const key = known.get(keyId);
+    // An unknown id may be a key made since the last reload (another node, a tool): reload soon.
+    if (key === undefined && Date.now() - lastReloadMs > 1000) {
+      lastReloadMs = Date.now();
+      reloadKeys().catch((error: unknown) => log.warn({ event: 'access-keys/reload-failed', error: String(error) }, 'could not reload access keys; the ones loaded before stay in use'));
     }
+    return key;
+  };
+  const reloadTimer = setInterval(() => {
+    lastReloadMs = Date.now();
+    reloadKeys().catch((error: unknown) => log.warn({ event: 'access-keys/reload-failed', error: String(error) }, 'could not reload access keys; the ones loaded before stay in use'));
+  }, KEYS_RELOAD_MS);
+  reloadTimer.unref();
+
+  const refs = new DbRefs();
+  const server = await startNodeServer({
+    system: settings.system,
+    host: settings.host,
+    port: settings.port,
+    lookupKey,
+    readsMax: settings.readsMax,
+    queueMax: settings.queueMax,
+    requestBytesMax: settings.requestBytesMax,
+    observers: { log, metrics },
+    health: { role: settings.role, system: settings.system, group: settings.group },
+    context: {
+      system,
+      refs,
+      queryTimeoutMs: settings.queryTimeoutMs,
+      onCreated: async (name) => {
+        const existing = (await keys.list()).filter((key) => key.database === name);
+        if (!existing.some((key) => key.permission === 'read-write')) await keys.create('read-write', name);
+        if (!existing.some((key) => key.permission === 'read-only')) await keys.create('read-only', name);
+        await reloadKeys();
+      },
+      onDeleted: async (name) => {
+        refs.forget(name);
+        await keys.deleteDatabaseKeys(name);
+        await reloadKeys();
+      },
+    },
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, () => resolve(server));
-  });
+  // Every database of the system is opened before the node says it is ready.
+  for (const name of await system.listDatabases()) {
+    const started = Date.now();
+    const transactor = await system.connect(name);
+    log.info({ event: 'database/opened', database: name, basisT: transactor.db().basisT, ms: Date.now() - started });
+  }
+  server.ready();
+  const keyFile = settings.storage.kind === 'local' ? path.resolve(settings.storage.dir, 'access', 'admin', `${admin.keyId}.json`) : null;
+  log.info({ event: 'node/started', endpoint: server.endpoint, storage: settings.storage.kind, port: settings.port });
+  const memoryTimer = setInterval(() => recordProcessMemory(metrics), 10_000);
+  memoryTimer.unref();
+  let stopping: Promise<void> | null = null;
+  return {
+    endpoint: server.endpoint,
+    settings,
+    keys,
+    keyFile,
+    server,
+    stop: () =>
+      (stopping ??= (async () => {
+        log.info({ event: 'node/stopping' });
+        clearInterval(reloadTimer);
+        clearInterval(memoryTimer);
+        await server.drain(settings.drainMs);
+        await system.close();
+        await keys.close();
+        metrics.stop();
+        log.info({ event: 'node/stopped' });
+      })()),
+  };
 }
 
-async function main(): Promise<void> {
-  const settings = readNodeSettings(process.env);
-  const server = await startNode(settings);
-  console.log(JSON.stringify({ event: 'node/started', ...settings, port: (server.address() as { port: number }).port }));
-  process.once('SIGTERM', () => {
-    console.log(JSON.stringify({ event: 'node/stopping', signal: 'SIGTERM' }));
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  });
+async function main(environment: Environment): Promise<void> {
+  const settings = readNodeSettings(environment);
+  const node = await startNode(settings);
+  const stop = (signal: string): void => {
+    node.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`factum node: stopping after ${signal} failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 /** True when this module is the process's entry point (also through a symlinked release dir). */
@@ -93,8 +163,9 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+  main(process.env).catch((error: unknown) => {
+    // One line per problem, for the operator reading journalctl.
+    console.error(isFactumError(error) ? `factum node: cannot start:\n${error.message}` : `factum node: cannot start: ${(error as Error)?.stack ?? String(error)}`);
     process.exit(1);
   });
 }

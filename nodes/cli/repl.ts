@@ -120,8 +120,12 @@ async function collectDatoms(db: Db, args: unknown[]): Promise<string[]> {
     fail('db/invalid-index', `Index must be one of :eavt :aevt :avet :vaet, got ${printEdn(index)}.`, { index });
   }
   const rows: string[] = [];
+  // One lookup per attribute, not per datom (on a remote client each is a call).
+  const idents = new Map<number, Promise<Keyword | null>>();
   for await (const d of db.datoms(name as 'eavt', components)) {
-    const attribute = (await db.ident(d.a)) ?? d.a;
+    let ident = idents.get(d.a);
+    if (ident === undefined) idents.set(d.a, (ident = db.ident(d.a)));
+    const attribute = (await ident) ?? d.a;
     rows.push(printEdn([d.e, attribute, d.v, d.tx, d.added]));
   }
   return rows;

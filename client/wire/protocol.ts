@@ -1,0 +1,99 @@
+//! The HTTP protocol between the remote client and a node: the operations, the shape of their
+//! requests, and how errors and db values travel. Shared by client/remote and nodes/server.
+//!
+//!   POST /api/<operation>     body: one message (client/wire/codec.ts), the operation's arguments
+//!   GET  /health              200 once the node is ready; not authenticated
+//!
+//! Every request but /health carries a signature (client/remote/signing.ts). A response is either
+//! one message (`content-type: application/vnd.factum+msgpack`) or, for lazy results, a stream of
+//! frames (`application/vnd.factum+frames`, client/wire/frames.ts), each a message
+//! `{ items: [...] }`, ended by `{ end: true }` or `{ error }`. A request with
+//! `accept: application/edn` gets the same answer as EDN text instead, for people with curl.
+//!
+//! A db value travels as a reference (`DbRef`), never as data: the database, its basis t and its
+//! filters. A speculative db value (`with`) also carries `with`, a token the node made: the datoms
+//! of its speculative transactions, sealed by the node so that they cannot be forged.
+//!
+//! Datoms travel flat, five array elements each (`e, a, v, tx, added`), to keep messages small.
+
+/** A db value on the wire. */
+export interface DbRef {
+  readonly database: string;
+  readonly basisT: number;
+  readonly asOf?: number | Date;
+  readonly since?: number | Date;
+  readonly history?: boolean;
+  /** Speculative transactions applied on top (sealed by the node). */
+  readonly with?: string;
+}
+
+/** The operations a node serves, and the permission each needs. */
+export const operations = {
+  listDatabases: 'list',
+  createDatabase: 'admin',
+  deleteDatabase: 'admin',
+  gcStorage: 'admin',
+  ioStats: 'list',
+  connect: 'read',
+  sync: 'read',
+  transact: 'write',
+  txRange: 'read',
+  q: 'read',
+  qseq: 'read',
+  pull: 'read',
+  pullMany: 'read',
+  datoms: 'read',
+  indexRange: 'read',
+  indexPull: 'read',
+  with: 'read',
+  stats: 'read',
+  entid: 'read',
+  ident: 'read',
+} as const;
+
+export type Operation = keyof typeof operations;
+
+/** Operations whose answer is a stream of frames. */
+export const streamingOperations: ReadonlySet<Operation> = new Set(['txRange', 'qseq', 'datoms', 'indexRange', 'indexPull']);
+
+export const contentTypes = {
+  message: 'application/vnd.factum+msgpack',
+  frames: 'application/vnd.factum+frames',
+  edn: 'application/edn',
+} as const;
+
+/** Headers the node adds to answers about one database: its newest basis t on that node. */
+export const basisHeader = 'x-factum-basis-t';
+
+/** An error as it travels: the FactumError's fields. */
+export interface WireError {
+  readonly code: string;
+  readonly category: string;
+  readonly message: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** The HTTP status of each anomaly category (auth refusals other than `auth/not-permitted` are 401). */
+export const statusOfCategory: Readonly<Record<string, number>> = {
+  incorrect: 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  busy: 429,
+  unavailable: 503,
+  interrupted: 408,
+  fault: 500,
+};
+
+export function httpStatusOf(error: WireError): number {
+  if (error.code.startsWith('auth/') && error.code !== 'auth/not-permitted' && error.category === 'forbidden') return 401;
+  if (error.code === 'request/too-large') return 413;
+  return statusOfCategory[error.category] ?? 500;
+}
+
+/** Datoms flattened for the wire: `[e, a, v, tx, added, e, a, v, ...]`. */
+export function flattenDatoms(datoms: Iterable<{ e: number; a: number; v: unknown; tx: number; added: boolean }>): unknown[] {
+  const out: unknown[] = [];
+  for (const d of datoms) out.push(d.e, d.a, d.v, d.tx, d.added);
+  return out;
+}

@@ -1,0 +1,157 @@
+//! Turns the db references clients send (client/wire/protocol.ts `DbRef`) back into db values,
+//! and db values into references. A reference names a database, a basis t and filters; resolving
+//! it costs a map lookup, so `asOf` and friends cost nothing on the node.
+//!
+//! Exact db values: the node keeps the newest db values of each database by basis t (every
+//! transaction it commits, every basis it hands out), bounded in count and age. A reference whose
+//! basis is not among them is served from the newest db value filtered to its basis (`asOf`),
+//! which holds the same datoms; the one difference is that attributes installed after that basis
+//! are known to it by name (docs/server.md).
+//!
+//! Speculative db values (`with`): the reference carries a token holding the datoms of its
+//! speculative transactions and the basis they were made on, sealed with an HMAC under a key
+//! of this node, so a client can neither forge nor alter them. Resolving it replays the datoms
+//! on the exact db value of that basis (kept, or the current one), with no checks, as the log is
+//! replayed. Tokens stay valid while that basis is kept; a resolved speculative value is cached.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { DbRef } from '../../client/wire/protocol.ts';
+import { decode, encode } from '../../client/wire/codec.ts';
+import type { Db } from '../db/db.ts';
+import { readDb } from '../db/durable-base.ts';
+import { RowDatom } from '../db/datom-table.ts';
+import { replay, type LoggedTransaction } from '../tx/replay.ts';
+import type { Transactor } from '../transactor/transactor.ts';
+import { fail } from '../util/errors.ts';
+import { txOfT } from '../datom/datom.ts';
+
+/** Db values kept per database, and for how long. */
+const KEPT_MAX = 512;
+const KEPT_MS = 120_000;
+const SPECULATIVE_MAX = 64;
+
+interface Kept {
+  readonly db: Db;
+  readonly atMs: number;
+}
+
+export class DbRefs {
+  private readonly kept = new Map<string, Map<number, Kept>>();
+  private readonly speculative = new Map<string, Db>();
+  private readonly sealKey = randomBytes(32);
+
+  /** Remembers a db value of a database (the newest basis, or a transaction's dbAfter). */
+  keep(database: string, db: Db): void {
+    let byBasis = this.kept.get(database);
+    if (byBasis === undefined) this.kept.set(database, (byBasis = new Map()));
+    if (byBasis.has(db.basisT)) return;
+    byBasis.set(db.basisT, { db, atMs: Date.now() });
+    if (byBasis.size > KEPT_MAX) {
+      const now = Date.now();
+      for (const [t, kept] of byBasis) {
+        if (byBasis.size <= KEPT_MAX / 2 && now - kept.atMs < KEPT_MS) break;
+        byBasis.delete(t);
+      }
+    }
+  }
+
+  /** Forgets a deleted database. */
+  forget(database: string): void {
+    this.kept.delete(database);
+  }
+
+  /** The reference of a db value of `database` (`with` when it is speculative). */
+  refOf(database: string, db: Db, withToken?: string): DbRef {
+    const ref: { -readonly [K in keyof DbRef]: DbRef[K] } = { database, basisT: db.basisT };
+    if (db.asOfPoint !== null) ref.asOf = db.asOfPoint;
+    if (db.sincePoint !== null) ref.since = db.sincePoint;
+    if (db.isHistory) ref.history = true;
+    if (withToken !== undefined) ref.with = withToken;
+    return ref;
+  }
+
+  /** The db value a reference names; `transactor` is its database's. */
+  async resolve(ref: DbRef, transactor: Transactor): Promise<Db> {
+    let db = ref.with === undefined ? await this.atBasis(ref, transactor) : await this.speculativeDb(ref, transactor);
+    if (ref.asOf !== undefined) db = db.asOf(ref.asOf);
+    if (ref.since !== undefined) db = db.since(ref.since);
+    if (ref.history === true) db = db.history();
+    return db;
+  }
+
+  /** Seals the speculative transaction of a `with` on `base` (itself plain or speculative). */
+  sealWith(baseToken: string | undefined, base: Db, after: Db, datoms: readonly { e: number; a: number; v: unknown; added: boolean }[]): string {
+    const chain = baseToken === undefined ? { basisT: base.basisT, transactions: [] as unknown[] } : this.open(baseToken);
+    const flat: unknown[] = [];
+    for (const d of datoms) flat.push(d.e, d.a, d.v, d.added);
+    const transactions = [...chain.transactions, [after.basisT, after.state.nextUserN, after.state.nextDbN, flat]];
+    const payload = Buffer.from(encode([chain.basisT, transactions]));
+    const token = `${payload.toString('base64url')}.${this.mac(payload).toString('base64url')}`;
+    this.cacheSpeculative(token, after);
+    return token;
+  }
+
+  private async atBasis(ref: DbRef, transactor: Transactor): Promise<Db> {
+    const current = transactor.db();
+    if (ref.basisT > current.basisT) {
+      fail('db/basis-not-reached', `This node has database ${JSON.stringify(ref.database)} up to t ${current.basisT}, not yet t ${ref.basisT}. Retry shortly (the client does), or sync first.`, { database: ref.database, basisT: ref.basisT, nodeBasisT: current.basisT });
+    }
+    if (ref.basisT === current.basisT) return current;
+    const kept = this.kept.get(ref.database)?.get(ref.basisT);
+    if (kept !== undefined) return kept.db;
+    return current.asOf(await this.tAtMost(current, ref));
+  }
+
+  /** The filter of a db value not kept: its asOf, never past its basis. */
+  private async tAtMost(current: Db, ref: DbRef): Promise<number> {
+    if (ref.asOf === undefined) return ref.basisT;
+    const asOf = ref.asOf;
+    const t = typeof asOf === 'number' ? asOf : await readDb(current.state.base, () => current.asOf(asOf).asOfT!);
+    return Math.min(t, ref.basisT);
+  }
+
+  private async speculativeDb(ref: DbRef, transactor: Transactor): Promise<Db> {
+    const token = ref.with!;
+    const cached = this.speculative.get(token);
+    if (cached !== undefined) return cached;
+    const chain = this.open(token);
+    const current = transactor.db();
+    const base = chain.basisT === current.basisT ? current : this.kept.get(ref.database)?.get(chain.basisT)?.db;
+    if (base === undefined) {
+      fail('db/invalid-reference', `The speculative db value (from with) was made on t ${chain.basisT} of ${JSON.stringify(ref.database)}, which this node no longer keeps. Call with() again on a newer db value.`, { database: ref.database, basisT: chain.basisT });
+    }
+    let db = base;
+    for (const entry of chain.transactions) {
+      const [t, nextUserN, nextDbN, flat] = entry as [number, number, number, unknown[]];
+      const tx = txOfT(t);
+      const datoms: RowDatom[] = [];
+      for (let i = 0; i < flat.length; i += 4) datoms.push(new RowDatom(flat[i] as number, flat[i + 1] as number, flat[i + 2], tx, flat[i + 3] as boolean));
+      const logged: LoggedTransaction = { t, datoms, nextUserN, nextDbN };
+      const before = db;
+      db = before.state.base === null ? replay(before, logged) : await readDb(before.state.base, () => replay(before, logged));
+    }
+    this.cacheSpeculative(token, db);
+    return db;
+  }
+
+  private open(token: string): { basisT: number; transactions: unknown[] } {
+    const [payloadText, macText, extra] = token.split('.');
+    const invalid = (): never => fail('db/invalid-reference', 'The speculative db value (from with) is not one this node made: its token does not verify. Call with() again.', {});
+    if (typeof payloadText !== 'string' || typeof macText !== 'string' || extra !== undefined) return invalid();
+    const payload = Buffer.from(payloadText, 'base64url');
+    const given = Buffer.from(macText, 'base64url');
+    const expected = this.mac(payload);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid();
+    const [basisT, transactions] = decode(payload) as [number, unknown[]];
+    return { basisT, transactions };
+  }
+
+  private mac(payload: Uint8Array): Buffer {
+    return createHmac('sha256', this.sealKey).update(payload).digest();
+  }
+
+  private cacheSpeculative(token: string, db: Db): void {
+    this.speculative.delete(token);
+    this.speculative.set(token, db);
+    if (this.speculative.size > SPECULATIVE_MAX) this.speculative.delete(this.speculative.keys().next().value!);
+  }
+}

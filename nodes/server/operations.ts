@@ -1,0 +1,313 @@
+//! What each operation of the HTTP API does on the node: checks its arguments, resolves db
+//! references, runs the engine, and shapes the answer for the wire (client/wire/protocol.ts).
+//! Handlers answer a value, or a `Stream` of items for lazy results; the server (server.ts)
+//! encodes either, and stops a stream's work when its client stops reading.
+import type { DbRef, Operation } from '../../client/wire/protocol.ts';
+import { flattenDatoms } from '../../client/wire/protocol.ts';
+import { EmbeddedDb, parseTxData } from '../../client/embedded.ts';
+import type { Db } from '../db/db.ts';
+import { readDb } from '../db/durable-base.ts';
+import type { EntityRef } from '../db/database.ts';
+import { processIoStats } from '../cache/io-stats.ts';
+import { indexPull, pull, pullMany } from '../pull/index.ts';
+import { query } from '../query/index.ts';
+import type { System } from '../transactor/system.ts';
+import type { Transactor } from '../transactor/transactor.ts';
+import { fail } from '../util/errors.ts';
+import type { DbRefs } from './db-refs.ts';
+
+/** A lazy answer: items in order, in chunks. */
+export class Stream {
+  constructor(readonly chunks: AsyncIterable<readonly unknown[]>) {}
+}
+
+export interface OperationContext {
+  readonly system: System;
+  readonly refs: DbRefs;
+  /** The longest a query may run, in ms; a query's own timeout is capped by it. */
+  readonly queryTimeoutMs: number;
+  /** Called when a database is created or deleted (access keys, db values kept). */
+  readonly onCreated: (name: string) => Promise<void>;
+  readonly onDeleted: (name: string) => Promise<void>;
+  /** The databases the caller may see in listDatabases (null: all). */
+  readonly visibleDatabases: ReadonlySet<string> | null;
+}
+
+export type Args = Readonly<Record<string, unknown>>;
+type Handler = (args: Args, context: OperationContext) => Promise<unknown>;
+
+const CHUNK_ITEMS = 1000;
+
+function wrongType(name: string, value: unknown, expected: string): never {
+  return fail('request/wrong-type', `Argument ${name} is ${describe(value)}; expected ${expected}.`, { argument: name, value: describe(value), expected });
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return `a ${(value as object).constructor?.name ?? typeof value}`;
+}
+
+const check = {
+  string(args: Args, name: string): string {
+    const value = args[name];
+    return typeof value === 'string' ? value : wrongType(name, value, 'a string');
+  },
+  optionalCount(args: Args, name: string): number | undefined {
+    const value = args[name];
+    if (value === undefined || value === null) return undefined;
+    return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : wrongType(name, value, 'a non-negative integer');
+  },
+  optionalT(args: Args, name: string): number | undefined {
+    return check.optionalCount(args, name);
+  },
+  array(args: Args, name: string): readonly unknown[] {
+    const value = args[name];
+    return Array.isArray(value) ? value : wrongType(name, value, 'an array');
+  },
+  txData(args: Args): string | readonly unknown[] {
+    const value = args.txData;
+    return typeof value === 'string' || Array.isArray(value) ? value : wrongType('txData', value, 'EDN text or an array of forms');
+  },
+  ref(value: unknown, name: string): DbRef {
+    const ref = value as DbRef;
+    const ok =
+      typeof ref === 'object' &&
+      ref !== null &&
+      typeof ref.database === 'string' &&
+      Number.isSafeInteger(ref.basisT) &&
+      ref.basisT >= 0 &&
+      (ref.asOf === undefined || typeof ref.asOf === 'number' || ref.asOf instanceof Date) &&
+      (ref.since === undefined || typeof ref.since === 'number' || ref.since instanceof Date) &&
+      (ref.history === undefined || typeof ref.history === 'boolean') &&
+      (ref.with === undefined || typeof ref.with === 'string');
+    return ok ? ref : fail('db/invalid-reference', `Argument ${name} is not a db value reference ({database, basisT, asOf?, since?, history?, with?}), got ${describe(value)}.`, { argument: name });
+  },
+};
+
+/** The databases an operation's arguments name (for authorization). */
+export function databasesOf(operation: Operation, args: Args): string[] {
+  switch (operation) {
+    case 'listDatabases':
+    case 'ioStats':
+      return [];
+    case 'createDatabase':
+    case 'deleteDatabase':
+      return [check.string(args, 'name')];
+    case 'connect':
+    case 'sync':
+    case 'transact':
+    case 'txRange':
+    case 'gcStorage':
+      return [check.string(args, 'database')];
+    case 'q':
+    case 'qseq':
+      return queryRefs(args).map(([, ref]) => ref.database);
+    default:
+      return [check.ref(args.db, 'db').database];
+  }
+}
+
+/** The positions of db references among a query's args (`dbArgs`), with the references. */
+function queryRefs(args: Args): Array<[number, DbRef]> {
+  const values = args.args === undefined ? [] : check.array(args, 'args');
+  const positions = args.dbArgs === undefined ? [] : check.array(args, 'dbArgs');
+  return positions.map((p) => {
+    if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 0 || p >= values.length) wrongType('dbArgs', p, `positions in args (0 to ${values.length - 1})`);
+    return [p, check.ref(values[p], `args[${p}]`)] as [number, DbRef];
+  });
+}
+
+async function transactorOf(context: OperationContext, database: string): Promise<Transactor> {
+  return context.system.connect(database);
+}
+
+/** The db value a `db` argument names. */
+async function dbArg(args: Args, context: OperationContext): Promise<Db> {
+  const ref = check.ref(args.db, 'db');
+  return context.refs.resolve(ref, await transactorOf(context, ref.database));
+}
+
+/** Chunks of at most CHUNK_ITEMS items from an async iterable. */
+async function* chunked<T>(source: AsyncIterable<T>, map: (item: T, out: unknown[]) => void): AsyncGenerator<unknown[]> {
+  let chunk: unknown[] = [];
+  let n = 0;
+  for await (const item of source) {
+    map(item, chunk);
+    if (++n === CHUNK_ITEMS) {
+      yield chunk;
+      chunk = [];
+      n = 0;
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+async function* arrayChunks(items: readonly unknown[]): AsyncGenerator<unknown[]> {
+  for (let i = 0; i < items.length; i += CHUNK_ITEMS) yield items.slice(i, i + CHUNK_ITEMS);
+}
+
+function pushDatom(d: { e: number; a: number; v: unknown; tx: number; added: boolean }, out: unknown[]): void {
+  out.push(d.e, d.a, d.v, d.tx, d.added);
+}
+
+function keepAndRef(context: OperationContext, database: string, db: Db): DbRef {
+  context.refs.keep(database, db);
+  return context.refs.refOf(database, db);
+}
+
+async function runQuery(args: Args, context: OperationContext): Promise<unknown> {
+  const values = [...(args.args === undefined ? [] : check.array(args, 'args'))];
+  let base = null;
+  for (const [position, ref] of queryRefs(args)) {
+    const db = await context.refs.resolve(ref, await transactorOf(context, ref.database));
+    values[position] = db;
+    base ??= db.state.base;
+  }
+  const timeout = check.optionalCount(args, 'timeout');
+  return readDb(base, () =>
+    query({
+      query: args.query,
+      args: values,
+      timeout: Math.min(timeout ?? context.queryTimeoutMs, context.queryTimeoutMs),
+      offset: check.optionalCount(args, 'offset') ?? null,
+      limit: args.limit === -1 ? null : (check.optionalCount(args, 'limit') ?? null),
+    }),
+  );
+}
+
+export const handlers: Readonly<Record<Operation, Handler>> = {
+  async listDatabases(_args, context) {
+    const names = await context.system.listDatabases();
+    const visible = context.visibleDatabases;
+    return visible === null ? names : names.filter((name) => visible.has(name));
+  },
+  async createDatabase(args, context) {
+    const name = check.string(args, 'name');
+    const created = await context.system.createDatabase(name);
+    await context.onCreated(name);
+    return created;
+  },
+  async deleteDatabase(args, context) {
+    const name = check.string(args, 'name');
+    const deleted = await context.system.deleteDatabase(name);
+    if (deleted) await context.onDeleted(name);
+    return deleted;
+  },
+  async gcStorage(args, context) {
+    const olderThan = args.olderThan;
+    if (!(olderThan instanceof Date)) wrongType('olderThan', olderThan, 'an instant');
+    return (await transactorOf(context, check.string(args, 'database'))).gcStorage(olderThan as Date);
+  },
+  async ioStats() {
+    return processIoStats.snapshot();
+  },
+  async connect(args, context) {
+    const database = check.string(args, 'database');
+    return keepAndRef(context, database, (await transactorOf(context, database)).db());
+  },
+  async sync(args, context) {
+    const database = check.string(args, 'database');
+    const t = check.optionalT(args, 't');
+    const timeoutMs = Math.min(check.optionalCount(args, 'timeout') ?? 10_000, 60_000);
+    const transactor = await transactorOf(context, database);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+    });
+    try {
+      const db = await Promise.race([transactor.sync(t), expired]);
+      return keepAndRef(context, database, db);
+    } catch (error) {
+      if ((error as Error).message !== 'timeout') throw error;
+      return fail('db/basis-not-reached', `Database ${JSON.stringify(database)} did not reach t ${t} on this node within ${timeoutMs} ms (it is at t ${transactor.db().basisT}). Retry, or check that t came from this system.`, { database, t, timeoutMs });
+    } finally {
+      clearTimeout(timer);
+    }
+  },
+  async transact(args, context) {
+    const database = check.string(args, 'database');
+    const txData = parseTxData(check.txData(args));
+    const key = args.idempotencyKey;
+    if (key !== undefined && typeof key !== 'string') wrongType('idempotencyKey', key, 'a string');
+    const transactor = await transactorOf(context, database);
+    const report = await transactor.transact(txData, key === undefined ? undefined : { idempotencyKey: key });
+    const t = report.t;
+    if (!report.duplicate) {
+      context.refs.keep(database, report.dbBefore);
+      context.refs.keep(database, report.dbAfter);
+    }
+    return {
+      dbBefore: { database, basisT: t - 1 },
+      dbAfter: { database, basisT: t },
+      txData: flattenDatoms(report.txData),
+      tempids: report.tempids,
+      duplicate: report.duplicate,
+    };
+  },
+  async txRange(args, context) {
+    const transactor = await transactorOf(context, check.string(args, 'database'));
+    const start = check.optionalT(args, 'start');
+    const end = check.optionalT(args, 'end');
+    return new Stream(chunked(transactor.txRange(start, end), (entry, out) => out.push({ t: entry.t, data: flattenDatoms(entry.data) })));
+  },
+  q: runQuery,
+  async qseq(args, context) {
+    const result = await runQuery(args, context);
+    if (!Array.isArray(result)) fail('query/invalid-input', 'qseq needs a relation or collection find spec.', {});
+    return new Stream(arrayChunks(result as unknown[]));
+  },
+  async pull(args, context) {
+    const db = await dbArg(args, context);
+    return readDb(db.state.base, () => pull(db, args.pattern as never, args.eid as EntityRef));
+  },
+  async pullMany(args, context) {
+    const db = await dbArg(args, context);
+    const eids = check.array(args, 'eids');
+    return readDb(db.state.base, () => pullMany(db, args.pattern as never, eids as EntityRef[]));
+  },
+  async datoms(args, context) {
+    const db = new EmbeddedDb(await dbArg(args, context));
+    const components = args.components === undefined ? [] : check.array(args, 'components');
+    const options = { offset: check.optionalCount(args, 'offset'), limit: check.optionalCount(args, 'limit') };
+    return new Stream(chunked(db.datoms(check.string(args, 'index') as never, components, options), pushDatom));
+  },
+  async indexRange(args, context) {
+    const db = new EmbeddedDb(await dbArg(args, context));
+    const options = { offset: check.optionalCount(args, 'offset'), limit: check.optionalCount(args, 'limit') };
+    return new Stream(chunked(db.indexRange(args.attribute, args.start ?? null, args.end ?? null, options), pushDatom));
+  },
+  async indexPull(args, context) {
+    const db = await dbArg(args, context);
+    const options = args.options as Record<string, unknown> | undefined;
+    if (typeof options !== 'object' || options === null) wrongType('options', options, 'an object {index, selector, start, reverse?, offset?, limit?}');
+    const results = await readDb(db.state.base, () => indexPull(db, options as never));
+    return new Stream(arrayChunks(results));
+  },
+  async with(args, context) {
+    const ref = check.ref(args.db, 'db');
+    const db = await context.refs.resolve(ref, await transactorOf(context, ref.database));
+    const txData = parseTxData(check.txData(args));
+    const report = await readDb(db.state.base, () => db.with(txData));
+    const token = context.refs.sealWith(ref.with, db, report.dbAfter, report.txData);
+    return {
+      dbBefore: ref,
+      dbAfter: context.refs.refOf(ref.database, report.dbAfter, token),
+      txData: flattenDatoms(report.txData),
+      tempids: report.tempids,
+    };
+  },
+  async stats(args, context) {
+    return new EmbeddedDb(await dbArg(args, context)).stats();
+  },
+  async entid(args, context) {
+    return new EmbeddedDb(await dbArg(args, context)).entid(args.ref);
+  },
+  async ident(args, context) {
+    const e = args.e;
+    if (typeof e !== 'number') wrongType('e', e, 'an entity id');
+    return new EmbeddedDb(await dbArg(args, context)).ident(e as number);
+  },
+};
