@@ -58,12 +58,15 @@ export interface ChildNode {
   stop(): Promise<void>;
 }
 
-/** Starts `factum serve` as a child process; its log goes to `logFile`. */
-export async function startChildNode(dir: string, logFile: string, port = 0): Promise<ChildNode> {
+/**
+ * Starts `factum serve` as a child process; its log goes to `logFile`. `environment` adds to this
+ * process's (FACTUM_STORAGE=aws and the AWS settings run it on AWS storage instead of `dir`).
+ */
+export async function startChildNode(dir: string, logFile: string, port = 0, environment: Readonly<Record<string, string>> = {}): Promise<ChildNode> {
   const main = fileURLToPath(new URL('./main.ts', import.meta.url));
   mkdirSync(path.dirname(path.resolve(logFile)), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--dir', dir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--dir', dir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...environment } });
   child.stderr!.pipe(log);
   const lines = createInterface({ input: child.stdout! });
   const announcement = await new Promise<Announcement>((resolve, reject) => {

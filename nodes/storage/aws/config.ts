@@ -10,6 +10,8 @@
 //!   FACTUM_DYNAMODB_ENDPOINT    DynamoDB endpoint override (emulator)            no
 //!   FACTUM_S3_ENDPOINT          S3 endpoint override (emulator; path style)      no
 //!   FACTUM_KMS_ENDPOINT         KMS endpoint override (emulator)                 no
+//!   FACTUM_STORAGE_PREFIX       a name space inside the table and the bucket      no
+//!                               (several systems or test runs sharing them)
 
 import { fail } from '../../util/errors.ts';
 
@@ -131,5 +133,6 @@ export function awsStorageConfigFromEnvironment(environment: Readonly<Record<str
     dynamodbEndpoint: read('FACTUM_DYNAMODB_ENDPOINT'),
     s3Endpoint: read('FACTUM_S3_ENDPOINT'),
     kmsEndpoint: read('FACTUM_KMS_ENDPOINT'),
+    ...(read('FACTUM_STORAGE_PREFIX') === undefined ? {} : { prefix: read('FACTUM_STORAGE_PREFIX') }),
   });
 }
