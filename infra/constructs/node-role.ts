@@ -2,8 +2,8 @@
 //! prefixes, its key, its log group, its EFS access point, and the one node bundle object.
 //! A query group reads only; the primary group (transactor, indexer) also writes, and creates
 //! access keys under `access/` (the first admin key at first start, a database's read-write and
-//! read-only keys when the database is created), sealed with the key under their encryption
-//! context. Every node lists and opens access keys: it checks the signature of every request.
+//! read-only keys when the database is created, deleted with it), sealed with the key under their
+//! encryption context. Every node lists and opens access keys: it checks the signature of every request.
 
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -102,7 +102,8 @@ function bucketStatements(bucketArn: string, role: NodeRole): iam.PolicyStatemen
     new iam.PolicyStatement({ sid: 'Revisions', actions: ['s3:GetObject'], resources: [objects(bucketPrefixes.revisions)] }),
     new iam.PolicyStatement({
       sid: 'AccessKeys',
-      actions: writer ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'],
+      // The primary group also deletes a database's keys with the database (nodes/server/access-keys).
+      actions: writer ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] : ['s3:GetObject'],
       resources: [objects(bucketPrefixes.access)],
     }),
     new iam.PolicyStatement({

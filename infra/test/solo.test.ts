@@ -132,7 +132,7 @@ describe('solo system', () => {
   it('lets primary nodes create and open access keys, KMS only under their encryption context', () => {
     const statements = statementsOf(system.json[computeName]!).filter((statement) => statement.policy.startsWith('PrimaryIam'));
     const access = statements.find((statement) => renderValue(statement.Resource) === '<import:factum-demo-BucketArn>/access/*');
-    expect(access?.Action).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect([access?.Action].flat().sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
     const list = statements.find((statement) => statement.Action === 's3:ListBucket');
     expect((list?.Condition as any).StringLike['s3:prefix']).toContain('access/*');
     const kms = statements.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('kms:')));
