@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { openLocalKeyStore, openS3KeyStore, type AccessKeyStore } from './server/access-keys/index.ts';
 import type { AccessKey } from '../client/remote/access-key.ts';
 import { createLogger } from './server/log.ts';
-import { createMetrics, recordProcessMemory } from './server/metrics.ts';
+import { createMetrics } from './server/metrics.ts';
+import { NodeObserver } from './server/observe.ts';
 import { readNodeSettings, type Environment, type NodeSettings } from './server/settings.ts';
 import { DbRefs } from './server/db-refs.ts';
 import { startNodeServer, type NodeServer } from './server/server.ts';
@@ -81,6 +82,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
   reloadTimer.unref();
 
   const refs = new DbRefs();
+  const observer = new NodeObserver(log, metrics);
   const server = await startNodeServer({
     system: settings.system,
     host: settings.host,
@@ -95,7 +97,9 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
       system,
       refs,
       queryTimeoutMs: settings.queryTimeoutMs,
+      onTransaction: (database, t, datoms, ms, duplicate) => observer.transaction(database, t, datoms, ms, duplicate),
       onCreated: async (name) => {
+        observer.watch(name, await system.connect(name));
         const existing = (await keys.list()).filter((key) => key.database === name);
         if (!existing.some((key) => key.permission === 'read-write')) await keys.create('read-write', name);
         if (!existing.some((key) => key.permission === 'read-only')) await keys.create('read-only', name);
@@ -103,6 +107,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
       },
       onDeleted: async (name) => {
         refs.forget(name);
+        observer.forget(name);
         await keys.deleteDatabaseKeys(name);
         await reloadKeys();
       },
@@ -112,13 +117,12 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
   for (const name of await system.listDatabases()) {
     const started = Date.now();
     const transactor = await system.connect(name);
+    observer.watch(name, transactor);
     log.info({ event: 'database/opened', database: name, basisT: transactor.db().basisT, ms: Date.now() - started });
   }
   server.ready();
   const keyFile = settings.storage.kind === 'local' ? path.resolve(settings.storage.dir, 'access', 'admin', `${admin.keyId}.json`) : null;
   log.info({ event: 'node/started', endpoint: server.endpoint, storage: settings.storage.kind, port: settings.port });
-  const memoryTimer = setInterval(() => recordProcessMemory(metrics), 10_000);
-  memoryTimer.unref();
   let stopping: Promise<void> | null = null;
   return {
     endpoint: server.endpoint,
@@ -130,10 +134,10 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
       (stopping ??= (async () => {
         log.info({ event: 'node/stopping' });
         clearInterval(reloadTimer);
-        clearInterval(memoryTimer);
         await server.drain(settings.drainMs);
         await system.close();
         await keys.close();
+        observer.stop();
         metrics.stop();
         log.info({ event: 'node/stopped' });
       })()),

@@ -29,6 +29,8 @@ export interface OperationContext {
   /** Called when a database is created or deleted (access keys, db values kept). */
   readonly onCreated: (name: string) => Promise<void>;
   readonly onDeleted: (name: string) => Promise<void>;
+  /** Called after each transaction (metrics and the transaction log line). */
+  readonly onTransaction?: (database: string, t: number, datoms: number, ms: number, duplicate: boolean) => void;
   /** The databases the caller may see in listDatabases (null: all). */
   readonly visibleDatabases: ReadonlySet<string> | null;
 }
@@ -233,8 +235,10 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     const key = args.idempotencyKey;
     if (key !== undefined && typeof key !== 'string') wrongType('idempotencyKey', key, 'a string');
     const transactor = await transactorOf(context, database);
+    const started = performance.now();
     const report = await transactor.transact(txData, key === undefined ? undefined : { idempotencyKey: key });
     const t = report.t;
+    context.onTransaction?.(database, t, report.txData.length, performance.now() - started, report.duplicate);
     if (!report.duplicate) {
       context.refs.keep(database, report.dbBefore);
       context.refs.keep(database, report.dbAfter);
