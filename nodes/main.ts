@@ -9,6 +9,7 @@
 //! log), and serves the client API over HTTP (nodes/server/server.ts). `/health` answers 200 only
 //! once all of that is done. SIGTERM drains in-flight requests, then stops.
 import { realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLocalKeyStore, openS3KeyStore, type AccessKeyStore } from './server/access-keys/index.ts';
@@ -54,7 +55,7 @@ async function openStorage(settings: NodeSettings): Promise<Storage> {
 /** Starts a node; resolves once it is ready (storage open, keys loaded, every database caught up). */
 export async function startNode(settings: NodeSettings, output?: NodeJS.WritableStream): Promise<RunningNode> {
   // Logs and metrics (EMF) are lines on stdout, which the CloudWatch agent ships, unless `output` is given.
-  const log = createLogger({ level: settings.logLevel, ...(output === undefined ? {} : { destination: output }), base: { system: settings.system, group: settings.group, role: settings.role } });
+  const log = createLogger({ level: settings.logLevel, ...(output === undefined ? {} : { destination: output }), base: { system: settings.system, group: settings.group, role: settings.role, node: hostname() } });
   const metrics = createMetrics({ dimensions: { system: settings.system, group: settings.group }, ...(output === undefined ? {} : { emit: (line: string) => void output.write(line + '\n') }) });
   const storage = await openStorage(settings);
   const system = new System(storage, { indexing: { worker: settings.storage.kind === 'local', ...settings.cache } });
