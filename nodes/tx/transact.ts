@@ -100,6 +100,12 @@ class Transaction implements Coercion {
   private readonly assertions = new FactMap<Fact>();
   /** Retracted facts by fact key, each with its current row. */
   private readonly retractions = new FactMap<Fact & { row: number }>();
+  /**
+   * Retractions of facts that are not in db-before: they change nothing, but asserting the same
+   * fact in the same transaction is still a conflict (Datomic: "Two datoms in the same transaction
+   * conflict"). Made on the first one.
+   */
+  private absentRetractions: FactMap<Fact> | null = null;
   /** Card-one values asserted in this transaction, by `e a`. */
   private readonly cardOne = new EntityAttributeMap<unknown>();
   private ensures: Array<{ e: number; spec: unknown }> = none;
@@ -206,7 +212,7 @@ class Transaction implements Coercion {
   /** Asserts [e attribute v]; `fact` is an object holding exactly those, when the caller has one. */
   private assert(e: number, attribute: Attribute, v: unknown, fact: Fact | null = null): void {
     const a = attribute.id;
-    if (this.retractions.has(e, a, v)) this.datomConflict(e, attribute, v);
+    if (this.retractions.has(e, a, v) || this.absentRetractions?.has(e, a, v) === true) this.datomConflict(e, attribute, v);
     if (attribute.cardinality === 'one') {
       if (this.cardOne.has(e, a) && !valuesEqual(this.cardOne.get(e, a), v)) {
         fail('transact/cardinality-conflict', `Two values for cardinality-one ${attribute.ident} of entity ${e} in one transaction: ${describe(this.cardOne.get(e, a))} and ${describe(v)}.`, { e, attribute: attribute.ident.toString(), values: [this.cardOne.get(e, a), v] });
@@ -218,9 +224,15 @@ class Transaction implements Coercion {
 
   private retract(e: number, attribute: Attribute, v: unknown, hasValue: boolean): void {
     const a = attribute.id;
-    // Retracting a fact that is not there changes nothing.
-    const facts = hasValue ? [currentFact(this.state, e, a, v)] : currentFacts(this.state, 'eavt', [e, a]);
-    for (const fact of facts) if (fact !== null) this.retractFact(e, attribute, fact);
+    if (!hasValue) {
+      for (const fact of currentFacts(this.state, 'eavt', [e, a])) this.retractFact(e, attribute, fact);
+      return;
+    }
+    const fact = currentFact(this.state, e, a, v);
+    if (fact !== null) return this.retractFact(e, attribute, fact);
+    // Retracting a fact that is not there changes nothing, but it still conflicts with asserting it.
+    if (this.assertions.has(e, a, v)) this.datomConflict(e, attribute, v);
+    (this.absentRetractions ??= new FactMap()).set({ e, attribute, v });
   }
 
   /** Retracts a current fact of entity `e`. */
