@@ -1,6 +1,7 @@
 //! factum's client API, one interface in two forms: embedded (the engine in this process) and
 //! remote (a node over HTTP). The engine is loaded on first use of an embedded client (never
-//! imported statically), so a remote client stays small enough for AWS Lambda.
+//! imported statically), so a remote client stays small enough for AWS Lambda. client/remote.ts is
+//! the remote half alone, for bundles that must hold none of the engine.
 //!
 //! ```ts
 //! import { createClient } from 'factum/client';
@@ -11,9 +12,10 @@
 //! await conn.transact('[{:db/ident :item/sku :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}]');
 //! const { tempids } = await conn.transact([{ 'db/id': 'x', 'item/sku': 'A-1' }]);
 //! ```
-import type { Client, ClientConfig, Db, EmbeddedClientConfig, QueryRequest, RemoteClientConfig } from './types.ts';
+import type { Client, ClientConfig, EmbeddedClientConfig } from './types.ts';
 import { FactumError } from '../nodes/util/errors.ts';
-import { openRemoteClient } from './remote/remote-client.ts';
+import { createClient as createRemoteClient } from './remote.ts';
+import { queryFunctions } from './query-functions.ts';
 
 export type * from './types.ts';
 export { FactumError } from '../nodes/util/errors.ts';
@@ -37,19 +39,6 @@ function describeConfig(config: unknown): unknown {
   return typeof config === 'object' && config !== null ? Object.keys(config) : config;
 }
 
-function createRemoteClient(config: RemoteClientConfig): Client {
-  const problems: string[] = [];
-  if (typeof config.endpoint !== 'string' || config.endpoint === '') problems.push(`endpoint is ${JSON.stringify(config.endpoint)}; expected the node's URL, e.g. http://127.0.0.1:8182`);
-  if (typeof config.system !== 'string' || config.system === '') problems.push(`system is ${JSON.stringify(config.system)}; expected the system's name`);
-  const ways = (['accessKey', 'keyFile', 'credentials'] as const).filter((name) => config[name] !== undefined);
-  if (ways.length !== 1) problems.push(`give exactly one of accessKey, keyFile or credentials (given: ${ways.length === 0 ? 'none' : ways.join(', ')})`);
-  if (problems.length > 0) {
-    // Never echo the config: it may hold a secret.
-    throw new FactumError('client/invalid-config', `The remote client's configuration is not valid: ${problems.join('; ')}.`, { problems });
-  }
-  return openRemoteClient(config);
-}
-
 function createEmbeddedClient(config: EmbeddedClientConfig): Client {
   const embedded = import('./embedded.ts').then((m) => m.openEmbeddedClient(config));
   embedded.catch(() => {}); // surfaced by the first call
@@ -64,37 +53,11 @@ function createEmbeddedClient(config: EmbeddedClientConfig): Client {
   };
 }
 
-function isDb(x: unknown): x is Db {
-  return typeof x === 'object' && x !== null && typeof (x as Db).runQuery === 'function' && typeof (x as Db).basisT === 'number';
-}
-
-/**
- * Runs a query: `await q('[:find ?sku :where [_ :item/sku ?sku]]', conn.db())`. The query is EDN
- * text or data; inputs follow `:in` (a db value for each `$` source).
- */
-export function q(query: QueryRequest['query'], ...args: unknown[]): Promise<unknown> {
-  return runQuery({ query, args });
-}
-
-/** Datomic's arg-map form: `await query({ query, args: [db], timeout: 1000, limit: 10 })`. */
-export function runQuery(request: QueryRequest): Promise<unknown> {
-  const db = (request.args ?? []).find(isDb);
-  if (db !== undefined) return db.runQuery(request);
-  // No db among the inputs (a query over collections only): run it here.
-  return import('../nodes/query/index.ts').then((m) => m.query(request));
-}
-
-/**
- * A query's results one at a time, as Datomic's qseq: `for await (const row of qseq(query, db))`.
- * Relation and collection find specs only. Breaking out of the loop stops the work.
- */
-export async function* qseq(query: QueryRequest['query'], ...args: unknown[]): AsyncGenerator<unknown> {
-  const request = { query, args };
-  const db = args.find(isDb);
-  if (db !== undefined) {
-    yield* db.runQseq(request);
-    return;
-  }
-  const m = await import('../nodes/query/index.ts');
-  yield* m.qseq(query, ...args);
-}
+/** `q`, `runQuery` and `qseq` (client/query-functions.ts); a query without a db value among its inputs runs here, on the engine, loaded on first use. */
+export const { q, runQuery, qseq } = queryFunctions({
+  runQuery: (request) => import('../nodes/query/index.ts').then((m) => m.query(request)),
+  async *qseq(query, args) {
+    const m = await import('../nodes/query/index.ts');
+    yield* m.qseq(query, ...args);
+  },
+});
