@@ -9,10 +9,13 @@
 //!
 //! ## Deployment
 //!
-//! Bundle (the Lambda runtime provides the AWS SDK; client/remote.ts keeps the engine out):
+//! Bundle (the Lambda runtime provides the AWS SDK; client/remote.ts keeps the engine out), split
+//! so that the AWS SDK and the KMS envelope load only when a key is fetched from S3 (one file would
+//! load the KMS client at every cold start; see client/lambda-bundle.test.ts), and zip the folder:
 //!
-//!   npx esbuild client/examples/lambda-handler.ts --bundle --minify --platform=node --format=esm \
-//!     --target=node20 '--external:@aws-sdk/*' --outfile=dist/items/index.mjs
+//!   npx esbuild index=client/examples/lambda-handler.ts --bundle --minify --splitting --platform=node \
+//!     --format=esm --target=node20 '--external:@aws-sdk/*' --out-extension:.js=.mjs \
+//!     --chunk-names='chunks/[name]-[hash]' --outdir=dist/items
 //!
 //! Runtime `nodejs20.x` (or later), handler `index.handler`. The function runs in the system's VPC:
 //! the compute stack's `PrivateSubnetIds` and `ClientSecurityGroupId` (docs/deploy.md).
