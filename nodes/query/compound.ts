@@ -4,8 +4,9 @@
 //! are bound now, then:
 //!   not   removes the rows whose join values the body matched (anti-join)
 //!   or    joins the union of the branches' results over its variables
-//! `not` joins on its variables that occur outside it (the planner runs it once those are bound);
-//! the rest are local to it. `not-join` and `or-join` join on the variables they name.
+//! `not` joins on every variable it uses (Datomic: "All variables used in a not clause will unify
+//! with the surrounding query"), so all of them must be bound before it runs; `not-join` and
+//! `or-join` join on the variables they name, the others being local to them.
 import { fail } from '../util/errors.ts';
 import { formatClause } from './format.ts';
 import { antiJoin, join, project, union, type Relation } from './relation.ts';
@@ -20,9 +21,11 @@ function innerScope(scope: Scope, source: string): Scope {
 }
 
 export function runNot(scope: Scope, clause: NotClause, relation: Relation): Relation {
-  const joinVariables = clause.variables !== null
-    ? clause.variables.map((v) => v.name)
-    : [...collectVariables(clause.clauses)].filter((v) => relation.columns.includes(v));
+  const joinVariables = clause.variables !== null ? clause.variables.map((v) => v.name) : [...collectVariables(clause.clauses)];
+  const unbound = joinVariables.filter((v) => !relation.columns.includes(v));
+  if (unbound.length > 0) {
+    fail('query/insufficient-binding', `${formatClause(clause)} needs ${unbound.join(', ')} bound before it runs; every variable of a not joins with the query (use not-join to keep some local).`, { clause: formatClause(clause), variables: unbound });
+  }
   const seed = project(relation, joinVariables, true);
   const matched = solve(innerScope(scope, clause.source), clause.clauses, seed);
   return antiJoin(relation, project(matched, joinVariables, true));

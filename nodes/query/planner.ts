@@ -16,7 +16,7 @@ import type { Relation } from './relation.ts';
 import { isDatabase, withDefaultSource, type Scope } from './scope.ts';
 import { formatClause } from './format.ts';
 import type { Clause, PatternClause } from './syntax.ts';
-import { argumentVariables, clauseVariables, collectVariables } from './variables.ts';
+import { argumentVariables, clauseVariables } from './variables.ts';
 
 /** Static facts about one clause of a conjunction. */
 export interface ClauseInfo {
@@ -24,8 +24,6 @@ export interface ClauseInfo {
   readonly variables: ReadonlySet<string>;
   /** Variables that must be bound before the clause can run (beyond those it binds itself). */
   readonly needs: readonly string[];
-  /** For `not` without a join list: its variables that also occur outside it (the join candidates). */
-  readonly joinCandidates: ReadonlySet<string> | null;
   readonly eager: boolean;
 }
 
@@ -34,30 +32,28 @@ const infoCache = new WeakMap<readonly Clause[], ClauseInfo[]>();
 export function clauseInfos(clauses: readonly Clause[]): ClauseInfo[] {
   let infos = infoCache.get(clauses);
   if (infos === undefined) {
-    infos = clauses.map((clause, i) => infoFor(clause, clauses.filter((_, j) => j !== i)));
+    infos = clauses.map(infoFor);
     infoCache.set(clauses, infos);
   }
   return infos;
 }
 
-function infoFor(clause: Clause, others: readonly Clause[]): ClauseInfo {
+function infoFor(clause: Clause): ClauseInfo {
   const variables = clauseVariables(clause);
   switch (clause.kind) {
     case 'predicate':
-      return { clause, variables, needs: [...argumentVariables(clause.args, new Set())], joinCandidates: null, eager: true };
+      return { clause, variables, needs: [...argumentVariables(clause.args, new Set())], eager: true };
     case 'function':
-      return { clause, variables, needs: [...argumentVariables(clause.args, new Set())], joinCandidates: null, eager: true };
-    case 'not': {
-      if (clause.variables !== null) return { clause, variables, needs: clause.variables.map((v) => v.name), joinCandidates: null, eager: true };
-      const outside = collectVariables(others.filter((c) => c.kind !== 'not'));
-      const joinCandidates = new Set([...variables].filter((v) => outside.has(v)));
-      return { clause, variables, needs: [...joinCandidates], joinCandidates: collectVariables(clause.clauses), eager: true };
-    }
+      return { clause, variables, needs: [...argumentVariables(clause.args, new Set())], eager: true };
+    case 'not':
+      // Datomic: "All variables used in a not clause will unify with the surrounding query" (nested
+      // function bindings included); a plain not is a not-join on all of them. `variables` is that set.
+      return { clause, variables, needs: [...variables], eager: true };
     case 'or':
-      return { clause, variables, needs: clause.variables?.required.map((v) => v.name) ?? [], joinCandidates: null, eager: false };
+      return { clause, variables, needs: clause.variables?.required.map((v) => v.name) ?? [], eager: false };
     case 'rule-call':
     case 'pattern':
-      return { clause, variables, needs: [], joinCandidates: null, eager: false };
+      return { clause, variables, needs: [], eager: false };
   }
 }
 
@@ -91,25 +87,50 @@ export function canRunNow(scope: Scope, info: ClauseInfo, bound: ReadonlySet<str
 }
 
 function wouldRun(infos: readonly ClauseInfo[], bound: ReadonlySet<string>): boolean {
-  const known = new Set(bound);
+  return settle(infos, bound).pending.size === 0;
+}
+
+/**
+ * Runs clauses in any order that works, on variable names only: the clauses that could never run
+ * (`pending`) and every variable bound at the end. A clause is ready once its needs are bound and
+ * the clauses nested in it (a not's body, each branch of an or) could run too.
+ */
+function settle(infos: readonly ClauseInfo[], inputColumns: Iterable<string>): { pending: Set<ClauseInfo>; bound: Set<string> } {
+  const bound = new Set(inputColumns);
   const pending = new Set(infos);
   let progressed = true;
   while (progressed && pending.size > 0) {
     progressed = false;
     for (const info of pending) {
-      if (isReady(info, known)) {
+      if (isReady(info, bound) && nestedRunnable(info, bound)) {
         pending.delete(info);
-        for (const v of bindsOf(info)) known.add(v);
+        for (const v of bindsOf(info)) bound.add(v);
         progressed = true;
       }
     }
   }
-  return pending.size === 0;
+  return { pending, bound };
+}
+
+/** The seeds a clause's nested bodies start from, once its needs are bound: [body, bound variables]. */
+function nestedBodies(info: ClauseInfo, bound: ReadonlySet<string>): Array<[readonly Clause[], string[]]> {
+  const clause = info.clause;
+  if (clause.kind === 'not') return [[clause.clauses, [...info.needs]]];
+  if (clause.kind === 'or') {
+    const visible = [...info.variables].filter((v) => bound.has(v));
+    return clause.branches.map((branch) => [branch, visible]);
+  }
+  return [];
+}
+
+function nestedRunnable(info: ClauseInfo, bound: ReadonlySet<string>): boolean {
+  return nestedBodies(info, bound).every(([body, seed]) => wouldRun(clauseInfos(body), new Set(seed)));
 }
 
 /**
  * Checks, before any work, that some order runs every clause: predicates and functions must get
- * their inputs bound, `not` its join variables, `or-join` its required variables.
+ * their inputs bound, `not` every variable it uses (`not-join` those it names), `or-join` its
+ * required variables; and the same inside every not body and or branch, whatever the data.
  */
 const runnableCache = new WeakMap<readonly ClauseInfo[], Set<string>>();
 
@@ -123,23 +144,14 @@ export function checkRunnable(infos: readonly ClauseInfo[], inputColumns: readon
 }
 
 function checkRunnableOnce(infos: readonly ClauseInfo[], inputColumns: readonly string[]): void {
-  const bound = new Set(inputColumns);
-  const pending = new Set(infos);
-  let progressed = true;
-  while (progressed && pending.size > 0) {
-    progressed = false;
-    for (const info of pending) {
-      if (isReady(info, bound)) {
-        pending.delete(info);
-        for (const v of bindsOf(info)) bound.add(v);
-        progressed = true;
-      }
-    }
-  }
+  const { pending, bound } = settle(infos, inputColumns);
   for (const info of pending) {
     const missing = info.needs.filter((v) => !bound.has(v));
+    // Its own variables are bound: what cannot run is inside it; report that clause.
+    if (missing.length === 0) for (const [body, seed] of nestedBodies(info, bound)) checkRunnableOnce(clauseInfos(body), seed);
     const code = info.clause.kind === 'predicate' || info.clause.kind === 'function' ? 'query/unbound-variable' : 'query/insufficient-binding';
-    fail(code, `The clause ${formatClause(info.clause)} needs ${missing.join(', ')} bound, but no other clause binds ${missing.length > 1 ? 'them' : 'it'}.`, {
+    const how = info.clause.kind === 'not' && info.clause.variables === null ? ' (every variable of a not must be bound outside it; use not-join [?v ...] to join on some and keep the others local)' : '';
+    fail(code, `The clause ${formatClause(info.clause)} needs ${missing.join(', ')} bound, but no other clause binds ${missing.length > 1 ? 'them' : 'it'}${how}.`, {
       clause: formatClause(info.clause), variables: missing,
     });
   }

@@ -37,7 +37,7 @@ type Term = { var: string } | { value: string | number };
 type Clause =
   | { kind: 'pattern'; e: string; attribute: 'name' | 'age' | 'tag' | 'friend' | 'parent'; v: Term }
   | { kind: 'predicate'; op: '<' | '>' | '<=' | '>=' | '=' | '!='; left: string; right: Term }
-  | { kind: 'not'; body: Clause[] }
+  | { kind: 'not'; join: string[] | null; body: Clause[] }
   | { kind: 'or'; branches: Clause[][] }
   | { kind: 'rule'; name: 'reach' | 'named'; args: string[] }
   | { kind: 'function'; fn: 'inc' | 'str'; arg: string; out: string };
@@ -99,10 +99,14 @@ function addNot(state: State): void {
   const { random } = state;
   if (state.entities.length === 0) return;
   const e = pick(random, state.entities);
-  const body: Clause[] = random() < 0.5
-    ? [{ kind: 'pattern', e, attribute: 'age', v: { value: int(random, 8) * 5 } }]
-    : [{ kind: 'pattern', e, attribute: 'friend', v: { var: '?local' } }, { kind: 'pattern', e: '?local', attribute: 'tag', v: { value: pick(random, ['x', 'y']) } }];
-  state.clauses.push({ kind: 'not', body });
+  // A variable local to the body needs not-join: every variable of a plain not joins (issue 20).
+  if (random() < 0.5) {
+    state.clauses.push({ kind: 'not', join: null, body: [{ kind: 'pattern', e, attribute: 'age', v: { value: int(random, 8) * 5 } }] });
+    return;
+  }
+  const tag = pick(random, ['x', 'y']);
+  const body: Clause[] = [{ kind: 'pattern', e, attribute: 'friend', v: { var: '?local' } }, { kind: 'pattern', e: '?local', attribute: 'tag', v: { value: tag } }];
+  state.clauses.push({ kind: 'not', join: [e], body });
 }
 
 function addOr(state: State): void {
@@ -203,7 +207,7 @@ function render(clause: Clause, engine: 'factum' | 'datascript'): string {
     case 'predicate':
       return `[(${engine === 'datascript' && clause.op === '!=' ? 'not=' : clause.op} ${clause.left} ${term(clause.right)})]`;
     case 'not':
-      return `(not ${clause.body.map((c) => render(c, engine)).join(' ')})`;
+      return `(${clause.join === null ? 'not' : `not-join [${clause.join.join(' ')}]`} ${clause.body.map((c) => render(c, engine)).join(' ')})`;
     case 'or':
       return `(or ${clause.branches.map((b) => (b.length === 1 ? render(b[0]!, engine) : `(and ${b.map((c) => render(c, engine)).join(' ')})`)).join(' ')})`;
     case 'rule':
