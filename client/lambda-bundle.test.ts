@@ -11,11 +11,11 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** The bundle options of the deployment notes in client/examples/lambda-handler.ts (and of bench/lambda-bundle.bench.ts). */
-const options = { bundle: true, minify: true, splitting: true, platform: 'node', format: 'esm', target: 'node20', external: ['@aws-sdk/*'], outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]', metafile: true, logLevel: 'silent' } as const;
+const options: BuildOptions = { bundle: true, minify: true, splitting: true, platform: 'node', format: 'esm', target: 'node20', external: ['@aws-sdk/*'], outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]', metafile: true, logLevel: 'silent' };
 
 /**
  * The only files under nodes/ a remote client may hold: plain values and their codes, shared with
@@ -34,7 +34,7 @@ const bundles = {} as Record<Name, { dir: string; entry: string; metafile: Metaf
 
 async function bundle(name: Name, outdir: string): Promise<{ dir: string; entry: string; metafile: Metafile }> {
   const result = await build({ ...options, entryPoints: [{ in: entries[name], out: 'index' }], outdir });
-  return { dir: outdir, entry: path.join(outdir, 'index.mjs'), metafile: result.metafile };
+  return { dir: outdir, entry: path.join(outdir, 'index.mjs'), metafile: result.metafile! };
 }
 
 beforeAll(async () => {
