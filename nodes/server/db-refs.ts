@@ -6,7 +6,7 @@
 //! transaction it commits, every basis it hands out), bounded in count and age. A reference whose
 //! basis is not among them is served from the newest db value filtered to its basis (`asOf`),
 //! which holds the same datoms; the one difference is that attributes installed after that basis
-//! are known to it by name (docs/server.md).
+//! are known to it by name (docs/server.md). At most KEPT_MAX are kept per database.
 //!
 //! Speculative db values (`with`): the reference carries a token holding the datoms of its
 //! speculative transactions and the basis they were made on, sealed with an HMAC under a key
@@ -24,18 +24,12 @@ import type { Transactor } from '../transactor/transactor.ts';
 import { fail } from '../util/errors.ts';
 import { txOfT } from '../datom/datom.ts';
 
-/** Db values kept per database, and for how long. */
+/** Db values kept per database (the newest), and speculative ones in all. */
 const KEPT_MAX = 512;
-const KEPT_MS = 120_000;
 const SPECULATIVE_MAX = 64;
 
-interface Kept {
-  readonly db: Db;
-  readonly atMs: number;
-}
-
 export class DbRefs {
-  private readonly kept = new Map<string, Map<number, Kept>>();
+  private readonly kept = new Map<string, Map<number, Db>>();
   private readonly speculative = new Map<string, Db>();
   private readonly sealKey = randomBytes(32);
 
@@ -44,14 +38,9 @@ export class DbRefs {
     let byBasis = this.kept.get(database);
     if (byBasis === undefined) this.kept.set(database, (byBasis = new Map()));
     if (byBasis.has(db.basisT)) return;
-    byBasis.set(db.basisT, { db, atMs: Date.now() });
-    if (byBasis.size > KEPT_MAX) {
-      const now = Date.now();
-      for (const [t, kept] of byBasis) {
-        if (byBasis.size <= KEPT_MAX / 2 && now - kept.atMs < KEPT_MS) break;
-        byBasis.delete(t);
-      }
-    }
+    byBasis.set(db.basisT, db);
+    // Oldest first (insertion order); memory, not time, bounds what is kept.
+    if (byBasis.size > KEPT_MAX) byBasis.delete(byBasis.keys().next().value!);
   }
 
   /** Forgets a deleted database. */
@@ -69,9 +58,12 @@ export class DbRefs {
     return ref;
   }
 
-  /** The db value a reference names; `transactor` is its database's. */
-  async resolve(ref: DbRef, transactor: Transactor): Promise<Db> {
-    let db = ref.with === undefined ? await this.atBasis(ref, transactor) : await this.speculativeDb(ref, transactor);
+  /**
+   * The db value a reference names; `transactor` is its database's. `exact` refuses a basis that
+   * is no longer kept instead of serving it filtered (`with` needs the db value itself).
+   */
+  async resolve(ref: DbRef, transactor: Transactor, exact = false): Promise<Db> {
+    let db = ref.with === undefined ? await this.atBasis(ref, transactor, exact) : await this.speculativeDb(ref, transactor);
     if (ref.asOf !== undefined) db = db.asOf(ref.asOf);
     if (ref.since !== undefined) db = db.since(ref.since);
     if (ref.history === true) db = db.history();
@@ -90,14 +82,17 @@ export class DbRefs {
     return token;
   }
 
-  private async atBasis(ref: DbRef, transactor: Transactor): Promise<Db> {
+  private async atBasis(ref: DbRef, transactor: Transactor, exact: boolean): Promise<Db> {
     const current = transactor.db();
     if (ref.basisT > current.basisT) {
       fail('db/basis-not-reached', `This node has database ${JSON.stringify(ref.database)} up to t ${current.basisT}, not yet t ${ref.basisT}. Retry shortly (the client does), or sync first.`, { database: ref.database, basisT: ref.basisT, nodeBasisT: current.basisT });
     }
     if (ref.basisT === current.basisT) return current;
     const kept = this.kept.get(ref.database)?.get(ref.basisT);
-    if (kept !== undefined) return kept.db;
+    if (kept !== undefined) return kept;
+    if (exact) {
+      fail('db/invalid-reference', `This node no longer keeps database ${JSON.stringify(ref.database)} at t ${ref.basisT} (it is at t ${current.basisT}), which with() needs. Call with() on a newer db value (conn.db() after sync()).`, { database: ref.database, basisT: ref.basisT, nodeBasisT: current.basisT });
+    }
     return current.asOf(await this.tAtMost(current, ref));
   }
 
@@ -115,7 +110,7 @@ export class DbRefs {
     if (cached !== undefined) return cached;
     const chain = this.open(token);
     const current = transactor.db();
-    const base = chain.basisT === current.basisT ? current : this.kept.get(ref.database)?.get(chain.basisT)?.db;
+    const base = chain.basisT === current.basisT ? current : this.kept.get(ref.database)?.get(chain.basisT);
     if (base === undefined) {
       fail('db/invalid-reference', `The speculative db value (from with) was made on t ${chain.basisT} of ${JSON.stringify(ref.database)}, which this node no longer keeps. Call with() again on a newer db value.`, { database: ref.database, basisT: chain.basisT });
     }

@@ -292,7 +292,7 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
   },
   async with(args, context) {
     const ref = check.ref(args.db, 'db');
-    const db = await context.refs.resolve(ref, await transactorOf(context, ref.database));
+    const db = await context.refs.resolve(ref, await transactorOf(context, ref.database), true);
     const txData = parseTxData(check.txData(args));
     const report = await readDb(db.state.base, () => db.with(txData));
     const token = context.refs.sealWith(ref.with, db, report.dbAfter, report.txData);

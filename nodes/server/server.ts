@@ -93,6 +93,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     const edn = (request.headers.accept ?? '').includes(contentTypes.edn);
     let operation: string = '-';
     let keyId: string | undefined;
+    let streamed: { items: number; complete: boolean } | undefined;
     try {
       if (state !== 'ready') {
         throw new FactumError(state === 'stopping' ? 'server/stopping' : 'server/not-ready', state === 'stopping' ? 'This node is stopping; retry against another node or in a moment.' : 'This node is still starting (opening storage and catching up with the log); retry in a moment.', {});
@@ -119,11 +120,11 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
         const headers: Record<string, string> = {};
         // The handler used the database, so its transactor is open: this costs no storage read.
         if (typeof database === 'string' && permission !== 'admin') headers[basisHeader] = String((await context.system.connect(database)).db().basisT);
-        if (result instanceof Stream) await sendStream(request, response, result, edn, headers);
+        if (result instanceof Stream) streamed = await sendStream(response, result, edn, headers);
         else sendValue(response, 200, result, edn, headers);
       });
       observers.metrics?.count('Requests', 1, { Operation: operation });
-      observers.log.info({ event: 'request', operation, keyId, status: response.statusCode, ms: Math.round(performance.now() - started) });
+      observers.log.info({ event: 'request', operation, keyId, status: response.statusCode, ms: Math.round(performance.now() - started), ...streamed });
     } catch (error) {
       const wire = toWireError(error);
       if (wire.category === 'fault') observers.log.error({ event: 'error', operation, keyId, code: wire.code, error: error instanceof Error ? error.stack : String(error) }, 'request failed');
@@ -255,33 +256,38 @@ function toEdn(value: unknown): unknown {
  * Sends a stream's chunks as frames, waiting whenever the socket's buffer is full, and stopping
  * the producer when the client goes away.
  */
-async function sendStream(request: IncomingMessage, response: ServerResponse, stream: Stream, edn: boolean, headers: Record<string, string>): Promise<void> {
+async function sendStream(response: ServerResponse, stream: Stream, edn: boolean, headers: Record<string, string>): Promise<{ items: number; complete: boolean }> {
   const iterator = stream.chunks[Symbol.asyncIterator]();
   // The first chunk before the headers: an error in it is still a plain error response.
-  let first = await iterator.next();
+  let next = await iterator.next();
   response.writeHead(200, { 'content-type': edn ? contentTypes.edn : contentTypes.frames, ...headers });
   let gone = false;
+  let items = 0;
   const onClose = (): void => {
     gone = true;
   };
   response.once('close', onClose);
   try {
     if (edn) response.write('[');
-    while (!first.done && !gone) {
-      const items = first.value;
-      const ok = edn ? response.write(items.map((item) => printEdn(toEdn(item))).join(' ') + '\n') : response.write(encodeFrame(encode({ items })));
-      if (!ok && !gone) await new Promise<void>((resolve) => {
-        response.once('drain', resolve);
-        response.once('close', resolve);
-      });
+    while (!next.done && !gone) {
+      const chunk = next.value;
+      items += chunk.length;
+      const ok = edn ? response.write(chunk.map((item) => printEdn(toEdn(item))).join(' ') + '\n') : response.write(encodeFrame(encode({ items: chunk })));
+      if (!ok && !gone) {
+        await new Promise<void>((resolve) => {
+          response.once('drain', resolve);
+          response.once('close', resolve);
+        });
+      }
       if (gone) break;
-      first = await iterator.next();
+      next = await iterator.next();
     }
-    if (gone) return;
+    if (gone) return { items, complete: false };
     response.end(edn ? ']\n' : encodeFrame(encode({ end: true })));
+    return { items, complete: true };
   } finally {
     response.off('close', onClose);
+    // The client went away (or a frame failed): end the producer's work (a scan, a query's rows).
     if (gone || !response.writableEnded) await iterator.return?.();
-    void request;
   }
 }
