@@ -47,6 +47,9 @@ export async function serve(dir: string, port: number): Promise<void> {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // Whoever read our output is gone (a closed pipe): nobody can learn the endpoint or read the log
+    // any more, so the node stops as it does on SIGTERM.
+    process.stdout.once('error', stop);
   });
 }
 
