@@ -83,7 +83,7 @@ export function prepareCall(target: Target, key: { keyId: string; secret: string
 }
 
 /** Sends `request` as it is (its own connection unless `agent` is given) and reads the whole answer. */
-export function send(target: Target, request: RawRequest, agent: http.Agent | false = false): Promise<RawResponse> {
+export function send(target: Target, request: RawRequest, agent: http.Agent | false = false, signal?: AbortSignal): Promise<RawResponse> {
   const url = new URL(target.endpoint);
   return new Promise((resolve, reject) => {
     const outgoing = http.request(
@@ -96,6 +96,7 @@ export function send(target: Target, request: RawRequest, agent: http.Agent | fa
         agent,
         // Send the header names and values exactly as given, even invalid ones a test made.
         insecureHTTPParser: true,
+        ...(signal === undefined ? {} : { signal }),
       },
       (response) => {
         const chunks: Buffer[] = [];
