@@ -15,7 +15,7 @@ import { compilePattern, countConstants, countDatoms, boundVariables, fixedFor, 
 import type { Relation } from './relation.ts';
 import { isDatabase, withDefaultSource, type Scope } from './scope.ts';
 import { formatClause } from './format.ts';
-import type { Clause, PatternClause } from './syntax.ts';
+import type { Clause, PatternClause, RuleCallClause, RuleSet } from './syntax.ts';
 import { argumentVariables, clauseVariables } from './variables.ts';
 
 /** Static facts about one clause of a conjunction. */
@@ -68,41 +68,58 @@ export function isReady(info: ClauseInfo, bound: ReadonlySet<string>): boolean {
  * bound of the or's variables, and a rule call has its required arguments bound.
  */
 export function canRunNow(scope: Scope, info: ClauseInfo, bound: ReadonlySet<string>): boolean {
-  if (!isReady(info, bound)) return false;
+  if (!isReady(info, bound) || !requiredArgumentsBound(info, bound, scope.rules)) return false;
   const clause = info.clause;
   if (clause.kind === 'or') {
     const visible = new Set([...info.variables].filter((v) => bound.has(v)));
-    return clause.branches.every((branch) => wouldRun(clauseInfos(branch), visible));
-  }
-  if (clause.kind === 'rule-call') {
-    const branches = scope.rules?.get(clause.name);
-    if (branches === undefined) return true;
-    const required = Math.max(...branches.map((b) => b.variables.required.length));
-    for (let i = 0; i < required && i < clause.args.length; i++) {
-      const a = clause.args[i]!;
-      if (a.kind === 'blank' || (a.kind === 'variable' && !bound.has(a.name))) return false;
-    }
+    return clause.branches.every((branch) => wouldRun(clauseInfos(branch), visible, scope.rules));
   }
   return true;
 }
 
-function wouldRun(infos: readonly ClauseInfo[], bound: ReadonlySet<string>): boolean {
-  return settle(infos, bound).pending.size === 0;
+/**
+ * The arguments a rule call must have bound (Datomic: "If the required variables are not bound,
+ * Datomic will report an incorrect anomaly"): the variables in its rule's required positions; a
+ * blank `_` or a position past the arguments can never be bound. An unknown rule requires nothing
+ * here (it is refused when it runs).
+ */
+function requiredArgumentsBound(info: ClauseInfo, bound: ReadonlySet<string>, rules: RuleSet | null): boolean {
+  return unboundRequiredArguments(info, bound, rules).length === 0;
+}
+
+function unboundRequiredArguments(info: ClauseInfo, bound: ReadonlySet<string>, rules: RuleSet | null): string[] {
+  const clause = info.clause;
+  if (clause.kind !== 'rule-call') return [];
+  const branches = rules?.get(clause.name);
+  if (branches === undefined) return [];
+  const required = Math.max(...branches.map((b) => b.variables.required.length));
+  const unbound: string[] = [];
+  for (let i = 0; i < required; i++) {
+    const a = clause.args[i];
+    if (a === undefined || a.kind === 'blank') unbound.push(`argument ${i + 1}`);
+    else if (a.kind === 'variable' && !bound.has(a.name)) unbound.push(a.name);
+  }
+  return unbound;
+}
+
+function wouldRun(infos: readonly ClauseInfo[], bound: ReadonlySet<string>, rules: RuleSet | null): boolean {
+  return settle(infos, bound, rules).pending.size === 0;
 }
 
 /**
  * Runs clauses in any order that works, on variable names only: the clauses that could never run
- * (`pending`) and every variable bound at the end. A clause is ready once its needs are bound and
- * the clauses nested in it (a not's body, each branch of an or) could run too.
+ * (`pending`) and every variable bound at the end. A clause is ready once its needs are bound, a
+ * rule call's required arguments too, and the clauses nested in it (a not's body, each branch of
+ * an or) could run as well.
  */
-function settle(infos: readonly ClauseInfo[], inputColumns: Iterable<string>): { pending: Set<ClauseInfo>; bound: Set<string> } {
+function settle(infos: readonly ClauseInfo[], inputColumns: Iterable<string>, rules: RuleSet | null): { pending: Set<ClauseInfo>; bound: Set<string> } {
   const bound = new Set(inputColumns);
   const pending = new Set(infos);
   let progressed = true;
   while (progressed && pending.size > 0) {
     progressed = false;
     for (const info of pending) {
-      if (isReady(info, bound) && nestedRunnable(info, bound)) {
+      if (isReady(info, bound) && requiredArgumentsBound(info, bound, rules) && nestedRunnable(info, bound, rules)) {
         pending.delete(info);
         for (const v of bindsOf(info)) bound.add(v);
         progressed = true;
@@ -123,36 +140,47 @@ function nestedBodies(info: ClauseInfo, bound: ReadonlySet<string>): Array<[read
   return [];
 }
 
-function nestedRunnable(info: ClauseInfo, bound: ReadonlySet<string>): boolean {
-  return nestedBodies(info, bound).every(([body, seed]) => wouldRun(clauseInfos(body), new Set(seed)));
+function nestedRunnable(info: ClauseInfo, bound: ReadonlySet<string>, rules: RuleSet | null): boolean {
+  return nestedBodies(info, bound).every(([body, seed]) => wouldRun(clauseInfos(body), new Set(seed), rules));
 }
 
 /**
  * Checks, before any work, that some order runs every clause: predicates and functions must get
  * their inputs bound, `not` every variable it uses (`not-join` those it names), `or-join` its
- * required variables; and the same inside every not body and or branch, whatever the data.
+ * required variables, a rule call its rule's required arguments; and the same inside every not
+ * body and or branch, whatever the data. (A rule's own body is checked when it is called, with
+ * the arguments bound at the call.)
  */
-const runnableCache = new WeakMap<readonly ClauseInfo[], Set<string>>();
+const runnableCache = new WeakMap<readonly ClauseInfo[], Map<RuleSet | null, Set<string>>>();
 
-export function checkRunnable(infos: readonly ClauseInfo[], inputColumns: readonly string[]): void {
+export function checkRunnable(infos: readonly ClauseInfo[], inputColumns: readonly string[], rules: RuleSet | null): void {
   const signature = inputColumns.join(' ');
-  let checked = runnableCache.get(infos);
-  if (checked?.has(signature)) return;
-  checkRunnableOnce(infos, inputColumns);
-  if (checked === undefined) runnableCache.set(infos, (checked = new Set()));
+  let byRules = runnableCache.get(infos);
+  if (byRules?.get(rules)?.has(signature)) return;
+  checkRunnableOnce(infos, inputColumns, rules);
+  if (byRules === undefined) runnableCache.set(infos, (byRules = new Map()));
+  let checked = byRules.get(rules);
+  if (checked === undefined) byRules.set(rules, (checked = new Set()));
   checked.add(signature);
 }
 
-function checkRunnableOnce(infos: readonly ClauseInfo[], inputColumns: readonly string[]): void {
-  const { pending, bound } = settle(infos, inputColumns);
+function checkRunnableOnce(infos: readonly ClauseInfo[], inputColumns: readonly string[], rules: RuleSet | null): void {
+  const { pending, bound } = settle(infos, inputColumns, rules);
   for (const info of pending) {
+    const clause = formatClause(info.clause);
+    const required = unboundRequiredArguments(info, bound, rules);
+    if (required.length > 0) {
+      fail('query/insufficient-binding', `The rule ${(info.clause as RuleCallClause).name} requires ${required.join(', ')} bound before it is called, but nothing binds ${required.length > 1 ? 'them' : 'it'} in ${clause}.`, {
+        rule: (info.clause as RuleCallClause).name, clause, variables: required,
+      });
+    }
     const missing = info.needs.filter((v) => !bound.has(v));
     // Its own variables are bound: what cannot run is inside it; report that clause.
-    if (missing.length === 0) for (const [body, seed] of nestedBodies(info, bound)) checkRunnableOnce(clauseInfos(body), seed);
+    if (missing.length === 0) for (const [body, seed] of nestedBodies(info, bound)) checkRunnableOnce(clauseInfos(body), seed, rules);
     const code = info.clause.kind === 'predicate' || info.clause.kind === 'function' ? 'query/unbound-variable' : 'query/insufficient-binding';
     const how = info.clause.kind === 'not' && info.clause.variables === null ? ' (every variable of a not must be bound outside it; use not-join [?v ...] to join on some and keep the others local)' : '';
-    fail(code, `The clause ${formatClause(info.clause)} needs ${missing.join(', ')} bound, but no other clause binds ${missing.length > 1 ? 'them' : 'it'}${how}.`, {
-      clause: formatClause(info.clause), variables: missing,
+    fail(code, `The clause ${clause} needs ${missing.join(', ')} bound, but no other clause binds ${missing.length > 1 ? 'them' : 'it'}${how}.`, {
+      clause, variables: missing,
     });
   }
 }

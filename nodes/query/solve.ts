@@ -52,7 +52,7 @@ function runClause(scope: Scope, clause: Clause, relation: Relation): Step {
  */
 export function solve(scope: Scope, clauses: readonly Clause[], input: Relation, keep?: ReadonlySet<string>): Relation {
   const infos = clauseInfos(clauses);
-  checkRunnable(infos, input.columns);
+  checkRunnable(infos, input.columns, scope.rules);
   const components = new Components(input);
   const remaining = new Set(infos);
   const run = (info: ClauseInfo, estimated: number | null): void => {
