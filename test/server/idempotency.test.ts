@@ -3,7 +3,8 @@
 //
 // - Through a fault proxy (fault-proxy.ts) that drops the responses of transact requests after
 //   the node did the work: the remote client retries with its key; every transaction is in the
-//   log once, and the client's answer is the log's (t, tempids, datoms).
+//   log once, and the client's answer is the log's (t, tempids, datoms, and db values that read
+//   as the original's). Reads through a proxy dropping answers of every operation are retried.
 // - At the protocol level, by hand: the same key twice (one after the other, and at once) gets
 //   the same answer, the second `duplicate: true`; invalid keys are refused and write nothing.
 // - kill -9 of the node while keyed transactions are in flight, a restart on the same directory,
@@ -110,11 +111,29 @@ describe('idempotency keys through the fault proxy and the remote client', () =>
         const entity = logged.data.find((d) => d.v === value)!.e;
         expect(report.tempids, `${value}: the client's tempids`).toEqual({ x: entity });
         expect(ednEqual(tuples(report.txData), tuples(logged.data)), `${value}: the client's datoms\n${printEdn(tuples(report.txData))}\nthe log's\n${printEdn(tuples(logged.data))}`).toBe(true);
+        // The db values of an answer to a retry (a duplicate) read as those of the original.
+        expect(await report.dbAfter.pull('[:k/key]', entity), `${value}: read at its dbAfter`).toEqual({ 'k/key': value });
+        expect((await report.dbBefore.pull('[:k/key]', entity))?.['k/key'], `${value}: visible before its t`).toBeUndefined();
       }
       // Nothing else was written: the schema, then one transaction per value.
       const all = [];
       for await (const entry of (await direct.connect('proxy')).txRange()) all.push(entry.t);
       expect(all.length).toBe(1 + values.length);
+
+      // Reads are idempotent: dropped answers of every operation, streams included, are retried.
+      const readProxy = await startFaultProxy({ host: url.hostname, port: Number(url.port) }, { seed: 4242, dropRate: 0.3 });
+      const reader = createClient({ endpoint: readProxy.endpoint, system: node.system, keyFile: node.keyFile, retry: { attemptsMax: 40, backoffBaseMs: 2, backoffMaxMs: 20 } });
+      try {
+        const readConn = await reader.connect('proxy');
+        for (let i = 0; i < 10; i++) expect(await keysInLog(readConn)).toEqual(inLog);
+        const query = '[:find (count ?e) . :where [?e :k/key]]';
+        for (let i = 0; i < 10; i++) expect(await readConn.db().runQuery({ query, args: [readConn.db()] })).toBe(values.length);
+        expect(readProxy.count('drop-response', '/api/txRange')).toBeGreaterThan(0);
+        expect(readProxy.count('drop-response', '/api/q')).toBeGreaterThan(0);
+      } finally {
+        await reader.close();
+        await readProxy.close();
+      }
     } finally {
       await faulty.close();
       await direct.close();
