@@ -51,7 +51,8 @@ describe('streams over HTTP', () => {
     }
     const streams = (await streamLines(logFile)).filter((line) => line.operation === 'datoms');
     expect(streams).toHaveLength(2);
-    const [stopped, finished] = streams as [{ items: number; complete: boolean }, { items: number; complete: boolean }];
+    const stopped = streams[0]!;
+    const finished = streams[1]!;
     expect(stopped.complete).toBe(false);
     // Five wire items a datom; the abandoned scan sent far fewer than all of them.
     expect(stopped.items).toBeLessThan((200_000 * 5) / 2);
