@@ -28,10 +28,13 @@ const schema = '[{:db/ident :k/key :db/valueType :db.type/string :db/cardinality
 const txDataOf = (key: string): unknown[] => [{ 'db/id': 'x', 'k/key': key }];
 
 let work: string;
+/** Every node started, so that a failed test leaves none running. */
+const started: ChildNode[] = [];
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'factum-server-idempotency-'));
 });
 afterAll(async () => {
+  for (const child of started) await child.stop();
   await rm(work, { recursive: true, force: true });
 });
 
@@ -45,6 +48,7 @@ interface Node {
 
 async function startNode(dir: string, port = 0): Promise<Node> {
   const child = await startChildNode(dir, path.join(dir, 'node.log'), port);
+  started.push(child);
   const { endpoint, system, keyFile } = child.announcement;
   return { child, endpoint, system, keyFile: keyFile!, key: await readAccessKeyFile(keyFile!) };
 }
