@@ -98,7 +98,7 @@ describe('the Lambda bundle of the remote client', () => {
     expect(atStart.externals.filter((external) => !isBuiltin(external))).toEqual([]);
     expect(atStart.inputs.filter((input) => input.startsWith('nodes/storage/'))).toEqual([]);
     const dynamic = Object.values(bundles[name].metafile.outputs).flatMap((output) => output.imports.filter((imported) => imported.kind === 'dynamic-import').map((imported) => imported.external === true ? imported.path : 'chunk'));
-    expect(dynamic.sort()).toEqual(['@aws-sdk/client-kms', '@aws-sdk/client-s3', 'chunk']);
+    expect([...new Set(dynamic)].sort()).toEqual(['@aws-sdk/client-kms', '@aws-sdk/client-s3', 'chunk']);
   });
 
   it('exports exactly the names of client/index.ts', async () => {

@@ -10,12 +10,17 @@
 //!   [1: format = 1][2: n, big-endian][n: wrapped data key][12: iv][16: GCM tag][ciphertext]
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+// The KMS client's module is loaded when first needed, not here: a remote client bundled into one
+// file for Lambda loads this module lazily, and a static import would be hoisted to its start.
+import type * as Kms from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { fail, FactumError } from '../../util/errors.ts';
 import type { RetryPolicy } from './config.ts';
 import { resolveRetryPolicy, withRetries } from './retry.ts';
 
 export type EncryptionContext = Readonly<Record<string, string>>;
+
+const kmsModule = (): Promise<typeof Kms> => import('@aws-sdk/client-kms');
 
 const format = 1;
 const ivBytes = 12;
@@ -65,6 +70,7 @@ export async function sealSecret(
   options: EnvelopeOptions = {},
 ): Promise<Uint8Array> {
   checkContext(context);
+  const { GenerateDataKeyCommand } = await kmsModule();
   const answer = await withRetries(resolveRetryPolicy(options.retry), 'sealSecret', `KMS key ${keyId}`, ({ abortSignal }) =>
     kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { ...context } }), { abortSignal }),
   );
@@ -109,6 +115,7 @@ function parseEnvelope(sealed: Uint8Array): Envelope {
 }
 
 async function unwrapDataKey(kms: KMSClient, wrapped: Uint8Array, context: EncryptionContext, options: EnvelopeOptions): Promise<Uint8Array> {
+  const { DecryptCommand } = await kmsModule();
   const answer = await withRetries(resolveRetryPolicy(options.retry), 'openSecret', 'KMS Decrypt', async ({ abortSignal }) => {
     try {
       return await kms.send(new DecryptCommand({ CiphertextBlob: wrapped, EncryptionContext: { ...context } }), { abortSignal });
