@@ -338,15 +338,25 @@ class Transaction implements Coercion {
       if (x.e !== this.txId) txInstantNotCurrent(x);
       given = x;
     }
+    // The instant the transaction gets when it sets none: the transactor's clock, or the previous
+    // transaction's instant if the clock is behind it.
+    const clockMs = Math.max(nowMs, last);
     if (given !== undefined) {
+      // Datomic: "you must choose a :db/txInstant value that is not older than any existing
+      // transaction, and not newer than the transactor's clock time." A later one would make
+      // asOf/since a Date name a future that has not happened, and hold every later transaction
+      // to it. No tolerance: Datomic's documentation gives none.
       const ms = (given.v as Date).getTime();
       if (ms < last) {
         fail('transact/tx-instant-in-past', `:db/txInstant ${describe(given.v)} is before the previous transaction's ${new Date(last).toISOString()}; transaction instants never go backwards.`, { txInstant: given.v, previous: new Date(last) });
       }
+      if (ms > clockMs) {
+        fail('transact/tx-instant-in-future', `:db/txInstant ${describe(given.v)} is later than the transactor's clock, ${new Date(clockMs).toISOString()}; an explicit instant must be between the previous transaction's ${new Date(last).toISOString()} and now.`, { txInstant: given.v, now: new Date(clockMs), previous: new Date(last) });
+      }
       this.txInstantMs = ms;
       return;
     }
-    this.txInstantMs = Math.max(nowMs, last);
+    this.txInstantMs = clockMs;
     const attribute = this.state.schema.attribute(ATTR.txInstant)!;
     // Transactions within one millisecond (a run of `with`) share one Date, a value like any other.
     if (recentInstant.getTime() !== this.txInstantMs) recentInstant = new Date(this.txInstantMs);

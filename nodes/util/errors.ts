@@ -42,6 +42,7 @@ export const codes = {
   'transact/entity-spec-failed': 'incorrect',
   'transact/tx-instant-in-past': 'incorrect',
   'transact/tx-instant-not-current': 'incorrect',
+  'transact/tx-instant-in-future': 'incorrect',
   'transact/unreachable-entity': 'incorrect',
   'transact/function-failed': 'incorrect',
   'transact/unknown-function': 'incorrect',
