@@ -92,6 +92,12 @@ function buildAttribute(db: Db, e: number, ident: Keyword | null, after: Map<num
     fail('schema/invalid-attribute', `${identName} has :db/unique ${uniqueName}; expected :db.unique/identity or :db.unique/value.`, { ident: identName });
   }
   const isComponent = after.get(ATTR.isComponent)?.[0] === true;
+  // Datomic's schema reference, :db/unique: "To add a uniqueness constraint to an attribute: The
+  // attribute must have a :db/cardinality of :db.cardinality/one". Checked on the attribute as it
+  // will be, so it covers installing one, adding :db/unique, and changing a unique one to many.
+  if (uniqueName !== null && cardinalityName.name === 'many') {
+    fail('schema/invalid-attribute', `${identName} has :db/unique ${uniqueName} and :db/cardinality :db.cardinality/many; a unique attribute must be :db.cardinality/one.`, { ident: identName, unique: uniqueName.toString(), cardinality: cardinalityName.toString() });
+  }
   if (isComponent && valueType !== 'ref') {
     fail('schema/invalid-attribute', `${identName} is :db/isComponent but its type is ${valueType}; components must be refs.`, { ident: identName });
   }

@@ -38,6 +38,32 @@ describe('schema as data', () => {
     expect(ok.with([{ 'db/id': kw('person/name'), 'db/unique': kw('db.unique/value') }]).dbAfter.attribute(kw('person/name'))!.unique).toBe('value');
   });
 
+  // Datomic's schema reference, :db/unique: "To add a uniqueness constraint to an attribute: The
+  // attribute must have a :db/cardinality of :db.cardinality/one". Issue 20: factum installed one.
+  describe('a unique attribute of cardinality many (issue 20)', () => {
+    for (const unique of ['db.unique/identity', 'db.unique/value']) {
+      it(`is refused when installed with ${unique}, and nothing is written`, () => {
+        expectRejected(emptyDb(), [attr('x/tags', 'string', { many: true, 'db/unique': kw(unique) })], 'schema/invalid-attribute');
+      });
+    }
+    it('is refused when :db/unique is added to a cardinality-many attribute', () => {
+      expectRejected(peopleDb(), [{ 'db/id': kw('person/aliases'), 'db/unique': kw('db.unique/value') }], 'schema/invalid-attribute');
+    });
+    it('is refused when a unique attribute is changed to cardinality many', () => {
+      expectRejected(peopleDb(), [{ 'db/id': kw('person/email'), 'db/cardinality': kw('db.cardinality/many') }], 'schema/invalid-attribute');
+    });
+    it('says what was given and what was expected', () => {
+      expect(() => emptyDb().with([attr('x/tags', 'string', { many: true, 'db/unique': kw('db.unique/identity') })])).toThrow(
+        ':x/tags has :db/unique :db.unique/identity and :db/cardinality :db.cardinality/many; a unique attribute must be :db.cardinality/one.',
+      );
+    });
+    it('still lets a unique attribute drop :db/unique and then become cardinality many', () => {
+      const r1 = peopleDb().with([['db/retract', kw('person/ssn'), 'db/unique', kw('db.unique/value')]]);
+      const r2 = r1.dbAfter.with([{ 'db/id': kw('person/ssn'), 'db/cardinality': kw('db.cardinality/many') }]);
+      expect(r2.dbAfter.attribute(kw('person/ssn'))).toMatchObject({ unique: null, cardinality: 'many' });
+    });
+  });
+
   it('cannot use an attribute in the transaction that installs it', () => {
     expectRejected(emptyDb(), [attr('x/y', 'string'), { 'x/y': 'v' }], 'schema/unknown-attribute');
   });
