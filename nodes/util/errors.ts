@@ -26,12 +26,12 @@ export const codes = {
   'schema/invalid-attribute': 'incorrect',
   'schema/unknown-attribute': 'incorrect',
   'schema/illegal-change': 'incorrect',
-  'schema/unknown-ident': 'not-found',
+  'schema/unknown-ident': 'incorrect', // Datomic: :db.error/not-an-entity, category incorrect (was not-found)
   // transactions
   'transact/malformed': 'incorrect',
   'transact/unknown-operation': 'incorrect',
   'transact/invalid-entity-id': 'incorrect',
-  'transact/invalid-lookup-ref': 'not-found',
+  'transact/invalid-lookup-ref': 'incorrect', // as schema/unknown-ident
   'transact/unresolved-tempid': 'incorrect',
   'transact/cardinality-conflict': 'conflict',
   'transact/datom-conflict': 'conflict',

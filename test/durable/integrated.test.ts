@@ -166,12 +166,14 @@ describe('durable indexes under db values', () => {
     const options = { indexing: { noveltyBytesMax: 1e9, backPressureBytes: 1e10, leafMax: 4, branchMax: 4, tier0Max: 1000 } };
     const storage = createMemoryStorage();
     let transactor = await Transactor.open(storage, 'db', options);
+    // Every instant explicit and in the past: a txInstant later than the transactor's clock is refused.
+    const later = Date.now() - 3_600_000;
     await transactor.transact([
       { 'db/ident': kw('item/sku'), 'db/valueType': kw('db.type/string'), 'db/cardinality': kw('db.cardinality/one'), 'db/unique': kw('db.unique/identity') },
       { 'db/ident': kw('item/stock'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/one') },
+      ['db/add', 'datomic.tx', 'db/txInstant', new Date(later - 2000)],
     ]);
-    await transactor.transact([{ 'db/ident': kw('spec/item'), 'db.entity/attrs': [kw('item/sku')], 'db.entity/preds': [sym('test.cold/stocked')] }]);
-    const later = Date.now() + 3_600_000;
+    await transactor.transact([{ 'db/ident': kw('spec/item'), 'db.entity/attrs': [kw('item/sku')], 'db.entity/preds': [sym('test.cold/stocked')] }, ['db/add', 'datomic.tx', 'db/txInstant', new Date(later - 1000)]]);
     for (let i = 0; i < 50; i++) await transactor.transact([{ 'item/sku': `S${i}`, 'item/stock': i }, ['db/add', 'datomic.tx', 'db/txInstant', new Date(later + i * 1000)]]);
     await transactor.indexNow();
     await transactor.close();
@@ -339,11 +341,12 @@ describe('durable indexes under db values', () => {
     const dir = await mkdtemp(join(tmpdir(), 'factum-integrated-'));
     try {
       const config = { storage: 'local' as const, dir, indexing: { noveltyBytesMax: 2_000, backPressureBytes: 1_000_000_000 } };
-      const later = Date.now() + 3_600_000; // the schema transaction's instant is now
+      // Every instant explicit and in the past: a txInstant later than the transactor's clock is refused.
+      const later = Date.now() - 3_600_000;
       let client = await createClient(config);
       await client.createDatabase('people');
       let conn = await client.connect('people');
-      await conn.transact(schemaTx);
+      await conn.transact([...schemaTx, ['db/add', 'datomic.tx', 'db/txInstant', new Date(later - 1000)]]);
       for (let i = 0; i < 60; i++) await conn.transact([{ 'person/name': `P${i}`, 'person/age': i }, ['db/add', 'datomic.tx', 'db/txInstant', new Date(later + i * 1000)]]);
       const countQuery = '[:find (count ?p) (sum ?a) :where [?p :person/age ?a]]';
       const expected = await conn.db().runQuery({ query: countQuery, args: [conn.db()] });
