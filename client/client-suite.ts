@@ -133,6 +133,8 @@ export function describeClientSuite(name: string, target: ClientTarget): void {
         await conn.transact('[{:a/n 1}]');
         await expect(conn.transact('[{:a/n 1}]')).rejects.toMatchObject({ code: 'transact/unique-conflict', category: 'conflict' });
         await expect(conn.transact('[{:a/n "one"}]')).rejects.toMatchObject({ code: 'value/wrong-type' });
+        // Datomic's :db.error/not-an-entity is an incorrect anomaly, not not-found (issue 20).
+        await expect(conn.transact('[[:db/add [:a/n 999] :a/n 2]]')).rejects.toMatchObject({ code: 'transact/invalid-lookup-ref', category: 'incorrect' });
         expect(conn.db().basisT).toBe(2);
         expect((await conn.sync()).basisT).toBe(2);
         await expect(q('[:find ?x :where [?x :a/n ?y] [(> ?z 1)]]', conn.db())).rejects.toMatchObject({ code: expect.stringMatching(/^query\//) });
