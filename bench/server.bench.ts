@@ -26,7 +26,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync } from 'node:fs';
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -237,13 +237,39 @@ async function readResults(remote: Side, local: Side, announcement: Announcement
   }
 }
 
+/**
+ * The floor under any durable commit on this disk (bench/commit.bench.ts's peer): appends of a
+ * transaction's bytes, each followed by fsync, from the same number of submitters, no grouping.
+ */
+async function appendRate(submitters: number, bytes: number): Promise<number> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'factum-append-'));
+  const file = await open(path.join(dir, 'log'), 'a');
+  const payload = Buffer.alloc(bytes, 7);
+  try {
+    const result = await runLoad(
+      async () => {
+        await file.write(payload);
+        await file.sync();
+      },
+      { concurrency: submitters, durationMs },
+    );
+    return result.perSecond;
+  } finally {
+    await file.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tables
 
 const cpu = (us: number): string => (Number.isNaN(us) ? '-' : us.toFixed(0));
 const row = (workload: string, side: string, r: LoadResult): string =>
-  `${workload.padEnd(22)}${side.padEnd(30)}${r.perSecond.toFixed(0).padStart(10)}${r.p50Ms.toFixed(2).padStart(10)}${r.p99Ms.toFixed(2).padStart(10)}${cpu(r.clientCpuUs).padStart(14)}${cpu(r.serverCpuUs).padStart(14)}`;
-const ratio = (a: LoadResult, b: LoadResult): string => `${((a.perSecond / b.perSecond) * 100).toFixed(0)}%`;
+  `${workload.padEnd(22)}${side.padEnd(30)}${r.perSecond.toFixed(0).padStart(10)}${r.p50Ms.toFixed(2).padStart(10)}${r.p99Ms.toFixed(2).padStart(10)}${cpu(r.clientCpuUs).padStart(16)}${cpu(r.serverCpuUs).padStart(16)}`;
+const ratio = (a: LoadResult, b: LoadResult): string => {
+  const percent = (a.perSecond / b.perSecond) * 100;
+  return `${percent.toFixed(percent < 10 ? 2 : 0)}%`;
+};
 
 /** Log entries of a database (each group commit writes one), read from the stopped node's directory. */
 async function logWrites(dir: string, database: string): Promise<number> {
@@ -265,16 +291,18 @@ async function main(): Promise<void> {
   const localClient = createClient({ storage: 'local', dir: path.join(work, 'local') });
   const results: Record<string, LoadResult> = {};
   const transactions: Record<1 | 16, number> = { 1: 0, 16: 0 };
+  const appends: Record<1 | 16, number> = { 1: 0, 16: 0 };
   let nodeStopped = false;
   try {
     const remote = await prepareSide('remote', remoteClient);
     const local = await prepareSide('in-process', localClient);
     Object.assign(results, await readResults(remote, local, node.announcement, node.process));
-    for (const submitters of [1, 16]) {
+    for (const submitters of [1, 16] as const) {
+      appends[submitters] = await appendRate(submitters, 200);
       for (const side of [remote, local]) {
         const rate = await transactionRate(side, submitters, side === remote ? node.process.pid : undefined);
         results[`tx${submitters} ${side.name}`] = rate.load;
-        if (side === remote) transactions[submitters as 1 | 16] = rate.transactions;
+        if (side === remote) transactions[submitters] = rate.transactions;
       }
     }
     await remoteClient.close();
@@ -282,17 +310,17 @@ async function main(): Promise<void> {
     await node.stop();
     nodeStopped = true;
     const perWrite = { 1: transactions[1] / (await logWrites(path.join(work, 'node'), 'tx-1')), 16: transactions[16] / (await logWrites(path.join(work, 'node'), 'tx-16')) };
-    printTables(results, perWrite);
+    printTables(results, perWrite, appends);
   } finally {
     if (!nodeStopped) await node.stop();
     await rm(work, { recursive: true, force: true });
   }
 }
 
-function printTables(r: Record<string, LoadResult>, txPerLogWrite: Record<1 | 16, number>): void {
+function printTables(r: Record<string, LoadResult>, txPerLogWrite: Record<1 | 16, number>, appends: Record<1 | 16, number>): void {
   const get = (name: string): LoadResult => r[name]!;
   console.log(`client API over loopback: ${concurrency} calls in flight; ${durationMs} ms per row (reads: in ${rounds} turns, sides alternating), each after a warm-up of a fifth of it; node and bare server each in their own process`);
-  console.log(`${'workload'.padEnd(22)}${'side'.padEnd(30)}${'calls/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'client µs/call'.padStart(14)}${'server µs/call'.padStart(14)}`);
+  console.log(`${'workload'.padEnd(22)}${'side'.padEnd(30)}${'calls/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'client µs/call'.padStart(16)}${'server µs/call'.padStart(16)}`);
   console.log('(client µs/call: CPU time of the load generator\'s process, which in-process runs the engine too; server µs/call: of the server\'s process, all threads)');
   console.log(row('point pull [*]', 'bare http, raw', get('pull bare raw')));
   console.log(row('', 'bare http + client work', get('pull bare signed')));
@@ -308,15 +336,15 @@ function printTables(r: Record<string, LoadResult>, txPerLogWrite: Record<1 | 16
   console.log(`query        remote / in-process: ${ratio(get('query remote'), get('query in-process'))}`);
   console.log(`transaction  remote / in-process: ${ratio(get('tx16 remote'), get('tx16 in-process'))}`);
   console.log('');
-  console.log(`group commit over HTTP: 5-datom transactions, local storage with fsync, ${durationMs} ms per row`);
-  console.log(`${'submitters'.padEnd(12)}${'remote tx/s'.padStart(12)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'tx per log write'.padStart(18)}${'in-process tx/s'.padStart(17)}`);
+  console.log(`group commit over HTTP: 5-datom transactions, local storage with fsync, ${durationMs} ms per row; append+fsync/s: 200-byte appends each followed by fsync from as many submitters, the disk's floor`);
+  console.log(`${'submitters'.padEnd(12)}${'remote tx/s'.padStart(12)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'tx per log write'.padStart(18)}${'in-process tx/s'.padStart(17)}${'append+fsync/s'.padStart(16)}`);
   for (const n of [1, 16] as const) {
     const remote = get(`tx${n} remote`);
-    console.log(`${String(n).padEnd(12)}${remote.perSecond.toFixed(0).padStart(12)}${remote.p50Ms.toFixed(2).padStart(9)}${remote.p99Ms.toFixed(2).padStart(9)}${txPerLogWrite[n].toFixed(1).padStart(18)}${get(`tx${n} in-process`).perSecond.toFixed(0).padStart(17)}`);
+    console.log(`${String(n).padEnd(12)}${remote.perSecond.toFixed(0).padStart(12)}${remote.p50Ms.toFixed(2).padStart(9)}${remote.p99Ms.toFixed(2).padStart(9)}${txPerLogWrite[n].toFixed(1).padStart(18)}${get(`tx${n} in-process`).perSecond.toFixed(0).padStart(17)}${appends[n].toFixed(0).padStart(16)}`);
   }
   const remoteGain = get('tx16 remote').perSecond / get('tx1 remote').perSecond;
   const localGain = get('tx16 in-process').perSecond / get('tx1 in-process').perSecond;
-  console.log(`16 / 1 submitters: remote ${remoteGain.toFixed(1)}x (goal >= 10x), in-process ${localGain.toFixed(1)}x`);
+  console.log(`16 / 1 submitters: remote ${remoteGain.toFixed(1)}x (goal >= 10x), in-process ${localGain.toFixed(1)}x, raw append+fsync (no grouping, the disk's own gain) ${(appends[16] / appends[1]).toFixed(1)}x`);
 }
 
 await main();
