@@ -12,11 +12,13 @@
 //                                               BENCH_NODE_PROF=DIR: the node runs with --cpu-prof
 //                                               FACTUM_LOG_LEVEL passes to the node (default info)
 //
-// The node is a separate process, run from an esbuild bundle of nodes/main.ts with the environment
-// `factum serve` gives it, as the deployed node bundle is: a bundle keeps tsx's per-closure wrapping out of hot loops
-// (bench/run.ts says why), and its own process keeps the load generator off the node's event
-// loop. On a 2-core machine the load generator and the server still share the cores; the bare
-// server pays the same, so the ratio to it is the node's own cost.
+// The node is a separate process, run from an esbuild bundle of nodes/main.ts (of the working
+// tree as it is) with the environment `factum serve` gives it, as the deployed node bundle runs:
+// a bundle keeps tsx's per-closure wrapping out of hot loops (bench/run.ts says why), and its own
+// process keeps the load generator off the node's event loop. On a 2-core machine the load
+// generator and the server still share the cores; the bare server pays the same, so the ratio to
+// it is the node's own cost. The CPU time per call of each process is printed too: on a noisy
+// machine it moves less than requests/s do.
 //
 // The bare server is driven twice: raw (a fixed request body, the answer not decoded) and with
 // the remote client's own per-call work (encode the arguments, sign the request, decode the
