@@ -13,12 +13,12 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLocalKeyStore, openS3KeyStore, type AccessKeyStore } from './server/access-keys/index.ts';
-import type { AccessKey } from '../client/remote/access-key.ts';
 import { createLogger } from './server/log.ts';
 import { createMetrics } from './server/metrics.ts';
 import { NodeObserver } from './server/observe.ts';
 import { readNodeSettings, type Environment, type NodeSettings } from './server/settings.ts';
 import { DbRefs } from './server/db-refs.ts';
+import { KeyCache } from './server/key-cache.ts';
 import { startNodeServer, type NodeServer } from './server/server.ts';
 import { System } from './transactor/system.ts';
 import { openLocalStorage } from './storage/index.ts';
@@ -39,9 +39,6 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** How often the node reloads the access keys from storage (keys made by other nodes or tools). */
-const KEYS_RELOAD_MS = 30_000;
-
 function openAccessKeyStore(settings: NodeSettings): Promise<AccessKeyStore> | AccessKeyStore {
   return settings.storage.kind === 'local'
     ? openLocalKeyStore(settings.storage.dir, settings.system)
@@ -61,26 +58,9 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
   const system = new System(storage, { indexing: { worker: settings.storage.kind === 'local', ...settings.cache } });
   const keys = await openAccessKeyStore(settings);
   const admin = await keys.ensureAdminKey();
-  let known = new Map<string, AccessKey>();
-  const reloadKeys = async (): Promise<void> => {
-    known = new Map((await keys.list()).map((key) => [key.keyId, key]));
-  };
-  await reloadKeys();
-  let lastReloadMs = Date.now();
-  const lookupKey = (keyId: string): AccessKey | undefined => {
-    const key = known.get(keyId);
-    // An unknown id may be a key made since the last reload (another node, a tool): reload soon.
-    if (key === undefined && Date.now() - lastReloadMs > 1000) {
-      lastReloadMs = Date.now();
-      reloadKeys().catch((error: unknown) => log.warn({ event: 'access-keys/reload-failed', error: String(error) }, 'could not reload access keys; the ones loaded before stay in use'));
-    }
-    return key;
-  };
-  const reloadTimer = setInterval(() => {
-    lastReloadMs = Date.now();
-    reloadKeys().catch((error: unknown) => log.warn({ event: 'access-keys/reload-failed', error: String(error) }, 'could not reload access keys; the ones loaded before stay in use'));
-  }, KEYS_RELOAD_MS);
-  reloadTimer.unref();
+  const keyCache = new KeyCache(keys, (error) => log.warn({ event: 'access-keys/reload-failed', error: String(error) }, 'could not reload access keys; the ones loaded before stay in use'));
+  await keyCache.reload();
+  const reloadKeys = (): Promise<void> => keyCache.reload();
 
   const refs = new DbRefs();
   const observer = new NodeObserver(log, metrics);
@@ -88,7 +68,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     system: settings.system,
     host: settings.host,
     port: settings.port,
-    lookupKey,
+    lookupKey: (keyId) => keyCache.lookup(keyId),
     readsMax: settings.readsMax,
     queueMax: settings.queueMax,
     requestBytesMax: settings.requestBytesMax,
@@ -134,7 +114,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     stop: () =>
       (stopping ??= (async () => {
         log.info({ event: 'node/stopping' });
-        clearInterval(reloadTimer);
+        keyCache.stop();
         await server.drain(settings.drainMs);
         await system.close();
         await keys.close();

@@ -210,11 +210,11 @@ export class RemoteDb implements Db {
     return (await this.call('pullMany', { pattern, eids })) as Array<Record<string, unknown>>;
   }
   async runQuery(request: QueryRequest): Promise<unknown> {
-    const answer = await this.connection.transport.call('q', queryArgs(request), { idempotent: true, extraMs: request.timeout ?? 0 });
+    const answer = await this.connection.transport.call('q', queryArgs(request), { idempotent: true, extraMs: request.timeout ?? 0, retryTimeout: false });
     return answer.value;
   }
   runQseq(request: QueryRequest): AsyncIterable<unknown> {
-    return this.connection.transport.stream('qseq', queryArgs(request));
+    return this.connection.transport.stream('qseq', queryArgs(request), { extraMs: request.timeout ?? 0, retryTimeout: false });
   }
 }
 

@@ -75,9 +75,19 @@ export function signingKey(secret: string, system: string): Buffer {
   return createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${signingAlgorithm}\n${system}`, 'utf8').digest();
 }
 
+/** Signing keys derived lately, by secret and system (each request would otherwise derive its key again). */
+const signingKeys = new Map<string, Buffer>();
+
 /** The hex signature of a canonical request. */
 export function signCanonicalRequest(secret: string, system: string, canonical: string): string {
-  return createHmac('sha256', signingKey(secret, system)).update(canonical, 'utf8').digest('hex');
+  const id = `${system}\n${secret}`;
+  let key = signingKeys.get(id);
+  if (key === undefined) {
+    key = signingKey(secret, system);
+    if (signingKeys.size >= 1024) signingKeys.delete(signingKeys.keys().next().value!);
+    signingKeys.set(id, key);
+  }
+  return createHmac('sha256', key).update(canonical, 'utf8').digest('hex');
 }
 
 /** The names a request signs: the required ones and every `x-factum-*` header it has. */

@@ -15,7 +15,7 @@ import { signRequest } from './signing.ts';
 import { decode, encode } from '../wire/codec.ts';
 import { FrameReader } from '../wire/frames.ts';
 import { basisHeader, contentTypes, type Operation, type WireError } from '../wire/protocol.ts';
-import { codes, FactumError, type Code } from '../../nodes/util/errors.ts';
+import { codes, FactumError, isFactumError, type Code } from '../../nodes/util/errors.ts';
 
 export interface RetryOptions {
   /** Attempts per call, the first included. @default 6 */
@@ -39,6 +39,11 @@ export interface CallOptions {
   readonly idempotent: boolean;
   /** Extra milliseconds this call may take (a query's timeout). */
   readonly extraMs?: number;
+  /**
+   * Whether a call that got no answer in time is sent again. Not for queries: a query that ran
+   * out of time would run again, from the start, on a node already slow. @default true
+   */
+  readonly retryTimeout?: boolean;
 }
 
 export interface Answer {
@@ -96,7 +101,7 @@ export class Transport {
   /** Calls an operation whose answer is one message. */
   async call(operation: Operation, args: object, options: CallOptions): Promise<Answer> {
     const body = encode(args);
-    return this.withRetries(options.idempotent, async () => {
+    return this.withRetries(options, async () => {
       const response = await this.send(operation, body, options.extraMs ?? 0);
       const bytes = await readAll(response.message, this.timeoutMs + (options.extraMs ?? 0));
       return { value: decodeOrFail(bytes), basisT: response.basisT };
@@ -104,9 +109,9 @@ export class Transport {
   }
 
   /** Calls an operation whose answer is a stream; yields its items. Breaking out stops the node's work. */
-  async *stream(operation: Operation, args: object): AsyncGenerator<unknown> {
+  async *stream(operation: Operation, args: object, options: Omit<CallOptions, 'idempotent'> = {}): AsyncGenerator<unknown> {
     const body = encode(args);
-    const response = await this.withRetries(true, () => this.send(operation, body, 0));
+    const response = await this.withRetries({ idempotent: true, ...options }, () => this.send(operation, body, options.extraMs ?? 0));
     const message = response.message;
     const reader = new FrameReader();
     let ended = false;
@@ -131,12 +136,12 @@ export class Transport {
     }
   }
 
-  private async withRetries<T>(idempotent: boolean, attempt: () => Promise<T>): Promise<T> {
+  private async withRetries<T>(options: CallOptions, attempt: () => Promise<T>): Promise<T> {
     for (let n = 0; ; n++) {
       try {
         return await attempt();
       } catch (error) {
-        const retryable = isRetryable(error, idempotent);
+        const retryable = isRetryable(error, options.idempotent) && (options.retryTimeout !== false || !isFactumError(error, 'client/timeout'));
         if (!retryable || n + 1 >= this.attemptsMax) throw error;
         const ceiling = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** n);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));

@@ -33,7 +33,7 @@ export const operations = {
   createDatabase: 'admin',
   deleteDatabase: 'admin',
   gcStorage: 'admin',
-  ioStats: 'list',
+  ioStats: 'admin',
   connect: 'read',
   sync: 'read',
   transact: 'write',
@@ -91,9 +91,16 @@ export function httpStatusOf(error: WireError): number {
   return statusOfCategory[error.category] ?? 500;
 }
 
+type DatomLike = { readonly e: number; readonly a: number; readonly v: unknown; readonly tx: number; readonly added: boolean };
+
+/** Appends one datom, flat, to `out`. */
+export function pushDatom(d: DatomLike, out: unknown[]): void {
+  out.push(d.e, d.a, d.v, d.tx, d.added);
+}
+
 /** Datoms flattened for the wire: `[e, a, v, tx, added, e, a, v, ...]`. */
-export function flattenDatoms(datoms: Iterable<{ e: number; a: number; v: unknown; tx: number; added: boolean }>): unknown[] {
+export function flattenDatoms(datoms: Iterable<DatomLike>): unknown[] {
   const out: unknown[] = [];
-  for (const d of datoms) out.push(d.e, d.a, d.v, d.tx, d.added);
+  for (const d of datoms) pushDatom(d, out);
   return out;
 }

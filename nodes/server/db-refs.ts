@@ -46,6 +46,7 @@ export class DbRefs {
   /** Forgets a deleted database. */
   forget(database: string): void {
     this.kept.delete(database);
+    for (const key of this.speculative.keys()) if (key.startsWith(`${database} `)) this.speculative.delete(key);
   }
 
   /** The reference of a db value of `database` (`with` when it is speculative). */
@@ -71,14 +72,15 @@ export class DbRefs {
   }
 
   /** Seals the speculative transaction of a `with` on `base` (itself plain or speculative). */
-  sealWith(baseToken: string | undefined, base: Db, after: Db, datoms: readonly { e: number; a: number; v: unknown; added: boolean }[]): string {
-    const chain = baseToken === undefined ? { basisT: base.basisT, transactions: [] as unknown[] } : this.open(baseToken);
+  sealWith(database: string, baseToken: string | undefined, base: Db, after: Db, datoms: readonly { e: number; a: number; v: unknown; added: boolean }[]): string {
+    const chain = baseToken === undefined ? { basisT: base.basisT, transactions: [] as unknown[] } : this.open(database, baseToken);
     const flat: unknown[] = [];
     for (const d of datoms) flat.push(d.e, d.a, d.v, d.added);
     const transactions = [...chain.transactions, [after.basisT, after.state.nextUserN, after.state.nextDbN, flat]];
-    const payload = Buffer.from(encode([chain.basisT, transactions]));
+    // The database is sealed in: a token made on one database never reads as another's.
+    const payload = Buffer.from(encode([database, chain.basisT, transactions]));
     const token = `${payload.toString('base64url')}.${this.mac(payload).toString('base64url')}`;
-    this.cacheSpeculative(token, after);
+    this.cacheSpeculative(database, token, after);
     return token;
   }
 
@@ -106,9 +108,9 @@ export class DbRefs {
 
   private async speculativeDb(ref: DbRef, transactor: Transactor): Promise<Db> {
     const token = ref.with!;
-    const cached = this.speculative.get(token);
+    const cached = this.speculative.get(`${ref.database} ${token}`);
     if (cached !== undefined) return cached;
-    const chain = this.open(token);
+    const chain = this.open(ref.database, token);
     const current = transactor.db();
     const base = chain.basisT === current.basisT ? current : this.kept.get(ref.database)?.get(chain.basisT);
     if (base === undefined) {
@@ -124,11 +126,11 @@ export class DbRefs {
       const before = db;
       db = before.state.base === null ? replay(before, logged) : await readDb(before.state.base, () => replay(before, logged));
     }
-    this.cacheSpeculative(token, db);
+    this.cacheSpeculative(ref.database, token, db);
     return db;
   }
 
-  private open(token: string): { basisT: number; transactions: unknown[] } {
+  private open(database: string, token: string): { basisT: number; transactions: unknown[] } {
     const [payloadText, macText, extra] = token.split('.');
     const invalid = (): never => fail('db/invalid-reference', 'The speculative db value (from with) is not one this node made: its token does not verify. Call with() again.', {});
     if (typeof payloadText !== 'string' || typeof macText !== 'string' || extra !== undefined) return invalid();
@@ -136,7 +138,10 @@ export class DbRefs {
     const given = Buffer.from(macText, 'base64url');
     const expected = this.mac(payload);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid();
-    const [basisT, transactions] = decode(payload) as [number, unknown[]];
+    const [sealedDatabase, basisT, transactions] = decode(payload) as [string, number, unknown[]];
+    if (sealedDatabase !== database) {
+      fail('db/invalid-reference', `The speculative db value (from with) was made on another database than ${JSON.stringify(database)}; use it with the database it came from.`, { database });
+    }
     return { basisT, transactions };
   }
 
@@ -144,9 +149,10 @@ export class DbRefs {
     return createHmac('sha256', this.sealKey).update(payload).digest();
   }
 
-  private cacheSpeculative(token: string, db: Db): void {
-    this.speculative.delete(token);
-    this.speculative.set(token, db);
+  private cacheSpeculative(database: string, token: string, db: Db): void {
+    const key = `${database} ${token}`;
+    this.speculative.delete(key);
+    this.speculative.set(key, db);
     if (this.speculative.size > SPECULATIVE_MAX) this.speculative.delete(this.speculative.keys().next().value!);
   }
 }

@@ -134,10 +134,23 @@ function redactValue(value: unknown, depth: number, seen: WeakSet<object>): unkn
   }
 }
 
+/** Whether a member name is a secret's, remembered: a node logs the same few names on every request. */
+const secretNames = new Map<string, boolean>();
+
+function isSecretName(name: string): boolean {
+  let secret = secretNames.get(name);
+  if (secret === undefined) {
+    secret = secretName.test(name);
+    if (secretNames.size < 10_000) secretNames.set(name, secret);
+  }
+  return secret;
+}
+
 function redactMembers(object: Record<string, unknown>, depth: number, seen: WeakSet<object>): Record<string, unknown> {
   const clean: Record<string, unknown> = {};
-  for (const [name, member] of Object.entries(object)) {
-    clean[name] = secretName.test(name) ? redacted : redactValue(member, depth + 1, seen);
+  for (const name in object) {
+    if (!Object.hasOwn(object, name)) continue;
+    clean[name] = isSecretName(name) ? redacted : redactValue(object[name], depth + 1, seen);
   }
   return clean;
 }

@@ -3,7 +3,8 @@
 //! Handlers answer a value, or a `Stream` of items for lazy results; the server (server.ts)
 //! encodes either, and stops a stream's work when its client stops reading.
 import type { DbRef, Operation } from '../../client/wire/protocol.ts';
-import { flattenDatoms } from '../../client/wire/protocol.ts';
+import type { IndexName } from '../../client/types.ts';
+import { flattenDatoms, pushDatom } from '../../client/wire/protocol.ts';
 import { EmbeddedDb, parseTxData } from '../../client/embedded.ts';
 import type { Db } from '../db/db.ts';
 import { readDb } from '../db/durable-base.ts';
@@ -33,12 +34,16 @@ export interface OperationContext {
   readonly onTransaction?: (database: string, t: number, datoms: number, ms: number, duplicate: boolean) => void;
   /** The databases the caller may see in listDatabases (null: all). */
   readonly visibleDatabases: ReadonlySet<string> | null;
+  /** The request's signature: the idempotency key of a transaction sent without one. */
+  readonly signature: string;
 }
 
 export type Args = Readonly<Record<string, unknown>>;
 type Handler = (args: Args, context: OperationContext) => Promise<unknown>;
 
 const CHUNK_ITEMS = 1000;
+
+const indexNames: ReadonlySet<string> = new Set(['eavt', 'aevt', 'avet', 'vaet']);
 
 function wrongType(name: string, value: unknown, expected: string): never {
   return fail('request/wrong-type', `Argument ${name} is ${describe(value)}; expected ${expected}.`, { argument: name, value: describe(value), expected });
@@ -49,7 +54,8 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (Array.isArray(value)) return `an array of ${value.length}`;
-  return `a ${(value as object).constructor?.name ?? typeof value}`;
+  const name = (value as object).constructor?.name;
+  return name === undefined || name === 'Object' ? 'an object' : `a ${name}`;
 }
 
 const check = {
@@ -151,9 +157,6 @@ async function* arrayChunks(items: readonly unknown[]): AsyncGenerator<unknown[]
   for (let i = 0; i < items.length; i += CHUNK_ITEMS) yield items.slice(i, i + CHUNK_ITEMS);
 }
 
-function pushDatom(d: { e: number; a: number; v: unknown; tx: number; added: boolean }, out: unknown[]): void {
-  out.push(d.e, d.a, d.v, d.tx, d.added);
-}
 
 function keepAndRef(context: OperationContext, database: string, db: Db): DbRef {
   context.refs.keep(database, db);
@@ -161,6 +164,8 @@ function keepAndRef(context: OperationContext, database: string, db: Db): DbRef 
 }
 
 async function runQuery(args: Args, context: OperationContext): Promise<unknown> {
+  const form = args.query;
+  if (typeof form !== 'string' && (typeof form !== 'object' || form === null)) wrongType('query', form, 'EDN text ([:find ...]) or the query as data');
   const values = [...(args.args === undefined ? [] : check.array(args, 'args'))];
   let base = null;
   for (const [position, ref] of queryRefs(args)) {
@@ -232,7 +237,9 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
   async transact(args, context) {
     const database = check.string(args, 'database');
     const txData = parseTxData(check.txData(args));
-    const key = args.idempotencyKey;
+    // Without a key of its own, a transaction's key is its request's signature: a replayed request
+    // (valid for its 5-minute window) is then answered from the log instead of applied again.
+    const key = args.idempotencyKey ?? (context.signature === '' ? undefined : `sig:${context.signature}`);
     if (key !== undefined && typeof key !== 'string') wrongType('idempotencyKey', key, 'a string');
     const transactor = await transactorOf(context, database);
     const started = performance.now();
@@ -273,10 +280,12 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     return readDb(db.state.base, () => pullMany(db, args.pattern as never, eids as EntityRef[]));
   },
   async datoms(args, context) {
+    const index = args.index;
+    if (typeof index !== 'string' || !indexNames.has(index)) wrongType('index', index, 'one of eavt, aevt, avet, vaet');
     const db = new EmbeddedDb(await dbArg(args, context));
     const components = args.components === undefined ? [] : check.array(args, 'components');
     const options = { offset: check.optionalCount(args, 'offset'), limit: check.optionalCount(args, 'limit') };
-    return new Stream(chunked(db.datoms(check.string(args, 'index') as never, components, options), pushDatom));
+    return new Stream(chunked(db.datoms(index as IndexName, components, options), pushDatom));
   },
   async indexRange(args, context) {
     const db = new EmbeddedDb(await dbArg(args, context));
@@ -295,7 +304,7 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     const db = await context.refs.resolve(ref, await transactorOf(context, ref.database), true);
     const txData = parseTxData(check.txData(args));
     const report = await readDb(db.state.base, () => db.with(txData));
-    const token = context.refs.sealWith(ref.with, db, report.dbAfter, report.txData);
+    const token = context.refs.sealWith(ref.database, ref.with, db, report.dbAfter, report.txData);
     return {
       dbBefore: ref,
       dbAfter: context.refs.refOf(ref.database, report.dbAfter, token),

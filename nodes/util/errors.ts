@@ -126,6 +126,7 @@ export const codes = {
   'auth/expired': 'forbidden',
   'auth/not-permitted': 'forbidden',
   'auth/key-not-found': 'forbidden',
+  'auth/replayed': 'forbidden',
   'auth/invalid-key': 'incorrect',
   // infrastructure: the CDK app's context (infra/config.ts)
   'infra/missing-context': 'incorrect',

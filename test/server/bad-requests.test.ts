@@ -138,11 +138,9 @@ describe('bad requests: each refused with its status and code; the node keeps se
     await expectStillServing();
   });
 
-  // Bug: a query that is not a query (query: 7) is refused with query/syntax, data { form: 7 }:
-  // unlike every other argument, the answer does not name the argument that was wrong.
-  // Fix (nodes/server/operations.ts, runQuery): check `args.query` is a string, an array or a Map
-  // before running it, else wrongType('query', value, 'EDN text or query data').
-  it.fails('query: 7 (q) is refused naming its argument (bug: query-type-not-named)', async () => {
+  // Regression: a query that is not a query (query: 7) was refused with query/syntax, data
+  // { form: 7 }, not naming the argument that was wrong, unlike every other argument.
+  it('query: 7 (q) is refused naming its argument (bug: query-type-not-named)', async () => {
     const got = refusal(await call(target, admin, 'q', { query: 7, args: [db], dbArgs: [0] }));
     expect(got).toMatchObject({ status: 400, argument: 'query' });
   });
@@ -255,26 +253,21 @@ describe('EDN for people with curl', () => {
     expect(flat[2]).toBe('A-1');
   });
 
-  // Bug: an EDN body can name a database (connect, transact) but never a db value: decodeArgs
-  // turns only the top-level map's keyword keys into names, so {:database "a" :basisT 2} inside
-  // it stays a Map and every read taking a db (q, pull, datoms, ...) answers db/invalid-reference.
-  // Fix (nodes/server/operations.ts, check.ref): accept a Map whose keys are the keywords
-  // :database :basisT :asOf :since :history :with, as the DbRef they spell.
-  it.fails('takes a db value in an EDN body (bug: edn-db-reference-refused)', async () => {
+  // Regression: an EDN body could name a database (connect, transact) but never a db value:
+  // {:database "a" :basisT 2} inside it stayed a Map, and every read taking a db answered
+  // db/invalid-reference.
+  it('takes a db value in an EDN body (bug: edn-db-reference-refused)', async () => {
     const body = `{:query "[:find ?sku :where [_ :item/sku ?sku]]" :args [{:database "a" :basisT ${db.basisT}}] :dbArgs [0]}`;
     const query = await send(target, prepare(target, admin, '/api/q', body, { contentType: 'application/edn', accept: 'application/edn' }));
     expect(query.status).toBe(200);
     expect(readEdn(query.text)).toEqual([['A-1']]);
   });
 
-  // Bug: an error whose data holds undefined (q without a query: query/syntax, data { form:
-  // undefined }) cannot be printed as EDN; printing throws inside the server's catch, the failure
-  // is only logged ("request handling failed"), and the request is never answered: the client
-  // waits until it gives up. Fix (nodes/server/server.ts): print undefined as nil in toEdn (and
-  // in safeData for EDN), and make the top-level catch of serve() answer 500 server/internal
-  // when nothing was sent yet, so that no failure leaves a request unanswered.
-  it.fails('answers an EDN error whose data holds undefined (bug: edn-error-undefined-unanswered)', async () => {
-    const unanswered = logged('request handling failed');
+  // Regression: an error whose data held undefined could not be printed as EDN; printing threw
+  // inside the server's catch, and the request was never answered. Now undefined prints as nil,
+  // and a failure while answering a failure still answers (500) or closes the connection.
+  it('answers an EDN error whose data holds undefined (bug: edn-error-undefined-unanswered)', async () => {
+    const unanswered = logged('could not answer a request');
     const abort = new AbortController();
     const answered = send(target, prepareCall(target, admin, 'q', { args: [db], dbArgs: [0] }, { accept: 'application/edn' }), false, abort.signal);
     answered.catch(() => undefined); // aborted below when the node never answers
@@ -283,9 +276,9 @@ describe('EDN for people with curl', () => {
     expect(outcome).toBe(400);
   });
 
-  it('answers q without a query 400 query/syntax as a message (the same error the EDN answer loses)', async () => {
+  it('answers q without a query 400 request/wrong-type naming the query', async () => {
     const got = refusal(await call(target, admin, 'q', { args: [db], dbArgs: [0] }));
-    expect({ status: got.status, code: got.code }).toEqual({ status: 400, code: 'query/syntax' });
+    expect({ status: got.status, code: got.code, argument: got.argument }).toEqual({ status: 400, code: 'request/wrong-type', argument: 'query' });
     await expectStillServing();
   });
 
