@@ -89,10 +89,14 @@ export async function startChildNode(dir: string, logFile: string, port = 0, env
     announcement,
     process: child,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      if (child.exitCode !== null || child.signalCode !== null) {
+        log.end();
+        return;
+      }
+      // 'close', not 'exit': the child's last lines may still be in its stdout pipe at exit.
+      const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
       child.kill('SIGTERM');
-      await exited;
+      await closed;
       log.end();
     },
   };
