@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMemoryStorage } from '../storage/memory/memory-storage.ts';
 import { openLocalStorage } from '../storage/local/local-storage.ts';
 import { withFaults } from '../storage/fault.ts';
@@ -256,15 +256,24 @@ describe('idempotency keys', () => {
     }
   });
 
-  it('forgets keys older than the window, in memory and when reopened, and reads the log back no further', async () => {
+  it('forgets keys committed before the window, in memory and when reopened, and reads the log back no further', async () => {
     const hour = 3_600_000;
     const storage = createMemoryStorage();
-    const t = await Transactor.open(storage, LOG, { indexing: { noveltyBytesMax: 1e9, backPressureBytes: 1e10 } });
-    const old = new Date(Date.now() - 2 * hour);
-    await t.transact([...schema, ['db/add', 'datomic.tx', 'db/txInstant', old]]);
-    const stale = await t.transact([...order(1), ['db/add', 'datomic.tx', 'db/txInstant', old]], { idempotencyKey: 'stale' });
-    await t.transact([...order(3), ['db/add', 'datomic.tx', 'db/txInstant', old]], { idempotencyKey: 'stale-too' });
-    for (let i = 0; i < 200; i++) await t.transact([...order(100 + i), ['db/add', 'datomic.tx', 'db/txInstant', old]]);
+    const options: TransactorOptions = { indexing: { noveltyBytesMax: 1e9, backPressureBytes: 1e10 } };
+    const t = await Transactor.open(storage, LOG, options);
+    // The window runs from the transactor's clock at commit: these are committed two hours ago.
+    // (Date.now only: a faked Date class would make the Dates made before it values of another type.)
+    const twoHoursAgo = Date.now() - 2 * hour;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => twoHoursAgo);
+    let stale: TransactResult;
+    try {
+      await t.transact(schema);
+      stale = await t.transact(order(1), { idempotencyKey: 'stale' });
+      await t.transact(order(3), { idempotencyKey: 'stale-too' });
+      for (let i = 0; i < 200; i++) await t.transact(order(100 + i));
+    } finally {
+      clock.mockRestore();
+    }
     const fresh = await t.transact(order(2), { idempotencyKey: 'fresh' });
     // In memory: the stale key is past the window, so its retry is a new transaction.
     const retried = await t.transact(order(1), { idempotencyKey: 'stale' });
@@ -275,12 +284,41 @@ describe('idempotency keys', () => {
     await t.close();
     // Reopened, every key lies before the root: the log is read backwards only as far as the window.
     const counting = countingReads(storage);
-    const reopened = await Transactor.open(counting.storage, LOG, { indexing: { noveltyBytesMax: 1e9, backPressureBytes: 1e10 } });
+    const reopened = await Transactor.open(counting.storage, LOG, options);
     expectSameAnswer(fresh, await reopened.transact(order(2), { idempotencyKey: 'fresh' }));
     expect(counting.entriesRead()).toBeLessThan(100);
     expect((await reopened.transact(order(3), { idempotencyKey: 'stale-too' })).duplicate).toBe(false);
     expect(await timesLogged(storage, 'stale-too')).toBe(2);
     await reopened.close();
+  });
+
+  it('an acknowledged transaction with a :db/txInstant a year ago is applied once when retried, in memory and after reopen', async () => {
+    // An import of old history keeps its dates; it is committed now, so its key is within the window.
+    const yearAgo = new Date(Date.now() - 365 * 86_400_000);
+    const dated = (txData: readonly unknown[]): unknown[] => [...txData, ['db/add', 'datomic.tx', 'db/txInstant', yearAgo]];
+    const indexing: TransactorOptions = { indexing: { noveltyBytesMax: 1e9, backPressureBytes: 1e10 } };
+    for (const options of [noIndexing, indexing]) {
+      const storage = createMemoryStorage();
+      const t = await Transactor.open(storage, LOG, options);
+      await t.transact(dated(schema));
+      const first = await t.transact(dated(order(1)), { idempotencyKey: 'import-1' });
+      for (let i = 0; i < 3; i++) await t.transact(dated(order(10 + i))); // more old history, without keys
+      expectSameAnswer(first, await t.transact(dated(order(1)), { idempotencyKey: 'import-1' }));
+      await t.indexNow();
+      if (options === indexing) {
+        // The key lies before the root: found by reading the log backwards, through old-dated entries.
+        const position = (await logged(storage)).find((x) => x.key === 'import-1')!.position;
+        expect(t.indexing!.indexer.root!.logPosition).toBeGreaterThan(position + 1);
+      }
+      await t.close();
+      const reopened = await Transactor.open(storage, LOG, options);
+      const retry = await reopened.transact(dated(order(1)), { idempotencyKey: 'import-1' });
+      expectSameAnswer(first, retry);
+      expect(retry.t).toBe(first.t);
+      expect(await timesLogged(storage, 'import-1')).toBe(1);
+      expect(orders(reopened)).toBe(4);
+      await reopened.close();
+    }
   });
 
   it('keeps only the newest idempotencyKeysMax keys, in memory and when reopened', async () => {

@@ -2,17 +2,20 @@
 //! killed between the durable log write and the response, a failover) sends it again with the
 //! same key, and gets the original answer; the transaction is applied once.
 //!
-//! The guarantee: a retry within the window — `idempotencyWindowMs` after the original's
-//! :db/txInstant, and among the newest `idempotencyKeysMax` keys — is answered with the original
-//! transaction (its t, tempids and datoms) and writes nothing. After the window a retry is a new
-//! transaction. A retry while the original is still queued or being written waits for it: if the
-//! original is written, the retry gets its answer; if it was refused or not written, nothing of it
-//! is in the log and the retry is processed afresh.
+//! The guarantee: a retry within the window — `idempotencyWindowMs` after the original was
+//! committed, by the transactor's clock when its log entry was written (`committedMs`), and among
+//! the newest `idempotencyKeysMax` keys — is answered with the original transaction (its t,
+//! tempids and datoms) and writes nothing. After the window a retry is a new transaction. The
+//! window is never measured from the transaction's :db/txInstant: a transaction may set that in
+//! the past (an import of old history keeps its dates), and would be outside the window the
+//! moment it commits. A retry while the original is still queued or being written waits for it:
+//! if the original is written, the retry gets its answer; if it was refused or not written,
+//! nothing of it is in the log and the retry is processed afresh.
 //!
 //! Where keys live:
 //!
-//!   log entry (version 2)  key + tempids with each keyed transaction     (log-record.ts)
-//!   committed              key → t, log position, instant; in t order      this module, in memory
+//!   log entry (version 2)  committedMs; key + tempids with each keyed transaction  (log-record.ts)
+//!   committed              key → t, log position, committedMs; in t order     this module, in memory
 //!   inFlight               key → the original's outcome, while it is queued or being written
 //!
 //! A key is in at most one of committed and inFlight, and moves from one to the other in the same
@@ -21,25 +24,28 @@
 //! batch (or a batch prepared while another is written) never carries two of one key.
 //!
 //! On open the transactor reads the log after the index root, keys included. Keys before the
-//! root are found by reading the log backwards from the root's position, page by page, until a
-//! transaction older than the window or `keysMax` keys: the older keys. That read runs before the
-//! first key is looked up: at open when the log after the root holds keys (clients use them),
-//! else on the first keyed transaction, so a database used without keys never reads it.
+//! root are found by reading the log backwards from the root's position, page by page, until an
+//! entry written before the window or `keysMax` keys: the older keys. Entries are written in log
+//! order, so an entry written before the window has only such entries before it. When an entry
+//! was written: a version-2 entry records it (committedMs); a version-1 entry has no key, and was
+//! written at most PLAIN_INSTANT_LAG_MS_MAX after the :db/txInstant of its transactions (else it
+//! would be version 2, log-record.ts), so it is before the window when its first instant is
+//! before the window by more than that. That read runs before the first key is looked up: at
+//! open when the log after the root holds keys (clients use them), else on the first keyed
+//! transaction, so a database used without keys never reads it.
 import type { TxReport } from '../db/db.ts';
-import { txOfT } from '../datom/datom.ts';
-import { ATTR } from '../schema/bootstrap.ts';
 import type { Storage } from '../storage/protocol.ts';
-import type { LoggedTransaction } from '../tx/replay.ts';
 import { AssertionError, assert } from '../util/assert.ts';
 import { fail } from '../util/errors.ts';
-import { decodeLogEntry, IDEMPOTENCY_KEY_PATTERN, type LogEntryTransaction } from './log-record.ts';
+import { decodeLogEntry, IDEMPOTENCY_KEY_PATTERN, PLAIN_INSTANT_LAG_MS_MAX, txInstantMsOf, type LogEntryTransaction } from './log-record.ts';
 
-/** A committed keyed transaction: where its log entry is, and when it was made. */
+/** A committed keyed transaction: where its log entry is, and when it was written. */
 export interface CommittedKey {
   readonly t: number;
   /** The log position of the entry holding it (read back to answer a retry). */
   readonly position: number;
-  readonly txInstantMs: number;
+  /** The transactor's clock when its log entry was written: the window is measured from it. */
+  readonly committedMs: number;
 }
 
 /** Entries read per page when the log is read backwards. */
@@ -58,25 +64,13 @@ export function checkIdempotencyKey(options: { readonly idempotencyKey?: unknown
   return key;
 }
 
-/** The :db/txInstant of a logged transaction, in ms; null if it has none. */
-export function txInstantMsOf(logged: LoggedTransaction): number | null {
-  const tx = txOfT(logged.t);
-  const { datoms } = logged;
-  // The transaction's own datoms come last in a logged transaction: search from the end.
-  for (let k = datoms.length - 1; k >= 0; k--) {
-    const d = datoms[k]!;
-    if (d.e === tx && d.a === ATTR.txInstant && d.added) return (d.v as Date).getTime();
-  }
-  return null;
-}
-
 /** The committed entry of a keyed transaction read from position `position` of the log. */
 export function committedKeyOf(logged: LogEntryTransaction, position: number): [string, CommittedKey] {
   const key = logged.idempotencyKey;
   assert(key !== undefined, 'committedKeyOf a transaction without a key');
-  const txInstantMs = txInstantMsOf(logged);
-  if (txInstantMs === null) throw new AssertionError(`logged transaction t ${logged.t} has no :db/txInstant`);
-  return [key, { t: logged.t, position, txInstantMs }];
+  // Checked after the read: keys are only written in version-2 entries, which say when.
+  if (logged.committedMs === undefined) throw new AssertionError(`keyed transaction t ${logged.t} at log position ${position} has no commit time`);
+  return [key, { t: logged.t, position, committedMs: logged.committedMs }];
 }
 
 export interface IdempotencyLimits {
@@ -85,7 +79,7 @@ export interface IdempotencyLimits {
 }
 
 export class IdempotencyKeys {
-  /** Committed keys in t order (so in :db/txInstant order): the oldest is first, evicted first. */
+  /** Committed keys in t order (so in commit order): the oldest is first, evicted first. */
   private committed = new Map<string, CommittedKey>();
   private readonly inFlight = new Map<string, { readonly outcome: Promise<TxReport | null>; readonly settle: (report: TxReport | null) => void }>();
   /** Reads the keys before the first position read at open; null once they are in `committed`. */
@@ -193,7 +187,7 @@ export class IdempotencyKeys {
     const { windowMs, keysMax } = this.limits;
     const cutoff = this.now() - windowMs;
     for (const [key, committed] of this.committed) {
-      if (this.committed.size <= keysMax && committed.txInstantMs >= cutoff) break;
+      if (this.committed.size <= keysMax && committed.committedMs >= cutoff) break;
       this.committed.delete(key);
     }
   }
@@ -201,7 +195,8 @@ export class IdempotencyKeys {
 
 /**
  * The keyed transactions before log position `before`, in t order: the log read backwards, a page
- * at a time, until a transaction older than the window, the start of the log, or `room` keys.
+ * at a time, until an entry written before the window (see the header), the start of the log,
+ * or `room` keys.
  */
 export async function readKeysBefore(storage: Storage, log: string, before: number, limits: IdempotencyLimits, room: number, now: number): Promise<Array<[string, CommittedKey]>> {
   const cutoff = now - limits.windowMs;
@@ -214,10 +209,10 @@ export async function readKeysBefore(storage: Storage, log: string, before: numb
     assert(page.length === end - start, `log read of positions ${start}..${end} returned ${page.length} entries`);
     for (let i = page.length - 1; i >= 0; i--) {
       const { position, transactions } = page[i]!;
+      // Entries are written in log order: one written before the window has only such before it.
+      if (writtenBefore(transactions, cutoff)) return found.reverse();
       for (let j = transactions.length - 1; j >= 0; j--) {
         const logged = transactions[j]!;
-        const txInstantMs = txInstantMsOf(logged);
-        if (txInstantMs !== null && txInstantMs < cutoff) return found.reverse(); // instants never go backwards along t
         if (logged.idempotencyKey === undefined) continue;
         found.push(committedKeyOf(logged, position));
         if (found.length >= room) return found.reverse();
@@ -226,6 +221,15 @@ export async function readKeysBefore(storage: Storage, log: string, before: numb
     end = start;
   }
   return found.reverse();
+}
+
+/** Whether the entry holding `transactions` was written before `cutoff` (see the header). */
+function writtenBefore(transactions: readonly LogEntryTransaction[], cutoff: number): boolean {
+  const first = transactions[0];
+  if (first === undefined) return false;
+  if (first.committedMs !== undefined) return first.committedMs < cutoff;
+  const txInstantMs = txInstantMsOf(first); // the earliest of the entry: instants never go backwards along t
+  return txInstantMs !== null && txInstantMs + PLAIN_INSTANT_LAG_MS_MAX < cutoff;
 }
 
 /** The keyed transaction `committed` names, read back from its log entry. */

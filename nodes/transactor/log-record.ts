@@ -1,23 +1,31 @@
 //! The bytes of one log entry: the transactions of one group commit, each as its datoms, and
-//! (version 2) the idempotency key and tempids of the transactions submitted with a key.
+//! (version 2) the transactor's clock when the entry was written and the idempotency key and
+//! tempids of the transactions submitted with a key.
 //!
-//!   entry       := version:uint(1|2) count:uint transaction*
+//!   entry       := version:uint(1) count:uint transaction*
+//!                | version:uint(2) committedMs:uint count:uint transaction*
 //!   transaction := t:uint nextUserN:uint nextDbN:uint datoms:uint datom* keyed
 //!   datom       := e:uint a:uint added:uint(0|1) v:value       (tx is implied by t)
 //!   keyed       := (version 1: nothing)
 //!                | (version 2) key:string tempids:uint (name:string e:uint)*
 //!                  key "" is a transaction without one, and has no tempids
 //!
-//! Version 1 is written whenever no transaction of the entry has a key, so an entry without keys
-//! is byte for byte what it always was (embedded users see no change); version 2 only when one
-//! has. Both decode. The tempids are kept for keyed transactions only: they are what a retry of
-//! the key is answered with (idempotency.ts), and nothing else reads them.
+//! Version 1 is written when no transaction of the entry has a key and none has a :db/txInstant
+//! more than PLAIN_INSTANT_LAG_MS_MAX before the clock at commit (the usual case: a transaction
+//! that sets no instant gets the clock), so such an entry is byte for byte what it always was
+//! (embedded users see no change); version 2 otherwise. Both decode. The rule gives every entry a
+//! bound on when it was written, which the idempotency window is measured by (idempotency.ts):
+//! a version-2 entry says it (committedMs), a version-1 entry was written at most
+//! PLAIN_INSTANT_LAG_MS_MAX after the instant of any of its transactions. The tempids are kept
+//! for keyed transactions only: they are what a retry of the key is answered with, and nothing
+//! else reads them.
 //!
 //! Values use the binary value codec. Storage frames and checksums each entry; decoding also
 //! checks its own structure, so a damaged entry is an error naming its position, never a wrong db.
 import type { Datom } from '../datom/datom.ts';
 import { txOfT } from '../datom/datom.ts';
 import { RowDatom } from '../db/datom-table.ts';
+import { ATTR } from '../schema/bootstrap.ts';
 import type { LoggedTransaction } from '../tx/replay.ts';
 import { AssertionError } from '../util/assert.ts';
 import { FactumError } from '../util/errors.ts';
@@ -29,18 +37,46 @@ const VERSION_KEYED = 2;
 /** What an idempotency key may be: 1 to 128 of these characters (checked on write and on read). */
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * A version-1 entry is written only when each of its transactions has a :db/txInstant at most this
+ * long before the clock at commit: a transaction that sets no instant gets the clock when it is
+ * processed, and is written soon after. Later ones (an import of old history keeping its dates, a
+ * write that waited long) make the entry version 2, which records the clock itself.
+ */
+export const PLAIN_INSTANT_LAG_MS_MAX = 60_000;
+
 /** A transaction as its log entry holds it: replay reads the datoms, retries the key and tempids. */
 export interface LogEntryTransaction extends LoggedTransaction {
+  /** The transactor's clock (ms) when the entry holding it was written; present exactly in version-2 entries. */
+  readonly committedMs?: number;
   /** The key it was submitted with; absent when it had none. */
   readonly idempotencyKey?: string;
   /** Its tempids (name → entity id), present exactly when it has a key. */
   readonly tempids?: Readonly<Record<string, number>>;
 }
 
-export function encodeLogEntry(transactions: readonly LogEntryTransaction[]): Uint8Array {
-  const keyed = transactions.some((tx) => tx.idempotencyKey !== undefined);
+/** The :db/txInstant of a logged transaction, in ms; null if it has none. */
+export function txInstantMsOf(logged: LoggedTransaction): number | null {
+  const tx = txOfT(logged.t);
+  const { datoms } = logged;
+  // The transaction's own datoms come last in a logged transaction: search from the end.
+  for (let k = datoms.length - 1; k >= 0; k--) {
+    const d = datoms[k]!;
+    if (d.e === tx && d.a === ATTR.txInstant && d.added) return (d.v as Date).getTime();
+  }
+  return null;
+}
+
+/**
+ * The bytes of an entry holding `transactions`, written at `committedMs` by the transactor's clock
+ * (recorded in version 2; the `committedMs` of the transactions given is not read).
+ */
+export function encodeLogEntry(transactions: readonly LogEntryTransaction[], committedMs: number): Uint8Array {
+  if (!Number.isSafeInteger(committedMs) || committedMs < 0) throw new AssertionError(`log entry committed at ${committedMs}, not a clock reading`);
+  const keyed = transactions.some((tx) => tx.idempotencyKey !== undefined || (txInstantMsOf(tx) ?? committedMs) < committedMs - PLAIN_INSTANT_LAG_MS_MAX);
   const w = new Writer();
   w.uint(keyed ? VERSION_KEYED : VERSION_PLAIN);
+  if (keyed) w.uint(committedMs);
   w.uint(transactions.length);
   for (const tx of transactions) {
     w.uint(tx.t);
@@ -82,6 +118,7 @@ export function decodeLogEntry(bytes: Uint8Array, position: number): LogEntryTra
     const r = new Reader(bytes);
     const version = r.uint();
     if (version !== VERSION_PLAIN && version !== VERSION_KEYED) throw new Error(`unknown log entry version ${version}`);
+    const committedMs = version === VERSION_KEYED ? r.uint() : undefined;
     const count = r.uint();
     const out: LogEntryTransaction[] = [];
     for (let i = 0; i < count; i++) {
@@ -98,7 +135,7 @@ export function decodeLogEntry(bytes: Uint8Array, position: number): LogEntryTra
         datoms.push(new RowDatom(e, a, r.value(), tx, added));
       }
       const logged: LogEntryTransaction = { t, nextUserN, nextDbN, datoms };
-      out.push(version === VERSION_KEYED ? readKeyed(r, logged) : logged);
+      out.push(committedMs === undefined ? logged : readKeyed(r, { ...logged, committedMs }));
     }
     if (!r.done) throw new Error('trailing bytes');
     return out;

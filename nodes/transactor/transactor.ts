@@ -55,8 +55,9 @@ export interface TransactorOptions {
    */
   readonly indexing?: IndexingOptions | false;
   /**
-   * How long a transaction's idempotency key answers a retry, after its :db/txInstant. Keys are
-   * found back this far in the log when a database is opened.
+   * How long a transaction's idempotency key answers a retry, after it was committed (by the
+   * transactor's clock, whatever :db/txInstant the transaction set). Keys are found back this far
+   * in the log when a database is opened.
    * @default - 3,600,000 (one hour)
    */
   readonly idempotencyWindowMs?: number;
@@ -158,6 +159,8 @@ export class Transactor {
   private closed = false;
   private rebaseTo: { root: IndexRoot; indexed: Db } | null = null;
   private readonly syncWaiters: Array<{ t: number; resolve: (db: Db) => void; reject: (error: unknown) => void }> = [];
+  /** The clock recorded in the last log entry written (commit times never go backwards along the log). */
+  private lastCommittedMs: number;
 
   private constructor(
     private readonly storage: Storage,
@@ -169,8 +172,10 @@ export class Transactor {
     private readonly indexer: Indexer | null,
     private readonly background: BackgroundIndexer | null,
     private readonly keys: IdempotencyKeys,
+    lastCommittedMs: number,
   ) {
     this.current = db;
+    this.lastCommittedMs = lastCommittedMs;
     this.position = position;
     this.firstPosition = firstPosition;
     this.firstTs = firstTs;
@@ -201,9 +206,13 @@ export class Transactor {
     const firstTs: number[] = [];
     let position = firstPosition;
     const keyed: Array<[string, CommittedKey]> = [];
+    // A floor for the next commit time (a writer before this one may have had its clock ahead):
+    // the last one recorded, and the last :db/txInstant (at most the clock of its commit).
+    let lastCommittedMs = 0;
     for await (const entry of storage.readLog(log, firstPosition)) {
       const transactions = decodeLogEntry(entry.bytes, entry.position);
       if (transactions.length > 0) firstTs.push(transactions[0]!.t);
+      lastCommittedMs = Math.max(lastCommittedMs, transactions[0]?.committedMs ?? 0);
       position = entry.position + 1;
       for (let i = 0; i < transactions.length; i++) {
         const logged = transactions[i]!;
@@ -216,7 +225,8 @@ export class Transactor {
     }
     const loadOlder = firstPosition === 0 ? null : (room: number) => readKeysBefore(storage, log, firstPosition, keys.limits, room, Date.now());
     keys.opened(keyed, loadOlder);
-    return new Transactor(storage, log, db, position, firstPosition, firstTs, indexer, background, keys);
+    lastCommittedMs = Math.max(lastCommittedMs, db.state.lastTxInstantMs);
+    return new Transactor(storage, log, db, position, firstPosition, firstTs, indexer, background, keys, lastCommittedMs);
   }
 
   /** The durable indexer of this database (null when indexing is off). */
@@ -524,9 +534,12 @@ export class Transactor {
       refuse();
       return { written: true, again: [] };
     }
+    // The transactor's clock at commit, recorded in a version-2 entry: idempotency keys are kept
+    // for a window measured from it. Never before the previous entry's, so it follows log order.
+    const committedMs = Math.max(Date.now(), this.lastCommittedMs);
     let bytes: Uint8Array;
     try {
-      bytes = this.encode(accepted);
+      bytes = this.encode(accepted, committedMs);
     } catch (error) {
       return notWritten(error);
     }
@@ -550,9 +563,10 @@ export class Transactor {
     this.firstTs.push(accepted[0]!.report.dbAfter.basisT);
     this.position++;
     this.current = db;
+    this.lastCommittedMs = committedMs;
     // Committed in the same step as the position moves: a retry from now on is a duplicate.
     for (const { pending, report } of accepted) {
-      if (pending.key !== null) this.keys.commit(pending.key, { t: report.dbAfter.basisT, position, txInstantMs: report.dbAfter.state.lastTxInstantMs }, report);
+      if (pending.key !== null) this.keys.commit(pending.key, { t: report.dbAfter.basisT, position, committedMs }, report);
     }
     // An index run may start after any of these: a root covering only part of the entry must
     // name the entry's own position as the first one to replay (opening skips what it covers).
@@ -566,7 +580,7 @@ export class Transactor {
     return { written: true, again: [] };
   }
 
-  private encode(accepted: Prepared['accepted']): Uint8Array {
+  private encode(accepted: Prepared['accepted'], committedMs: number): Uint8Array {
     return encodeLogEntry(
       accepted.map(({ pending, report }): LogEntryTransaction => {
         const logged = {
@@ -580,6 +594,7 @@ export class Transactor {
         if (this.keys.find(pending.key) !== undefined) throw new AssertionError(`idempotency key ${pending.key} is committed already and queued again`);
         return { ...logged, idempotencyKey: pending.key, tempids: report.tempids };
       }),
+      committedMs,
     );
   }
 
