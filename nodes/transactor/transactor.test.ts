@@ -55,6 +55,39 @@ describe('transactor', () => {
     expect(range).toEqual([[2, ['A']], [3, ['B']]]);
   });
 
+  it('sync(t) leaks no waiter: an aborted wait is answered at once and forgotten; a normal one still resolves', async () => {
+    const t = await Transactor.open(createMemoryStorage(), 'db-x');
+    await t.transact(schema);
+    const far = 2 ** 52;
+    const errors: unknown[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const controller = new AbortController();
+      t.sync(far, { signal: controller.signal }).catch((error: unknown) => errors.push(error));
+      controller.abort(i % 2 === 0 ? new Error(`gave up ${i}`) : 'gave up'); // an Error reason, or not
+    }
+    const already = AbortSignal.abort(new Error('before'));
+    t.sync(far, { signal: already }).catch((error: unknown) => errors.push(error));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors.length).toBe(1001);
+    expect((errors[0] as Error).message).toBe('gave up 0');
+    expect(isFactumError(errors[1], 'db/basis-not-reached')).toBe(true);
+    expect((errors[1] as FactumError).data).toMatchObject({ database: 'db-x', t: far, basisT: 1 });
+    expect((errors[1000] as Error).message).toBe('before');
+    expect(t.syncWaiterCount).toBe(0);
+    // A wait with a signal that is not aborted resolves, and a later abort changes nothing.
+    const controller = new AbortController();
+    const waiting = t.sync(2, { signal: controller.signal });
+    const plain = t.sync(3);
+    expect(t.syncWaiterCount).toBe(2);
+    await t.transact([{ 'item/sku': 'A' }]);
+    expect((await waiting).basisT).toBe(2);
+    controller.abort();
+    await t.transact([{ 'item/sku': 'B' }]);
+    expect((await plain).basisT).toBe(3);
+    expect(t.syncWaiterCount).toBe(0);
+    await t.close();
+  });
+
   it('is fenced when another writer takes its log position', async () => {
     const storage = createMemoryStorage();
     const a = await Transactor.open(storage, 'db-x');

@@ -133,6 +133,12 @@ function closedError(): FactumError {
   return new FactumError('client/closed', 'The connection was closed before this transaction was written.', {});
 }
 
+interface SyncWaiter {
+  readonly t: number;
+  readonly resolve: (db: Db) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** Transactions per log entry at most, to bound entry size. */
 const BATCH_MAX = 256;
 
@@ -158,7 +164,8 @@ export class Transactor {
   private fenced: FactumError | null = null;
   private closed = false;
   private rebaseTo: { root: IndexRoot; indexed: Db } | null = null;
-  private readonly syncWaiters: Array<{ t: number; resolve: (db: Db) => void; reject: (error: unknown) => void }> = [];
+  /** Who waits in `sync` for a basis not reached yet; one leaves when reached, closed or aborted. */
+  private readonly syncWaiters = new Set<SyncWaiter>();
   /** The clock recorded in the last log entry written (commit times never go backwards along the log). */
   private lastCommittedMs: number;
 
@@ -380,11 +387,53 @@ export class Transactor {
     }
   }
 
-  /** Resolves with a db value whose basis is at least `t`. */
-  sync(t?: number): Promise<Db> {
+  /**
+   * Resolves with a db value whose basis is at least `t`. An aborted `signal` rejects it at once
+   * and stops the wait: with the signal's reason when that is an Error (AbortSignal.timeout gives
+   * a TimeoutError), else with `db/basis-not-reached`. A caller that stops waiting (a timeout)
+   * must abort, or its wait is kept until `t` is reached.
+   *
+   * @example
+   * const db = await transactor.sync(t, { signal: AbortSignal.timeout(10_000) });
+   */
+  sync(t?: number, options?: { readonly signal?: AbortSignal }): Promise<Db> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(this.syncAborted(signal, t));
     if (t === undefined || this.current.basisT >= t) return Promise.resolve(this.current);
     if (this.closed) return Promise.reject(new FactumError('client/closed', 'This connection is closed.', {}));
-    return new Promise((resolve, reject) => this.syncWaiters.push({ t, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        if (this.syncWaiters.delete(waiter)) reject(this.syncAborted(signal!, t));
+      };
+      const waiter: SyncWaiter = {
+        t,
+        resolve: (db) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(db);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      this.syncWaiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Waits in `sync` not yet answered (for tests and metrics). */
+  get syncWaiterCount(): number {
+    return this.syncWaiters.size;
+  }
+
+  private syncAborted(signal: AbortSignal, t: number | undefined): unknown {
+    const reason: unknown = signal.reason;
+    if (reason instanceof Error) return reason;
+    return new FactumError('db/basis-not-reached', `Stopped waiting for database ${this.log} to reach t ${t ?? 'now'} (it is at t ${this.current.basisT}): the wait was aborted (${String(reason)}).`, {
+      database: this.log,
+      t,
+      basisT: this.current.basisT,
+    });
   }
 
   /** Transactions with `start <= t < end`, read from the log in order. */
@@ -418,7 +467,9 @@ export class Transactor {
     this.closed = true;
     const error = closedError();
     this.rejectQueued(error);
-    for (const waiter of this.syncWaiters.splice(0)) waiter.reject(error);
+    const waiters = [...this.syncWaiters];
+    this.syncWaiters.clear();
+    for (const waiter of waiters) waiter.reject(error);
     await this.keys.idle();
     await this.background?.idle();
     await this.indexer?.close();
@@ -615,10 +666,9 @@ export class Transactor {
   }
 
   private wakeSyncWaiters(): void {
-    for (let i = this.syncWaiters.length - 1; i >= 0; i--) {
-      const waiter = this.syncWaiters[i]!;
+    for (const waiter of this.syncWaiters) {
       if (this.current.basisT >= waiter.t) {
-        this.syncWaiters.splice(i, 1);
+        this.syncWaiters.delete(waiter); // deleting the entry being visited is safe in a Set
         waiter.resolve(this.current);
       }
     }
