@@ -28,6 +28,9 @@
 //!
 //! Idempotency keys (idempotency.ts): a transaction submitted with a key is logged with it; a
 //! second submission of a committed key is answered from the log without being processed.
+//!
+//! Past db values (db-at.ts): `dbAt(t)` rebuilds the db value made at t from the index root the
+//! db value is on, for a basis the node no longer keeps.
 import type { Datom } from '../datom/datom.ts';
 import type { Db, TxReport } from '../db/db.ts';
 import { readDb } from '../db/durable-base.ts';
@@ -44,6 +47,7 @@ import { IndexedBase } from '../indexer/indexed-base.ts';
 import { bootstrapTransaction } from '../indexer/db-input.ts';
 import type { IndexRoot } from '../indexer/root.ts';
 import { decodeLogEntry, encodeLogEntry, type LogEntryTransaction } from './log-record.ts';
+import { PastDbValues } from './db-at.ts';
 import { checkIdempotencyKey, committedKeyOf, IdempotencyKeys, readCommitted, readKeysBefore, type CommittedKey } from './idempotency.ts';
 
 export interface IndexingOptions extends IndexerOptions, BackgroundIndexerOptions {}
@@ -168,6 +172,12 @@ export class Transactor {
   private readonly syncWaiters = new Set<SyncWaiter>();
   /** The clock recorded in the last log entry written (commit times never go backwards along the log). */
   private lastCommittedMs: number;
+  /**
+   * The db value at the t of the index root `current` is on, nothing replayed on it (dbAt starts
+   * there); the empty db value before the first root; null when indexing is off. Moves with `current`.
+   */
+  private onRoot: Db | null;
+  private readonly pastDbs = new PastDbValues();
 
   private constructor(
     private readonly storage: Storage,
@@ -180,8 +190,10 @@ export class Transactor {
     private readonly background: BackgroundIndexer | null,
     private readonly keys: IdempotencyKeys,
     lastCommittedMs: number,
+    onRoot: Db | null,
   ) {
     this.current = db;
+    this.onRoot = onRoot;
     this.lastCommittedMs = lastCommittedMs;
     this.position = position;
     this.firstPosition = firstPosition;
@@ -209,6 +221,7 @@ export class Transactor {
     } else {
       background?.added(db, bootstrapTransaction(), 0);
     }
+    const onRoot = indexer === null ? null : db;
     const firstPosition = root?.logPosition ?? 0;
     const firstTs: number[] = [];
     let position = firstPosition;
@@ -233,7 +246,7 @@ export class Transactor {
     const loadOlder = firstPosition === 0 ? null : (room: number) => readKeysBefore(storage, log, firstPosition, keys.limits, room, Date.now());
     keys.opened(keyed, loadOlder);
     lastCommittedMs = Math.max(lastCommittedMs, db.state.lastTxInstantMs);
-    return new Transactor(storage, log, db, position, firstPosition, firstTs, indexer, background, keys, lastCommittedMs);
+    return new Transactor(storage, log, db, position, firstPosition, firstTs, indexer, background, keys, lastCommittedMs, onRoot);
   }
 
   /** The durable indexer of this database (null when indexing is off). */
@@ -372,8 +385,11 @@ export class Transactor {
     let cutoff = Math.min(olderThan.getTime(), Date.now());
     const base = this.current.state.base;
     const root = indexer.root;
-    if (base instanceof IndexedBase && root !== null && base.root.t !== root.t) {
-      const retired = root.retired.find((r) => r.t === base.root.t);
+    // The roots of the db value, and of the past ones dbAt keeps or is rebuilding.
+    const inUse = [...(base instanceof IndexedBase ? [base.root] : []), ...this.pastDbs.roots()];
+    for (const used of inUse) {
+      if (root === null || used.t === root.t) continue;
+      const retired = root.retired.find((r) => r.t === used.t);
       if (retired !== undefined) cutoff = Math.min(cutoff, retired.retiredAtMs);
     }
     return indexer.gcStorage(new Date(cutoff));
@@ -434,6 +450,42 @@ export class Transactor {
       t,
       basisT: this.current.basisT,
     });
+  }
+
+  /**
+   * The db value whose basis is exactly `t`, as `transact` made it (the same datoms in every index,
+   * history included, and the same schema: an attribute installed after t is unknown to it), unlike
+   * `db().asOf(t)`. The current db value when t is its basis; else, with indexing on, rebuilt from
+   * the index root the current db value is on, with the transactions after it up to t replayed
+   * (costly: kept for the last few t, and shared by concurrent calls; see db-at.ts).
+   *
+   * Null when it cannot be had that way: t before that root (the trees no longer tell what was
+   * current then), t after the current basis or not a t, or indexing off (no root: the log would be
+   * replayed from its start, for any t but the current one).
+   *
+   * @example
+   * const db = (await transactor.dbAt(ref.basisT)) ?? transactor.db().asOf(ref.basisT);
+   */
+  async dbAt(t: number): Promise<Db | null> {
+    const current = this.current;
+    if (t === current.basisT) return current;
+    if (!Number.isSafeInteger(t) || t < 0 || t > current.basisT) return null;
+    const kept = this.pastDbs.get(t);
+    if (kept !== undefined) return kept;
+    const onRoot = this.onRoot;
+    if (onRoot === null || t < onRoot.basisT) return null;
+    if (t === onRoot.basisT) return onRoot;
+    const base = onRoot.state.base;
+    const from = base instanceof IndexedBase ? base.root.logPosition : 0;
+    const until = this.position;
+    // The novelty the background indexer holds is what write() and open() handed it: logged transactions, counters included.
+    const novelty = (): readonly LoggedTransaction[] => (this.background?.novelty ?? []) as readonly LoggedTransaction[];
+    return this.pastDbs.rebuild(t, () => ({ onRoot, novelty: novelty(), logged: () => this.loggedIn(from, until) }));
+  }
+
+  /** The transactions of log positions `from` to `until` (excluded), in t order. */
+  private async *loggedIn(from: number, until: number): AsyncGenerator<LoggedTransaction> {
+    for await (const entry of this.storage.readLog(this.log, from, until)) yield* decodeLogEntry(entry.bytes, entry.position);
   }
 
   /** Transactions with `start <= t < end`, read from the log in order. */
@@ -533,7 +585,8 @@ export class Transactor {
       // Taken before any await: a later run would drop what it covers from the indexer's list.
       const novelty = this.background!.novelty;
       const base = new IndexedBase(this.indexer!, root);
-      let db = dbOnBase(base, indexed.state.schema, root);
+      const onRoot = dbOnBase(base, indexed.state.schema, root);
+      let db = onRoot;
       for (const logged of novelty) {
         if (logged.t <= root.t) continue;
         const before = db;
@@ -541,6 +594,7 @@ export class Transactor {
       }
       if (db.basisT !== this.current.basisT) throw new AssertionError(`novelty ends at t ${db.basisT}, the db value is at t ${this.current.basisT}`);
       this.current = db;
+      this.onRoot = onRoot;
     } catch (error) {
       // The db value in memory stays correct (it holds the novelty the root covers too); the
       // next index run tries again.
