@@ -2,11 +2,12 @@
 //! and db values into references. A reference names a database, a basis t and filters; resolving
 //! it costs a map lookup, so `asOf` and friends cost nothing on the node.
 //!
-//! Exact db values: the node keeps the newest db values of each database by basis t (every
-//! transaction it commits, every basis it hands out), bounded in count and age. A reference whose
-//! basis is not among them is served from the newest db value filtered to its basis (`asOf`),
-//! which holds the same datoms; the one difference is that attributes installed after that basis
-//! are known to it by name (docs/server.md). At most KEPT_MAX are kept per database.
+//! Exact db values, never a stand-in: a reference names one db value and is answered from it.
+//! The node keeps the newest db values of each database by basis t (every transaction it commits,
+//! every basis it hands out), at most KEPT_MAX; an older basis at or after the current index root
+//! is rebuilt from the root and the novelty after it (Transactor.dbAt); an older one still is
+//! refused (`db/basis-not-kept`): a filtered view of a newer db value would not answer the same
+//! (values of noHistory attributes changed since, attributes installed since).
 //!
 //! Speculative db values (`with`): the reference carries a token holding the datoms of its
 //! speculative transactions and the basis they were made on, sealed with an HMAC under a key
@@ -59,12 +60,9 @@ export class DbRefs {
     return ref;
   }
 
-  /**
-   * The db value a reference names; `transactor` is its database's. `exact` refuses a basis that
-   * is no longer kept instead of serving it filtered (`with` needs the db value itself).
-   */
-  async resolve(ref: DbRef, transactor: Transactor, exact = false): Promise<Db> {
-    let db = ref.with === undefined ? await this.atBasis(ref, transactor, exact) : await this.speculativeDb(ref, transactor);
+  /** The db value a reference names; `transactor` is its database's. */
+  async resolve(ref: DbRef, transactor: Transactor): Promise<Db> {
+    let db = ref.with === undefined ? await this.atBasis(ref, transactor) : await this.speculativeDb(ref, transactor);
     if (ref.asOf !== undefined) db = db.asOf(ref.asOf);
     if (ref.since !== undefined) db = db.since(ref.since);
     if (ref.history === true) db = db.history();
@@ -84,7 +82,7 @@ export class DbRefs {
     return token;
   }
 
-  private async atBasis(ref: DbRef, transactor: Transactor, exact: boolean): Promise<Db> {
+  private async atBasis(ref: DbRef, transactor: Transactor): Promise<Db> {
     const current = transactor.db();
     if (ref.basisT > current.basisT) {
       fail('db/basis-not-reached', `This node has database ${JSON.stringify(ref.database)} up to t ${current.basisT}, not yet t ${ref.basisT}. Retry shortly (the client does), or sync first.`, { database: ref.database, basisT: ref.basisT, nodeBasisT: current.basisT });
@@ -92,18 +90,12 @@ export class DbRefs {
     if (ref.basisT === current.basisT) return current;
     const kept = this.kept.get(ref.database)?.get(ref.basisT);
     if (kept !== undefined) return kept;
-    if (exact) {
-      fail('db/invalid-reference', `This node no longer keeps database ${JSON.stringify(ref.database)} at t ${ref.basisT} (it is at t ${current.basisT}), which with() needs. Call with() on a newer db value (conn.db() after sync()).`, { database: ref.database, basisT: ref.basisT, nodeBasisT: current.basisT });
-    }
-    return current.asOf(await this.tAtMost(current, ref));
-  }
-
-  /** The filter of a db value not kept: its asOf, never past its basis. */
-  private async tAtMost(current: Db, ref: DbRef): Promise<number> {
-    if (ref.asOf === undefined) return ref.basisT;
-    const asOf = ref.asOf;
-    const t = typeof asOf === 'number' ? asOf : await readDb(current.state.base, () => current.asOf(asOf).asOfT!);
-    return Math.min(t, ref.basisT);
+    // Rebuilt from the index root and the novelty after it, when the basis is at or after the root.
+    const rebuilt = await transactor.dbAt(ref.basisT);
+    if (rebuilt !== null) return rebuilt;
+    // Older still: only a filtered view of a newer db value could answer, and it would not answer
+    // the same (values of noHistory attributes since changed, attributes installed since).
+    return fail('db/basis-not-kept', `This node can no longer serve database ${JSON.stringify(ref.database)} at basis t ${ref.basisT} (it is at t ${current.basisT}; older db values go once they are indexed and not among the newest kept). Take a newer db value (conn.db(), or sync()), and asOf(${ref.basisT}) on it for the past.`, { database: ref.database, basisT: ref.basisT, nodeBasisT: current.basisT });
   }
 
   private async speculativeDb(ref: DbRef, transactor: Transactor): Promise<Db> {
@@ -112,7 +104,7 @@ export class DbRefs {
     if (cached !== undefined) return cached;
     const chain = this.open(ref.database, token);
     const current = transactor.db();
-    const base = chain.basisT === current.basisT ? current : this.kept.get(ref.database)?.get(chain.basisT);
+    const base = chain.basisT === current.basisT ? current : (this.kept.get(ref.database)?.get(chain.basisT) ?? (await transactor.dbAt(chain.basisT)) ?? undefined);
     if (base === undefined) {
       fail('db/invalid-reference', `The speculative db value (from with) was made on t ${chain.basisT} of ${JSON.stringify(ref.database)}, which this node no longer keeps. Call with() again on a newer db value.`, { database: ref.database, basisT: chain.basisT });
     }

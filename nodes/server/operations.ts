@@ -220,18 +220,11 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     const t = check.optionalT(args, 't');
     const timeoutMs = Math.min(check.optionalCount(args, 'timeout') ?? 10_000, 60_000);
     const transactor = await transactorOf(context, database);
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-    });
     try {
-      const db = await Promise.race([transactor.sync(t), expired]);
-      return keepAndRef(context, database, db);
+      return keepAndRef(context, database, await transactor.sync(t, { signal: AbortSignal.timeout(timeoutMs) }));
     } catch (error) {
-      if ((error as Error).message !== 'timeout') throw error;
+      if ((error as Error).name !== 'TimeoutError') throw error;
       return fail('db/basis-not-reached', `Database ${JSON.stringify(database)} did not reach t ${t} on this node within ${timeoutMs} ms (it is at t ${transactor.db().basisT}). Retry, or check that t came from this system.`, { database, t, timeoutMs });
-    } finally {
-      clearTimeout(timer);
     }
   },
   async transact(args, context) {
@@ -301,7 +294,7 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
   },
   async with(args, context) {
     const ref = check.ref(args.db, 'db');
-    const db = await context.refs.resolve(ref, await transactorOf(context, ref.database), true);
+    const db = await context.refs.resolve(ref, await transactorOf(context, ref.database));
     const txData = parseTxData(check.txData(args));
     const report = await readDb(db.state.base, () => db.with(txData));
     const token = context.refs.sealWith(ref.database, ref.with, db, report.dbAfter, report.txData);

@@ -113,6 +113,7 @@ export const codes = {
   'server/internal': 'fault',
   'db/invalid-reference': 'incorrect',
   'db/basis-not-reached': 'unavailable',
+  'db/basis-not-kept': 'not-found',
   'client/timeout': 'unavailable',
   'client/network': 'unavailable',
   'client/bad-response': 'fault',
