@@ -11,8 +11,13 @@
 //!   x-factum-* header; content hash not 64 lower-case hex
 //!   timestamp not decimal ms, or more than windowMs from now      auth/expired        401
 //!   key id unknown                                                auth/unknown-key    401
-//!   body hash or signature differ                                 auth/bad-signature  401
+//!   signature differs (it covers the body hash claimed)           auth/bad-signature  401
+//!   body differs from the claimed hash                            auth/bad-signature  401
 //!   the key may not do what is needed                             auth/not-permitted  403
+//!
+//! Only the body's check needs the body: a node makes the others (`authenticateHeaders`) before it
+//! reads the body, so that a client that cannot sign makes it buffer nothing, then checks the body
+//! against the signed hash (`authenticateBody`).
 //!
 //! Hex is accepted in lower case only, so that each signature has exactly one spelling. Hashes and
 //! signatures are compared in constant time. A signed request may be replayed within the window;
@@ -81,12 +86,11 @@ function checkSignedHeaders(signedHeaders: readonly string[], headers: RequestTo
     }
   }
   if (signedHeaders.some((name) => name === '')) malformed('SignedHeaders has an empty name', { keyId });
-  const signed = new Set(signedHeaders);
-  const unsigned = [
-    ...requiredSignedHeaders.filter((name) => !signed.has(name)),
-    ...Object.keys(headers).filter((name) => name.startsWith('x-factum-') && !signed.has(name)),
-  ];
-  if (unsigned.length > 0) {
+  // Lists of a few names: includes() beats building a set on every request.
+  let unsigned: string[] | null = null;
+  for (const name of requiredSignedHeaders) if (!signedHeaders.includes(name)) (unsigned ??= []).push(name);
+  for (const name in headers) if (name.startsWith('x-factum-') && !signedHeaders.includes(name)) (unsigned ??= []).push(name);
+  if (unsigned !== null) {
     malformed(`header ${unsigned.join(', ')} is not signed; expected SignedHeaders to include ${requiredSignedHeaders.join(', ')} and every x-factum-* header`, {
       keyId,
       unsigned,
@@ -94,9 +98,9 @@ function checkSignedHeaders(signedHeaders: readonly string[], headers: RequestTo
   }
 }
 
-function sameText(left: string, right: string): boolean {
-  const leftBytes = Buffer.from(left, 'utf8');
-  const rightBytes = Buffer.from(right, 'utf8');
+function sameHex(left: string, right: string): boolean {
+  const leftBytes = Buffer.from(left, 'latin1');
+  const rightBytes = Buffer.from(right, 'latin1');
   return leftBytes.length === rightBytes.length && timingSafeEqual(leftBytes, rightBytes);
 }
 
@@ -118,20 +122,29 @@ function checkTimestamp(timestamp: string | undefined, nowMs: number, windowMs: 
   }
 }
 
+/** A request whose headers passed every check but its body's hash: what `authenticateBody` needs. */
+export interface SignedRequest {
+  /** The access key whose signature the request carries (checked over its headers). */
+  readonly key: AccessKey;
+  /** The signature, 64 lower-case hex digits: unique to the request (a transaction's default idempotency key). */
+  readonly signature: string;
+  /** The body's hash the signature covers. */
+  readonly bodySha256: string;
+}
+
 /**
- * The access key that signed `request` for `system`; throws an `auth/*` error otherwise.
- *
- * @example
- * const key = authenticate((id) => keys.get(id), 'prod', { method, path: req.url, headers: req.headers, body }, Date.now());
- * authorize(key, { kind: 'write', database: 'shop' });
+ * Checks everything of a request but its body: the header's form, the signed headers, the time,
+ * the key and the signature, which covers the body's claimed hash. A node calls it before it
+ * reads the body, so that a client that cannot sign makes the node buffer nothing; then
+ * `authenticateBody` checks the body against the hash.
  */
-export function authenticate(
+export function authenticateHeaders(
   lookup: (keyId: string) => AccessKey | undefined,
   system: string,
-  request: RequestToAuthenticate,
+  request: Omit<RequestToAuthenticate, 'body'>,
   nowMs: number,
   windowMs: number = signatureWindowMsDefault,
-): AccessKey {
+): SignedRequest {
   const header = headerValue(request.headers, 'authorization');
   if (header === undefined || header.trim() === '') {
     fail('auth/missing', `the request has no authorization header; expected one signed with an access key (${signingAlgorithm})`, {});
@@ -147,10 +160,6 @@ export function authenticate(
   if (key === undefined) {
     fail('auth/unknown-key', `access key ${keyId} is not a key of system ${system}; expected a key fetched from this system`, { keyId, system });
   }
-  const bodyHash = sha256Hex(request.body);
-  if (!sameText(bodyHash, claimedHash)) {
-    fail('auth/bad-signature', `the request's body does not match its ${contentHashHeader}; expected the body that was signed`, { keyId });
-  }
   const headers: Record<string, string> = {};
   for (const name of authorization.signedHeaders) headers[name] = headerValue(request.headers, name) ?? '';
   const canonical = canonicalRequest({
@@ -163,13 +172,39 @@ export function authenticate(
     keyId,
     system,
   });
-  if (!sameText(signCanonicalRequest(key.secret, system, canonical), authorization.signature)) {
+  // Both hex, lower case (the signature by the header's pattern): equal bytes are equal text.
+  if (!sameHex(signCanonicalRequest(key.secret, system, canonical), authorization.signature)) {
     fail('auth/bad-signature', `the request's signature does not match access key ${keyId} for system ${system}; expected a request signed with that key, unchanged on the way`, {
       keyId,
       system,
     });
   }
-  return key;
+  return { key, signature: authorization.signature, bodySha256: claimedHash };
+}
+
+/** The key of a request `authenticateHeaders` accepted, once its body matches the signed hash; throws `auth/bad-signature` otherwise. */
+export function authenticateBody(signed: SignedRequest, body: Uint8Array): AccessKey {
+  if (!sameHex(sha256Hex(body), signed.bodySha256)) {
+    fail('auth/bad-signature', `the request's body does not match its ${contentHashHeader}; expected the body that was signed`, { keyId: signed.key.keyId });
+  }
+  return signed.key;
+}
+
+/**
+ * The access key that signed `request` for `system`; throws an `auth/*` error otherwise.
+ *
+ * @example
+ * const key = authenticate((id) => keys.get(id), 'prod', { method, path: req.url, headers: req.headers, body }, Date.now());
+ * authorize(key, { kind: 'write', database: 'shop' });
+ */
+export function authenticate(
+  lookup: (keyId: string) => AccessKey | undefined,
+  system: string,
+  request: RequestToAuthenticate,
+  nowMs: number,
+  windowMs: number = signatureWindowMsDefault,
+): AccessKey {
+  return authenticateBody(authenticateHeaders(lookup, system, request, nowMs, windowMs), request.body);
 }
 
 /** What a request needs: `read` and `write` of one database, or `admin` (create and delete databases, keys). */

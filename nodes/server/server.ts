@@ -1,7 +1,8 @@
 //! The node's HTTP server: the client API of client/types.ts over HTTP/1.1 with keep-alive
 //! (client/wire/protocol.ts has the protocol).
 //!
-//!   request ─▶ /health? ─▶ read body (bounded) ─▶ authenticate ─▶ decode ─▶ authorize
+//!   request ─▶ /health? ─▶ authenticate headers ─▶ read body (bounded) ─▶ authenticate body
+//!           ─▶ decode ─▶ authorize
 //!           ─▶ admit (gate per kind of work, or busy) ─▶ handler ─▶ one message | frames | EDN
 //!
 //! Every request but `GET /health` is authenticated (nodes/server/authenticate.ts). Errors keep
@@ -14,8 +15,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { basisHeader, contentTypes, httpStatusOf, operations, type Operation } from '../../client/wire/protocol.ts';
 import type { AccessKey } from '../../client/remote/access-key.ts';
-import { FactumError, isFactumError } from '../util/errors.ts';
-import { authenticate, authorize, type Need } from './authenticate.ts';
+import { FactumError } from '../util/errors.ts';
+import { authenticateBody, authenticateHeaders, authorize, type Need } from './authenticate.ts';
 import { Gate } from './gate.ts';
 import { databasesOf, handlers, Stream, type OperationContext } from './operations.ts';
 import { ReplayGuard } from './replay-guard.ts';
@@ -169,12 +170,11 @@ class RequestHandler {
       const stopping = this.state === 'stopping';
       throw new FactumError(stopping ? 'server/stopping' : 'server/not-ready', stopping ? 'This node is stopping; retry against another node or in a moment.' : 'This node is still starting (opening storage and catching up with the log); retry in a moment.', {});
     }
-    const signed = { method: request.method ?? '', path: request.url ?? '', headers: request.headers as Record<string, string> };
-    // Everything but the body's hash is checked before the body is read: an unauthenticated
-    // client cannot make the node buffer a body (only the body's hash can fail, and that is read next).
-    this.authenticateHeaders(signed);
+    // Everything but the body's hash, the signature included, is checked before the body is read:
+    // a client that cannot sign cannot make the node buffer a body.
+    const signed = authenticateHeaders(this.options.lookupKey, this.options.system, { method: request.method ?? '', path: request.url ?? '', headers: request.headers }, Date.now(), AUTH_WINDOW_MS);
     const body = await readBody(request, this.options.requestBytesMax);
-    const key = authenticate(this.options.lookupKey, this.options.system, { ...signed, body }, Date.now(), AUTH_WINDOW_MS);
+    const key = authenticateBody(signed, body);
     log.keyId = key.keyId;
     const match = /^\/api\/([A-Za-z]+)$/.exec(request.url ?? '');
     if (request.method !== 'POST' || match === null || !Object.hasOwn(operations, match[1]!)) {
@@ -187,12 +187,12 @@ class RequestHandler {
     if (need !== null) for (const database of databasesOf(operation, args)) authorize(key, { kind: need, database });
     if (need === 'admin') {
       authorize(key, { kind: 'admin' });
-      this.replays.check(signatureOf(request), key.keyId, Date.now());
+      this.replays.check(signed.signature, key.keyId, Date.now());
     }
     const context: OperationContext = {
       ...this.options.context,
       visibleDatabases: key.permission === 'admin' ? null : new Set(key.database === null ? [] : [key.database]),
-      signature: signatureOf(request),
+      signature: signed.signature,
     };
     return this.gates[need === 'write' || need === 'admin' ? need : 'read'].run(async () => {
       const result = await handlers[operation](args, context);
@@ -205,20 +205,5 @@ class RequestHandler {
       return undefined;
     });
   }
-
-  /** The signature checks that need no body: with an empty body only the body's hash can fail. */
-  private authenticateHeaders(signed: { method: string; path: string; headers: Record<string, string> }): void {
-    try {
-      authenticate(this.options.lookupKey, this.options.system, { ...signed, body: emptyBody }, Date.now(), AUTH_WINDOW_MS);
-    } catch (error) {
-      if (!isFactumError(error, 'auth/bad-signature')) throw error;
-    }
-  }
 }
 
-const emptyBody = new Uint8Array(0);
-
-/** The request's signature (authenticate has checked the header's form). */
-function signatureOf(request: IncomingMessage): string {
-  return /Signature=([0-9a-f]{64})/.exec(request.headers.authorization ?? '')?.[1] ?? '';
-}
