@@ -19,6 +19,7 @@ import { FactumError } from '../util/errors.ts';
 import { authenticateBody, authenticateHeaders, authorize, type Need } from './authenticate.ts';
 import { Gate } from './gate.ts';
 import { databasesOf, handlers, Stream, type OperationContext } from './operations.ts';
+import type { Transactor } from '../transactor/transactor.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import { decodeArgs, readBody } from './request-body.ts';
 import { endStreamWithError, sendStream, sendValue, toWireError } from './responses.ts';
@@ -98,6 +99,11 @@ class RequestHandler {
   private onIdle: (() => void) | null = null;
   private readonly gates: Readonly<Record<'read' | 'write' | 'admin', Gate>>;
   private readonly replays = new ReplayGuard(AUTH_WINDOW_MS);
+  /**
+   * Transactors by the promise `System.connect` answers for them, the same while the database
+   * stays open: a request reads its basis t without waiting a turn of the event loop for it.
+   */
+  private readonly transactors = new WeakMap<Promise<Transactor>, Transactor>();
 
   constructor(private readonly options: NodeServerOptions) {
     this.gates = {
@@ -124,44 +130,63 @@ class RequestHandler {
       return;
     }
     this.inFlight++;
+    void this.serve(request, response);
+  }
+
+  /** Answers one request, as a value or as a wire error; never rejects. */
+  private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const { observers } = this.options;
     const started = performance.now();
     let gone = false;
     response.once('close', () => (gone = true));
-    void this.serve(request, response, () => gone)
-      .catch((error: unknown) => {
-        // A failure while answering a failure: the client must still get an answer, or a closed connection.
-        this.options.observers.log.error({ event: 'error', error: error instanceof Error ? error.stack : String(error) }, 'could not answer a request');
-        if (!response.headersSent) response.writeHead(500, { connection: 'close' }).end();
-        else response.destroy();
-      })
-      .finally(() => {
-        if (--this.inFlight === 0) this.onIdle?.();
-        this.options.observers.metrics?.timing('RequestLatency', performance.now() - started);
-      });
-  }
-
-  private async serve(request: IncomingMessage, response: ServerResponse, gone: () => boolean): Promise<void> {
-    const { observers } = this.options;
-    const started = performance.now();
     const edn = (request.headers.accept ?? '').includes(contentTypes.edn);
     const log: { operation: string; keyId?: string } = { operation: '-' };
     try {
-      const streamed = await this.answer(request, response, edn, log, gone);
-      observers.metrics?.count('Requests', 1, { Operation: log.operation });
-      observers.log.info({ event: 'request', ...log, status: response.statusCode, ms: Math.round(performance.now() - started), ...streamed });
+      try {
+        const streamed = await this.answer(request, response, edn, log, () => gone);
+        observers.metrics?.count('Requests', 1, { Operation: log.operation });
+        observers.log.info({ event: 'request', ...log, status: response.statusCode, ms: Math.round(performance.now() - started), ...streamed });
+      } catch (error) {
+        this.fail(request, response, edn, log, started, error);
+      }
     } catch (error) {
-      const wire = toWireError(error);
-      if (wire.category === 'fault') observers.log.error({ event: 'error', ...log, code: wire.code, error: error instanceof Error ? error.stack : String(error) }, 'request failed');
-      else observers.log.info({ event: 'request', ...log, status: httpStatusOf(wire), code: wire.code, ms: Math.round(performance.now() - started) });
-      observers.metrics?.count('Errors', 1, { Category: wire.category });
-      if (wire.category === 'busy') observers.metrics?.count('BusyRefusals', 1);
-      if (response.headersSent) return endStreamWithError(response, wire, edn);
-      const headers: Record<string, string> = this.state === 'stopping' ? { connection: 'close' } : {};
-      if (wire.category === 'busy' || wire.category === 'unavailable') headers['retry-after'] = '1';
-      // The unread rest of a refused body would be taken for the next request on this connection.
-      if (!request.complete) headers.connection = 'close';
-      sendValue(response, httpStatusOf(wire), { error: wire }, edn, headers);
+      // A failure while answering a failure: the client must still get an answer, or a closed connection.
+      observers.log.error({ event: 'error', error: error instanceof Error ? error.stack : String(error) }, 'could not answer a request');
+      if (!response.headersSent) response.writeHead(500, { connection: 'close' }).end();
+      else response.destroy();
+    } finally {
+      if (--this.inFlight === 0) this.onIdle?.();
+      observers.metrics?.timing('RequestLatency', performance.now() - started);
     }
+  }
+
+  /** Logs, counts and answers a request's error. */
+  private fail(request: IncomingMessage, response: ServerResponse, edn: boolean, log: { operation: string; keyId?: string }, started: number, error: unknown): void {
+    const { observers } = this.options;
+    const wire = toWireError(error);
+    if (wire.category === 'fault') observers.log.error({ event: 'error', ...log, code: wire.code, error: error instanceof Error ? error.stack : String(error) }, 'request failed');
+    else observers.log.info({ event: 'request', ...log, status: httpStatusOf(wire), code: wire.code, ms: Math.round(performance.now() - started) });
+    observers.metrics?.count('Errors', 1, { Category: wire.category });
+    if (wire.category === 'busy') observers.metrics?.count('BusyRefusals', 1);
+    if (response.headersSent) return endStreamWithError(response, wire, edn);
+    const headers: Record<string, string> = this.state === 'stopping' ? { connection: 'close' } : {};
+    if (wire.category === 'busy' || wire.category === 'unavailable') headers['retry-after'] = '1';
+    // The unread rest of a refused body would be taken for the next request on this connection.
+    if (!request.complete) headers.connection = 'close';
+    sendValue(response, httpStatusOf(wire), { error: wire }, edn, headers);
+  }
+
+  /** The transactor of an open database, if this handler has seen it open. */
+  private opened(database: string): Transactor | undefined {
+    return this.transactors.get(this.options.context.system.connect(database));
+  }
+
+  /** The transactor of a database (a handler used it just now, so it is open: no storage read). */
+  private async open(database: string): Promise<Transactor> {
+    const connecting = this.options.context.system.connect(database);
+    const transactor = await connecting;
+    this.transactors.set(connecting, transactor);
+    return transactor;
   }
 
   /** Authenticates, authorizes, admits and runs one request; what it streamed, if it did. */
@@ -198,8 +223,7 @@ class RequestHandler {
       const result = await handlers[operation](args, context);
       const headers: Record<string, string> = {};
       const database = typeof args.database === 'string' ? args.database : (args.db as { database?: unknown } | undefined)?.database;
-      // The handler used the database, so its transactor is open: this costs no storage read.
-      if (typeof database === 'string' && need !== 'admin') headers[basisHeader] = String((await context.system.connect(database)).db().basisT);
+      if (typeof database === 'string' && need !== 'admin') headers[basisHeader] = String((this.opened(database) ?? (await this.open(database))).db().basisT);
       if (result instanceof Stream) return sendStream(response, result, edn, headers, gone);
       if (!gone()) sendValue(response, 200, result, edn, headers);
       return undefined;
