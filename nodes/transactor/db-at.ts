@@ -57,6 +57,23 @@ export class PastDbValues {
     return db;
   }
 
+  /**
+   * The db value at `t` (Transactor.dbAt): `current` at its basis, a kept one, `onRoot` at its t,
+   * else rebuilt from `source(onRoot, the root's log position)`. Null for t after the basis of
+   * `current` or not a t, t before the t of `onRoot`, or no `onRoot` (indexing off).
+   */
+  at(t: number, current: Db, onRoot: Db | null, source: (onRoot: Db, from: number) => DbAtSource): Db | null | Promise<Db> {
+    if (t === current.basisT) return current;
+    if (!Number.isSafeInteger(t) || t < 0 || t > current.basisT) return null;
+    const kept = this.get(t);
+    if (kept !== undefined) return kept;
+    if (onRoot === null || t < onRoot.basisT) return null;
+    if (t === onRoot.basisT) return onRoot;
+    const base = onRoot.state.base;
+    const from = base instanceof IndexedBase ? base.root.logPosition : 0;
+    return this.rebuild(t, () => source(onRoot, from));
+  }
+
   /** The db value at `t`, rebuilt from `source()` unless a rebuild of `t` runs already. */
   rebuild(t: number, source: () => DbAtSource): Promise<Db> {
     const running = this.building.get(t);

@@ -78,6 +78,22 @@ export interface IdempotencyLimits {
   readonly keysMax: number;
 }
 
+const WINDOW_MS_DEFAULT = 3_600_000;
+const KEYS_MAX_DEFAULT = 100_000;
+
+/** The limits set by the transactor's options (TransactorOptions), checked, with their defaults. */
+export function idempotencyLimitsOf(options: { readonly idempotencyWindowMs?: number; readonly idempotencyKeysMax?: number }): IdempotencyLimits {
+  const windowMs = options.idempotencyWindowMs ?? WINDOW_MS_DEFAULT;
+  const keysMax = options.idempotencyKeysMax ?? KEYS_MAX_DEFAULT;
+  if (typeof windowMs !== 'number' || !(windowMs >= 0) || !Number.isFinite(windowMs)) {
+    fail('client/invalid-config', `idempotencyWindowMs ${String(windowMs)} is not valid: expected a finite number of milliseconds, 0 or more.`, { idempotencyWindowMs: windowMs });
+  }
+  if (!Number.isSafeInteger(keysMax) || keysMax < 0) {
+    fail('client/invalid-config', `idempotencyKeysMax ${String(keysMax)} is not valid: expected a whole number, 0 or more.`, { idempotencyKeysMax: keysMax });
+  }
+  return { windowMs, keysMax };
+}
+
 export class IdempotencyKeys {
   /** Committed keys in t order (so in commit order): the oldest is first, evicted first. */
   private committed = new Map<string, CommittedKey>();

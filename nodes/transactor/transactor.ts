@@ -31,8 +31,11 @@
 //!
 //! Past db values (db-at.ts): `dbAt(t)` rebuilds the db value made at t from the index root the
 //! db value is on, for a basis the node no longer keeps.
-import type { Datom } from '../datom/datom.ts';
-import type { Db, TxReport } from '../db/db.ts';
+//!
+//! Beside it: opening's log read (replay-log.ts), a batch processed in memory and its log entry
+//! (prepare-batch.ts), an append whose failure is ambiguous (written-despite.ts), what `transact`
+//! answers (transact-result.ts), and who waits in `sync` (sync-waiters.ts).
+import type { Db } from '../db/db.ts';
 import { readDb } from '../db/durable-base.ts';
 import type { Storage } from '../storage/protocol.ts';
 import { FactumError } from '../util/errors.ts';
@@ -41,120 +44,29 @@ import { emptyDb } from '../db/empty-db.ts';
 import { replay, type LoggedTransaction } from '../tx/replay.ts';
 import { dbOnBase, schemaOfBase } from '../tx/base-db.ts';
 import '../tx/transact.ts';
-import { Indexer, type IndexerOptions } from '../indexer/indexer.ts';
-import { BackgroundIndexer, type BackgroundIndexerOptions } from '../indexer/background-indexer.ts';
+import { Indexer } from '../indexer/indexer.ts';
+import { BackgroundIndexer } from '../indexer/background-indexer.ts';
 import { IndexedBase } from '../indexer/indexed-base.ts';
 import { bootstrapTransaction } from '../indexer/db-input.ts';
 import type { IndexRoot } from '../indexer/root.ts';
-import { decodeLogEntry, encodeLogEntry, type LogEntryTransaction } from './log-record.ts';
+import type { TransactorOptions } from './transactor-options.ts';
 import { PastDbValues } from './db-at.ts';
-import { checkIdempotencyKey, committedKeyOf, IdempotencyKeys, readCommitted, readKeysBefore, type CommittedKey } from './idempotency.ts';
+import { checkIdempotencyKey, IdempotencyKeys, idempotencyLimitsOf, readCommitted, readKeysBefore, type CommittedKey } from './idempotency.ts';
+import { writtenDespite } from './written-despite.ts';
+import { closedBeforeWritten, closedConnection, fencedByAppend, fencedByIndexRun, indexingBehind } from './refusals.ts';
+import { encodeBatch, prepareBatch, type Pending, type Prepared } from './prepare-batch.ts';
+import { loggedIn, replayLog } from './replay-log.ts';
+import { SyncWaiters, syncAborted } from './sync-waiters.ts';
+import { positionOfT, type TxRangeEntry } from './tx-range.ts';
+import { decodeLogEntry } from './log-record.ts';
+import { duplicateResult, FreshResult, type TransactCallOptions, type TransactResult } from './transact-result.ts';
 
-export interface IndexingOptions extends IndexerOptions, BackgroundIndexerOptions {}
-
-export interface TransactorOptions {
-  /**
-   * Durable indexing. False keeps every datom in memory and opens by replaying the whole log.
-   * @default - on, with the defaults of IndexerOptions and BackgroundIndexerOptions
-   */
-  readonly indexing?: IndexingOptions | false;
-  /**
-   * How long a transaction's idempotency key answers a retry, after it was committed (by the
-   * transactor's clock, whatever :db/txInstant the transaction set). Keys are found back this far
-   * in the log when a database is opened.
-   * @default - 3,600,000 (one hour)
-   */
-  readonly idempotencyWindowMs?: number;
-  /**
-   * Idempotency keys remembered at most (the newest are kept): bounds memory and the log read back
-   * at open.
-   * @default - 100,000
-   */
-  readonly idempotencyKeysMax?: number;
-}
-
-export interface TransactCallOptions {
-  /**
-   * Makes a retry safe: a second transaction with a key already committed (within the window,
-   * see idempotency.ts) is not processed again; it is answered with the original's t, tempids
-   * and datoms, and `duplicate: true`. 1 to 128 letters, digits, '.', '_', ':' or '-'.
-   *
-   * @example
-   * const key = randomUUID();
-   * const report = await transactor.transact(txData, { idempotencyKey: key });
-   * // the response was lost: the same call again is answered with the same t
-   * const again = await transactor.transact(txData, { idempotencyKey: key }); // again.duplicate === true
-   */
-  readonly idempotencyKey?: string;
-}
-
-/** What `transact` answers: the report, the transaction's t, and whether it was a retry of a committed key. */
-export interface TransactResult extends TxReport {
-  /** The transaction's t (dbAfter.basisT of a fresh transaction). */
-  readonly t: number;
-  /** True when the key was committed already: nothing was processed or written by this call. */
-  readonly duplicate: boolean;
-}
-
-interface Pending {
-  readonly txData: unknown;
-  /** Its idempotency key, null when it has none. */
-  readonly key: string | null;
-  readonly resolve: (report: TxReport) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-/** A fresh transaction's result: the report as it is (its datoms and tempids are still made on first read). */
-class FreshResult implements TransactResult {
-  readonly duplicate = false;
-  constructor(private readonly report: TxReport) {}
-  get dbBefore(): Db {
-    return this.report.dbBefore;
-  }
-  get dbAfter(): Db {
-    return this.report.dbAfter;
-  }
-  get txData(): readonly Datom[] {
-    return this.report.txData;
-  }
-  get tempids(): Readonly<Record<string, number>> {
-    return this.report.tempids;
-  }
-  get t(): number {
-    return this.report.dbAfter.basisT;
-  }
-}
-
-const WINDOW_MS_DEFAULT = 3_600_000;
-const KEYS_MAX_DEFAULT = 100_000;
-
-export interface TxRangeEntry {
-  readonly t: number;
-  readonly data: readonly Datom[];
-}
-
-function closedError(): FactumError {
-  return new FactumError('client/closed', 'The connection was closed before this transaction was written.', {});
-}
-
-interface SyncWaiter {
-  readonly t: number;
-  readonly resolve: (db: Db) => void;
-  readonly reject: (error: unknown) => void;
-}
+export type { TransactCallOptions, TransactResult } from './transact-result.ts';
+export type { TxRangeEntry } from './tx-range.ts';
+export type { IndexingOptions, TransactorOptions } from './transactor-options.ts';
 
 /** Transactions per log entry at most, to bound entry size. */
 const BATCH_MAX = 256;
-
-/** A batch processed against a db value, not yet answered: what its log entry will hold. */
-interface Prepared {
-  readonly batch: readonly Pending[];
-  /** The transactions it refused, with why (answered once the db value they met is durable). */
-  readonly refused: ReadonlyArray<{ readonly pending: Pending; readonly error: unknown }>;
-  readonly accepted: ReadonlyArray<{ readonly pending: Pending; readonly report: TxReport }>;
-  /** The db value after the accepted transactions. */
-  readonly db: Db;
-}
 
 export class Transactor {
   private current: Db;
@@ -169,7 +81,7 @@ export class Transactor {
   private closed = false;
   private rebaseTo: { root: IndexRoot; indexed: Db } | null = null;
   /** Who waits in `sync` for a basis not reached yet; one leaves when reached, closed or aborted. */
-  private readonly syncWaiters = new Set<SyncWaiter>();
+  private readonly syncWaiters: SyncWaiters;
   /** The clock recorded in the last log entry written (commit times never go backwards along the log). */
   private lastCommittedMs: number;
   /**
@@ -193,6 +105,7 @@ export class Transactor {
     onRoot: Db | null,
   ) {
     this.current = db;
+    this.syncWaiters = new SyncWaiters(log, () => this.current);
     this.onRoot = onRoot;
     this.lastCommittedMs = lastCommittedMs;
     this.position = position;
@@ -223,30 +136,11 @@ export class Transactor {
     }
     const onRoot = indexer === null ? null : db;
     const firstPosition = root?.logPosition ?? 0;
-    const firstTs: number[] = [];
-    let position = firstPosition;
-    const keyed: Array<[string, CommittedKey]> = [];
-    // A floor for the next commit time (a writer before this one may have had its clock ahead):
-    // the last one recorded, and the last :db/txInstant (at most the clock of its commit).
-    let lastCommittedMs = 0;
-    for await (const entry of storage.readLog(log, firstPosition)) {
-      const transactions = decodeLogEntry(entry.bytes, entry.position);
-      if (transactions.length > 0) firstTs.push(transactions[0]!.t);
-      lastCommittedMs = Math.max(lastCommittedMs, transactions[0]?.committedMs ?? 0);
-      position = entry.position + 1;
-      for (let i = 0; i < transactions.length; i++) {
-        const logged = transactions[i]!;
-        if (logged.idempotencyKey !== undefined) keyed.push(committedKeyOf(logged, entry.position));
-        if (logged.t <= db.basisT) continue; // the root covers the first part of this entry
-        const before = db;
-        db = before.state.base === null ? replay(before, logged) : await readDb(before.state.base, () => replay(before, logged));
-        background?.added(db, logged, i === transactions.length - 1 ? position : entry.position);
-      }
-    }
+    const replayed = await replayLog(storage, log, db, firstPosition, background);
     const loadOlder = firstPosition === 0 ? null : (room: number) => readKeysBefore(storage, log, firstPosition, keys.limits, room, Date.now());
-    keys.opened(keyed, loadOlder);
-    lastCommittedMs = Math.max(lastCommittedMs, db.state.lastTxInstantMs);
-    return new Transactor(storage, log, db, position, firstPosition, firstTs, indexer, background, keys, lastCommittedMs, onRoot);
+    keys.opened(replayed.keyed, loadOlder);
+    const { position, firstTs, lastCommittedMs } = replayed;
+    return new Transactor(storage, log, replayed.db, position, firstPosition, firstTs, indexer, background, keys, lastCommittedMs, onRoot);
   }
 
   /** The durable indexer of this database (null when indexing is off). */
@@ -294,7 +188,7 @@ export class Transactor {
     if (pending !== undefined) {
       // The original was refused or not written (null): nothing of it is in the log, so this one
       // is processed afresh (or waits for another submission of the key that came first).
-      return pending.then((report) => (report === null ? this.transactOnce(txData, key) : this.duplicate(report.dbAfter.basisT, report.tempids, report.txData)));
+      return pending.then((report) => (report === null ? this.transactOnce(txData, key) : duplicateResult(this.current, report.dbAfter.basisT, report.tempids, report.txData)));
     }
     const busy = this.busy();
     if (busy !== null) return Promise.reject(busy);
@@ -320,23 +214,18 @@ export class Transactor {
   /** The answer to a retry of a committed key, read back from its log entry. */
   private async duplicateOf(key: string, committed: CommittedKey): Promise<TransactResult> {
     const logged = await readCommitted(this.storage, this.log, key, committed);
-    return this.duplicate(committed.t, logged.tempids!, logged.datoms);
-  }
-
-  private duplicate(t: number, tempids: Readonly<Record<string, number>>, txData: readonly Datom[]): TransactResult {
-    const db = this.current;
-    return { dbBefore: db.asOf(t - 1), dbAfter: db.asOf(t), txData, tempids, t, duplicate: true };
+    return duplicateResult(this.current, committed.t, logged.tempids!, logged.datoms);
   }
 
   /** Why no transaction can be taken now (closed or fenced), or null. */
   private stopped(): FactumError | null {
-    if (this.closed) return new FactumError('client/closed', 'This connection is closed; connect again to transact.', {});
+    if (this.closed) return closedConnection();
     if (this.fenced !== null) return this.fenced;
     const background = this.background;
     if (background !== null && background.lostRoot) {
       // Another process moved this database's index root: it is writing the database too, and
       // this connection's view of it is stale.
-      this.fenced = new FactumError('storage/conflict', `Another process has indexed database ${this.log} since this connection did; this connection can no longer transact. Reconnect to continue.`, { database: this.log });
+      this.fenced = fencedByIndexRun(this.log);
       return this.fenced;
     }
     return null;
@@ -345,16 +234,9 @@ export class Transactor {
   /** Why a new transaction is refused for now (indexing is behind), or null. */
   private busy(): FactumError | null {
     const background = this.background;
-    if (background !== null && background.isOverloaded) {
-      background.resume(); // retries a failed run: refusing adds no novelty that would
-      const mib = (n: number) => (n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
-      const cause = background.lastError === null ? '' : ` The last index run failed: ${String((background.lastError as Error).message ?? background.lastError)}.`;
-      return new FactumError('storage/busy', `Indexing is behind: ${mib(background.noveltyBytes)} of transactions wait to be indexed (limit ${mib(background.backPressureBytes)}). Retry the transaction shortly; nothing of it was written.${cause}`, {
-        noveltyBytes: background.noveltyBytes,
-        backPressureBytes: background.backPressureBytes,
-      });
-    }
-    return null;
+    if (background === null || !background.isOverloaded) return null;
+    background.resume(); // retries a failed run: refusing adds no novelty that would
+    return indexingBehind(background);
   }
 
   /**
@@ -414,42 +296,15 @@ export class Transactor {
    */
   sync(t?: number, options?: { readonly signal?: AbortSignal }): Promise<Db> {
     const signal = options?.signal;
-    if (signal?.aborted === true) return Promise.reject(this.syncAborted(signal, t));
+    if (signal?.aborted === true) return Promise.reject(syncAborted(signal, this.log, t, this.current.basisT));
     if (t === undefined || this.current.basisT >= t) return Promise.resolve(this.current);
     if (this.closed) return Promise.reject(new FactumError('client/closed', 'This connection is closed.', {}));
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        if (this.syncWaiters.delete(waiter)) reject(this.syncAborted(signal!, t));
-      };
-      const waiter: SyncWaiter = {
-        t,
-        resolve: (db) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(db);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      this.syncWaiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.syncWaiters.wait(t, signal);
   }
 
   /** Waits in `sync` not yet answered (for tests and metrics). */
   get syncWaiterCount(): number {
     return this.syncWaiters.size;
-  }
-
-  private syncAborted(signal: AbortSignal, t: number | undefined): unknown {
-    const reason: unknown = signal.reason;
-    if (reason instanceof Error) return reason;
-    return new FactumError('db/basis-not-reached', `Stopped waiting for database ${this.log} to reach t ${t ?? 'now'} (it is at t ${this.current.basisT}): the wait was aborted (${String(reason)}).`, {
-      database: this.log,
-      t,
-      basisT: this.current.basisT,
-    });
   }
 
   /**
@@ -467,44 +322,17 @@ export class Transactor {
    * const db = (await transactor.dbAt(ref.basisT)) ?? transactor.db().asOf(ref.basisT);
    */
   async dbAt(t: number): Promise<Db | null> {
-    const current = this.current;
-    if (t === current.basisT) return current;
-    if (!Number.isSafeInteger(t) || t < 0 || t > current.basisT) return null;
-    const kept = this.pastDbs.get(t);
-    if (kept !== undefined) return kept;
-    const onRoot = this.onRoot;
-    if (onRoot === null || t < onRoot.basisT) return null;
-    if (t === onRoot.basisT) return onRoot;
-    const base = onRoot.state.base;
-    const from = base instanceof IndexedBase ? base.root.logPosition : 0;
     const until = this.position;
     // The novelty the background indexer holds is what write() and open() handed it: logged transactions, counters included.
     const novelty = (): readonly LoggedTransaction[] => (this.background?.novelty ?? []) as readonly LoggedTransaction[];
-    return this.pastDbs.rebuild(t, () => ({ onRoot, novelty: novelty(), logged: () => this.loggedIn(from, until) }));
-  }
-
-  /** The transactions of log positions `from` to `until` (excluded), in t order. */
-  private async *loggedIn(from: number, until: number): AsyncGenerator<LoggedTransaction> {
-    for await (const entry of this.storage.readLog(this.log, from, until)) yield* decodeLogEntry(entry.bytes, entry.position);
+    return this.pastDbs.at(t, this.current, this.onRoot, (onRoot, from) => ({ onRoot, novelty: novelty(), logged: () => loggedIn(this.storage, this.log, from, until) }));
   }
 
   /** Transactions with `start <= t < end`, read from the log in order. */
   async *txRange(start = 1, end = Number.MAX_SAFE_INTEGER): AsyncGenerator<TxRangeEntry> {
     // Transactions the index root covers were not read at open: their positions are unknown,
     // so a range reaching back before the first known entry reads the log from its start.
-    let from = 0;
-    if (this.firstTs.length > 0 && this.firstTs[0]! <= start) {
-      let lo = 0;
-      let hi = this.firstTs.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (this.firstTs[mid]! <= start) {
-          from = mid;
-          lo = mid + 1;
-        } else hi = mid;
-      }
-      from += this.firstPosition;
-    }
+    const from = positionOfT(this.firstTs, this.firstPosition, start);
     const until = this.position;
     for await (const entry of this.storage.readLog(this.log, from, until)) {
       for (const logged of decodeLogEntry(entry.bytes, entry.position)) {
@@ -517,11 +345,9 @@ export class Transactor {
   /** Refuses further transactions and waits for a running index run to end. */
   async close(): Promise<void> {
     this.closed = true;
-    const error = closedError();
+    const error = closedBeforeWritten();
     this.rejectQueued(error);
-    const waiters = [...this.syncWaiters];
-    this.syncWaiters.clear();
-    for (const waiter of waiters) waiter.reject(error);
+    this.syncWaiters.rejectAll(error);
     await this.keys.idle();
     await this.background?.idle();
     await this.indexer?.close();
@@ -541,7 +367,7 @@ export class Transactor {
           if (this.rebaseTo !== null && this.fenced === null) await this.rebase();
           // Stopping: whatever waits (sent back after close() answered the queue, or queued when
           // a fence came from elsewhere) is answered here.
-          if (this.closed) this.rejectQueued(closedError());
+          if (this.closed) this.rejectQueued(closedBeforeWritten());
           if (this.fenced !== null) this.rejectQueued(this.fenced);
           if (this.queue.length === 0 || this.closed) break;
           next = await this.prepare(this.queue.splice(0, BATCH_MAX), this.current);
@@ -602,21 +428,9 @@ export class Transactor {
     }
   }
 
-  /** Processes a batch against `db`, answering no one yet (`write` does). */
-  private async prepare(batch: readonly Pending[], db: Db): Promise<Prepared> {
-    const accepted: Array<{ pending: Pending; report: TxReport }> = [];
-    const refused: Array<{ pending: Pending; error: unknown }> = [];
-    for (const pending of batch) {
-      try {
-        const before = db;
-        const report = before.state.base === null ? before.with(pending.txData) : await readDb(before.state.base, () => before.with(pending.txData));
-        accepted.push({ pending, report });
-        db = report.dbAfter;
-      } catch (error) {
-        refused.push({ pending, error });
-      }
-    }
-    return { batch, refused, accepted, db };
+  /** Processes a batch against `db`, answering no one yet (`write` does). A method: tests wrap it to hold the writer mid-batch. */
+  private prepare(batch: readonly Pending[], db: Db): Promise<Prepared> {
+    return prepareBatch(batch, db);
   }
 
   /**
@@ -644,7 +458,7 @@ export class Transactor {
     const committedMs = Math.max(Date.now(), this.lastCommittedMs);
     let bytes: Uint8Array;
     try {
-      bytes = this.encode(accepted, committedMs);
+      bytes = encodeBatch(accepted, committedMs, (key) => this.keys.find(key) !== undefined);
     } catch (error) {
       return notWritten(error);
     }
@@ -653,14 +467,14 @@ export class Transactor {
       written = await this.storage.appendLog(this.log, this.position, bytes);
     } catch (error) {
       try {
-        written = await this.writtenDespite(error, bytes);
+        written = await writtenDespite(this.storage, this.log, this.position, error, bytes);
       } catch (failure) {
         // Not written: nothing of this batch is acknowledged; later transactions go on from the durable db.
         return notWritten(failure);
       }
     }
     if (!written) {
-      this.fenced = new FactumError('storage/conflict', `Another writer appended to this database's log at position ${this.position}; this connection can no longer transact. Reconnect to continue.`, { position: this.position });
+      this.fenced = fencedByAppend(this.position);
       return notWritten(this.fenced); // the writer loop answers the queue with the fence
     }
     refuse();
@@ -681,62 +495,7 @@ export class Transactor {
       this.background?.added(report.dbAfter, { t: state.basisT, datoms: report.txData, nextUserN: state.nextUserN, nextDbN: state.nextDbN } as LoggedTransaction, firstUncovered);
     });
     for (const { pending, report } of accepted) pending.resolve(report);
-    this.wakeSyncWaiters();
+    this.syncWaiters.wake();
     return { written: true, again: [] };
   }
-
-  private encode(accepted: Prepared['accepted'], committedMs: number): Uint8Array {
-    return encodeLogEntry(
-      accepted.map(({ pending, report }): LogEntryTransaction => {
-        const logged = {
-          t: report.dbAfter.basisT,
-          datoms: report.txData,
-          nextUserN: report.dbAfter.state.nextUserN,
-          nextDbN: report.dbAfter.state.nextDbN,
-        };
-        if (pending.key === null) return logged;
-        // One submission per key is ever queued (transactOnce): a key here is neither committed nor in this entry twice.
-        if (this.keys.find(pending.key) !== undefined) throw new AssertionError(`idempotency key ${pending.key} is committed already and queued again`);
-        return { ...logged, idempotencyKey: pending.key, tempids: report.tempids };
-      }),
-      committedMs,
-    );
-  }
-
-  /**
-   * A failed append may still have been written (the failure came after the write). Reads the
-   * position back: our bytes there mean the batch is committed; anything else rethrows.
-   */
-  private async writtenDespite(error: unknown, bytes: Uint8Array): Promise<boolean> {
-    let stored: Uint8Array | null = null;
-    try {
-      for await (const entry of this.storage.readLog(this.log, this.position, this.position + 1)) stored = entry.bytes;
-    } catch {
-      throw error;
-    }
-    if (stored === null) throw error;
-    if (Buffer.compare(Buffer.from(stored), Buffer.from(bytes)) === 0) return true;
-    return false;
-  }
-
-  private wakeSyncWaiters(): void {
-    for (const waiter of this.syncWaiters) {
-      if (this.current.basisT >= waiter.t) {
-        this.syncWaiters.delete(waiter); // deleting the entry being visited is safe in a Set
-        waiter.resolve(this.current);
-      }
-    }
-  }
-}
-
-function idempotencyLimitsOf(options: TransactorOptions): { windowMs: number; keysMax: number } {
-  const windowMs = options.idempotencyWindowMs ?? WINDOW_MS_DEFAULT;
-  const keysMax = options.idempotencyKeysMax ?? KEYS_MAX_DEFAULT;
-  if (typeof windowMs !== 'number' || !(windowMs >= 0) || !Number.isFinite(windowMs)) {
-    throw new FactumError('client/invalid-config', `idempotencyWindowMs ${String(windowMs)} is not valid: expected a finite number of milliseconds, 0 or more.`, { idempotencyWindowMs: windowMs });
-  }
-  if (!Number.isSafeInteger(keysMax) || keysMax < 0) {
-    throw new FactumError('client/invalid-config', `idempotencyKeysMax ${String(keysMax)} is not valid: expected a whole number, 0 or more.`, { idempotencyKeysMax: keysMax });
-  }
-  return { windowMs, keysMax };
 }
