@@ -141,8 +141,11 @@ describe('dbAt', () => {
           const from = onRootT();
           const u = from + Math.floor(random() * (tr.db().basisT - from + 1));
           const rebuilding = tr.dbAt(u);
+          const unindexed = tr.db().basisT > from;
           await tr.indexNow();
-          expect(onRootT()).toBeGreaterThan(from);
+          // Moved unless a background run had already indexed everything (timing decides which).
+          if (unindexed) expect(onRootT()).toBeGreaterThan(from);
+          else expect(onRootT()).toBe(from);
           await check(u, await rebuilding);
         }
       }
