@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccessKey } from '../../client/remote/access-key.ts';
 import { signRequest } from '../../client/remote/signing.ts';
 import { isFactumError } from '../util/errors.ts';
-import { authenticate, authorize, httpStatusOf, signatureWindowMsDefault, type RequestToAuthenticate } from './authenticate.ts';
+import { authenticate, authenticateBody, authenticateHeaders, authorize, httpStatusOf, signatureWindowMsDefault, type RequestToAuthenticate } from './authenticate.ts';
 
 const system = 'prod';
 const nowMs = 1_750_000_000_000;
@@ -250,5 +250,29 @@ describe('httpStatusOf', () => {
     expect(httpStatusOf('auth/key-not-found')).toBe(403);
     expect(httpStatusOf('auth/invalid-key')).toBe(400);
     expect(httpStatusOf('transact/malformed')).toBeUndefined();
+  });
+});
+
+describe('authentication in two phases (headers before the body is read, then the body)', () => {
+  it('refuses a bad signature from the headers alone, before any body is read', () => {
+    const request = signed();
+    const signature = String(request.headers.authorization);
+    const tampered = { ...request.headers, authorization: signature.replace(/Signature=([0-9a-f])/, (_, c: string) => `Signature=${c === '0' ? '1' : '0'}`) };
+    const { body: _body, ...withoutBody } = { ...request, headers: tampered };
+    void _body;
+    expect(() => authenticateHeaders(lookup, system, withoutBody, nowMs)).toThrow(expect.objectContaining({ code: 'auth/bad-signature' }));
+  });
+
+  it('accepts the headers, then refuses a body other than the one signed', () => {
+    const request = signed();
+    const { body: _body, ...withoutBody } = request;
+    void _body;
+    const checked = authenticateHeaders(lookup, system, withoutBody, nowMs);
+    expect(checked.key).toBe(writer);
+    expect(checked.signature).toMatch(/^[0-9a-f]{64}$/);
+    expect(authenticateBody(checked, body)).toBe(writer);
+    const changed = new Uint8Array(body);
+    changed[0] = changed[0]! ^ 1;
+    expect(() => authenticateBody(checked, changed)).toThrow(expect.objectContaining({ code: 'auth/bad-signature' }));
   });
 });
