@@ -87,7 +87,6 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
         await reloadKeys();
       },
       onDeleted: async (name) => {
-        refs.forget(name);
         observer.forget(name);
         await keys.deleteDatabaseKeys(name);
         await reloadKeys();

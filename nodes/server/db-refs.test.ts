@@ -33,16 +33,20 @@ describe('DbRefs', () => {
     await transactor.close();
   });
 
-  it('refuses a with() token under another database, and a forged one', async () => {
+  it('refuses a with() token under another database or one made again under its name (bug: with-token-outlives-its-database), and a forged one', async () => {
     const transactor = await Transactor.open(createMemoryStorage(), 'd', { indexing: false });
     await transactor.transact([{ 'db/ident': kw('c/n'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/one') }]);
     const refs = new DbRefs();
     const base = transactor.db();
     const report = base.with([{ 'c/n': 7 }]);
-    const token = refs.sealWith('d', undefined, base, report.dbAfter, report.txData);
+    const token = refs.sealWith(transactor, undefined, base, report.dbAfter, report.txData);
     const speculative = await refs.resolve({ database: 'd', basisT: report.dbAfter.basisT, with: token }, transactor);
     expect(await counterOf(speculative)).toEqual([7]);
-    await expect(refs.resolve({ database: 'other', basisT: base.basisT, with: token }, transactor)).rejects.toMatchObject({ code: 'db/invalid-reference' });
+    // Another database, or the same name deleted and made again: another transactor, refused.
+    const other = await Transactor.open(createMemoryStorage(), 'd', { indexing: false });
+    await other.transact([{ 'db/ident': kw('c/n'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/one') }]);
+    await expect(refs.resolve({ database: 'd', basisT: base.basisT, with: token }, other)).rejects.toMatchObject({ code: 'db/invalid-reference' });
+    await other.close();
     const [payload, mac] = token.split('.');
     const forged = `${payload!.slice(0, -2)}AA.${mac}`;
     await expect(refs.resolve({ database: 'd', basisT: base.basisT, with: forged }, transactor)).rejects.toMatchObject({ code: 'db/invalid-reference' });

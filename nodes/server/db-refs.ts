@@ -30,24 +30,27 @@ const KEPT_MAX = 512;
 const SPECULATIVE_MAX = 64;
 
 export class DbRefs {
-  private readonly kept = new Map<string, Map<number, Db>>();
+  /** By the database's transactor on this node, so a database deleted and made again under its name shares nothing. */
+  private readonly kept = new WeakMap<Transactor, Map<number, Db>>();
+  private readonly instances = new WeakMap<Transactor, string>();
   private readonly speculative = new Map<string, Db>();
   private readonly sealKey = randomBytes(32);
 
   /** Remembers a db value of a database (the newest basis, or a transaction's dbAfter). */
-  keep(database: string, db: Db): void {
-    let byBasis = this.kept.get(database);
-    if (byBasis === undefined) this.kept.set(database, (byBasis = new Map()));
+  keep(transactor: Transactor, db: Db): void {
+    let byBasis = this.kept.get(transactor);
+    if (byBasis === undefined) this.kept.set(transactor, (byBasis = new Map()));
     if (byBasis.has(db.basisT)) return;
     byBasis.set(db.basisT, db);
     // Oldest first (insertion order); memory, not time, bounds what is kept.
     if (byBasis.size > KEPT_MAX) byBasis.delete(byBasis.keys().next().value!);
   }
 
-  /** Forgets a deleted database. */
-  forget(database: string): void {
-    this.kept.delete(database);
-    for (const key of this.speculative.keys()) if (key.startsWith(`${database} `)) this.speculative.delete(key);
+  /** A random name of this open database, sealed into its tokens. */
+  private instanceOf(transactor: Transactor): string {
+    let id = this.instances.get(transactor);
+    if (id === undefined) this.instances.set(transactor, (id = randomBytes(12).toString('base64url')));
+    return id;
   }
 
   /** The reference of a db value of `database` (`with` when it is speculative). */
@@ -70,15 +73,17 @@ export class DbRefs {
   }
 
   /** Seals the speculative transaction of a `with` on `base` (itself plain or speculative). */
-  sealWith(database: string, baseToken: string | undefined, base: Db, after: Db, datoms: readonly { e: number; a: number; v: unknown; added: boolean }[]): string {
-    const chain = baseToken === undefined ? { basisT: base.basisT, transactions: [] as unknown[] } : this.open(database, baseToken);
+  sealWith(transactor: Transactor, baseToken: string | undefined, base: Db, after: Db, datoms: readonly { e: number; a: number; v: unknown; added: boolean }[]): string {
+    const chain = baseToken === undefined ? { basisT: base.basisT, transactions: [] as unknown[] } : this.open(transactor, baseToken);
     const flat: unknown[] = [];
     for (const d of datoms) flat.push(d.e, d.a, d.v, d.added);
     const transactions = [...chain.transactions, [after.basisT, after.state.nextUserN, after.state.nextDbN, flat]];
-    // The database is sealed in: a token made on one database never reads as another's.
-    const payload = Buffer.from(encode([database, chain.basisT, transactions]));
+    // The database (this opening of it) is sealed in: a token never reads as another database's,
+    // nor as a database deleted and made again under the same name.
+    const instance = this.instanceOf(transactor);
+    const payload = Buffer.from(encode([instance, chain.basisT, transactions]));
     const token = `${payload.toString('base64url')}.${this.mac(payload).toString('base64url')}`;
-    this.cacheSpeculative(database, token, after);
+    this.cacheSpeculative(instance, token, after);
     return token;
   }
 
@@ -88,7 +93,7 @@ export class DbRefs {
       fail('db/basis-not-reached', `This node has database ${JSON.stringify(ref.database)} up to t ${current.basisT}, not yet t ${ref.basisT}. Retry shortly (the client does), or sync first.`, { database: ref.database, basisT: ref.basisT, nodeBasisT: current.basisT });
     }
     if (ref.basisT === current.basisT) return current;
-    const kept = this.kept.get(ref.database)?.get(ref.basisT);
+    const kept = this.kept.get(transactor)?.get(ref.basisT);
     if (kept !== undefined) return kept;
     // Rebuilt from the index root and the novelty after it, when the basis is at or after the root.
     const rebuilt = await transactor.dbAt(ref.basisT);
@@ -100,11 +105,12 @@ export class DbRefs {
 
   private async speculativeDb(ref: DbRef, transactor: Transactor): Promise<Db> {
     const token = ref.with!;
-    const cached = this.speculative.get(`${ref.database} ${token}`);
+    const instance = this.instanceOf(transactor);
+    const cached = this.speculative.get(`${instance} ${token}`);
     if (cached !== undefined) return cached;
-    const chain = this.open(ref.database, token);
+    const chain = this.open(transactor, token);
     const current = transactor.db();
-    const base = chain.basisT === current.basisT ? current : (this.kept.get(ref.database)?.get(chain.basisT) ?? (await transactor.dbAt(chain.basisT)) ?? undefined);
+    const base = chain.basisT === current.basisT ? current : (this.kept.get(transactor)?.get(chain.basisT) ?? (await transactor.dbAt(chain.basisT)) ?? undefined);
     if (base === undefined) {
       fail('db/invalid-reference', `The speculative db value (from with) was made on t ${chain.basisT} of ${JSON.stringify(ref.database)}, which this node no longer keeps. Call with() again on a newer db value.`, { database: ref.database, basisT: chain.basisT });
     }
@@ -118,11 +124,11 @@ export class DbRefs {
       const before = db;
       db = before.state.base === null ? replay(before, logged) : await readDb(before.state.base, () => replay(before, logged));
     }
-    this.cacheSpeculative(ref.database, token, db);
+    this.cacheSpeculative(instance, token, db);
     return db;
   }
 
-  private open(database: string, token: string): { basisT: number; transactions: unknown[] } {
+  private open(transactor: Transactor, token: string): { basisT: number; transactions: unknown[] } {
     const [payloadText, macText, extra] = token.split('.');
     const invalid = (): never => fail('db/invalid-reference', 'The speculative db value (from with) is not one this node made: its token does not verify. Call with() again.', {});
     if (typeof payloadText !== 'string' || typeof macText !== 'string' || extra !== undefined) return invalid();
@@ -130,9 +136,9 @@ export class DbRefs {
     const given = Buffer.from(macText, 'base64url');
     const expected = this.mac(payload);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid();
-    const [sealedDatabase, basisT, transactions] = decode(payload) as [string, number, unknown[]];
-    if (sealedDatabase !== database) {
-      fail('db/invalid-reference', `The speculative db value (from with) was made on another database than ${JSON.stringify(database)}; use it with the database it came from.`, { database });
+    const [sealedInstance, basisT, transactions] = decode(payload) as [string, number, unknown[]];
+    if (sealedInstance !== this.instanceOf(transactor)) {
+      fail('db/invalid-reference', 'The speculative db value (from with) was made on another database (or on one deleted since); use it with the database it came from.', {});
     }
     return { basisT, transactions };
   }
@@ -141,8 +147,8 @@ export class DbRefs {
     return createHmac('sha256', this.sealKey).update(payload).digest();
   }
 
-  private cacheSpeculative(database: string, token: string, db: Db): void {
-    const key = `${database} ${token}`;
+  private cacheSpeculative(instance: string, token: string, db: Db): void {
+    const key = `${instance} ${token}`;
     this.speculative.delete(key);
     this.speculative.set(key, db);
     if (this.speculative.size > SPECULATIVE_MAX) this.speculative.delete(this.speculative.keys().next().value!);

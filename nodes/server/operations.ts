@@ -158,8 +158,8 @@ async function* arrayChunks(items: readonly unknown[]): AsyncGenerator<unknown[]
 }
 
 
-function keepAndRef(context: OperationContext, database: string, db: Db): DbRef {
-  context.refs.keep(database, db);
+function keepAndRef(context: OperationContext, database: string, transactor: Transactor, db: Db): DbRef {
+  context.refs.keep(transactor, db);
   return context.refs.refOf(database, db);
 }
 
@@ -213,7 +213,8 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
   },
   async connect(args, context) {
     const database = check.string(args, 'database');
-    return keepAndRef(context, database, (await transactorOf(context, database)).db());
+    const transactor = await transactorOf(context, database);
+    return keepAndRef(context, database, transactor, transactor.db());
   },
   async sync(args, context) {
     const database = check.string(args, 'database');
@@ -221,7 +222,7 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     const timeoutMs = Math.min(check.optionalCount(args, 'timeout') ?? 10_000, 60_000);
     const transactor = await transactorOf(context, database);
     try {
-      return keepAndRef(context, database, await transactor.sync(t, { signal: AbortSignal.timeout(timeoutMs) }));
+      return keepAndRef(context, database, transactor, await transactor.sync(t, { signal: AbortSignal.timeout(timeoutMs) }));
     } catch (error) {
       if ((error as Error).name !== 'TimeoutError') throw error;
       return fail('db/basis-not-reached', `Database ${JSON.stringify(database)} did not reach t ${t} on this node within ${timeoutMs} ms (it is at t ${transactor.db().basisT}). Retry, or check that t came from this system.`, { database, t, timeoutMs });
@@ -232,16 +233,17 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     const txData = parseTxData(check.txData(args));
     // Without a key of its own, a transaction's key is its request's signature: a replayed request
     // (valid for its 5-minute window) is then answered from the log instead of applied again.
-    const key = args.idempotencyKey ?? (context.signature === '' ? undefined : `sig:${context.signature}`);
-    if (key !== undefined && typeof key !== 'string') wrongType('idempotencyKey', key, 'a string');
+    const given = args.idempotencyKey;
+    if (given !== undefined && (typeof given !== 'string' || given.startsWith('sig:'))) wrongType('idempotencyKey', given, "a string not starting with 'sig:' (those are the node's)");
+    const key = given ?? (context.signature === '' ? undefined : `sig:${context.signature}`);
     const transactor = await transactorOf(context, database);
     const started = performance.now();
     const report = await transactor.transact(txData, key === undefined ? undefined : { idempotencyKey: key });
     const t = report.t;
     context.onTransaction?.(database, t, report.txData.length, performance.now() - started, report.duplicate);
     if (!report.duplicate) {
-      context.refs.keep(database, report.dbBefore);
-      context.refs.keep(database, report.dbAfter);
+      context.refs.keep(transactor, report.dbBefore);
+      context.refs.keep(transactor, report.dbAfter);
     }
     return {
       dbBefore: { database, basisT: t - 1 },
@@ -294,10 +296,11 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
   },
   async with(args, context) {
     const ref = check.ref(args.db, 'db');
-    const db = await context.refs.resolve(ref, await transactorOf(context, ref.database));
+    const transactor = await transactorOf(context, ref.database);
+    const db = await context.refs.resolve(ref, transactor);
     const txData = parseTxData(check.txData(args));
     const report = await readDb(db.state.base, () => db.with(txData));
-    const token = context.refs.sealWith(ref.database, ref.with, db, report.dbAfter, report.txData);
+    const token = context.refs.sealWith(transactor, ref.with, db, report.dbAfter, report.txData);
     return {
       dbBefore: ref,
       dbAfter: context.refs.refOf(ref.database, report.dbAfter, token),

@@ -54,10 +54,13 @@ export function decodeArgs(body: Uint8Array, contentType: string | undefined): A
 /** An EDN argument map: its keyword keys become names, and so do those of the db values in it. */
 function fromEdn(map: unknown): Record<string, unknown> {
   if (!(map instanceof Map)) malformed('An EDN request body is a map of the operation\'s arguments, e.g. {:database "shop"}.');
-  const args: Record<string, unknown> = {};
-  for (const [k, v] of map as Map<unknown, unknown>) {
-    const name = k instanceof Keyword ? k.fqn : String(k);
-    args[name] = isDbMap(v) ? fromEdn(v) : name === 'args' && Array.isArray(v) ? v.map((arg: unknown) => (isDbMap(arg) ? fromEdn(arg) : arg)) : v;
+  const entries = [...(map as Map<unknown, unknown>)].map(([k, v]) => [k instanceof Keyword ? k.fqn : String(k), v] as [string, unknown]);
+  // fromEntries defines own members: a key named __proto__ stays a member, never the prototype.
+  const args = Object.fromEntries(entries.map(([name, v]) => [name, isDbMap(v) ? fromEdn(v) : v]));
+  // Query args: only those at the positions :dbArgs names are db values.
+  if (Array.isArray(args.args) && Array.isArray(args.dbArgs)) {
+    const positions = new Set(args.dbArgs as unknown[]);
+    args.args = (args.args as unknown[]).map((arg, i) => (positions.has(i) && isDbMap(arg) ? fromEdn(arg) : arg));
   }
   return args;
 }

@@ -210,16 +210,15 @@ class RequestHandler {
     const args = decodeArgs(body, request.headers['content-type']);
     const need = needOf[operations[operation]];
     if (need !== null) for (const database of databasesOf(operation, args)) authorize(key, { kind: need, database });
-    if (need === 'admin') {
-      authorize(key, { kind: 'admin' });
-      this.replays.check(signed.signature, key.keyId, Date.now());
-    }
+    if (need === 'admin') authorize(key, { kind: 'admin' });
     const context: OperationContext = {
       ...this.options.context,
       visibleDatabases: key.permission === 'admin' ? null : new Set(key.database === null ? [] : [key.database]),
       signature: signed.signature,
     };
     return this.gates[need === 'write' || need === 'admin' ? need : 'read'].run(async () => {
+      // Once admitted (a request refused as busy may be sent again as it was).
+      if (need === 'admin') this.replays.check(signed.signature, key.keyId, Number(request.headers['x-factum-date']), Date.now());
       const result = await handlers[operation](args, context);
       const headers: Record<string, string> = {};
       const database = typeof args.database === 'string' ? args.database : (args.db as { database?: unknown } | undefined)?.database;

@@ -70,6 +70,27 @@ describe('review regressions', () => {
     expect(await basisTOf(target, writer, 'public')).toBe(before + 1);
   });
 
+  it('a captured admin request is refused after the node restarts (bug: admin-replay-after-restart)', async () => {
+    const request = prepareCall(target, admin, 'createDatabase', { name: 'again' });
+    expect(valueOf(await send(target, request))).toBe(true);
+    expect(valueOf(await call(target, admin, 'deleteDatabase', { name: 'again' }))).toBe(true);
+    await client.close();
+    await node.stop();
+    node = await startChildNode(path.join(dir, 'data'), path.join(dir, 'node.log'));
+    target = { endpoint: node.announcement.endpoint, system: node.announcement.system };
+    client = createClient({ endpoint: target.endpoint, system: target.system, keyFile: node.announcement.keyFile! });
+    const replayed = await send(target, request);
+    expect(wireErrorOf(replayed)).toMatchObject({ code: 'auth/replayed' });
+    expect(await client.listDatabases()).toEqual(['public', 'secret']);
+  });
+
+  it("refuses a client's idempotency key in the node's own sig: space (bug: sig-key-claimable)", async () => {
+    const writer = readKeyFile(databaseKeyFile(path.join(dir, 'data'), 'public', 'read-write'));
+    const answer = await call(target, writer, 'transact', { database: 'public', txData: '[{:item/n 5}]', idempotencyKey: `sig:${'0'.repeat(64)}` });
+    expect(answer.status).toBe(400);
+    expect(wireErrorOf(answer)).toMatchObject({ code: 'request/wrong-type', data: { argument: 'idempotencyKey' } });
+  });
+
   it('refuses an unauthenticated request before reading its body (bug: body-buffered-before-authentication)', async () => {
     const url = new URL(target.endpoint);
     // Headers only, announcing 10 MB that never come: the refusal must come anyway.
