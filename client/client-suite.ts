@@ -21,6 +21,17 @@ const schema = `[{:db/ident :item/sku :db/valueType :db.type/string :db/cardinal
                  {:db/ident :item/price :db/valueType :db.type/bigdec :db/cardinality :db.cardinality/one}
                  {:db/ident :item/next :db/valueType :db.type/ref :db/cardinality :db.cardinality/one}]`;
 
+/** `client`, whose close also stops the node it talks to (a remote target's fresh client). */
+export function stoppingNodeOnClose(client: Client, node: { stop(): Promise<void> }): Client {
+  return {
+    ...client,
+    close: async () => {
+      await client.close();
+      await node.stop();
+    },
+  };
+}
+
 export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from './index.ts';
-import { describeClientSuite, type ClientTarget } from './client-suite.ts';
+import { describeClientSuite, stoppingNodeOnClose, type ClientTarget } from './client-suite.ts';
 import { startChildNode, type ChildNode } from '../nodes/cli/serve.ts';
 
 const dirs: string[] = [];
@@ -44,13 +44,7 @@ async function remoteOn(dir: string): Promise<Client> {
   const node: ChildNode = await startChildNode(dir, path.join(dir, 'node.log'));
   const { endpoint, system, keyFile } = node.announcement;
   const client = createClient({ endpoint, system, keyFile: keyFile! });
-  const wrapped: Client = {
-    ...client,
-    close: async () => {
-      await client.close();
-      await node.stop();
-    },
-  };
+  const wrapped = stoppingNodeOnClose(client, node);
   dirOf.set(wrapped, dir);
   return wrapped;
 }

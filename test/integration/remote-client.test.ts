@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createClient, type Client } from '../../client/index.ts';
-import { collect, describeClientSuite, type ClientTarget } from '../../client/client-suite.ts';
+import { collect, describeClientSuite, stoppingNodeOnClose, type ClientTarget } from '../../client/client-suite.ts';
 import { startChildNode, type ChildNode } from '../../nodes/cli/serve.ts';
 import { kw } from '../../nodes/values/values.ts';
 import { integrationConfig, removePrefix } from './aws-environment.ts';
@@ -66,13 +66,7 @@ async function remoteOn(system: SystemUnderTest): Promise<Client> {
   const node = await startNodeOn(system);
   expect(node.announcement.keyFile).toBe(null);
   const client = clientOf(node, system.config, 'admin');
-  const wrapped: Client = {
-    ...client,
-    close: async () => {
-      await client.close();
-      await node.stop();
-    },
-  };
+  const wrapped = stoppingNodeOnClose(client, node);
   systemOf.set(wrapped, system);
   return wrapped;
 }
