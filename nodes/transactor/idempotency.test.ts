@@ -6,8 +6,10 @@ import { createMemoryStorage } from '../storage/memory/memory-storage.ts';
 import { openLocalStorage } from '../storage/local/local-storage.ts';
 import { withFaults } from '../storage/fault.ts';
 import type { LogEntry, Storage } from '../storage/protocol.ts';
-import { FactumError, isFactumError } from '../util/errors.ts';
+import type { FactumError} from '../util/errors.ts';
+import { isFactumError } from '../util/errors.ts';
 import { kw } from '../values/values.ts';
+import { controlledAppends as controlledStorage, gate } from '../storage/controlled-appends.ts';
 import { decodeLogEntry } from './log-record.ts';
 import { Transactor, type TransactorOptions, type TransactResult } from './transactor.ts';
 
@@ -48,35 +50,6 @@ async function opened(storage: Storage, options: TransactorOptions = noIndexing)
   const t = await Transactor.open(storage, LOG, options);
   if (t.db().basisT === 0) await t.transact(schema);
   return t;
-}
-
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open = (): void => undefined;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
-
-/** Memory storage whose append n (from 1) first waits for `control(n)`: 'ok' appends, 'fail' throws without writing. */
-function controlledStorage(control: (n: number) => Promise<'ok' | 'fail'>): { storage: Storage; entered: (n: number) => Promise<void> } {
-  const inner = createMemoryStorage();
-  const begun = new Map<number, ReturnType<typeof gate>>();
-  const begunGate = (n: number) => begun.get(n) ?? (begun.set(n, gate()), begun.get(n)!);
-  let n = 0;
-  const storage = new Proxy(inner, {
-    get(target, property) {
-      if (property === 'appendLog') {
-        return async (log: string, position: number, bytes: Uint8Array) => {
-          const mine = ++n;
-          begunGate(mine).open();
-          if ((await control(mine)) === 'fail') throw new FactumError('storage/unavailable', 'injected: the log write failed', { position });
-          return inner.appendLog(log, position, bytes);
-        };
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  }) as Storage;
-  return { storage, entered: (k) => begunGate(k).promise };
 }
 
 /** Counts the log entries read through it. */

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryStorage } from '../storage/memory/memory-storage.ts';
 import { withFaults } from '../storage/fault.ts';
 import { FactumError, isFactumError } from '../util/errors.ts';
-import type { Storage } from '../storage/protocol.ts';
 import type { Db } from '../db/db.ts';
 import { kw } from '../values/values.ts';
+import { controlledAppends as controlledStorage, gate } from '../storage/controlled-appends.ts';
 import { Transactor } from './transactor.ts';
 import { System } from './system.ts';
 
@@ -118,39 +118,6 @@ describe('transactor', () => {
     }
   });
 });
-
-/** A promise and the function that resolves it. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open = (): void => undefined;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
-
-/**
- * Memory storage whose append n (from 1) first waits for `control(n)`: 'ok' appends, 'fail'
- * throws without writing. `entered(n)` resolves once append n has begun.
- */
-function controlledStorage(control: (n: number) => Promise<'ok' | 'fail'>): { storage: Storage; appends: () => number; entered: (n: number) => Promise<void> } {
-  const inner = createMemoryStorage();
-  const begun = new Map<number, ReturnType<typeof gate>>();
-  const begunGate = (n: number) => begun.get(n) ?? (begun.set(n, gate()), begun.get(n)!);
-  let n = 0;
-  const storage = new Proxy(inner, {
-    get(target, property) {
-      if (property === 'appendLog') {
-        return async (log: string, position: number, bytes: Uint8Array) => {
-          const mine = ++n;
-          begunGate(mine).open();
-          if ((await control(mine)) === 'fail') throw new FactumError('storage/unavailable', 'injected: the log write failed', { position });
-          return inner.appendLog(log, position, bytes);
-        };
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  }) as Storage;
-  return { storage, appends: () => n, entered: (k) => begunGate(k).promise };
-}
 
 /** Lets every pending microtask and I/O callback run (the writer processes a queued batch in them). */
 /** Whether `promise` has settled yet (either way), read without awaiting it. */
