@@ -20,6 +20,7 @@ import { emptyDb, type Db } from '../nodes/db/index.ts';
 import { pull } from '../nodes/pull/index.ts';
 import { kw, type Keyword } from '../nodes/values/values.ts';
 import { people, seededRandom, type Person } from './people.ts';
+import { perRun, median } from './timing.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 9);
 const SAMPLE_MS = 200;
@@ -114,24 +115,6 @@ function workloads(): Workload[] {
       factum: () => picks.map((n) => pull(crowd.factum, '[:name :last-name :age]', [kw('id'), n])),
     },
   ];
-}
-
-/** Milliseconds per run of `fn`, running it for about `ms`. */
-function perRun(fn: () => unknown, ms: number): number {
-  let runs = 0;
-  const start = performance.now();
-  let now = start;
-  while (now - start < ms) {
-    fn();
-    runs++;
-    now = performance.now();
-  }
-  return (now - start) / runs;
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** The shapes must agree before timing means anything. */

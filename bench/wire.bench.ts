@@ -17,6 +17,7 @@
 import { decode, encode } from '../client/wire/codec.ts';
 import { kw } from '../nodes/values/values.ts';
 import { people, seededRandom } from './people.ts';
+import { perRun, median } from './timing.ts';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 9);
 const SAMPLE_MS = 200;
@@ -59,24 +60,6 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 const jsonEncode = (value: unknown): Uint8Array => textEncoder.encode(JSON.stringify(value));
 const jsonDecode = (bytes: Uint8Array): unknown => JSON.parse(textDecoder.decode(bytes));
-
-/** Milliseconds per run of `fn`, running it for about `ms`. */
-function perRun(fn: () => unknown, ms: number): number {
-  let runs = 0;
-  const start = performance.now();
-  let now = start;
-  while (now - start < ms) {
-    fn();
-    runs++;
-    now = performance.now();
-  }
-  return (now - start) / runs;
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 /** Median ms per run of each of `fns`, sampled in turn so that both sides see the same machine. */
 function compare(fns: ReadonlyArray<() => unknown>): number[] {

@@ -32,6 +32,7 @@ import { PART_USER, entityId, txOfT, type Datom } from '../nodes/datom/datom.ts'
 import { replay, type LoggedTransaction } from '../nodes/tx/replay.ts';
 import { kw, type Keyword } from '../nodes/values/values.ts';
 import { people, seededRandom, shuffle, type Person } from './people.ts';
+import { median } from './timing.ts';
 
 const PEOPLE = 20_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -200,11 +201,6 @@ function timeMs(run: () => unknown): [number, unknown] {
   const start = performance.now();
   const result = run();
   return [performance.now() - start, result];
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
 }
 
 function runTimings(): void {
