@@ -160,22 +160,15 @@ export class RemoteDb implements Db {
   }
 
   async *datoms(index: IndexName, components: readonly unknown[] = [], options: DatomsOptions = {}): AsyncGenerator<Datom> {
-    yield* this.streamDatoms(this.connection.transport.stream('datoms', { db: this.ref, index, components, ...options }));
+    yield* this.streamDatoms(this.connection.transport.streamChunks('datoms', { db: this.ref, index, components, ...options }));
   }
 
   async *indexRange(attribute: unknown, start?: unknown, end?: unknown, options: DatomsOptions = {}): AsyncGenerator<Datom> {
-    yield* this.streamDatoms(this.connection.transport.stream('indexRange', { db: this.ref, attribute, start: start ?? null, end: end ?? null, ...options }));
+    yield* this.streamDatoms(this.connection.transport.streamChunks('indexRange', { db: this.ref, attribute, start: start ?? null, end: end ?? null, ...options }));
   }
 
-  private async *streamDatoms(items: AsyncIterable<unknown>): AsyncGenerator<Datom> {
-    let datom: unknown[] = [];
-    for await (const item of items) {
-      datom.push(item);
-      if (datom.length === 5) {
-        yield new WireDatom(datom[0] as number, datom[1] as number, datom[2], datom[3] as number, datom[4] as boolean);
-        datom = [];
-      }
-    }
+  private async *streamDatoms(chunks: AsyncIterable<readonly unknown[]>): AsyncGenerator<Datom> {
+    for await (const chunk of chunks) yield* datomsOf(chunk);
   }
 
   indexPull(options: IndexPullOptions): AsyncIterable<Record<string, unknown>> {

@@ -75,12 +75,7 @@ export class Transport {
   private readonly backoffMaxMs: number;
 
   constructor(private readonly options: TransportOptions) {
-    let url: URL | null = null;
-    try {
-      url = new URL(options.endpoint);
-    } catch {
-      url = null;
-    }
+    const url = URL.canParse(options.endpoint) ? new URL(options.endpoint) : null;
     if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
       throw new FactumError('client/invalid-config', `endpoint ${JSON.stringify(options.endpoint)} is not a URL; expected http(s)://host:port, as \`factum serve\` prints it.`, { endpoint: options.endpoint });
     }
@@ -110,6 +105,11 @@ export class Transport {
 
   /** Calls an operation whose answer is a stream; yields its items. Breaking out stops the node's work. */
   async *stream(operation: Operation, args: object, options: Omit<CallOptions, 'idempotent'> = {}): AsyncGenerator<unknown> {
+    for await (const chunk of this.streamChunks(operation, args, options)) yield* chunk;
+  }
+
+  /** As `stream`, a frame's items at a time (a chunk of datoms holds whole datoms). */
+  async *streamChunks(operation: Operation, args: object, options: Omit<CallOptions, 'idempotent'> = {}): AsyncGenerator<readonly unknown[]> {
     const body = encode(args);
     const response = await this.withRetries({ idempotent: true, ...options }, () => this.send(operation, body, options.extraMs ?? 0));
     const message = response.message;
@@ -125,7 +125,7 @@ export class Transport {
             continue;
           }
           if (!Array.isArray(decoded.items)) throw badResponse('a frame holds no items');
-          for (const item of decoded.items) yield item;
+          yield decoded.items;
         }
       }
       reader.end();
