@@ -53,9 +53,6 @@ export const operations = {
 
 export type Operation = keyof typeof operations;
 
-/** Operations whose answer is a stream of frames. */
-export const streamingOperations: ReadonlySet<Operation> = new Set(['txRange', 'qseq', 'datoms', 'indexRange', 'indexPull']);
-
 export const contentTypes = {
   message: 'application/vnd.factum+msgpack',
   frames: 'application/vnd.factum+frames',
