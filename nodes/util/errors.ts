@@ -129,6 +129,12 @@ export const codes = {
   'auth/key-not-found': 'forbidden',
   'auth/replayed': 'forbidden',
   'auth/invalid-key': 'incorrect',
+  // the production topology (issue 17): leadership, forwarding, novelty
+  'cluster/not-leader': 'unavailable', // this node is not (or no longer) the transactor of the database
+  'cluster/no-leader': 'unavailable', // no node held the database's transactor lease in time
+  'cluster/lease-lost': 'unavailable', // the transactor's lease ran out before a log write
+  'cluster/forward-failed': 'unavailable', // the transactor could not be reached to forward a transaction
+  'cluster/read-only-role': 'incorrect', // a query-group node was asked to do a primary's work
   // infrastructure: the CDK app's context (infra/config.ts)
   'infra/missing-context': 'incorrect',
   'infra/invalid-system-name': 'incorrect',
