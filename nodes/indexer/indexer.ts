@@ -181,6 +181,25 @@ export class Indexer {
     return mergeSync(levels.map((trees) => rangeKeysSync(config, trees[index][kind], (address) => this.nodes.peek(address, context), lower, upper)), config.compare);
   }
 
+  /**
+   * Re-reads the root record, for a node that reads this database without indexing it (a
+   * follower): a newer version is held from then on, the root segments of its trees loaded (which
+   * checks they exist). Resolves with the root held. Never on the indexer that indexes the
+   * database: its version is the expectation of its next compare-and-swap.
+   */
+  refresh(): Promise<IndexRoot | null> {
+    return this.serially(async () => {
+      const key = rootKey(this.databaseId);
+      const record = await this.storage.getRecord(key);
+      if (record === null || (this.version !== null && record.version <= this.version)) return this.current;
+      const root = decodeRoot(key, record.bytes);
+      await Promise.all([root.trees, ...root.tiers].flatMap(treeAddresses).map((address) => this.nodes.load(address)));
+      this.current = root;
+      this.version = record.version;
+      return root;
+    });
+  }
+
   /** Runs `job` after every earlier index or gc of this indexer. */
   private serially<T>(job: () => Promise<T>): Promise<T> {
     const result = this.queue.then(job, job);

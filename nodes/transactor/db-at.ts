@@ -17,6 +17,9 @@
 //!
 //! A rebuild replays up to the whole novelty: the last few are kept (an LRU by t), and calls for
 //! one t while it runs share it.
+//!
+//! A follower also keeps the newest db values it applied (RecentDbValues), so the exact db values
+//! a forwarded transaction is answered with (before and after it) cost nothing there.
 import type { Db } from '../db/db.ts';
 import { readDb } from '../db/durable-base.ts';
 import { IndexedBase } from '../indexer/indexed-base.ts';
@@ -128,4 +131,25 @@ async function rebuildAt(source: DbAtSource, t: number): Promise<Db> {
   // Checked after the replay: the transactions reached t without a gap (replay checks each step).
   if (db.basisT !== t) throw new AssertionError(`rebuilding the db value at t ${t} from t ${onRoot.basisT} ended at t ${db.basisT}`);
   return db;
+}
+
+/**
+ * The newest db values made, by t: a bounded ring (the oldest t leaves first). Each shares its
+ * rows with the db values after it, so keeping many costs little beyond the novelty they hold.
+ */
+export class RecentDbValues {
+  /** By t, oldest first (db values are added in t order). */
+  private readonly byT = new Map<number, Db>();
+
+  constructor(private readonly keptMax: number) {}
+
+  add(db: Db): void {
+    this.byT.delete(db.basisT);
+    this.byT.set(db.basisT, db);
+    if (this.byT.size > this.keptMax) this.byT.delete(this.byT.keys().next().value!);
+  }
+
+  get(t: number): Db | undefined {
+    return this.byT.get(t);
+  }
 }

@@ -1,12 +1,30 @@
-//! The options a database's transactor is opened with (Transactor.open): durable indexing, and the
-//! limits of idempotency keys (checked, with their defaults, by idempotencyLimitsOf in
-//! idempotency.ts).
+//! The options a database's transactor is opened with (Transactor.open): its role (leader or
+//! follower) and the leader's write guard, durable indexing, and the limits of idempotency keys
+//! (checked, with their defaults, by idempotencyLimitsOf in idempotency.ts).
 import type { IndexerOptions } from '../indexer/indexer.ts';
 import type { BackgroundIndexerOptions } from '../indexer/background-indexer.ts';
+import type { FactumError } from '../util/errors.ts';
 
 export interface IndexingOptions extends IndexerOptions, BackgroundIndexerOptions {}
 
 export interface TransactorOptions {
+  /**
+   * 'leader': this node is the database's transactor (it writes the log, indexes, collects
+   * garbage). 'follower': a read-only copy on another node, fed by the leader's log entries
+   * (applyEntry, catchUp) and index roots (refreshRoot); it writes nothing to storage, and refuses
+   * transact, indexNow and gcStorage with `cluster/not-leader`. Its indexing options only set its
+   * cache levels (it never indexes, nor starts an index worker).
+   * @default - 'leader'
+   */
+  readonly role?: 'leader' | 'follower';
+  /**
+   * Leader only: asked right before every log write. An error means this node may no longer write
+   * (its lease ran out): the batch is not written, its transactions are refused with that error,
+   * and so is every later one (the transactor is fenced, as when another writer took its log
+   * position). A guard that throws refuses that batch only.
+   * @default - no guard: the log's conditional write is the only fence
+   */
+  readonly writeGuard?: () => FactumError | null;
   /**
    * Durable indexing. False keeps every datom in memory and opens by replaying the whole log.
    * @default - on, with the defaults of IndexerOptions and BackgroundIndexerOptions

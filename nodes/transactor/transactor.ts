@@ -32,34 +32,41 @@
 //! Past db values (db-at.ts): `dbAt(t)` rebuilds the db value made at t from the index root the
 //! db value is on, for a basis the node no longer keeps.
 //!
+//! Roles (issue 17): the node holding a database's transactor lease opens it as the leader (all
+//! of the above); every other node opens it as a follower (follower.ts), a read-only copy fed by
+//! the entries the leader announces (onCommitted) and by the log, moving onto each root the
+//! leader writes (onRootMoved, refreshRoot). A follower refuses transact, indexNow and gcStorage
+//! with `cluster/not-leader`. A leader's `writeGuard` is asked before each log write (the lease).
+//!
 //! Beside it: opening's log read (replay-log.ts), a batch processed in memory and its log entry
 //! (prepare-batch.ts), an append whose failure is ambiguous (written-despite.ts), what `transact`
-//! answers (transact-result.ts), and who waits in `sync` (sync-waiters.ts).
+//! answers (transact-result.ts), who waits in `sync` (sync-waiters.ts), the follower (follower.ts,
+//! follower-novelty.ts) and the leader's events (follower-feed.ts).
 import type { Db } from '../db/db.ts';
 import { readDb } from '../db/durable-base.ts';
 import type { Storage } from '../storage/protocol.ts';
 import { FactumError } from '../util/errors.ts';
 import { AssertionError } from '../util/assert.ts';
-import { emptyDb } from '../db/empty-db.ts';
 import { replay, type LoggedTransaction } from '../tx/replay.ts';
-import { dbOnBase, schemaOfBase } from '../tx/base-db.ts';
+import { dbOnBase } from '../tx/base-db.ts';
 import '../tx/transact.ts';
-import { Indexer } from '../indexer/indexer.ts';
-import { BackgroundIndexer } from '../indexer/background-indexer.ts';
+import type { Indexer } from '../indexer/indexer.ts';
+import type { BackgroundIndexer } from '../indexer/background-indexer.ts';
 import { IndexedBase } from '../indexer/indexed-base.ts';
-import { bootstrapTransaction } from '../indexer/db-input.ts';
 import type { IndexRoot } from '../indexer/root.ts';
 import type { TransactorOptions } from './transactor-options.ts';
 import { PastDbValues } from './db-at.ts';
-import { checkIdempotencyKey, IdempotencyKeys, idempotencyLimitsOf, readCommitted, readKeysBefore, type CommittedKey } from './idempotency.ts';
+import { checkIdempotencyKey, readCommitted, type CommittedKey, type IdempotencyKeys } from './idempotency.ts';
 import { writtenDespite } from './written-despite.ts';
 import { closedBeforeWritten, closedConnection, fencedByAppend, fencedByIndexRun, indexingBehind } from './refusals.ts';
 import { encodeBatch, prepareBatch, type Pending, type Prepared } from './prepare-batch.ts';
-import { loggedIn, replayLog } from './replay-log.ts';
+import { loggedIn, openDatabase, type Opened } from './replay-log.ts';
 import { SyncWaiters, syncAborted } from './sync-waiters.ts';
 import { positionOfT, type TxRangeEntry } from './tx-range.ts';
 import { decodeLogEntry } from './log-record.ts';
 import { duplicateResult, FreshResult, type TransactCallOptions, type TransactResult } from './transact-result.ts';
+import { Follower, notLeader } from './follower.ts';
+import { Listeners } from './follower-feed.ts';
 
 export type { TransactCallOptions, TransactResult } from './transact-result.ts';
 export type { TxRangeEntry } from './tx-range.ts';
@@ -90,30 +97,49 @@ export class Transactor {
    */
   private onRoot: Db | null;
   private readonly pastDbs = new PastDbValues();
+  private readonly indexer: Indexer | null;
+  private readonly background: BackgroundIndexer | null;
+  private readonly keys: IdempotencyKeys;
+  private readonly writeGuard: (() => FactumError | null) | null;
+  /** Null on a leader. */
+  private readonly follower: Follower | null;
+  private readonly committed = new Listeners<[position: number, bytes: Uint8Array, basisT: number]>('onCommitted');
+  private readonly rootMoved = new Listeners<[rootT: number]>('onRootMoved');
 
   private constructor(
     private readonly storage: Storage,
     private readonly log: string,
-    db: Db,
-    position: number,
-    firstPosition: number,
-    firstTs: number[],
-    private readonly indexer: Indexer | null,
-    private readonly background: BackgroundIndexer | null,
-    private readonly keys: IdempotencyKeys,
-    lastCommittedMs: number,
-    onRoot: Db | null,
+    opened: Opened,
+    options: TransactorOptions,
   ) {
-    this.current = db;
+    this.current = opened.db;
     this.syncWaiters = new SyncWaiters(log, () => this.current);
-    this.onRoot = onRoot;
-    this.lastCommittedMs = lastCommittedMs;
-    this.position = position;
-    this.firstPosition = firstPosition;
-    this.firstTs = firstTs;
-    background?.onIndexed((root, indexed) => {
+    this.lastCommittedMs = opened.lastCommittedMs;
+    this.position = opened.position;
+    this.firstTs = opened.firstTs;
+    this.indexer = opened.indexer;
+    this.background = opened.background;
+    this.keys = opened.keys;
+    this.firstPosition = opened.firstPosition;
+    this.onRoot = opened.onRoot;
+    this.writeGuard = options.writeGuard ?? null;
+    this.background?.onIndexed((root, indexed) => {
       this.rebaseTo = { root, indexed };
       this.kick();
+    });
+    this.follower = opened.novelty === null ? null : new Follower(storage, log, this.indexer, opened.novelty, {
+      current: () => this.current,
+      position: () => this.position,
+      onRoot: () => this.onRoot,
+      closed: () => this.closed,
+      applied: (db, firstT) => {
+        this.advance(db, firstT);
+        this.syncWaiters.wake();
+      },
+      rebased: (db, onRoot) => {
+        this.current = db;
+        this.onRoot = onRoot;
+      },
     });
   }
 
@@ -122,25 +148,22 @@ export class Transactor {
    * replaying the whole log.
    */
   static async open(storage: Storage, log: string, options: TransactorOptions = {}): Promise<Transactor> {
-    const keys = new IdempotencyKeys(idempotencyLimitsOf(options));
-    const indexing = options.indexing ?? {};
-    const indexer = indexing === false ? null : await Indexer.open(storage, log, indexing);
-    const background = indexer === null || indexing === false ? null : new BackgroundIndexer(indexer, indexing);
-    const root = indexer?.root ?? null;
-    let db = emptyDb();
-    if (root !== null) {
-      const base = new IndexedBase(indexer!, root);
-      db = dbOnBase(base, await schemaOfBase(base), root);
-    } else {
-      background?.added(db, bootstrapTransaction(), 0);
-    }
-    const onRoot = indexer === null ? null : db;
-    const firstPosition = root?.logPosition ?? 0;
-    const replayed = await replayLog(storage, log, db, firstPosition, background);
-    const loadOlder = firstPosition === 0 ? null : (room: number) => readKeysBefore(storage, log, firstPosition, keys.limits, room, Date.now());
-    keys.opened(replayed.keyed, loadOlder);
-    const { position, firstTs, lastCommittedMs } = replayed;
-    return new Transactor(storage, log, replayed.db, position, firstPosition, firstTs, indexer, background, keys, lastCommittedMs, onRoot);
+    return new Transactor(storage, log, await openDatabase(storage, log, options), options);
+  }
+
+  /** 'leader': this node writes the database; 'follower': a read-only copy (follower.ts). */
+  get role(): 'leader' | 'follower' {
+    return this.follower === null ? 'leader' : 'follower';
+  }
+
+  /** The name of the database's log (`db-<id>`). */
+  get logName(): string {
+    return this.log;
+  }
+
+  /** The next log position: the entries before it are in the db value. */
+  get nextPosition(): number {
+    return this.position;
   }
 
   /** The durable indexer of this database (null when indexing is off). */
@@ -157,6 +180,7 @@ export class Transactor {
    * already committed is answered with the original transaction instead (see TransactCallOptions).
    */
   transact(txData: unknown, options?: TransactCallOptions): Promise<TransactResult> {
+    if (this.follower !== null) return Promise.reject(notLeader(this.log));
     let key: string | undefined;
     try {
       key = checkIdempotencyKey(options);
@@ -245,6 +269,7 @@ export class Transactor {
    * it failed.
    */
   async indexNow(): Promise<void> {
+    if (this.follower !== null) throw notLeader(this.log);
     const background = this.background;
     if (background === null) return;
     await background.flush();
@@ -262,6 +287,7 @@ export class Transactor {
    * out stay readable.
    */
   async gcStorage(olderThan: Date): Promise<{ deleted: number; kept: number }> {
+    if (this.follower !== null) throw notLeader(this.log);
     const indexer = this.indexer;
     if (indexer === null) return { deleted: 0, kept: 0 };
     let cutoff = Math.min(olderThan.getTime(), Date.now());
@@ -302,6 +328,55 @@ export class Transactor {
     return this.syncWaiters.wait(t, signal);
   }
 
+  /**
+   * Follower: reads the log from `nextPosition` to its end and applies it. A call sees every entry
+   * durable when it was made (calls run one at a time with applyEntry and refreshRoot).
+   */
+  catchUp(): Promise<void> {
+    return this.following().catchUp();
+  }
+
+  /**
+   * Follower: a log entry the leader pushed, `bytes` exactly the entry's. A position already
+   * applied is ignored; one past `nextPosition` reads the log up to it first. An entry that does
+   * not decode or does not follow is refused with an error, and nothing of it is applied.
+   */
+  applyEntry(position: number, bytes: Uint8Array): Promise<void> {
+    return this.following().applyEntry(position, bytes);
+  }
+
+  /**
+   * Follower: moves the db value onto the index root in storage if it is newer than the one it
+   * is on (reading the log first if the root is past the basis), dropping the novelty the root
+   * covers. The db value keeps its basis and datoms. Resolves true if it moved.
+   */
+  refreshRoot(): Promise<boolean> {
+    return this.following().refreshRoot();
+  }
+
+  /**
+   * Leader: calls `listener` after each log write is durable, with its position, its bytes (do not
+   * modify them) and the basis t after it, before its transactions are answered. Returns a
+   * function that removes it.
+   *
+   * @example
+   * transactor.onCommitted((position, bytes) => void follower.applyEntry(position, bytes));
+   */
+  onCommitted(listener: (position: number, bytes: Uint8Array, basisT: number) => void): () => void {
+    return this.committed.add(listener);
+  }
+
+  /** Leader: calls `listener` with the root's t each time the db value moves onto a new index root. Returns a function that removes it. */
+  onRootMoved(listener: (rootT: number) => void): () => void {
+    return this.rootMoved.add(listener);
+  }
+
+  /** The follower of a follower's database; a leader's refuses (a caller's bug: it knows the role it opened). */
+  private following(): Follower {
+    if (this.follower === null) throw new AssertionError(`database ${this.log} is open as its leader, not as a follower`);
+    return this.follower;
+  }
+
   /** Waits in `sync` not yet answered (for tests and metrics). */
   get syncWaiterCount(): number {
     return this.syncWaiters.size;
@@ -322,9 +397,11 @@ export class Transactor {
    * const db = (await transactor.dbAt(ref.basisT)) ?? transactor.db().asOf(ref.basisT);
    */
   async dbAt(t: number): Promise<Db | null> {
+    const recent = this.follower?.recentDb(t);
+    if (recent !== undefined) return recent;
     const until = this.position;
     // The novelty the background indexer holds is what write() and open() handed it: logged transactions, counters included.
-    const novelty = (): readonly LoggedTransaction[] => (this.background?.novelty ?? []) as readonly LoggedTransaction[];
+    const novelty = (): readonly LoggedTransaction[] => this.follower?.transactions ?? ((this.background?.novelty ?? []) as readonly LoggedTransaction[]);
     return this.pastDbs.at(t, this.current, this.onRoot, (onRoot, from) => ({ onRoot, novelty: novelty(), logged: () => loggedIn(this.storage, this.log, from, until) }));
   }
 
@@ -349,6 +426,7 @@ export class Transactor {
     this.rejectQueued(error);
     this.syncWaiters.rejectAll(error);
     await this.keys.idle();
+    await this.follower?.idle();
     await this.background?.idle();
     await this.indexer?.close();
   }
@@ -425,7 +503,9 @@ export class Transactor {
       // The db value in memory stays correct (it holds the novelty the root covers too); the
       // next index run tries again.
       console.error(`factum: could not move database ${this.log} onto index root t ${root.t} (${String(error)}). Nothing is lost: it keeps serving from memory and the next index run tries again; if this repeats, check that storage can be read.`);
+      return;
     }
+    this.rootMoved.emit(root.t);
   }
 
   /** Processes a batch against `db`, answering no one yet (`write` does). A method: tests wrap it to hold the writer mid-batch. */
@@ -462,6 +542,8 @@ export class Transactor {
     } catch (error) {
       return notWritten(error);
     }
+    const refusal = this.guardWrite();
+    if (refusal !== null) return notWritten(refusal);
     let written: boolean;
     try {
       written = await this.storage.appendLog(this.log, this.position, bytes);
@@ -479,9 +561,7 @@ export class Transactor {
     }
     refuse();
     const position = this.position;
-    this.firstTs.push(accepted[0]!.report.dbAfter.basisT);
-    this.position++;
-    this.current = db;
+    this.advance(db, accepted[0]!.report.dbAfter.basisT);
     this.lastCommittedMs = committedMs;
     // Committed in the same step as the position moves: a retry from now on is a duplicate.
     for (const { pending, report } of accepted) {
@@ -494,8 +574,33 @@ export class Transactor {
       const firstUncovered = i === accepted.length - 1 ? this.position : this.position - 1;
       this.background?.added(report.dbAfter, { t: state.basisT, datoms: report.txData, nextUserN: state.nextUserN, nextDbN: state.nextDbN } as LoggedTransaction, firstUncovered);
     });
+    // Before answering: the followers' head start on a client that reads its write elsewhere.
+    this.committed.emit(position, bytes, db.basisT);
     for (const { pending, report } of accepted) pending.resolve(report);
     this.syncWaiters.wake();
     return { written: true, again: [] };
+  }
+
+  /** The log entry at the next position, whose first transaction is at `firstT`, is in `db` now. */
+  private advance(db: Db, firstT: number): void {
+    this.firstTs.push(firstT);
+    this.position++;
+    this.current = db;
+  }
+
+  /**
+   * Asks the write guard (a leader's lease) whether this node may still write: its refusal fences
+   * the transactor, as a lost log position does. A guard that throws refuses this batch only.
+   */
+  private guardWrite(): unknown {
+    if (this.writeGuard === null) return null;
+    let refusal: FactumError | null;
+    try {
+      refusal = this.writeGuard();
+    } catch (error) {
+      return error;
+    }
+    if (refusal !== null) this.fenced = refusal;
+    return refusal;
   }
 }
