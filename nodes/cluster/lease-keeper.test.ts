@@ -316,6 +316,36 @@ describe('LeaseKeeper', () => {
     expect(() => a.keeper.watch('db-3')).toThrow(/after stop/);
   });
 
+  it('watching a log again while its unwatch still releases never lets the release free the new claim', async () => {
+    for (let seed = 1; seed <= 100; seed++) {
+      const time = new VirtualTime();
+      const inner = createMemoryStorage();
+      const random = seededRandom(seed);
+      const offsetMs = random() * (periodMs / 3);
+      const later = <T>(call: () => Promise<T>) =>
+        new Promise<T>((resolve, reject) =>
+          time.schedule(1 + random() * 20, () => call().then((value) => time.schedule(1 + random() * 20, () => resolve(value)), reject)),
+        );
+      const storage = overriding(inner, {
+        getRecord: (recordKey) => later(() => inner.getRecord(recordKey)),
+        casRecord: (recordKey, version, bytes) => later(() => inner.casRecord(recordKey, version, bytes)),
+      });
+      const a = start(storage, time, 'a');
+      a.keeper.watch(log);
+      await time.advance(periodMs / 2);
+      const b = start(storage, time, 'b');
+      b.keeper.watch(log);
+      await time.advance(periodMs + offsetMs);
+      const leaving = a.keeper.unwatch(log);
+      a.keeper.watch(log);
+      let overlap = false;
+      await time.advance(3 * periodMs, () => (overlap ||= a.keeper.isLeader(log) && b.keeper.isLeader(log)));
+      await leaving;
+      expect(overlap, `seed ${seed}`).toBe(false);
+      expect(a.keeper.heldCount() + b.keeper.heldCount()).toBe(1);
+    }
+  });
+
   it('waitForHolder resolves with a holder, and rejects with cluster/no-leader when aborted or unwatched', async () => {
     const time = new VirtualTime();
     const storage = createMemoryStorage();

@@ -174,6 +174,8 @@ function checkSettings(settings: LeaseSettings): void {
 
 export class LeaseKeeper {
   private readonly leases = new Map<string, DatabaseLease>();
+  /** Logs being unwatched: a new watch of one starts once that is done (see watch). */
+  private readonly leaving = new Map<string, Promise<void>>();
   private readonly clock: LeaseClock;
   private readonly timers: LeaseTimers;
   private readonly random: () => number;
@@ -218,7 +220,11 @@ export class LeaseKeeper {
     if (this.leases.has(log)) return;
     const lease = new DatabaseLease(log, leaseKey(log));
     this.leases.set(log, lease);
-    this.schedule(lease, 0);
+    const leaving = this.leaving.get(log);
+    // The unwatch under way may still release the record; had this lease claimed it meanwhile (the
+    // record names this node either way), that release would free a lease this one believes it holds.
+    if (leaving === undefined) this.schedule(lease, 0);
+    else void leaving.then(() => lease.active && this.schedule(lease, 0));
   }
 
   /** Stops watching `log`; releases its lease if held (`lost` is told first), so another node takes it at once. */
@@ -233,6 +239,14 @@ export class LeaseKeeper {
     for (const waiter of lease.waiters) waiter.reject(noLeaseHolder(log, 'this node stopped watching the database'));
     if (held) this.events.lost(log, leaseReleased(log, this.self.nodeId));
     if (lease.reported !== null) this.events.holderChanged(log, null);
+    const leaving = this.leave(lease, this.leaving.get(log));
+    this.leaving.set(log, leaving);
+    await leaving;
+    if (this.leaving.get(log) === leaving) this.leaving.delete(log);
+  }
+
+  private async leave(lease: DatabaseLease, previous: Promise<void> | undefined): Promise<void> {
+    await previous; // an earlier watch of the same log, still leaving: one at a time
     if (lease.running !== null) await lease.running; // its answer tells nothing: the lease is inactive
     if (lease.observation !== null && this.view(lease, this.clock.now()).ours) await this.release(lease);
   }
