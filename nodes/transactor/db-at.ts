@@ -34,7 +34,7 @@ export interface DbAtSource {
   /** The novelty in memory, in t order: transactions after the indexer's newest root. */
   readonly novelty: readonly LoggedTransaction[];
   /** The transactions of the log from the root's log position on (read only when novelty does not reach back to the root). */
-  readonly logged: () => AsyncIterable<LoggedTransaction>;
+  readonly logged: () => AsyncIterable<LoggedTransaction> | Iterable<LoggedTransaction>;
 }
 
 /**
@@ -107,6 +107,22 @@ export class PastDbValues {
     return out;
   }
 
+  /**
+   * The cutoff for collecting garbage (Indexer.gcStorage) asked for at `olderThanMs`, moved back
+   * to the retirement of the roots still in use — the one under `current` (a rebase onto a newer
+   * root may be pending), those of the db values kept here or being rebuilt — so they stay readable.
+   */
+  retentionCutoffMs(olderThanMs: number, newest: IndexRoot | null, current: Db): number {
+    let cutoff = olderThanMs;
+    const base = current.state.base;
+    for (const used of [...(base instanceof IndexedBase ? [base.root] : []), ...this.roots()]) {
+      if (newest === null || used.t === newest.t) continue;
+      const retired = newest.retired.find((r) => r.t === used.t);
+      if (retired !== undefined) cutoff = Math.min(cutoff, retired.retiredAtMs);
+    }
+    return cutoff;
+  }
+
   private keep(db: Db): void {
     this.kept.delete(db.basisT);
     this.kept.set(db.basisT, db);
@@ -114,8 +130,11 @@ export class PastDbValues {
   }
 }
 
-/** Replays the transactions after `source.onRoot` up to `t` onto it. */
-async function rebuildAt(source: DbAtSource, t: number): Promise<Db> {
+/**
+ * Replays the transactions after `source.onRoot` up to `t` onto it: dbAt's rebuild, and moving a
+ * db value onto a new root (t its basis).
+ */
+export async function rebuildAt(source: DbAtSource, t: number): Promise<Db> {
   const { onRoot, novelty } = source;
   if (t < onRoot.basisT) throw new AssertionError(`db value at t ${t} rebuilt from a root at t ${onRoot.basisT}`);
   const base = onRoot.state.base;

@@ -20,15 +20,15 @@
 //!   (the trees at root.t plus the novelty after it); the novelty the root covers is then dropped.
 //! - A follower writes nothing to storage: no log entry, no segment, no root.
 import type { Db } from '../db/db.ts';
-import { readDb } from '../db/durable-base.ts';
 import { IndexedBase } from '../indexer/indexed-base.ts';
 import type { Indexer } from '../indexer/indexer.ts';
 import type { IndexRoot } from '../indexer/root.ts';
 import type { Storage } from '../storage/protocol.ts';
 import { dbOnBase } from '../tx/base-db.ts';
-import { replay, type LoggedTransaction } from '../tx/replay.ts';
+import type { LoggedTransaction } from '../tx/replay.ts';
 import { AssertionError } from '../util/assert.ts';
 import { FactumError } from '../util/errors.ts';
+import { rebuildAt } from './db-at.ts';
 import type { FollowerNovelty } from './follower-novelty.ts';
 import { decodeLogEntry } from './log-record.ts';
 import { replayEntry } from './replay-log.ts';
@@ -168,15 +168,12 @@ export class Follower {
   /** Moves the db value onto `root`: a db value on its trees, the novelty after it replayed. */
   private async rebase(indexer: Indexer, root: IndexRoot): Promise<void> {
     const current = this.database.current();
-    const base = new IndexedBase(indexer, root);
-    const onRoot = dbOnBase(base, this.novelty.schemaAt(root.t), root);
-    let db = onRoot;
-    for (const logged of this.novelty.after(root.t)) {
-      const before = db;
-      db = await readDb(base, () => replay(before, logged));
-    }
-    if (db.basisT !== current.basisT || this.database.current() !== current) throw new AssertionError(`follower of ${this.log}: novelty ends at t ${db.basisT}, the db value is at t ${this.database.current().basisT}`);
+    const onRoot = dbOnBase(new IndexedBase(indexer, root), this.novelty.schemaAt(root.t), root);
+    // The novelty reaches back to the root (it starts after an older one): never read from the log here.
+    const db = await rebuildAt({ onRoot, novelty: this.novelty.after(root.t), logged: () => [] }, current.basisT);
+    if (this.database.current() !== current) throw new AssertionError(`follower of ${this.log}: the db value moved while it was moved onto root t ${root.t}`);
     this.novelty.dropThrough(root.t);
     this.database.rebased(db, onRoot);
   }
+
 }

@@ -43,11 +43,11 @@
 //! answers (transact-result.ts), who waits in `sync` (sync-waiters.ts), the follower (follower.ts,
 //! follower-novelty.ts) and the leader's events (follower-feed.ts).
 import type { Db } from '../db/db.ts';
-import { readDb } from '../db/durable-base.ts';
 import type { Storage } from '../storage/protocol.ts';
 import { FactumError } from '../util/errors.ts';
 import { AssertionError } from '../util/assert.ts';
 import { replay, type LoggedTransaction } from '../tx/replay.ts';
+import { readDb } from '../db/durable-base.ts';
 import { dbOnBase } from '../tx/base-db.ts';
 import '../tx/transact.ts';
 import type { Indexer } from '../indexer/indexer.ts';
@@ -62,8 +62,7 @@ import { closedBeforeWritten, closedConnection, fencedByAppend, fencedByIndexRun
 import { encodeBatch, prepareBatch, type Pending, type Prepared } from './prepare-batch.ts';
 import { loggedIn, openDatabase, type Opened } from './replay-log.ts';
 import { SyncWaiters, syncAborted } from './sync-waiters.ts';
-import { positionOfT, type TxRangeEntry } from './tx-range.ts';
-import { decodeLogEntry } from './log-record.ts';
+import { positionOfT, txRangeIn, type TxRangeEntry } from './tx-range.ts';
 import { duplicateResult, FreshResult, type TransactCallOptions, type TransactResult } from './transact-result.ts';
 import { Follower, notLeader } from './follower.ts';
 import { Listeners } from './follower-feed.ts';
@@ -290,17 +289,8 @@ export class Transactor {
     if (this.follower !== null) throw notLeader(this.log);
     const indexer = this.indexer;
     if (indexer === null) return { deleted: 0, kept: 0 };
-    let cutoff = Math.min(olderThan.getTime(), Date.now());
-    const base = this.current.state.base;
-    const root = indexer.root;
-    // The roots of the db value, and of the past ones dbAt keeps or is rebuilding.
-    const inUse = [...(base instanceof IndexedBase ? [base.root] : []), ...this.pastDbs.roots()];
-    for (const used of inUse) {
-      if (root === null || used.t === root.t) continue;
-      const retired = root.retired.find((r) => r.t === used.t);
-      if (retired !== undefined) cutoff = Math.min(cutoff, retired.retiredAtMs);
-    }
-    return indexer.gcStorage(new Date(cutoff));
+    const cutoffMs = this.pastDbs.retentionCutoffMs(Math.min(olderThan.getTime(), Date.now()), indexer.root, this.current);
+    return indexer.gcStorage(new Date(cutoffMs));
   }
 
   /** Starts the writer loop if it is not running. */
@@ -328,36 +318,27 @@ export class Transactor {
     return this.syncWaiters.wait(t, signal);
   }
 
-  /**
-   * Follower: reads the log from `nextPosition` to its end and applies it. A call sees every entry
-   * durable when it was made (calls run one at a time with applyEntry and refreshRoot).
-   */
+  /** Follower: reads the log from `nextPosition` to its end and applies it; sees every entry durable when called. */
   catchUp(): Promise<void> {
     return this.following().catchUp();
   }
 
   /**
-   * Follower: a log entry the leader pushed, `bytes` exactly the entry's. A position already
-   * applied is ignored; one past `nextPosition` reads the log up to it first. An entry that does
-   * not decode or does not follow is refused with an error, and nothing of it is applied.
+   * Follower: a log entry the leader pushed (`bytes` exactly the entry's): ignored if applied
+   * already, else applied whole or refused with an error (follower.ts).
    */
   applyEntry(position: number, bytes: Uint8Array): Promise<void> {
     return this.following().applyEntry(position, bytes);
   }
 
-  /**
-   * Follower: moves the db value onto the index root in storage if it is newer than the one it
-   * is on (reading the log first if the root is past the basis), dropping the novelty the root
-   * covers. The db value keeps its basis and datoms. Resolves true if it moved.
-   */
+  /** Follower: moves onto the index root in storage if it is newer; the db value keeps its basis and datoms. True if it moved. */
   refreshRoot(): Promise<boolean> {
     return this.following().refreshRoot();
   }
 
   /**
-   * Leader: calls `listener` after each log write is durable, with its position, its bytes (do not
-   * modify them) and the basis t after it, before its transactions are answered. Returns a
-   * function that removes it.
+   * Leader: calls `listener` after each durable log write, before its transactions are answered,
+   * with its position, bytes (not to be modified) and basis t; returns a function removing it.
    *
    * @example
    * transactor.onCommitted((position, bytes) => void follower.applyEntry(position, bytes));
@@ -366,12 +347,11 @@ export class Transactor {
     return this.committed.add(listener);
   }
 
-  /** Leader: calls `listener` with the root's t each time the db value moves onto a new index root. Returns a function that removes it. */
+  /** Leader: calls `listener` with the root's t each time the db value moves onto a new index root; returns a function removing it. */
   onRootMoved(listener: (rootT: number) => void): () => void {
     return this.rootMoved.add(listener);
   }
 
-  /** The follower of a follower's database; a leader's refuses (a caller's bug: it knows the role it opened). */
   private following(): Follower {
     if (this.follower === null) throw new AssertionError(`database ${this.log} is open as its leader, not as a follower`);
     return this.follower;
@@ -406,17 +386,8 @@ export class Transactor {
   }
 
   /** Transactions with `start <= t < end`, read from the log in order. */
-  async *txRange(start = 1, end = Number.MAX_SAFE_INTEGER): AsyncGenerator<TxRangeEntry> {
-    // Transactions the index root covers were not read at open: their positions are unknown,
-    // so a range reaching back before the first known entry reads the log from its start.
-    const from = positionOfT(this.firstTs, this.firstPosition, start);
-    const until = this.position;
-    for await (const entry of this.storage.readLog(this.log, from, until)) {
-      for (const logged of decodeLogEntry(entry.bytes, entry.position)) {
-        if (logged.t >= end) return;
-        if (logged.t >= start) yield { t: logged.t, data: logged.datoms };
-      }
-    }
+  txRange(start = 1, end = Number.MAX_SAFE_INTEGER): AsyncGenerator<TxRangeEntry> {
+    return txRangeIn(this.storage, this.log, positionOfT(this.firstTs, this.firstPosition, start), this.position, start, end);
   }
 
   /** Refuses further transactions and waits for a running index run to end. */
@@ -481,8 +452,7 @@ export class Transactor {
    * between commits, so no commit works from a db value this replaces.
    */
   private async rebase(): Promise<void> {
-    const { root } = this.rebaseTo!;
-    const { indexed } = this.rebaseTo!;
+    const { root, indexed } = this.rebaseTo!;
     this.rebaseTo = null;
     if (root.t > this.current.basisT) return;
     try {
@@ -507,6 +477,7 @@ export class Transactor {
     }
     this.rootMoved.emit(root.t);
   }
+
 
   /** Processes a batch against `db`, answering no one yet (`write` does). A method: tests wrap it to hold the writer mid-batch. */
   private prepare(batch: readonly Pending[], db: Db): Promise<Prepared> {
@@ -588,19 +559,14 @@ export class Transactor {
     this.current = db;
   }
 
-  /**
-   * Asks the write guard (a leader's lease) whether this node may still write: its refusal fences
-   * the transactor, as a lost log position does. A guard that throws refuses this batch only.
-   */
+  /** The write guard's refusal, which fences the transactor as a lost log position does; one that throws refuses this batch only. */
   private guardWrite(): unknown {
-    if (this.writeGuard === null) return null;
-    let refusal: FactumError | null;
     try {
-      refusal = this.writeGuard();
+      const refusal = this.writeGuard?.() ?? null;
+      if (refusal !== null) this.fenced = refusal;
+      return refusal;
     } catch (error) {
       return error;
     }
-    if (refusal !== null) this.fenced = refusal;
-    return refusal;
   }
 }

@@ -6,8 +6,10 @@
 //!
 //! Invariants: `firstTs` is ascending, one entry per log position from `firstPosition` on. The
 //! positions before `firstPosition` (covered by the index root) were not read at open, so a start
-//! before the first known t reads the log from position 0.
+//! before the first known t reads the log from position 0. `txRangeIn` reads the range.
 import type { Datom } from '../datom/datom.ts';
+import type { Storage } from '../storage/protocol.ts';
+import { decodeLogEntry } from './log-record.ts';
 
 export interface TxRangeEntry {
   readonly t: number;
@@ -28,4 +30,17 @@ export function positionOfT(firstTs: readonly number[], firstPosition: number, s
     } else hi = mid;
   }
   return from + firstPosition;
+}
+
+/**
+ * The transactions with `start <= t < end` of log positions `from` to `until` (excluded), in order.
+ * `until` is taken when the call is made: entries applied later are not read.
+ */
+export async function* txRangeIn(storage: Storage, log: string, from: number, until: number, start: number, end: number): AsyncGenerator<TxRangeEntry> {
+  for await (const entry of storage.readLog(log, from, until)) {
+    for (const logged of decodeLogEntry(entry.bytes, entry.position)) {
+      if (logged.t >= end) return;
+      if (logged.t >= start) yield { t: logged.t, data: logged.datoms };
+    }
+  }
 }
