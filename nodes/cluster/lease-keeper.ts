@@ -15,9 +15,14 @@
 //!   meanwhile, the CAS fails. Two beliefs never overlap. The 1% margin covers clock rates that
 //!   differ by up to 1% (quartz differs by 0.01%).
 //! - A record that is absent or marked released may be taken at once: no belief rests on it. A
-//!   record naming this node is this node's own (node ids are unique per process): it is renewed at
-//!   once, since no other node can believe in it. That is how a write whose answer was lost (an
-//!   ambiguous timeout that landed) is recovered without waiting a period.
+//!   record naming this node is this node's own (node ids must be unique per process): it is
+//!   written again at once, since no other node can believe in it. That is how a write whose answer
+//!   was lost (an ambiguous timeout that landed) is recovered without waiting a period. For the same
+//!   reason a `watch` of a log this keeper is still unwatching starts once that release is done:
+//!   the release, retried on the record naming this node, would otherwise free the new claim.
+//! - A corrupt record (`storageFailed` tells `storage/corrupt`) counts as a lease of an unknown node
+//!   with this node's period: taken over once its version stood still that long, so a damaged
+//!   record does not stop the database's writes for good. The rules above are in lease-view.ts.
 //! - A renewal refused by its CAS means another node wrote the record: `lost` at once. A renewal
 //!   that fails (storage unavailable) is retried until the belief runs out: `lost` then. Once the
 //!   belief has run out, `lost` is always told, and a new belief always comes with `acquired`.
@@ -48,6 +53,7 @@ import { AssertionError } from '../util/assert.ts';
 import { fail, FactumError, isFactumError } from '../util/errors.ts';
 import { leaseExpired, leaseReleased, leaseTaken, noLeaseHolder, notLeaseHolder } from './lease-errors.ts';
 import { decodeLeaseRecord, encodeLeaseRecord, leaseKey, type LeaseRecord } from './lease-record.ts';
+import { sameBytes, unchanged, viewLease, type Observation, type View } from './lease-view.ts';
 
 export interface LeaseHolder {
   readonly nodeId: string;
@@ -92,26 +98,8 @@ export interface LeaseEvents {
   storageFailed?(log: string, error: FactumError): void;
 }
 
-/** Clocks of two nodes may run at rates this far apart: a taker waits this much longer. */
-const clockRateErrorMax = 0.01;
 /** Beyond this many held leases the stagger stops growing, which keeps failover within its bound. */
 const staggerLeasesMax = 4;
-
-/** The lease record as this node last knew it: read from storage, or written by this node. */
-interface Observation {
-  readonly version: number | null; // null: no record
-  readonly bytes: Uint8Array | null;
-  readonly record: LeaseRecord | null; // null: no record, or a corrupt one
-  readonly firstSeenMs: number;
-  readonly jitterMs: number;
-}
-
-/** What an observation means at a time: the live holder, when the lease is free, whether it is ours. */
-interface View {
-  readonly holder: LeaseHolder | null;
-  readonly freeAtMs: number;
-  readonly ours: boolean;
-}
 
 interface Waiter {
   resolve(holder: LeaseHolder): void;
@@ -150,11 +138,6 @@ const defaultTimers: LeaseTimers = {
     clearTimeout(handle as ReturnType<typeof setTimeout>);
   },
 };
-
-function sameBytes(left: Uint8Array | null, right: Uint8Array | null): boolean {
-  if (left === null || right === null) return left === right;
-  return left.length === right.length && left.every((byte, index) => byte === right[index]);
-}
 
 function sameHolder(left: LeaseHolder | null, right: LeaseHolder | null): boolean {
   return left?.nodeId === right?.nodeId && left?.address === right?.address;
@@ -486,10 +469,9 @@ export class LeaseKeeper {
 
   /** Records what a read returned; a version not seen before starts its period now (after the read answered). */
   private see(lease: DatabaseLease, stored: VersionedRecord | null): void {
-    const previous = lease.observation;
     const version = stored?.version ?? null;
     const bytes = stored?.bytes ?? null;
-    if (previous !== null && previous.version === version && sameBytes(previous.bytes, bytes)) return;
+    if (unchanged(lease.observation, version, bytes)) return;
     let record: LeaseRecord | null = null;
     if (stored !== null) {
       try {
@@ -508,14 +490,7 @@ export class LeaseKeeper {
   }
 
   private view(lease: DatabaseLease, nowMs: number): View {
-    const seen = lease.observation;
-    if (seen === null) return { holder: null, freeAtMs: Number.POSITIVE_INFINITY, ours: false }; // nothing read yet
-    const record = seen.record;
-    if (seen.version === null || record?.released === true) return { holder: null, freeAtMs: seen.firstSeenMs, ours: false };
-    if (record?.nodeId === this.self.nodeId) return { holder: null, freeAtMs: seen.firstSeenMs, ours: true };
-    const freeAtMs = seen.firstSeenMs + (record?.periodMs ?? this.periodMs) * (1 + clockRateErrorMax);
-    const live = record !== null && nowMs < freeAtMs;
-    return { holder: live ? { nodeId: record.nodeId, address: record.address } : null, freeAtMs, ours: false };
+    return viewLease(lease.observation, this.self.nodeId, this.periodMs, nowMs);
   }
 
   /** The wait before claiming a free lease: longer the more leases this node holds, so databases spread. */
