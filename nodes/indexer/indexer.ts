@@ -9,7 +9,8 @@
 //! segments that exist (segments are never modified or deleted while a root within the retention
 //! window names them); what the crashed run wrote is garbage for `gcStorage`. `index` and
 //! `gcStorage` of one Indexer run one at a time; run both on the node that indexes the database
-//! (the transactor's), so that collection never races an index being written.
+//! (the transactor's), so that collection never races an index being written. A node that only
+//! reads the database (a follower) calls `refresh` to pick up each root the indexing node writes.
 import type { Datom, IndexName } from '../datom/datom.ts';
 import type { Storage } from '../storage/protocol.ts';
 import { collectAddresses, rangeKeys, rangeKeysSync, type DurableTree, type NodeStore, type TreeConfig } from '../btree/durable-tree.ts';

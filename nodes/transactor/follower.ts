@@ -125,6 +125,7 @@ export class Follower {
 
   /** Applies the log from the next position to its end. */
   private async readLog(): Promise<void> {
+    if (this.database.closed()) return;
     for await (const entry of this.storage.readLog(this.log, this.database.position())) {
       if (this.database.closed()) return;
       await this.apply(entry.position, entry.bytes);
