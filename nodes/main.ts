@@ -9,7 +9,7 @@
 //! log), and serves the client API over HTTP (nodes/server/server.ts). `/health` answers 200 only
 //! once all of that is done. SIGTERM drains in-flight requests, then stops.
 import { realpathSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLocalKeyStore, openS3KeyStore, type AccessKeyStore } from './server/access-keys/index.ts';
@@ -21,6 +21,9 @@ import { DbRefs } from './server/db-refs.ts';
 import { KeyCache } from './server/key-cache.ts';
 import { startNodeServer, type NodeServer } from './server/server.ts';
 import { System } from './transactor/system.ts';
+import type { TransactorOptions } from './transactor/transactor.ts';
+import { Cluster } from './cluster/cluster.ts';
+import type { Databases } from './cluster/database-handle.ts';
 import { openLocalStorage } from './storage/index.ts';
 import { createAwsStorage } from './storage/aws/index.ts';
 import type { Storage } from './storage/protocol.ts';
@@ -55,14 +58,25 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
   const log = createLogger({ level: settings.logLevel, ...(output === undefined ? {} : { destination: output }), base: { system: settings.system, group: settings.group, role: settings.role, node: hostname() } });
   const metrics = createMetrics({ dimensions: { system: settings.system, group: settings.group }, ...(output === undefined ? {} : { emit: (line: string) => void output.write(line + '\n') }) });
   const storage = await openStorage(settings);
-  const system = new System(storage, { indexing: { worker: settings.storage.kind === 'local', ...settings.cache } });
+  const transactorOptions: TransactorOptions = { indexing: { worker: settings.storage.kind === 'local', ...settings.cache } };
+  const system = new System(storage, transactorOptions);
   const keys = await openAccessKeyStore(settings);
   const admin = await keys.ensureAdminKey();
   const keyCache = new KeyCache(keys, (error) => log.warn({ event: 'access-keys/reload-failed', error: String(error) }, 'could not reload access keys; the ones loaded before stay in use'));
   await keyCache.reload();
   const reloadKeys = (): Promise<void> => keyCache.reload();
 
-  const refs = new DbRefs();
+  // `with` tokens are sealed under a key every node derives from the system's admin key, so a
+  // token one node made verifies on any other.
+  const refs = new DbRefs(Buffer.from(admin.secret, 'base64url'));
+  // On shared storage (aws) the node is one of a group: each database's transactor is whichever
+  // node holds its lease; the others follow it and forward transactions to it. A local directory
+  // is one process's (its lock), so that node is every database's transactor.
+  const cluster =
+    settings.storage.kind === 'aws'
+      ? new Cluster(system, storage, { system: settings.system, nodeId: settings.nodeId, role: settings.role, leasePeriodMs: settings.leasePeriodMs, transactor: transactorOptions }, () => Promise.resolve(admin), log, (name, leader) => observer.watch(name, leader))
+      : null;
+  const databases: Databases = cluster ?? system;
   const observer = new NodeObserver(log, metrics);
   const server = await startNodeServer({
     system: settings.system,
@@ -75,12 +89,13 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     observers: { log, metrics },
     health: { role: settings.role, system: settings.system, group: settings.group },
     context: {
-      system,
+      system: databases,
+      cluster,
       refs,
       queryTimeoutMs: settings.queryTimeoutMs,
       onTransaction: (database, t, datoms, ms, duplicate) => observer.transaction(database, t, datoms, ms, duplicate),
       onCreated: async (name) => {
-        observer.watch(name, await system.connect(name));
+        if (cluster === null) observer.watch(name, await system.connect(name));
         const existing = (await keys.list()).filter((key) => key.database === name);
         if (!existing.some((key) => key.permission === 'read-write')) await keys.create('read-write', name);
         if (!existing.some((key) => key.permission === 'read-only')) await keys.create('read-only', name);
@@ -94,7 +109,8 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     },
   });
   // Every database of the system is opened before the node says it is ready.
-  for (const name of await system.listDatabases()) {
+  if (cluster !== null) await cluster.start(settings.internalEndpoint ?? internalEndpointOf(settings, server.endpoint));
+  for (const name of cluster === null ? await system.listDatabases() : []) {
     const started = Date.now();
     const transactor = await system.connect(name);
     observer.watch(name, transactor);
@@ -115,6 +131,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
         log.info({ event: 'node/stopping' });
         keyCache.stop();
         await server.drain(settings.drainMs);
+        await cluster?.close();
         await system.close();
         await keys.close();
         observer.stop();
@@ -122,6 +139,16 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
         log.info({ event: 'node/stopped' });
       })()),
   };
+}
+
+/** Where the other nodes reach this one when FACTUM_INTERNAL_ENDPOINT does not say: the bound port on the host's first private IPv4 address (or the bound host, when it is a specific one). */
+function internalEndpointOf(settings: NodeSettings, endpoint: string): string {
+  const port = new URL(endpoint).port;
+  if (settings.host !== '0.0.0.0' && settings.host !== '::') return `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((info) => info !== undefined && info.family === 'IPv4' && !info.internal)?.address;
+  return `http://${address ?? '127.0.0.1'}:${port}`;
 }
 
 async function main(environment: Environment): Promise<void> {

@@ -49,6 +49,12 @@ export const operations = {
   stats: 'read',
   entid: 'read',
   ident: 'read',
+  // Between the nodes of a system (the production topology), with the admin key: a transaction
+  // forwarded to its database's transactor, the log entries that transactor commits (a stream
+  // that lasts while it leads), and gcStorage run where the index roots are written.
+  internalTransact: 'node',
+  internalFollow: 'node',
+  internalGcStorage: 'node',
 } as const;
 
 export type Operation = keyof typeof operations;

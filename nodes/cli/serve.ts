@@ -2,7 +2,7 @@
 //! `factum start` (npm start) runs one as a child process and a REPL connected to it through the
 //! remote client, exactly as a program on another machine would connect.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import path from 'node:path';
@@ -66,7 +66,9 @@ export interface ChildNode {
  * process's (FACTUM_STORAGE=aws and the AWS settings run it on AWS storage instead of `dir`).
  */
 export async function startChildNode(dir: string, logFile: string, port = 0, environment: Readonly<Record<string, string>> = {}): Promise<ChildNode> {
-  const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+  // Beside this file; from the project's root when this runs bundled (bench/run.ts).
+  const beside = fileURLToPath(new URL('./main.ts', import.meta.url));
+  const main = existsSync(beside) ? beside : path.resolve('nodes/cli/main.ts');
   mkdirSync(path.dirname(path.resolve(logFile)), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--dir', dir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...environment } });

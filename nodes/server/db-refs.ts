@@ -21,23 +21,33 @@ import type { Db } from '../db/db.ts';
 import { readDb } from '../db/durable-base.ts';
 import { RowDatom } from '../db/datom-table.ts';
 import { replay, type LoggedTransaction } from '../tx/replay.ts';
-import type { Transactor } from '../transactor/transactor.ts';
+import type { DatabaseHandle } from '../cluster/database-handle.ts';
 import { fail } from '../util/errors.ts';
 import { txOfT } from '../datom/datom.ts';
 
 /** Db values kept per database (the newest), and speculative ones in all. */
 const KEPT_MAX = 512;
 const SPECULATIVE_MAX = 64;
+/** How long a read naming a basis this node has not reached yet waits for it. */
+const BASIS_WAIT_MS = 5000;
 
 export class DbRefs {
   /** By the database's transactor on this node, so a database deleted and made again under its name shares nothing. */
-  private readonly kept = new WeakMap<Transactor, Map<number, Db>>();
-  private readonly instances = new WeakMap<Transactor, string>();
+  private readonly kept = new WeakMap<DatabaseHandle, Map<number, Db>>();
   private readonly speculative = new Map<string, Db>();
-  private readonly sealKey = randomBytes(32);
+  /**
+   * The key `with` tokens are sealed with: derived from a secret every node of the system shares
+   * (the admin key's), so a token made on one node verifies on any other behind the same load
+   * balancer; a random one when none is given (tests).
+   */
+  private readonly sealKey: Uint8Array;
+
+  constructor(sharedSecret?: Uint8Array) {
+    this.sealKey = sharedSecret === undefined ? randomBytes(32) : createHmac('sha256', sharedSecret).update('factum with-token seal').digest();
+  }
 
   /** Remembers a db value of a database (the newest basis, or a transaction's dbAfter). */
-  keep(transactor: Transactor, db: Db): void {
+  keep(transactor: DatabaseHandle, db: Db): void {
     let byBasis = this.kept.get(transactor);
     if (byBasis === undefined) this.kept.set(transactor, (byBasis = new Map()));
     if (byBasis.has(db.basisT)) return;
@@ -46,11 +56,12 @@ export class DbRefs {
     if (byBasis.size > KEPT_MAX) byBasis.delete(byBasis.keys().next().value!);
   }
 
-  /** A random name of this open database, sealed into its tokens. */
-  private instanceOf(transactor: Transactor): string {
-    let id = this.instances.get(transactor);
-    if (id === undefined) this.instances.set(transactor, (id = randomBytes(12).toString('base64url')));
-    return id;
+  /**
+   * The database's log name (`db-<id>`), sealed into its tokens: the same on every node, and
+   * never the same for a database deleted and made again under its name.
+   */
+  private instanceOf(transactor: DatabaseHandle): string {
+    return transactor.logName;
   }
 
   /** The reference of a db value of `database` (`with` when it is speculative). */
@@ -64,7 +75,7 @@ export class DbRefs {
   }
 
   /** The db value a reference names; `transactor` is its database's. */
-  async resolve(ref: DbRef, transactor: Transactor): Promise<Db> {
+  async resolve(ref: DbRef, transactor: DatabaseHandle): Promise<Db> {
     let db = ref.with === undefined ? await this.atBasis(ref, transactor) : await this.speculativeDb(ref, transactor);
     if (ref.asOf !== undefined) db = db.asOf(ref.asOf);
     if (ref.since !== undefined) db = db.since(ref.since);
@@ -73,7 +84,7 @@ export class DbRefs {
   }
 
   /** Seals the speculative transaction of a `with` on `base` (itself plain or speculative). */
-  sealWith(transactor: Transactor, baseToken: string | undefined, base: Db, after: Db, datoms: readonly { e: number; a: number; v: unknown; added: boolean }[]): string {
+  sealWith(transactor: DatabaseHandle, baseToken: string | undefined, base: Db, after: Db, datoms: readonly { e: number; a: number; v: unknown; added: boolean }[]): string {
     const chain = baseToken === undefined ? { basisT: base.basisT, transactions: [] as unknown[] } : this.open(transactor, baseToken);
     const flat: unknown[] = [];
     for (const d of datoms) flat.push(d.e, d.a, d.v, d.added);
@@ -87,9 +98,16 @@ export class DbRefs {
     return token;
   }
 
-  private async atBasis(ref: DbRef, transactor: Transactor): Promise<Db> {
+  private async atBasis(ref: DbRef, transactor: DatabaseHandle): Promise<Db> {
     const current = transactor.db();
     if (ref.basisT > current.basisT) {
+      // Another node of the group made this basis (or answered the client first); this one gets
+      // it within the novelty push's lag, so the read waits for it rather than failing.
+      const reached = await transactor.sync(ref.basisT, { signal: AbortSignal.timeout(BASIS_WAIT_MS) }).catch((error: unknown) => {
+        if ((error as Error).name === 'TimeoutError') return null;
+        throw error;
+      });
+      if (reached !== null) return reached.basisT === ref.basisT ? reached : ((await transactor.dbAt(ref.basisT)) ?? this.atBasisNotKept(ref, reached));
       fail('db/basis-not-reached', `This node has database ${JSON.stringify(ref.database)} up to t ${current.basisT}, not yet t ${ref.basisT}. Retry shortly (the client does), or sync first.`, { database: ref.database, basisT: ref.basisT, nodeBasisT: current.basisT });
     }
     if (ref.basisT === current.basisT) return current;
@@ -98,12 +116,16 @@ export class DbRefs {
     // Rebuilt from the index root and the novelty after it, when the basis is at or after the root.
     const rebuilt = await transactor.dbAt(ref.basisT);
     if (rebuilt !== null) return rebuilt;
+    return this.atBasisNotKept(ref, current);
+  }
+
+  private atBasisNotKept(ref: DbRef, current: Db): never {
     // Older still: only a filtered view of a newer db value could answer, and it would not answer
     // the same (values of noHistory attributes since changed, attributes installed since).
     return fail('db/basis-not-kept', `This node can no longer serve database ${JSON.stringify(ref.database)} at basis t ${ref.basisT} (it is at t ${current.basisT}; older db values go once they are indexed and not among the newest kept). Take a newer db value (conn.db(), or sync()), and asOf(${ref.basisT}) on it for the past.`, { database: ref.database, basisT: ref.basisT, nodeBasisT: current.basisT });
   }
 
-  private async speculativeDb(ref: DbRef, transactor: Transactor): Promise<Db> {
+  private async speculativeDb(ref: DbRef, transactor: DatabaseHandle): Promise<Db> {
     const token = ref.with!;
     const instance = this.instanceOf(transactor);
     const cached = this.speculative.get(`${instance} ${token}`);
@@ -128,7 +150,7 @@ export class DbRefs {
     return db;
   }
 
-  private open(transactor: Transactor, token: string): { basisT: number; transactions: unknown[] } {
+  private open(transactor: DatabaseHandle, token: string): { basisT: number; transactions: unknown[] } {
     const [payloadText, macText, extra] = token.split('.');
     const invalid = (): never => fail('db/invalid-reference', 'The speculative db value (from with) is not one this node made: its token does not verify. Call with() again.', {});
     if (typeof payloadText !== 'string' || typeof macText !== 'string' || extra !== undefined) return invalid();

@@ -12,8 +12,8 @@ import type { EntityRef } from '../db/database.ts';
 import { processIoStats } from '../cache/io-stats.ts';
 import { indexPull, pull, pullMany } from '../pull/index.ts';
 import { query } from '../query/index.ts';
-import type { System } from '../transactor/system.ts';
-import type { Transactor } from '../transactor/transactor.ts';
+import type { DatabaseHandle, Databases } from '../cluster/database-handle.ts';
+import type { Cluster } from '../cluster/cluster.ts';
 import { fail } from '../util/errors.ts';
 import type { DbRefs } from './db-refs.ts';
 
@@ -23,7 +23,8 @@ export class Stream {
 }
 
 export interface OperationContext {
-  readonly system: System;
+  /** The system's databases: a System (solo) or a Cluster (a node of a group). */
+  readonly system: Databases;
   readonly refs: DbRefs;
   /** The longest a query may run, in ms; a query's own timeout is capped by it. */
   readonly queryTimeoutMs: number;
@@ -36,6 +37,8 @@ export interface OperationContext {
   readonly visibleDatabases: ReadonlySet<string> | null;
   /** The request's signature: the idempotency key of a transaction sent without one. */
   readonly signature: string;
+  /** This node's part in a group of nodes (the production topology); null for a solo node on local storage. */
+  readonly cluster: Cluster | null;
 }
 
 export type Args = Readonly<Record<string, unknown>>;
@@ -104,6 +107,10 @@ export function databasesOf(operation: Operation, args: Args): string[] {
     case 'createDatabase':
     case 'deleteDatabase':
       return [check.string(args, 'name')];
+    case 'internalTransact':
+    case 'internalFollow':
+    case 'internalGcStorage':
+      return []; // the admin key's (between nodes)
     case 'connect':
     case 'sync':
     case 'transact':
@@ -128,7 +135,11 @@ function queryRefs(args: Args): Array<[number, DbRef]> {
   });
 }
 
-async function transactorOf(context: OperationContext, database: string): Promise<Transactor> {
+function clusterOf(context: OperationContext): Cluster {
+  return context.cluster ?? fail('cluster/read-only-role', 'This node runs alone (local storage): it has no other nodes to serve internal operations to.', {});
+}
+
+async function transactorOf(context: OperationContext, database: string): Promise<DatabaseHandle> {
   return context.system.connect(database);
 }
 
@@ -158,7 +169,7 @@ async function* arrayChunks(items: readonly unknown[]): AsyncGenerator<unknown[]
 }
 
 
-function keepAndRef(context: OperationContext, database: string, transactor: Transactor, db: Db): DbRef {
+function keepAndRef(context: OperationContext, database: string, transactor: DatabaseHandle, db: Db): DbRef {
   context.refs.keep(transactor, db);
   return context.refs.refOf(database, db);
 }
@@ -241,10 +252,8 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     const report = await transactor.transact(txData, key === undefined ? undefined : { idempotencyKey: key });
     const t = report.t;
     context.onTransaction?.(database, t, report.txData.length, performance.now() - started, report.duplicate);
-    if (!report.duplicate) {
-      context.refs.keep(transactor, report.dbBefore);
-      context.refs.keep(transactor, report.dbAfter);
-    }
+    // Kept only as exact db values (a forwarded duplicate may answer filtered views of a newer one).
+    for (const db of report.duplicate ? [] : [report.dbBefore, report.dbAfter]) if (db.asOfPoint === null) context.refs.keep(transactor, db);
     return {
       dbBefore: { database, basisT: t - 1 },
       dbAfter: { database, basisT: t },
@@ -258,6 +267,22 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     const start = check.optionalT(args, 'start');
     const end = check.optionalT(args, 'end');
     return new Stream(chunked(transactor.txRange(start, end), (entry, out) => out.push({ t: entry.t, data: flattenDatoms(entry.data) })));
+  },
+  async internalTransact(args, context) {
+    const database = check.string(args, 'database');
+    const txData = parseTxData(check.txData(args));
+    const report = await clusterOf(context).transactAsLeader(database, txData, check.string(args, 'idempotencyKey'));
+    context.onTransaction?.(database, report.t, report.txData.length, 0, report.duplicate);
+    return { t: report.t, txData: flattenDatoms(report.txData), tempids: report.tempids, duplicate: report.duplicate };
+  },
+  async internalFollow(args, context) {
+    const from = check.optionalCount(args, 'from') ?? 0;
+    return new Stream(await clusterOf(context).followLog(check.string(args, 'database'), from));
+  },
+  async internalGcStorage(args, context) {
+    const olderThan = args.olderThan;
+    if (!(olderThan instanceof Date)) wrongType('olderThan', olderThan, 'an instant');
+    return clusterOf(context).gcAsLeader(check.string(args, 'database'), olderThan as Date);
   },
   q: runQuery,
   async qseq(args, context) {

@@ -19,7 +19,7 @@ import { FactumError } from '../util/errors.ts';
 import { authenticateBody, authenticateHeaders, authorize, type Need } from './authenticate.ts';
 import { Gate } from './gate.ts';
 import { databasesOf, handlers, Stream, type OperationContext } from './operations.ts';
-import type { Transactor } from '../transactor/transactor.ts';
+import type { DatabaseHandle } from '../cluster/database-handle.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import { decodeArgs, readBody } from './request-body.ts';
 import { endStreamWithError, sendStream, sendValue, toWireError } from './responses.ts';
@@ -64,7 +64,7 @@ export interface NodeServer {
 const AUTH_WINDOW_MS = 5 * 60_000;
 
 /** What each permission of client/wire/protocol.ts `operations` needs of the caller's key. */
-const needOf: Readonly<Record<(typeof operations)[Operation], Need['kind'] | null>> = { list: null, read: 'read', write: 'write', admin: 'admin' };
+const needOf: Readonly<Record<(typeof operations)[Operation], Need['kind'] | null>> = { list: null, read: 'read', write: 'write', admin: 'admin', node: 'admin' };
 
 /** How many writes may wait on the transactor at once (it processes at most 256 per log write). */
 const WRITES_RUNNING_MAX = 1024;
@@ -103,7 +103,7 @@ class RequestHandler {
    * Transactors by the promise `System.connect` answers for them, the same while the database
    * stays open: a request reads its basis t without waiting a turn of the event loop for it.
    */
-  private readonly transactors = new WeakMap<Promise<Transactor>, Transactor>();
+  private readonly transactors = new WeakMap<Promise<DatabaseHandle>, DatabaseHandle>();
 
   constructor(private readonly options: NodeServerOptions) {
     this.gates = {
@@ -177,12 +177,12 @@ class RequestHandler {
   }
 
   /** The transactor of an open database, if this handler has seen it open. */
-  private opened(database: string): Transactor | undefined {
+  private opened(database: string): DatabaseHandle | undefined {
     return this.transactors.get(this.options.context.system.connect(database));
   }
 
   /** The transactor of a database (a handler used it just now, so it is open: no storage read). */
-  private async open(database: string): Promise<Transactor> {
+  private async open(database: string): Promise<DatabaseHandle> {
     const connecting = this.options.context.system.connect(database);
     const transactor = await connecting;
     this.transactors.set(connecting, transactor);
@@ -216,9 +216,14 @@ class RequestHandler {
       visibleDatabases: key.permission === 'admin' ? null : new Set(key.database === null ? [] : [key.database]),
       signature: signed.signature,
     };
-    return this.gates[need === 'write' || need === 'admin' ? need : 'read'].run(async () => {
-      // Once admitted (a request refused as busy may be sent again as it was).
-      if (need === 'admin') this.replays.check(signed.signature, key.keyId, Number(request.headers['x-factum-date']), Date.now());
+    const internal = operations[operation] === 'node';
+    // A novelty stream lasts while its node follows the transactor: it holds no place of any gate.
+    if (operation === 'internalFollow') return sendStream(response, (await handlers[operation](args, context)) as Stream, edn, {}, gone);
+    const gate = this.gates[operation === 'internalTransact' ? 'write' : need === 'write' || need === 'admin' ? need : 'read'];
+    return gate.run(async () => {
+      // Once admitted (a request refused as busy may be sent again as it was). Between nodes,
+      // what is sent is applied once anyway: transactions by their idempotency key.
+      if (need === 'admin' && !internal) this.replays.check(signed.signature, key.keyId, Number(request.headers['x-factum-date']), Date.now());
       const result = await handlers[operation](args, context);
       const headers: Record<string, string> = {};
       const database = typeof args.database === 'string' ? args.database : (args.db as { database?: unknown } | undefined)?.database;

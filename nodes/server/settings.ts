@@ -14,6 +14,7 @@
 //!   FACTUM_SSD_CACHE_DIR       the SSD level of the segment cache                 none
 //!   FACTUM_EFS_CACHE_DIR       the EFS level of the segment cache                 none
 //!   FACTUM_CACHE_BYTES_MAX     bytes of decoded segments in memory                256 MiB
+//!   FACTUM_NOVELTY_BYTES_MAX   novelty (bytes of datoms) that starts an index run 16 MiB
 //!   FACTUM_READS_MAX           reads running at once; more wait in a queue        64
 //!   FACTUM_QUEUE_MAX           requests waiting per kind of work; more get busy   1024
 //!   FACTUM_REQUEST_BYTES_MAX   largest request body                               16 MiB
@@ -21,11 +22,20 @@
 //!                              capped by it)
 //!   FACTUM_DRAIN_MS            on SIGTERM, how long in-flight requests may finish 25000
 //!   FACTUM_LOG_LEVEL           pino level                                         info
+//!   FACTUM_NODE_ID             this node's name among its system's nodes          host name, pid and a
+//!                                                                                 random suffix
+//!   FACTUM_INTERNAL_ENDPOINT   where the other nodes reach this one (forwarded    http://<first private
+//!                              transactions, novelty)                             IPv4>:<port>
+//!   FACTUM_LEASE_MS            the transactor lease's period (aws storage: nodes  5000
+//!                              share databases; a dead transactor is replaced
+//!                              within 2 periods + 1 s)
 //!   AWS_REGION, FACTUM_TABLE, FACTUM_BUCKET, FACTUM_KMS_KEY and endpoint overrides: see
 //!   nodes/storage/aws/config.ts.
 //!
 //! Every problem is reported, one line each (the variable, its value, what is expected), before
 //! the node listens.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { awsStorageConfigFromEnvironment, type AwsStorageConfig } from '../storage/aws/index.ts';
 import { FactumError } from '../util/errors.ts';
 
@@ -40,13 +50,18 @@ export interface NodeSettings {
   readonly storage: { readonly kind: 'local'; readonly dir: string } | { readonly kind: 'aws'; readonly config: AwsStorageConfig };
   readonly accessPrefix: string;
   /** The cache levels under memory: the SSD directory, then the EFS directory (IndexerOptions). */
-  readonly cache: { readonly cacheDirectory?: string; readonly efsCacheDirectory?: string; readonly cacheBytesMax?: number };
+  readonly cache: { readonly cacheDirectory?: string; readonly efsCacheDirectory?: string; readonly cacheBytesMax?: number; readonly noveltyBytesMax?: number };
   readonly readsMax: number;
   readonly queueMax: number;
   readonly requestBytesMax: number;
   readonly queryTimeoutMs: number;
   readonly drainMs: number;
   readonly logLevel: string;
+  /** Unique among the system's nodes (lease records name their holder by it). */
+  readonly nodeId: string;
+  /** Where the other nodes reach this one; null: http://<first private IPv4 address>:<port bound>. */
+  readonly internalEndpoint: string | null;
+  readonly leasePeriodMs: number;
 }
 
 const systemPattern = /^[a-z][a-z0-9-]{0,23}$/;
@@ -101,6 +116,13 @@ export function readNodeSettings(environment: Environment): NodeSettings {
   const logLevel = text('FACTUM_LOG_LEVEL') ?? 'info';
   if (!levels.has(logLevel)) problems.push(`FACTUM_LOG_LEVEL is ${JSON.stringify(logLevel)}: expected one of ${[...levels].join(', ')}.`);
   const cacheBytesMax = text('FACTUM_CACHE_BYTES_MAX') === undefined ? undefined : integer('FACTUM_CACHE_BYTES_MAX', 0, 1 << 20, Number.MAX_SAFE_INTEGER, 'bytes of memory for segments');
+  const internalEndpoint = text('FACTUM_INTERNAL_ENDPOINT') ?? null;
+  if (internalEndpoint !== null && !/^https?:\/\/[^/\s]+$/.test(internalEndpoint)) {
+    problems.push(`FACTUM_INTERNAL_ENDPOINT is ${JSON.stringify(internalEndpoint)}: expected http://host:port (no path), the address other nodes reach this one at.`);
+  }
+  const nodeId = text('FACTUM_NODE_ID') ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(nodeId)) problems.push(`FACTUM_NODE_ID is ${JSON.stringify(nodeId)}: expected 1 to 128 letters, digits, '.', '_' or '-'.`);
+  const noveltyBytesMax = text('FACTUM_NOVELTY_BYTES_MAX') === undefined ? undefined : integer('FACTUM_NOVELTY_BYTES_MAX', 0, 1024, 1 << 30, 'bytes of novelty that start an index run');
   const settings: NodeSettings = {
     system,
     role: role as NodeSettings['role'],
@@ -113,6 +135,7 @@ export function readNodeSettings(environment: Environment): NodeSettings {
       ...(text('FACTUM_SSD_CACHE_DIR') === undefined ? {} : { cacheDirectory: text('FACTUM_SSD_CACHE_DIR') }),
       ...(text('FACTUM_EFS_CACHE_DIR') === undefined ? {} : { efsCacheDirectory: text('FACTUM_EFS_CACHE_DIR') }),
       ...(cacheBytesMax === undefined ? {} : { cacheBytesMax }),
+      ...(noveltyBytesMax === undefined ? {} : { noveltyBytesMax }),
     },
     readsMax: integer('FACTUM_READS_MAX', 64, 1, 100_000, 'the number of reads run at once'),
     queueMax: integer('FACTUM_QUEUE_MAX', 1024, 0, 1_000_000, 'the number of requests that may wait per kind of work'),
@@ -120,6 +143,9 @@ export function readNodeSettings(environment: Environment): NodeSettings {
     queryTimeoutMs: integer('FACTUM_QUERY_TIMEOUT_MS', 60_000, 1, 3_600_000, 'milliseconds'),
     drainMs: integer('FACTUM_DRAIN_MS', 25_000, 0, 600_000, 'milliseconds'),
     logLevel,
+    nodeId,
+    internalEndpoint,
+    leasePeriodMs: integer('FACTUM_LEASE_MS', 5000, 200, 600_000, 'the transactor lease period in milliseconds'),
   };
   if (problems.length > 0) {
     throw new FactumError('node/invalid-config', problems.join('\n'), { problems });

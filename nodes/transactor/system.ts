@@ -86,6 +86,18 @@ export class System {
     return transactor;
   }
 
+  /** Every database's log name (`db-<id>`), by database name, as the catalog has them now. */
+  async databaseLogs(): Promise<Map<string, string>> {
+    return new Map((await this.readCatalog()).catalog.databases.map((info) => [info.name, logName(info)]));
+  }
+
+  /** The name of a database's log (`db-<id>`), read from the catalog; null when there is no such database. */
+  async logOf(name: string): Promise<string | null> {
+    checkDatabaseName(name);
+    const info = (await this.readCatalog()).catalog.databases.find((d) => d.name === name);
+    return info === undefined ? null : logName(info);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

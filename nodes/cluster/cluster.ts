@@ -1,0 +1,190 @@
+//! The databases of a system as one node of the production topology serves them: every database
+//! has a seat on every node (database-seat.ts), whose transactor leads it here or follows the node
+//! that leads it; the per-database leases (lease-keeper.ts) decide which.
+//!
+//!   catalog (storage) ──poll──▶ a seat per database ──▶ the lease keeper watches (and, on a
+//!                                                       primary node, contends for) its lease
+//!
+//! A primary node contends for every database's lease; a query-group node never does: it follows
+//! and forwards. Databases created or deleted through another node appear or go here within
+//! CATALOG_POLL_MS (or at once when a request names one this node does not know yet).
+import type { AccessKey } from '../../client/remote/access-key.ts';
+import type { Logger } from '../server/log.ts';
+import type { Storage } from '../storage/protocol.ts';
+import type { System } from '../transactor/system.ts';
+import { Transactor, type TransactorOptions, type TransactResult } from '../transactor/transactor.ts';
+import { fail } from '../util/errors.ts';
+import type { Databases } from './database-handle.ts';
+import { DatabaseSeat } from './database-seat.ts';
+import type { FeedItem } from './log-feed.ts';
+import { LeaseKeeper } from './lease-keeper.ts';
+import { Peers } from './peers.ts';
+
+const CATALOG_POLL_MS = 2000;
+
+export interface ClusterSettings {
+  readonly system: string;
+  readonly nodeId: string;
+  readonly role: 'primary' | 'query-group';
+  readonly leasePeriodMs: number;
+  /** The transactor options of every database (indexing, caches). */
+  readonly transactor: TransactorOptions;
+}
+
+export class Cluster implements Databases {
+  private readonly seats = new Map<string, Promise<DatabaseSeat>>();
+  /** Seats by log name, for the lease keeper's events. */
+  private readonly byLog = new Map<string, DatabaseSeat>();
+  private keeper!: LeaseKeeper;
+  private readonly peers: Peers;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly system: System,
+    private readonly storage: Storage,
+    private readonly settings: ClusterSettings,
+    adminKey: () => Promise<AccessKey>,
+    private readonly log: Logger,
+    private readonly onLeading?: (database: string, leader: Transactor) => void,
+  ) {
+    this.peers = new Peers(settings.system, adminKey);
+  }
+
+  /**
+   * Starts taking part: watches (on a primary node, contends for) every database's lease, with
+   * `address` as where the other nodes reach this one, and opens a seat for every database of the
+   * catalog, each caught up with its log.
+   */
+  async start(address: string): Promise<void> {
+    const { settings } = this;
+    this.keeper = new LeaseKeeper(
+      this.storage,
+      { nodeId: settings.nodeId, address, periodMs: settings.leasePeriodMs, contend: settings.role === 'primary' },
+      {
+        acquired: (log) => this.byLog.get(log)?.acquired(),
+        lost: (log, reason) => this.byLog.get(log)?.lost(reason),
+        holderChanged: (log, holder) => {
+          this.log.info({ event: 'lease/holder-changed', log, holder: holder?.nodeId ?? null, address: holder?.address ?? null });
+          this.byLog.get(log)?.holderChanged(holder);
+        },
+      },
+    );
+    for (const name of await this.system.listDatabases()) await this.connect(name);
+    this.timer = setInterval(() => void this.pollCatalog(), CATALOG_POLL_MS);
+    this.timer.unref();
+  }
+
+  listDatabases(): Promise<string[]> {
+    return this.system.listDatabases();
+  }
+
+  async createDatabase(name: string): Promise<boolean> {
+    const created = await this.system.createDatabase(name);
+    await this.connect(name);
+    return created;
+  }
+
+  async deleteDatabase(name: string): Promise<boolean> {
+    await this.closeSeat(name);
+    return this.system.deleteDatabase(name);
+  }
+
+  connect(name: string): Promise<DatabaseSeat> {
+    if (this.closed || this.keeper === undefined) fail('client/closed', 'This node is stopping; retry against another node.', {});
+    let seat = this.seats.get(name);
+    if (seat === undefined) {
+      seat = this.openSeat(name);
+      this.seats.set(name, seat);
+      seat.catch(() => this.seats.delete(name));
+    }
+    return seat;
+  }
+
+  /** Forwarded here: process a transaction if this node leads the database (operations.ts). */
+  async transactAsLeader(database: string, txData: unknown, idempotencyKey: string): Promise<TransactResult> {
+    return (await this.connect(database)).transactAsLeader(txData, idempotencyKey);
+  }
+
+  async gcAsLeader(database: string, olderThan: Date): Promise<{ readonly deleted: number; readonly kept: number }> {
+    return (await this.connect(database)).gcAsLeader(olderThan);
+  }
+
+  async followLog(database: string, from: number): Promise<AsyncGenerator<FeedItem[]>> {
+    return (await this.connect(database)).followLog(from);
+  }
+
+  /** The seats open now, by database (tests, /health). */
+  async roles(): Promise<Record<string, 'leader' | 'follower'>> {
+    const out: Record<string, 'leader' | 'follower'> = {};
+    for (const [name, seat] of this.seats) {
+      const opened = await seat.catch(() => null);
+      if (opened !== null) out[name] = opened.role;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.keeper === undefined) return this.peers.close();
+    // Leases first, released: the other nodes take over at once instead of after a period.
+    await this.keeper.stop();
+    for (const seat of this.seats.values()) await (await seat.catch(() => null))?.close();
+    this.seats.clear();
+    this.peers.close();
+  }
+
+  private async openSeat(name: string): Promise<DatabaseSeat> {
+    const log = await this.system.logOf(name);
+    if (log === null) {
+      fail('catalog/database-not-found', `No database named ${JSON.stringify(name)}; create it first (createDatabase) or check the name with listDatabases.`, { name });
+    }
+    const follower = await this.openTransactor(log, 'follower');
+    const seat = new DatabaseSeat(name, log, follower, {
+      nodeId: this.settings.nodeId,
+      storage: this.storage,
+      keeper: this.keeper,
+      peers: this.peers,
+      log: this.log,
+      open: (logName, role) => this.openTransactor(logName, role),
+      leaderWaitMs: 2 * this.settings.leasePeriodMs + 5000,
+      ...(this.onLeading === undefined ? {} : { onLeading: this.onLeading }),
+    });
+    this.byLog.set(log, seat);
+    this.keeper.watch(log);
+    seat.holderChanged(this.keeper.holder(log));
+    return seat;
+  }
+
+  private openTransactor(log: string, role: 'leader' | 'follower'): Promise<Transactor> {
+    const options: TransactorOptions = role === 'leader' ? { ...this.settings.transactor, role, writeGuard: () => this.keeper.guard(log) } : { ...this.settings.transactor, role };
+    return Transactor.open(this.storage, log, options);
+  }
+
+  private async closeSeat(name: string): Promise<void> {
+    const seat = await this.seats.get(name)?.catch(() => null);
+    this.seats.delete(name);
+    if (seat === undefined || seat === null) return;
+    this.byLog.delete(seat.logName);
+    await this.keeper.unwatch(seat.logName);
+    await seat.close();
+  }
+
+  /** Seats for databases made through other nodes; none for those deleted. */
+  private async pollCatalog(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const logs = await this.system.databaseLogs();
+      for (const [name, seat] of [...this.seats]) {
+        // Gone, or deleted and made again under its name (a new log): this seat serves neither.
+        const opened = await seat.catch(() => null);
+        if (opened !== null && logs.get(name) !== opened.logName) await this.closeSeat(name);
+      }
+      for (const name of logs.keys()) if (!this.seats.has(name)) await this.connect(name);
+    } catch (error) {
+      this.log.warn({ event: 'catalog/poll-failed', error: String(error) }, 'could not read the catalog of databases; retrying');
+    }
+  }
+}

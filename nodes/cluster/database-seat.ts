@@ -1,0 +1,264 @@
+//! A database on one node of the production topology: the node is its transactor (it holds the
+//! database's lease) or a follower of whichever node is. Reads are served here in either case;
+//! transactions are processed here when this node leads, else forwarded to the node that does.
+//!
+//!   lease acquired ──▶ promote: open a leader (root + log read afresh), swap, close the follower
+//!   lease lost     ──▶ demote:  open a follower, swap, close the leader (it can write no more:
+//!                               its writeGuard fails once the lease's belief has ended)
+//!   holder changed ──▶ the novelty feed follows the new transactor
+//!
+//! Invariants:
+//! - A role change runs one at a time (`switching`), opens the new transactor before the old one
+//!   closes, and swaps `current` in one step: a request sees one or the other, and db values of
+//!   the old one stay readable (immutable; their segments are in storage).
+//! - Every transaction carries an idempotency key (the client's, the request's signature, or one
+//!   made here), so a retry after a failover, a lost answer or a fenced write is applied once.
+//! - A forwarded transaction is answered only once this node's follower has it, with the exact
+//!   db values before and after it: a client reads its own writes on the node it asked.
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/db.ts';
+import { RowDatom } from '../db/datom-table.ts';
+import { txOfT } from '../datom/datom.ts';
+import type { Storage } from '../storage/protocol.ts';
+import type { Logger } from '../server/log.ts';
+import type { TransactCallOptions, TransactResult, TxRangeEntry } from '../transactor/transactor.ts';
+import type { Transactor } from '../transactor/transactor.ts';
+import { FactumError, fail, isFactumError } from '../util/errors.ts';
+import type { DatabaseHandle } from './database-handle.ts';
+import { leaderFeed, type FeedItem } from './log-feed.ts';
+import { NoveltyFeed } from './novelty-feed.ts';
+import type { LeaseHolder, LeaseKeeper } from './lease-keeper.ts';
+import type { Peers } from './peers.ts';
+
+export interface SeatContext {
+  readonly nodeId: string;
+  readonly storage: Storage;
+  readonly keeper: LeaseKeeper;
+  readonly peers: Peers;
+  readonly log: Logger;
+  /** Opens the database's transactor in a role (a leader's writes guarded by the lease). */
+  readonly open: (log: string, role: 'leader' | 'follower') => Promise<Transactor>;
+  /** How long a transaction waits for a transactor (a failover) before `cluster/no-leader`. */
+  readonly leaderWaitMs: number;
+  /** Told when this node starts leading a database (metrics of its index runs). */
+  readonly onLeading?: (database: string, leader: Transactor) => void;
+}
+
+/** What a forwarded transaction's transactor answers (operations.ts internalTransact). */
+export interface ForwardedAnswer {
+  readonly t: number;
+  readonly txData: readonly unknown[];
+  readonly tempids: Readonly<Record<string, number>>;
+  readonly duplicate: boolean;
+}
+
+/** Errors after which a transaction is tried again, here or at the next transactor: it was not written. */
+const leadershipCodes: ReadonlySet<string> = new Set(['cluster/not-leader', 'cluster/lease-lost', 'cluster/forward-failed', 'storage/conflict', 'client/closed', 'client/network', 'client/timeout', 'server/stopping', 'server/not-ready']);
+
+export class DatabaseSeat implements DatabaseHandle {
+  private current: Transactor;
+  private switching: Promise<void> = Promise.resolve();
+  private readonly feed: NoveltyFeed;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    readonly logName: string,
+    follower: Transactor,
+    private readonly context: SeatContext,
+  ) {
+    this.current = follower;
+    this.feed = new NoveltyFeed(name, () => (this.current.role === 'follower' && !this.closed ? this.current : null), context.peers, context.log);
+  }
+
+  get role(): 'leader' | 'follower' {
+    return this.current.role;
+  }
+
+  /** The transactor serving this database on this node now (for tests and metrics). */
+  get transactor(): Transactor {
+    return this.current;
+  }
+
+  db(): Db {
+    return this.current.db();
+  }
+
+  async sync(t?: number, options?: { readonly signal?: AbortSignal }): Promise<Db> {
+    for (;;) {
+      const transactor = this.current;
+      if (t !== undefined && transactor.role === 'follower' && transactor.db().basisT < t) {
+        // The push is usually there first; reading the log makes sure (a lost push, no transactor).
+        void transactor.catchUp().catch(() => undefined);
+      }
+      try {
+        return await transactor.sync(t, options);
+      } catch (error) {
+        // The transactor was swapped (a role change) while this waited: wait on the new one.
+        if (isFactumError(error, 'client/closed') && transactor !== this.current && !this.closed) continue;
+        throw error;
+      }
+    }
+  }
+
+  dbAt(t: number): Promise<Db | null> {
+    return this.current.dbAt(t);
+  }
+
+  txRange(start?: number, end?: number): AsyncGenerator<TxRangeEntry> {
+    return this.current.txRange(start, end);
+  }
+
+  async gcStorage(olderThan: Date): Promise<{ readonly deleted: number; readonly kept: number }> {
+    return this.withTransactor(
+      (leader) => leader.gcStorage(olderThan),
+      async (holder) => (await this.context.peers.at(holder.address).call('internalGcStorage', { database: this.name, olderThan }, { idempotent: true })).value as { deleted: number; kept: number },
+    );
+  }
+
+  async transact(txData: unknown, options?: TransactCallOptions): Promise<TransactResult> {
+    // Made here when the client gave none: a retry at the next transactor must not apply it twice.
+    const idempotencyKey = options?.idempotencyKey ?? `node:${randomUUID()}`;
+    return this.withTransactor(
+      (leader) => leader.transact(txData, { idempotencyKey }),
+      (holder) => this.forward(holder, txData, idempotencyKey),
+    );
+  }
+
+  /** A transaction forwarded here by another node: processed only while this node leads. */
+  transactAsLeader(txData: unknown, idempotencyKey: string): Promise<TransactResult> {
+    return this.leading().transact(txData, { idempotencyKey });
+  }
+
+  gcAsLeader(olderThan: Date): Promise<{ readonly deleted: number; readonly kept: number }> {
+    return this.leading().gcStorage(olderThan);
+  }
+
+  /** The stream of log entries from `from` on, for a follower on another node (log-feed.ts). */
+  followLog(from: number): AsyncGenerator<FeedItem[]> {
+    const leader = this.leading();
+    return leaderFeed(leader, this.context.storage, from, () => this.current === leader && !this.closed && this.context.keeper.isLeader(this.logName));
+  }
+
+  /** The lease keeper's events. */
+  acquired(): void {
+    this.changeRole(async () => {
+      if (this.current.role === 'leader' || !this.context.keeper.isLeader(this.logName)) return;
+      this.feed.follow(null);
+      const leader = await this.context.open(this.logName, 'leader');
+      await this.swap(leader);
+      this.context.onLeading?.(this.name, leader);
+      this.context.log.info({ event: 'transactor/leading', database: this.name, basisT: leader.db().basisT });
+    });
+  }
+
+  lost(reason: FactumError): void {
+    this.changeRole(async () => {
+      if (this.current.role === 'follower') return;
+      this.context.log.warn({ event: 'transactor/stepped-down', database: this.name, reason: reason.message }, 'this node stopped being the transactor of the database; it follows the new one');
+      await this.swap(await this.context.open(this.logName, 'follower'));
+      this.feed.follow(this.holderAddress(this.context.keeper.holder(this.logName)));
+    });
+  }
+
+  holderChanged(holder: LeaseHolder | null): void {
+    if (this.current.role === 'follower') this.feed.follow(this.holderAddress(holder));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.feed.stop();
+    await this.switching;
+    await this.current.close();
+  }
+
+  /** Runs `local` on this node's transactor while it leads, else `remote` at the lease holder; retries across failovers. */
+  private async withTransactor<T>(local: (leader: Transactor) => Promise<T>, remote: (holder: LeaseHolder) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.context.leaderWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) fail('client/closed', `Database ${this.name} is closing on this node; retry against another node.`, { database: this.name });
+      const transactor = this.current;
+      const holder = this.context.keeper.holder(this.logName);
+      let last: unknown = null;
+      try {
+        if (transactor.role === 'leader' && this.context.keeper.isLeader(this.logName)) return await local(transactor);
+        if (holder !== null && holder.nodeId !== this.context.nodeId) return await remote(holder);
+      } catch (error) {
+        if (!isFactumError(error) || !leadershipCodes.has(error.code)) throw error;
+        last = error;
+        // Fenced here (another writer took a log position): read the log afresh as leader or follower.
+        if (transactor === this.current && isFactumError(error, 'storage/conflict')) this.reopen();
+      }
+      if (Date.now() >= deadline) {
+        return fail('cluster/no-leader', `No node could take database ${this.name}'s transaction within ${this.context.leaderWaitMs} ms: its transactor is failing over or unreachable (last: ${last === null ? 'no node held its lease' : String((last as Error).message)}). Nothing was written; retry — the transaction's idempotency key makes a retry safe.`, { database: this.name, waitedMs: this.context.leaderWaitMs });
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(25 * 2 ** attempt, 250)));
+    }
+  }
+
+  /** A transaction processed by the transactor on `holder`, answered once this node has it. */
+  private async forward(holder: LeaseHolder, txData: unknown, idempotencyKey: string): Promise<TransactResult> {
+    let answer: ForwardedAnswer;
+    try {
+      answer = (await this.context.peers.at(holder.address).call('internalTransact', { database: this.name, txData, idempotencyKey }, { idempotent: true })).value as ForwardedAnswer;
+    } catch (error) {
+      if (isFactumError(error) && (error.code === 'client/network' || error.code === 'client/timeout')) {
+        throw new FactumError('cluster/forward-failed', `Could not reach database ${this.name}'s transactor at ${holder.address}: ${error.message}`, { database: this.name, address: holder.address }, { cause: error });
+      }
+      throw error;
+    }
+    const t = answer.t;
+    const db = await this.sync(t, { signal: AbortSignal.timeout(this.context.leaderWaitMs) });
+    const tx = txOfT(t);
+    const flat = answer.txData;
+    const datoms: RowDatom[] = [];
+    for (let i = 0; i < flat.length; i += 5) datoms.push(new RowDatom(flat[i] as number, flat[i + 1] as number, flat[i + 2], (flat[i + 3] as number | undefined) ?? tx, flat[i + 4] as boolean));
+    const exact = async (basisT: number): Promise<Db> => (await this.dbAt(basisT)) ?? db.asOf(basisT);
+    return { t, duplicate: answer.duplicate, tempids: answer.tempids, txData: datoms, dbBefore: await exact(t - 1), dbAfter: await exact(t) };
+  }
+
+  /** This node's transactor, if it leads the database now; else `cluster/not-leader`. */
+  private leading(): Transactor {
+    const transactor = this.current;
+    if (transactor.role !== 'leader' || !this.context.keeper.isLeader(this.logName) || this.closed) {
+      fail('cluster/not-leader', `This node is not the transactor of database ${this.name} (any more); the forwarding node retries at the one that is.`, { database: this.name });
+    }
+    return transactor;
+  }
+
+  private holderAddress(holder: LeaseHolder | null): string | null {
+    return holder === null || holder.nodeId === this.context.nodeId ? null : holder.address;
+  }
+
+  /** After a fence: the same role, opened afresh from storage. */
+  private reopen(): void {
+    this.changeRole(async () => {
+      const role = this.context.keeper.isLeader(this.logName) ? 'leader' : 'follower';
+      await this.swap(await this.context.open(this.logName, role));
+      if (role === 'leader') this.context.onLeading?.(this.name, this.current);
+      else this.feed.follow(this.holderAddress(this.context.keeper.holder(this.logName)));
+    });
+  }
+
+  private changeRole(change: () => Promise<void>): void {
+    this.switching = this.switching.then(async () => {
+      if (this.closed) return;
+      try {
+        await change();
+      } catch (error) {
+        this.context.log.error({ event: 'transactor/role-change-failed', database: this.name, error: String(error) }, 'could not open the database in its new role; the lease keeper retries (check that storage can be read)');
+        if (this.context.keeper.isLeader(this.logName) && this.current.role === 'follower') {
+          // Holding the lease without a transactor stalls every write: let another node take it.
+          await this.context.keeper.unwatch(this.logName);
+          this.context.keeper.watch(this.logName);
+        }
+      }
+    });
+  }
+
+  private async swap(next: Transactor): Promise<void> {
+    const previous = this.current;
+    this.current = next;
+    await previous.close();
+  }
+}

@@ -1,0 +1,66 @@
+//! The transactor's side of novelty to every node: a stream, per following node and database, of
+//! the log entries from a position on — first those already in the log (read from storage), then
+//! each entry as it commits — and a notice each time the transactor moves onto a new index root.
+//!
+//!   items:  ['e', position, bytes]   a log entry, exactly its bytes in the log
+//!           ['r', rootT]              the transactor moved onto an index root (followers re-read it)
+//!           ['h']                     nothing new for HEARTBEAT_MS (the connection is alive)
+//!
+//! Invariants: entries come in position order with no gap from `from` until the stream ends (the
+//! listener is registered before the log's end is read, so an entry is either read from storage
+//! or queued, and a follower ignores one it has). The stream ends — and the follower reconnects
+//! to whichever node holds the lease then, catching up from its own position — when this node
+//! stops leading, or when the follower reads so slowly that QUEUED_MAX items wait: a slow
+//! follower costs the transactor bounded memory, never a wait.
+import type { Storage } from '../storage/protocol.ts';
+import type { Transactor } from '../transactor/transactor.ts';
+
+export type FeedItem = readonly ['e', number, Uint8Array] | readonly ['r', number] | readonly ['h'];
+
+const HEARTBEAT_MS = 2000;
+const QUEUED_MAX = 4096;
+/** Entries per chunk while catching up from storage. */
+const CATCH_UP_CHUNK = 64;
+
+export async function* leaderFeed(leader: Transactor, storage: Storage, from: number, leading: () => boolean): AsyncGenerator<FeedItem[]> {
+  const queue: FeedItem[] = [];
+  let overflow = false;
+  let wake: (() => void) | null = null;
+  const push = (item: FeedItem): void => {
+    if (queue.length >= QUEUED_MAX) overflow = true;
+    else queue.push(item);
+    wake?.();
+  };
+  const offCommitted = leader.onCommitted((position, bytes) => push(['e', position, bytes]));
+  const offRoot = leader.onRootMoved((rootT) => push(['r', rootT]));
+  try {
+    const until = leader.nextPosition; // from here on, entries come through the queue
+    let chunk: FeedItem[] = [];
+    for await (const entry of storage.readLog(leader.logName, from, until)) {
+      chunk.push(['e', entry.position, entry.bytes]);
+      if (chunk.length >= CATCH_UP_CHUNK) {
+        yield chunk;
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) yield chunk;
+    for (;;) {
+      if (overflow || !leading()) return;
+      if (queue.length > 0) {
+        yield queue.splice(0);
+        continue;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, HEARTBEAT_MS);
+      });
+      clearTimeout(timer);
+      wake = null;
+      if (queue.length === 0) yield [['h']];
+    }
+  } finally {
+    offCommitted();
+    offRoot();
+  }
+}

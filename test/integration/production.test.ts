@@ -1,0 +1,201 @@
+// The production topology in miniature (issue 17): two primary nodes and one query-group node as
+// real processes on shared AWS storage, clients on all three writing and reading all the time,
+// while the transactor's node is killed with SIGKILL or paused with SIGSTOP for longer than its
+// lease. What must hold:
+// - no acknowledged transaction is lost or applied twice (each write names a unique value of a
+//   non-unique attribute: applying one twice would make two entities);
+// - writes resume after a failover, and the killed node rejoins;
+// - every client reads its own writes on whichever node it asked;
+// - every node's db values agree on each t (the same log, read through each node);
+// - a paused transactor that wakes after losing its lease writes nothing and steps down.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { q, type Client, type Connection } from '../../client/index.ts';
+import { startMiniature, type Miniature, type MiniatureNode } from '../miniature/miniature.ts';
+import { integrationConfig, removePrefix } from './aws-environment.ts';
+
+const LEASE_MS = 1500;
+const SCHEMA = '[{:db/ident :item/value :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/index true}]';
+
+interface Ack {
+  readonly value: string;
+  readonly t: number;
+  readonly node: string;
+  readonly at: number;
+}
+
+/** Clients writing one database through every node, each reading back its own writes. */
+class Workload {
+  readonly acks: Ack[] = [];
+  readonly readMisses: string[] = [];
+  readonly errors = new Map<string, number>();
+  private running = true;
+  private readonly loops: Promise<void>[] = [];
+
+  constructor(connections: ReadonlyArray<{ node: string; conn: Connection }>) {
+    for (const { node, conn } of connections) this.loops.push(this.loop(node, conn));
+  }
+
+  private async loop(node: string, conn: Connection): Promise<void> {
+    for (let n = 0; this.running; n++) {
+      const value = `${node}-${n}-${Math.random().toString(36).slice(2, 8)}`;
+      try {
+        const report = await conn.transact([{ 'item/value': value }]);
+        this.acks.push({ value, t: report.dbAfter.basisT, node, at: Date.now() });
+        // Read your own write, on the node that answered, at the client's newest basis.
+        const found = await q('[:find ?e . :in $ ?v :where [?e :item/value ?v]]', conn.db(), value);
+        if (typeof found !== 'number') this.readMisses.push(value);
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? String(error);
+        this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  /** The first acknowledgement after `time`. */
+  firstAckAfter(time: number): Ack | undefined {
+    return this.acks.filter((ack) => ack.at > time).sort((a, b) => a.at - b.at)[0];
+  }
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => null);
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the production topology in miniature', () => {
+  let mini: Miniature;
+  let admin: Client;
+
+  beforeAll(async () => {
+    mini = await startMiniature({ environment: inject('awsEnvironment'), config: integrationConfig(), removePrefix, primaries: 2, queryGroupNodes: 1, leaseMs: LEASE_MS, noveltyBytesMax: 32 * 1024 });
+    admin = mini.client(mini.nodes[0]!, 'admin');
+    for (const name of ['orders', 'stock', 'users', 'events']) {
+      await admin.createDatabase(name);
+      await (await admin.connect(name)).transact(SCHEMA);
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await mini?.stop();
+  }, 60_000);
+
+  const connectionsTo = async (database: string): Promise<Array<{ node: string; conn: Connection }>> => {
+    const out: Array<{ node: string; conn: Connection }> = [];
+    for (const node of mini.nodes) {
+      if (node.child === null) continue;
+      out.push({ node: node.name, conn: await mini.client(node, 'read-write', database).connect(database) });
+    }
+    return out;
+  };
+
+  /** Every acknowledged value is in the database exactly once, read through every live node. */
+  const checkNothingLostOrDoubled = async (database: string, acks: readonly Ack[]): Promise<void> => {
+    for (const node of mini.nodes) {
+      if (node.child === null) continue;
+      const conn = await mini.client(node, 'read-only', database).connect(database);
+      const newest = Math.max(0, ...acks.map((ack) => ack.t));
+      const db = await conn.sync(newest);
+      const counts = (await q('[:find ?v (count ?e) :where [?e :item/value ?v]]', db)) as Array<[string, number]>;
+      const byValue = new Map(counts);
+      const doubled = counts.filter(([, count]) => count > 1);
+      expect(doubled, `values applied twice, read on ${node.name}`).toEqual([]);
+      const lost = acks.filter((ack) => byValue.get(ack.value) !== 1);
+      expect(lost, `acknowledged values missing on ${node.name}`).toEqual([]);
+    }
+  };
+
+  /** Every live node's log of the database is the same, t for t. */
+  const checkNodesAgree = async (database: string): Promise<void> => {
+    const logs: string[] = [];
+    for (const node of mini.nodes) {
+      if (node.child === null) continue;
+      const conn = await mini.client(node, 'read-only', database).connect(database);
+      const entries: unknown[] = [];
+      for await (const entry of conn.txRange()) entries.push([entry.t, entry.data.map((d) => [d.e, d.a, d.v, d.tx, d.added])]);
+      logs.push(JSON.stringify(entries));
+    }
+    expect(new Set(logs).size).toBe(1);
+  };
+
+  it('spreads the databases over both primary nodes, and the query group leads none', async () => {
+    const leaders = await until('a leader for every database', async () => {
+      const found = await Promise.all(['orders', 'stock', 'users', 'events'].map((name) => mini.leaderOf(name)));
+      return found.every((node) => node !== null) ? (found as MiniatureNode[]) : null;
+    });
+    expect(leaders.every((node) => node.role === 'primary')).toBe(true);
+    expect(new Set(leaders.map((node) => node.name)).size).toBe(2);
+  });
+
+  it('kill -9 of the transactor under load: nothing acknowledged is lost or doubled, writes resume, the node rejoins', async () => {
+    const workload = new Workload(await connectionsTo('orders'));
+    await until('some writes', async () => workload.acks.length >= 20);
+    const victim = (await mini.leaderOf('orders'))!;
+    expect(victim.role).toBe('primary');
+    const killedAt = Date.now();
+    await mini.kill(victim);
+    const resumed = await until('a write after the kill', async () => workload.firstAckAfter(killedAt + 50), 30_000);
+    const failoverMs = resumed.at - killedAt;
+    await sleep(1000);
+    await mini.start(victim);
+    const acksBeforeRejoin = workload.acks.length;
+    await until('writes through the restarted node', async () => workload.acks.length > acksBeforeRejoin + 10);
+    await workload.stop();
+    console.log(`failover (kill -9 to the first acknowledged write): ${failoverMs} ms (lease ${LEASE_MS} ms); ${workload.acks.length} writes acknowledged; errors seen by clients: ${JSON.stringify(Object.fromEntries(workload.errors))}`);
+    expect(workload.readMisses).toEqual([]);
+    await checkNothingLostOrDoubled('orders', workload.acks);
+    await checkNodesAgree('orders');
+    // The bound of the issue, with room for a loaded 2-core machine (the figure is in bench/failover).
+    expect(failoverMs).toBeLessThan(2 * LEASE_MS + 1000 + 5000);
+  }, 120_000);
+
+  it('SIGSTOP of the transactor past its lease: it writes nothing after it wakes, and steps down', async () => {
+    const workload = new Workload(await connectionsTo('stock'));
+    await until('some writes', async () => workload.acks.length >= 20);
+    const victim = (await mini.leaderOf('stock'))!;
+    mini.pause(victim);
+    const pausedAt = Date.now();
+    await until('a write while the old transactor sleeps', async () => workload.firstAckAfter(pausedAt + 50), 30_000);
+    await sleep(LEASE_MS);
+    mini.resume(victim);
+    await until('the old transactor stepping down', async () => (await victim.events()).some((e) => e.event === 'transactor/stepped-down' && e.database === 'stock'));
+    const acksAfterWake = workload.acks.length;
+    await until('writes after it woke', async () => workload.acks.length > acksAfterWake + 10);
+    await workload.stop();
+    expect((await mini.leaderOf('stock'))?.name).not.toBe(victim.name);
+    expect(workload.readMisses).toEqual([]);
+    await checkNothingLostOrDoubled('stock', workload.acks);
+    await checkNodesAgree('stock');
+  }, 120_000);
+
+  it('a query-group node killed and restarted serves again from the EFS cache, not S3', async () => {
+    const conn = await mini.client(mini.nodes[0]!, 'read-write', 'users').connect('users');
+    // Enough datoms for index runs (the nodes index at 32 KiB of novelty): segments in S3 and EFS.
+    for (let i = 0; i < 20; i++) await conn.transact(Array.from({ length: 100 }, (_, j) => ({ 'item/value': `user-${i}-${j}-${'x'.repeat(40)}` })));
+    const analytics = mini.nodes.find((node) => node.role === 'query-group')!;
+    const reader = async (): Promise<number> => {
+      const c = await mini.client(analytics, 'read-only', 'users').connect('users');
+      return (await q('[:find (count ?e) . :where [?e :item/value]]', await c.sync(conn.db().basisT))) as number;
+    };
+    await until('the index root on the query group', async () => (await reader()) === 2000);
+    await mini.kill(analytics);
+    await mini.start(analytics);
+    expect(await reader()).toBe(2000);
+    const stats = await mini.client(analytics, 'admin').ioStats();
+    // What the restarted node read came from its EFS level (the group's shared directory) or its
+    // own SSD level, never from S3 for a segment EFS holds.
+    expect(stats.efs?.hits ?? 0).toBeGreaterThan(0);
+    expect(stats.storage?.hits ?? 0).toBe(0);
+  }, 120_000);
+});
