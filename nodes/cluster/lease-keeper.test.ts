@@ -346,6 +346,25 @@ describe('LeaseKeeper', () => {
     }
   });
 
+  it('stop waits for the release of an unwatch called before it', async () => {
+    const time = new VirtualTime();
+    const inner = createMemoryStorage();
+    const storage = overriding(inner, {
+      casRecord: (recordKey, version, bytes) => new Promise((resolve) => time.schedule(50, () => resolve(inner.casRecord(recordKey, version, bytes)))),
+    });
+    const a = start(storage, time, 'a');
+    a.keeper.watch(log);
+    await time.advance(periodMs / 2);
+    void a.keeper.unwatch(log);
+    let stopped = false;
+    const stopping = a.keeper.stop().then(() => (stopped = true));
+    await time.advance(10);
+    expect(stopped).toBe(false);
+    await time.advance(100);
+    await stopping;
+    expect(await stored(inner)).toMatchObject({ nodeId: 'a', released: true });
+  });
+
   it('waitForHolder resolves with a holder, and rejects with cluster/no-leader when aborted or unwatched', async () => {
     const time = new VirtualTime();
     const storage = createMemoryStorage();

@@ -296,6 +296,7 @@ export class LeaseKeeper {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all([...this.leases.keys()].map((log) => this.unwatch(log)));
+    await Promise.all(this.leaving.values()); // unwatches called earlier and not yet done
   }
 
   // ---- steps: one at a time per database, each one storage round trip or two ----
