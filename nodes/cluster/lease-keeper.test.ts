@@ -82,12 +82,31 @@ describe('LeaseKeeper', () => {
     expect(a.keeper.isLeader(log)).toBe(true);
     expect(a.keeper.guard(log)).toBeNull();
     expect(a.keeper.holder(log)).toEqual({ nodeId: 'a', address: 'http://a:8182' });
-    expect(await stored(storage)).toEqual({ version: 1, nodeId: 'a', address: 'http://a:8182', periodMs, released: false });
+    expect(await stored(storage)).toMatchObject({ version: 1, nodeId: 'a', address: 'http://a:8182', periodMs, released: false });
     let leaderThroughout = true;
     await time.advance(10 * periodMs, () => (leaderThroughout &&= a.keeper.isLeader(log)));
     expect(leaderThroughout).toBe(true);
     expect(a.events()).toEqual(['acquired', 'holder:a']);
     expect((await stored(storage))?.version).toBeGreaterThanOrEqual(30);
+  });
+
+  it('tells apart two processes given the same node id: neither takes the other\'s lease at once', async () => {
+    const time = new VirtualTime();
+    const storage = createMemoryStorage();
+    const first = start(storage, time, 'a');
+    first.keeper.watch(log);
+    await time.advance(periodMs / 10);
+    const second = start(storage, time, 'a');
+    second.keeper.watch(log);
+    let overlap = false;
+    await time.advance(5 * periodMs, () => (overlap ||= first.keeper.isLeader(log) && second.keeper.isLeader(log)));
+    expect(overlap).toBe(false);
+    expect(first.keeper.isLeader(log)).toBe(true);
+    expect(second.events()).toEqual(['holder:a']);
+    first.process.kill();
+    await time.advance(3 * periodMs, () => (overlap ||= first.keeper.isLeader(log) && second.keeper.isLeader(log)));
+    expect(overlap).toBe(false);
+    expect(second.keeper.isLeader(log)).toBe(true);
   });
 
   it('waits a full period after the last renewal it saw before taking over a lease nobody renews', async () => {
@@ -119,7 +138,7 @@ describe('LeaseKeeper', () => {
     a.keeper.watch(log);
     await time.advance(periodMs / 10);
     const version = (await stored(storage))?.version ?? null;
-    await storage.casRecord(key, version, encodeLeaseRecord({ nodeId: 'x', address: 'http://x:8182', periodMs, released: false }));
+    await storage.casRecord(key, version, encodeLeaseRecord({ nodeId: 'x', incarnation: 'x1', address: 'http://x:8182', periodMs, released: false }));
     await time.advance(periodMs / 2);
     expect(a.events()).toEqual(['acquired', 'holder:a', 'lost:taken', 'holder:x']);
     const lost = a.told[2].error as FactumError;
@@ -421,17 +440,18 @@ describe('LeaseKeeper', () => {
 
 describe('lease record', () => {
   it('round-trips, and refuses what is not a lease record with storage/corrupt naming the key', () => {
-    const record = { nodeId: 'n', address: 'http://n:1', periodMs: 5000, released: true };
+    const record = { nodeId: 'n', incarnation: 'i', address: 'http://n:1', periodMs: 5000, released: true };
     expect(decodeLeaseRecord(key, encodeLeaseRecord(record))).toEqual(record);
     const cases: [string, RegExp][] = [
       ['', /not UTF-8 JSON/],
       ['[1]', /not a JSON object/],
       ['null', /not a JSON object/],
-      ['{"format":2,"nodeId":"n","address":"a","periodMs":1,"released":false}', /format is 2, expected 1/],
-      ['{"format":1,"nodeId":"","address":"a","periodMs":1,"released":false}', /nodeId/],
-      ['{"format":1,"nodeId":"n","address":3,"periodMs":1,"released":false}', /address/],
-      ['{"format":1,"nodeId":"n","address":"a","periodMs":-1,"released":false}', /periodMs -1/],
-      ['{"format":1,"nodeId":"n","address":"a","periodMs":1,"released":"no"}', /released/],
+      ['{"format":2,"nodeId":"n","incarnation":"i","address":"a","periodMs":1,"released":false}', /format is 2, expected 1/],
+      ['{"format":1,"nodeId":"","incarnation":"i","address":"a","periodMs":1,"released":false}', /nodeId/],
+      ['{"format":1,"nodeId":"n","incarnation":"","address":"a","periodMs":1,"released":false}', /incarnation/],
+      ['{"format":1,"nodeId":"n","incarnation":"i","address":3,"periodMs":1,"released":false}', /address/],
+      ['{"format":1,"nodeId":"n","incarnation":"i","address":"a","periodMs":-1,"released":false}', /periodMs -1/],
+      ['{"format":1,"nodeId":"n","incarnation":"i","address":"a","periodMs":1,"released":"no"}', /released/],
     ];
     for (const [text, problem] of cases) {
       expect(() => decodeLeaseRecord(key, new TextEncoder().encode(text)), text).toThrow(

@@ -15,8 +15,9 @@
 //!   meanwhile, the CAS fails. Two beliefs never overlap. The 1% margin covers clock rates that
 //!   differ by up to 1% (quartz differs by 0.01%).
 //! - A record that is absent or marked released may be taken at once: no belief rests on it. A
-//!   record naming this node is this node's own (node ids must be unique per process): it is
-//!   written again at once, since no other node can believe in it. That is how a write whose answer
+//!   record naming this keeper (its node id and its random incarnation, so that two processes
+//!   given the same node id are still told apart) is its own: it is written again at once, since
+//!   no other node can believe in it. That is how a write whose answer
 //!   was lost (an ambiguous timeout that landed) is recovered without waiting a period. For the same
 //!   reason a `watch` of a log this keeper is still unwatching starts once that release is done:
 //!   the release, retried on the record naming this node, would otherwise free the new claim.
@@ -47,13 +48,14 @@
 //! Nothing leaks: per database at most one step timer and one expiry timer (the default ones
 //! unref'd). `unwatch`/`stop` clear them, wait for the storage call in flight (backends end every
 //! call: they time out), release what this node holds, and tell no event after they resolve.
+import { randomUUID } from 'node:crypto';
 import type { Storage, VersionedRecord } from '../storage/protocol.ts';
 import { checkKey } from '../storage/check-arguments.ts';
 import { AssertionError } from '../util/assert.ts';
 import { fail, FactumError, isFactumError } from '../util/errors.ts';
 import { leaseExpired, leaseReleased, leaseTaken, noLeaseHolder, notLeaseHolder } from './lease-errors.ts';
 import { decodeLeaseRecord, encodeLeaseRecord, leaseKey, type LeaseRecord } from './lease-record.ts';
-import { sameBytes, unchanged, viewLease, type Observation, type View } from './lease-view.ts';
+import { sameBytes, unchanged, viewLease, type Observation, type View, type Viewer } from './lease-view.ts';
 
 export interface LeaseHolder {
   readonly nodeId: string;
@@ -71,7 +73,7 @@ export interface LeaseTimers {
 }
 
 export interface LeaseSettings {
-  /** Unique per process: a restarted process must take a new one. */
+  /** Names this node in the record, events and messages; unique per process (a process reusing one is still told apart by the keeper's random incarnation). */
   readonly nodeId: string;
   /** This node's internal endpoint, e.g. http://10.0.1.5:8182. */
   readonly address: string;
@@ -163,6 +165,8 @@ export class LeaseKeeper {
   private readonly timers: LeaseTimers;
   private readonly random: () => number;
   private readonly self: LeaseHolder;
+  private readonly viewer: Viewer;
+  private readonly liveRecord: LeaseRecord;
   private readonly liveBytes: Uint8Array;
   private readonly releasedBytes: Uint8Array;
   private readonly periodMs: number;
@@ -179,8 +183,10 @@ export class LeaseKeeper {
     this.random = settings.random ?? Math.random;
     this.periodMs = settings.periodMs;
     this.self = Object.freeze({ nodeId: settings.nodeId, address: settings.address });
-    const record = { nodeId: settings.nodeId, address: settings.address, periodMs: settings.periodMs };
-    this.liveBytes = encodeLeaseRecord({ ...record, released: false });
+    this.viewer = { nodeId: settings.nodeId, incarnation: randomUUID(), periodMs: settings.periodMs };
+    const record = { nodeId: settings.nodeId, incarnation: this.viewer.incarnation, address: settings.address, periodMs: settings.periodMs };
+    this.liveRecord = Object.freeze({ ...record, released: false });
+    this.liveBytes = encodeLeaseRecord(this.liveRecord);
     this.releasedBytes = encodeLeaseRecord({ ...record, released: true });
   }
 
@@ -486,12 +492,11 @@ export class LeaseKeeper {
 
   /** Records a write of this node's live record made from `version`. */
   private wrote(lease: DatabaseLease, version: number | null): void {
-    const record = { ...this.self, periodMs: this.periodMs, released: false };
-    lease.observation = { version: (version ?? 0) + 1, bytes: this.liveBytes, record, firstSeenMs: this.clock.now(), jitterMs: 0 };
+    lease.observation = { version: (version ?? 0) + 1, bytes: this.liveBytes, record: this.liveRecord, firstSeenMs: this.clock.now(), jitterMs: 0 };
   }
 
   private view(lease: DatabaseLease, nowMs: number): View {
-    return viewLease(lease.observation, this.self.nodeId, this.periodMs, nowMs);
+    return viewLease(lease.observation, this.viewer, nowMs);
   }
 
   /** The wait before claiming a free lease: longer the more leases this node holds, so databases spread. */

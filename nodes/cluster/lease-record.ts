@@ -2,8 +2,8 @@
 //! who holds it, where to reach that node, the period it renews within, and whether it was released.
 //!
 //!   key    lease/<log>                       e.g. lease/db-6f1c…  (any log name; see below)
-//!   bytes  UTF-8 JSON {"format":1,"nodeId":"…","address":"http://10.0.1.5:8182",
-//!                      "periodMs":10000,"released":false}
+//!   bytes  UTF-8 JSON {"format":1,"nodeId":"…","incarnation":"<uuid>",
+//!                      "address":"http://10.0.1.5:8182","periodMs":10000,"released":false}
 //!
 //! The record holds no time: clocks of different machines are not compared (lease-keeper.ts says
 //! why). Every renewal writes the same bytes; what moves is the record's version.
@@ -21,6 +21,12 @@ import { FactumError } from '../util/errors.ts';
 export interface LeaseRecord {
   /** The node that wrote the record: the holder, or the node that released it. */
   readonly nodeId: string;
+  /**
+   * Random, one per LeaseKeeper: which process wrote the record, even if an operator gave two
+   * processes the same node id (or a restarted process its predecessor's). A holder renews at once
+   * only a record that names its own incarnation (lease-view.ts).
+   */
+  readonly incarnation: string;
   /** The holder's internal endpoint, where other nodes forward transactions. */
   readonly address: string;
   /** The holder's lease period: others wait this long (by their clock) before taking over. */
@@ -42,6 +48,7 @@ export function leaseKey(log: string): string {
 function invalidity(record: Record<string, unknown>): string | null {
   if (record.format !== format) return `its format is ${JSON.stringify(record.format)}, expected ${format}`;
   if (typeof record.nodeId !== 'string' || record.nodeId.length === 0) return 'its nodeId is not a non-empty string';
+  if (typeof record.incarnation !== 'string' || record.incarnation.length === 0) return 'its incarnation is not a non-empty string';
   if (typeof record.address !== 'string') return 'its address is not a string';
   const periodMs = record.periodMs;
   if (typeof periodMs !== 'number' || !Number.isFinite(periodMs) || periodMs <= 0) return `its periodMs ${JSON.stringify(periodMs)} is not a positive number`;
@@ -50,7 +57,14 @@ function invalidity(record: Record<string, unknown>): string | null {
 }
 
 export function encodeLeaseRecord(record: LeaseRecord): Uint8Array {
-  const stored = { format, nodeId: record.nodeId, address: record.address, periodMs: record.periodMs, released: record.released };
+  const stored = {
+    format,
+    nodeId: record.nodeId,
+    incarnation: record.incarnation,
+    address: record.address,
+    periodMs: record.periodMs,
+    released: record.released,
+  };
   const problem = invalidity(stored);
   if (problem !== null) throw new AssertionError(`lease record to write is invalid: ${problem}`);
   return encoder.encode(JSON.stringify(stored));
@@ -70,6 +84,7 @@ export function decodeLeaseRecord(key: string, bytes: Uint8Array): LeaseRecord {
   if (problem !== null) throw corrupt(key, problem, bytes);
   return {
     nodeId: record.nodeId as string,
+    incarnation: record.incarnation as string,
     address: record.address as string,
     periodMs: record.periodMs as number,
     released: record.released as boolean,
@@ -80,7 +95,7 @@ function corrupt(key: string, problem: string, bytes: Uint8Array): FactumError {
   return new FactumError(
     'storage/corrupt',
     `The lease record ${JSON.stringify(key)} is corrupt: ${problem}; expected JSON ` +
-      `{"format":${format},"nodeId":…,"address":…,"periodMs":…,"released":…}. ` +
+      `{"format":${format},"nodeId":…,"incarnation":…,"address":…,"periodMs":…,"released":…}. ` +
       'Nodes treat it as a lease held by an unknown node and take it over after one lease period.',
     { key, length: bytes.length },
   );

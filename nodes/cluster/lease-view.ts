@@ -5,7 +5,7 @@
 //!   record                          holder        free to take from
 //!   ------------------------------  ------------  -------------------------------------------------
 //!   absent, or released             none          firstSeenMs (at once)
-//!   names this node (not released)  none (ours)   firstSeenMs: no other node can believe in it
+//!   names this keeper, not released  none (ours)  firstSeenMs: no other node can believe in it
 //!   names another node              that node     firstSeenMs + its periodMs × (1 + clockRateErrorMax)
 //!   corrupt                         none          firstSeenMs + this node's periodMs × (1 + ...)
 //!
@@ -48,13 +48,20 @@ export function unchanged(seen: Observation | null, version: number | null, byte
   return seen !== null && seen.version === version && sameBytes(seen.bytes, bytes);
 }
 
-/** What `seen` means at `nowMs` to the node `nodeId`, whose own period is `periodMs`. */
-export function viewLease(seen: Observation | null, nodeId: string, periodMs: number, nowMs: number): View {
+/** Who is looking: the keeper's node id and incarnation (lease-record.ts), and its own period. */
+export interface Viewer {
+  readonly nodeId: string;
+  readonly incarnation: string;
+  readonly periodMs: number;
+}
+
+/** What `seen` means at `nowMs` to `viewer`. */
+export function viewLease(seen: Observation | null, viewer: Viewer, nowMs: number): View {
   if (seen === null) return { holder: null, freeAtMs: Number.POSITIVE_INFINITY, ours: false }; // nothing read yet
   const record = seen.record;
   if (seen.version === null || record?.released === true) return { holder: null, freeAtMs: seen.firstSeenMs, ours: false };
-  if (record?.nodeId === nodeId) return { holder: null, freeAtMs: seen.firstSeenMs, ours: true };
-  const freeAtMs = seen.firstSeenMs + (record?.periodMs ?? periodMs) * (1 + clockRateErrorMax);
+  if (record?.nodeId === viewer.nodeId && record.incarnation === viewer.incarnation) return { holder: null, freeAtMs: seen.firstSeenMs, ours: true };
+  const freeAtMs = seen.firstSeenMs + (record?.periodMs ?? viewer.periodMs) * (1 + clockRateErrorMax);
   const live = record !== null && nowMs < freeAtMs;
   return { holder: live ? { nodeId: record.nodeId, address: record.address } : null, freeAtMs, ours: false };
 }
