@@ -17,6 +17,8 @@
 //!   BusyRefusals         Count         count   -                      Sum by group
 //!   Transactions         Count         count   -                      Sum
 //!   TransactionLatency   Milliseconds  timing  -                      p99
+//!   NoveltyLag           Milliseconds  timing  -                      p99 by group (a follower's
+//!                                                                     lag behind the transactor)
 //!   IndexingLagBytes     Bytes         gauge   -                      Maximum; alarm
 //!   CacheHits            Count         count   Level                  hit rate per level
 //!   CacheMisses          Count         count   Level
@@ -34,6 +36,7 @@ export const metricNames = {
   busyRefusals: 'BusyRefusals',
   transactions: 'Transactions',
   transactionLatency: 'TransactionLatency',
+  noveltyLag: 'NoveltyLag',
   indexingLagBytes: 'IndexingLagBytes',
   cacheHits: 'CacheHits',
   cacheMisses: 'CacheMisses',

@@ -74,7 +74,10 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
   // is one process's (its lock), so that node is every database's transactor.
   const cluster =
     settings.storage.kind === 'aws'
-      ? new Cluster(system, storage, { system: settings.system, nodeId: settings.nodeId, role: settings.role, leasePeriodMs: settings.leasePeriodMs, transactor: transactorOptions }, () => Promise.resolve(admin), log, (name, leader) => observer.watch(name, leader))
+      ? new Cluster(system, storage, { system: settings.system, nodeId: settings.nodeId, role: settings.role, leasePeriodMs: settings.leasePeriodMs, transactor: transactorOptions }, () => Promise.resolve(admin), log, {
+          onLeading: (name, leader) => observer.watch(name, leader),
+          onNoveltyLag: (_name, lagMs) => metrics.timing('NoveltyLag', lagMs),
+        })
       : null;
   const databases: Databases = cluster ?? system;
   const observer = new NodeObserver(log, metrics);
@@ -83,6 +86,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     host: settings.host,
     port: settings.port,
     lookupKey: (keyId) => keyCache.lookup(keyId),
+    reloadKeys: () => keyCache.reloadForUnknown(),
     readsMax: settings.readsMax,
     queueMax: settings.queueMax,
     requestBytesMax: settings.requestBytesMax,

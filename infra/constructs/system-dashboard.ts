@@ -42,6 +42,7 @@ export class SystemDashboard extends Construct {
       graph('Errors by category', search(factumSearch(system, 'System,Category', metricNames.errors), 'Sum')),
       graph('Busy refusals', search(factumSearch(system, 'System,Group', metricNames.busyRefusals), 'Sum')),
     );
+    this.dashboard.addWidgets(graph('Novelty lag behind the transactor p99 (ms)', search(factumSearch(system, 'System,Group', metricNames.noveltyLag), 'p99')));
     this.alarms = [this.nodeHealthAlarm(props), this.indexingLagAlarm()];
     for (const alarm of this.alarms) {
       alarm.addAlarmAction(new actions.SnsAction(props.imports.alarmTopic));

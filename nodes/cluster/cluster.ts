@@ -31,6 +31,13 @@ export interface ClusterSettings {
   readonly transactor: TransactorOptions;
 }
 
+export interface ClusterObservers {
+  /** This node became the transactor of a database (metrics of its index runs). */
+  readonly onLeading?: (database: string, leader: Transactor) => void;
+  /** A pushed log entry was applied here, `lagMs` after its commit on the transactor. */
+  readonly onNoveltyLag?: (database: string, lagMs: number) => void;
+}
+
 export class Cluster implements Databases {
   private readonly seats = new Map<string, Promise<DatabaseSeat>>();
   /** Seats by log name, for the lease keeper's events. */
@@ -46,7 +53,7 @@ export class Cluster implements Databases {
     private readonly settings: ClusterSettings,
     adminKey: () => Promise<AccessKey>,
     private readonly log: Logger,
-    private readonly onLeading?: (database: string, leader: Transactor) => void,
+    private readonly observers: ClusterObservers = {},
   ) {
     this.peers = new Peers(settings.system, adminKey);
   }
@@ -150,7 +157,7 @@ export class Cluster implements Databases {
       log: this.log,
       open: (logName, role) => this.openTransactor(logName, role),
       leaderWaitMs: 2 * this.settings.leasePeriodMs + 5000,
-      ...(this.onLeading === undefined ? {} : { onLeading: this.onLeading }),
+      ...this.observers,
     });
     this.byLog.set(log, seat);
     this.keeper.watch(log);

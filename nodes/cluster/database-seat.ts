@@ -42,6 +42,8 @@ export interface SeatContext {
   readonly leaderWaitMs: number;
   /** Told when this node starts leading a database (metrics of its index runs). */
   readonly onLeading?: (database: string, leader: Transactor) => void;
+  /** Told the lag of each pushed log entry (commit on the transactor to applied here). */
+  readonly onNoveltyLag?: (database: string, lagMs: number) => void;
 }
 
 /** What a forwarded transaction's transactor answers (operations.ts internalTransact). */
@@ -68,7 +70,7 @@ export class DatabaseSeat implements DatabaseHandle {
     private readonly context: SeatContext,
   ) {
     this.current = follower;
-    this.feed = new NoveltyFeed(name, () => (this.current.role === 'follower' && !this.closed ? this.current : null), context.peers, context.log);
+    this.feed = new NoveltyFeed(name, () => (this.current.role === 'follower' && !this.closed ? this.current : null), context.peers, context.log, (lagMs) => context.onNoveltyLag?.(name, lagMs));
   }
 
   get role(): 'leader' | 'follower' {

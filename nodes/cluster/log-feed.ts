@@ -2,7 +2,8 @@
 //! the log entries from a position on — first those already in the log (read from storage), then
 //! each entry as it commits — and a notice each time the transactor moves onto a new index root.
 //!
-//!   items:  ['e', position, bytes]   a log entry, exactly its bytes in the log
+//!   items:  ['e', position, bytes, sentMs?]  a log entry, exactly its bytes in the log; sentMs
+//!                                     (this node's clock as it committed) when pushed, for the lag
 //!           ['r', rootT]              the transactor moved onto an index root (followers re-read it)
 //!           ['h']                     nothing new for HEARTBEAT_MS (the connection is alive)
 //!
@@ -15,7 +16,7 @@
 import type { Storage } from '../storage/protocol.ts';
 import type { Transactor } from '../transactor/transactor.ts';
 
-export type FeedItem = readonly ['e', number, Uint8Array] | readonly ['r', number] | readonly ['h'];
+export type FeedItem = readonly ['e', number, Uint8Array, number?] | readonly ['r', number] | readonly ['h'];
 
 const HEARTBEAT_MS = 2000;
 const QUEUED_MAX = 4096;
@@ -31,7 +32,7 @@ export async function* leaderFeed(leader: Transactor, storage: Storage, from: nu
     else queue.push(item);
     wake?.();
   };
-  const offCommitted = leader.onCommitted((position, bytes) => push(['e', position, bytes]));
+  const offCommitted = leader.onCommitted((position, bytes) => push(['e', position, bytes, Date.now()]));
   const offRoot = leader.onRootMoved((rootT) => push(['r', rootT]));
   try {
     const until = leader.nextPosition; // from here on, entries come through the queue

@@ -33,6 +33,8 @@ export class NoveltyFeed {
     private readonly follower: () => Transactor | null,
     private readonly peers: Peers,
     private readonly log: Logger,
+    /** Told how long each pushed entry took from its commit on the transactor to being applied here. */
+    private readonly onLag?: (lagMs: number) => void,
   ) {
     this.timer = setInterval(() => this.poll(), POLL_MS);
     this.timer.unref();
@@ -78,6 +80,12 @@ export class NoveltyFeed {
     if (item[0] === 'e') {
       await follower.applyEntry(item[1], item[2]);
       this.lastApplied = Date.now();
+      const sentMs = item[3];
+      if (sentMs !== undefined) {
+        const lagMs = this.lastApplied - sentMs;
+        this.log.debug({ event: 'novelty/applied', database: this.database, position: item[1], lagMs });
+        this.onLag?.(lagMs);
+      }
     } else if (item[0] === 'r') {
       await follower.refreshRoot();
       this.lastRootCheck = Date.now();

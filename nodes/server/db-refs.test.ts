@@ -42,14 +42,27 @@ describe('DbRefs', () => {
     const token = refs.sealWith(transactor, undefined, base, report.dbAfter, report.txData);
     const speculative = await refs.resolve({ database: 'd', basisT: report.dbAfter.basisT, with: token }, transactor);
     expect(await counterOf(speculative)).toEqual([7]);
-    // Another database, or the same name deleted and made again: another transactor, refused.
-    const other = await Transactor.open(createMemoryStorage(), 'd', { indexing: false });
+    // Another database, or the same name deleted and made again: another log (db-<new id>), refused.
+    const other = await Transactor.open(createMemoryStorage(), 'd-made-again', { indexing: false });
     await other.transact([{ 'db/ident': kw('c/n'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/one') }]);
     await expect(refs.resolve({ database: 'd', basisT: base.basisT, with: token }, other)).rejects.toMatchObject({ code: 'db/invalid-reference' });
     await other.close();
     const [payload, mac] = token.split('.');
     const forged = `${payload!.slice(0, -2)}AA.${mac}`;
     await expect(refs.resolve({ database: 'd', basisT: base.basisT, with: forged }, transactor)).rejects.toMatchObject({ code: 'db/invalid-reference' });
+    await transactor.close();
+  });
+
+  it('verifies a with() token on another node of the system (the same shared secret), not on another system', async () => {
+    const transactor = await Transactor.open(createMemoryStorage(), 'd', { indexing: false });
+    await transactor.transact([{ 'db/ident': kw('c/n'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/one') }]);
+    const secret = new Uint8Array(32).fill(7);
+    const base = transactor.db();
+    const report = base.with([{ 'c/n': 8 }]);
+    const token = new DbRefs(secret).sealWith(transactor, undefined, base, report.dbAfter, report.txData);
+    const elsewhere = await new DbRefs(secret).resolve({ database: 'd', basisT: report.dbAfter.basisT, with: token }, transactor);
+    expect(await counterOf(elsewhere)).toEqual([8]);
+    await expect(new DbRefs(new Uint8Array(32).fill(8)).resolve({ database: 'd', basisT: report.dbAfter.basisT, with: token }, transactor)).rejects.toMatchObject({ code: 'db/invalid-reference' });
     await transactor.close();
   });
 });

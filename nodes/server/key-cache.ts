@@ -1,7 +1,8 @@
 //! The access keys a node checks signatures against, in memory (authentication is synchronous),
-//! reloaded from the key store every `reloadMs` and soon after a request names an unknown key id
-//! (a key another node or a tool made since), at most once per `unknownReloadMs` so that requests
-//! with made-up ids cannot make the node list and decrypt every key over and over.
+//! reloaded from the key store every `reloadMs`, and when a request names an unknown key id (a key
+//! another node made since: a database created through another node of the group) — that request
+//! waits for the reload and is checked again — at most once per `unknownReloadMs`, so that
+//! requests with made-up ids cannot make the node list and decrypt every key over and over.
 //!
 //! Reloads may overlap (a timer's and one after a database was deleted); each takes a number when
 //! it starts, and a reload's result is used only if no later-started one was used first, so a slow
@@ -14,13 +15,14 @@ export class KeyCache {
   private started = 0;
   private applied = 0;
   private lastUnknownReloadMs = 0;
+  private unknownReload: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly store: AccessKeyStore,
     private readonly onError: (error: unknown) => void,
     private readonly reloadMs = 30_000,
-    private readonly unknownReloadMs = 10_000,
+    private readonly unknownReloadMs = 1000,
   ) {
     this.timer = setInterval(() => this.reload().catch(onError), reloadMs);
     this.timer.unref();
@@ -36,12 +38,24 @@ export class KeyCache {
   }
 
   lookup(keyId: string): AccessKey | undefined {
-    const key = this.known.get(keyId);
-    if (key === undefined && Date.now() - this.lastUnknownReloadMs > this.unknownReloadMs) {
-      this.lastUnknownReloadMs = Date.now();
-      this.reload().catch(this.onError);
+    return this.known.get(keyId);
+  }
+
+  /**
+   * After a lookup found no key: reloads (or joins the reload under way), unless the last such
+   * reload began less than `unknownReloadMs` ago. True when the keys were reloaded meanwhile, so
+   * the lookup is worth making again.
+   */
+  async reloadForUnknown(): Promise<boolean> {
+    if (this.unknownReload !== null) {
+      await this.unknownReload;
+      return true;
     }
-    return key;
+    if (Date.now() - this.lastUnknownReloadMs <= this.unknownReloadMs) return false;
+    this.lastUnknownReloadMs = Date.now();
+    this.unknownReload = this.reload().finally(() => (this.unknownReload = null));
+    await this.unknownReload;
+    return true;
   }
 
   stop(): void {

@@ -40,7 +40,7 @@ export const metricsNamespace = 'Factum';
 
 /** The metrics a node records, by kind. Names are the contract with infra/metrics.ts. */
 export const countMetrics = ['Requests', 'Errors', 'Transactions', 'CacheHits', 'CacheMisses', 'BusyRefusals'] as const;
-export const timingMetrics = ['RequestLatency', 'TransactionLatency'] as const;
+export const timingMetrics = ['RequestLatency', 'TransactionLatency', 'NoveltyLag'] as const;
 export const gaugeMetrics = ['IndexingLagBytes', 'MemoryRssBytes', 'MemoryHeapUsedBytes'] as const;
 
 export type CountMetric = (typeof countMetrics)[number];

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { basisHeader, contentTypes, httpStatusOf, operations, type Operation } from '../../client/wire/protocol.ts';
 import type { AccessKey } from '../../client/remote/access-key.ts';
-import { FactumError } from '../util/errors.ts';
+import { FactumError, isFactumError } from '../util/errors.ts';
 import { authenticateBody, authenticateHeaders, authorize, type Need } from './authenticate.ts';
 import { Gate } from './gate.ts';
 import { databasesOf, handlers, Stream, type OperationContext } from './operations.ts';
@@ -43,6 +43,8 @@ export interface NodeServerOptions {
   readonly port: number;
   /** The key of an access key id, or undefined (the key store keeps this current). */
   readonly lookupKey: (keyId: string) => AccessKey | undefined;
+  /** Reloads the keys after a request named an unknown one; true when they were (KeyCache.reloadForUnknown). */
+  readonly reloadKeys?: () => Promise<boolean>;
   readonly context: Omit<OperationContext, 'visibleDatabases' | 'signature'>;
   readonly readsMax: number;
   readonly queueMax: number;
@@ -197,7 +199,15 @@ class RequestHandler {
     }
     // Everything but the body's hash, the signature included, is checked before the body is read:
     // a client that cannot sign cannot make the node buffer a body.
-    const signed = authenticateHeaders(this.options.lookupKey, this.options.system, { method: request.method ?? '', path: request.url ?? '', headers: request.headers }, Date.now(), AUTH_WINDOW_MS);
+    const toAuthenticate = { method: request.method ?? '', path: request.url ?? '', headers: request.headers };
+    let signed;
+    try {
+      signed = authenticateHeaders(this.options.lookupKey, this.options.system, toAuthenticate, Date.now(), AUTH_WINDOW_MS);
+    } catch (error) {
+      // A key made since the last load (another node created a database): load the keys, check again.
+      if (!isFactumError(error, 'auth/unknown-key') || this.options.reloadKeys === undefined || !(await this.options.reloadKeys())) throw error;
+      signed = authenticateHeaders(this.options.lookupKey, this.options.system, toAuthenticate, Date.now(), AUTH_WINDOW_MS);
+    }
     const body = await readBody(request, this.options.requestBytesMax);
     const key = authenticateBody(signed, body);
     log.keyId = key.keyId;

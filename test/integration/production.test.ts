@@ -14,7 +14,7 @@ import { startMiniature, type Miniature, type MiniatureNode } from '../miniature
 import { integrationConfig, removePrefix } from './aws-environment.ts';
 
 const LEASE_MS = 1500;
-const SCHEMA = '[{:db/ident :item/value :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/index true}]';
+const SCHEMA = '[{:db/ident :item/value :db/valueType :db.type/string :db/cardinality :db.cardinality/one}]';
 
 interface Ack {
   readonly value: string;
