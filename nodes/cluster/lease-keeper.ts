@@ -17,10 +17,10 @@
 //! - A record that is absent or marked released may be taken at once: no belief rests on it. A
 //!   record naming this keeper (its node id and its random incarnation, so that two processes
 //!   given the same node id are still told apart) is its own: it is written again at once, since
-//!   no other node can believe in it. That is how a write whose answer
-//!   was lost (an ambiguous timeout that landed) is recovered without waiting a period. For the same
-//!   reason a `watch` of a log this keeper is still unwatching starts once that release is done:
-//!   the release, retried on the record naming this node, would otherwise free the new claim.
+//!   no other node can believe in it. That is how a write whose answer was lost (an ambiguous
+//!   timeout that landed) is recovered without waiting a period. For the same reason a `watch` of
+//!   a log this keeper is still unwatching starts once that release is done: the release, retried
+//!   on the record naming this keeper, would otherwise free the new claim.
 //! - A corrupt record (`storageFailed` tells `storage/corrupt`) counts as a lease of an unknown node
 //!   with this node's period: taken over once its version stood still that long, so a damaged
 //!   record does not stop the database's writes for good. The rules above are in lease-view.ts.
