@@ -18,9 +18,19 @@ import type { Databases } from './database-handle.ts';
 import { DatabaseSeat } from './database-seat.ts';
 import type { FeedItem } from './log-feed.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
+import { Members } from './members.ts';
 import { Peers } from './peers.ts';
 
 const CATALOG_POLL_MS = 2000;
+/** A new node waits this many lease periods (for the others to see it) before it rebalances. */
+const REBALANCE_AFTER_PERIODS = 2;
+/**
+ * A node that stepped aside from a lease claims it again after this many periods if no other node
+ * took it meanwhile (the others see it released within a quarter period, and claim within half a
+ * period more): a member that died since it was last seen cannot leave the database without a
+ * transactor for long.
+ */
+const STEP_ASIDE_PERIODS = 1;
 
 export interface ClusterSettings {
   readonly system: string;
@@ -45,6 +55,8 @@ export class Cluster implements Databases {
   private keeper!: LeaseKeeper;
   private readonly peers: Peers;
   private timer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private members: Members | null = null;
   private closed = false;
 
   constructor(
@@ -75,11 +87,39 @@ export class Cluster implements Databases {
           this.log.info({ event: 'lease/holder-changed', log, holder: holder?.nodeId ?? null, address: holder?.address ?? null });
           this.byLog.get(log)?.holderChanged(holder);
         },
+        storageFailed: (log, error) => this.log.warn({ event: 'lease/storage-failed', log, code: error.code, error: error.message }, 'could not read or write a transactor lease; retrying'),
       },
     );
     for (const name of await this.system.listDatabases()) await this.connect(name);
     this.timer = setInterval(() => void this.pollCatalog(), CATALOG_POLL_MS);
     this.timer.unref();
+    if (settings.role === 'primary') {
+      const members = new Members(this.storage, settings.nodeId, settings.leasePeriodMs);
+      this.members = members;
+      await members.heartbeat();
+      const startedMs = Date.now();
+      this.heartbeatTimer = setInterval(() => {
+        void members.heartbeat().then(() => (Date.now() - startedMs >= REBALANCE_AFTER_PERIODS * settings.leasePeriodMs ? this.rebalance(members) : undefined));
+      }, settings.leasePeriodMs);
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  /**
+   * Spreads the transactors: a primary node leading more databases than its share (the databases
+   * over the live primary nodes, rounded up) steps aside from one per heartbeat; the node leading
+   * fewest claims it first (the lease keeper's stagger), and this one stays out of it for a while.
+   */
+  private async rebalance(members: Members): Promise<void> {
+    const live = members.nodeIds.length;
+    if (this.closed || live <= 1) return;
+    const logs = [...this.byLog.keys()];
+    const share = Math.ceil(logs.length / live);
+    const held = logs.filter((log) => this.keeper.isLeader(log)).sort();
+    if (held.length <= share) return;
+    const log = held[held.length - 1]!;
+    this.log.info({ event: 'lease/step-aside', log, held: held.length, share, primaryNodes: live });
+    await this.keeper.stepAside(log, STEP_ASIDE_PERIODS * this.settings.leasePeriodMs);
   }
 
   listDatabases(): Promise<string[]> {
@@ -135,7 +175,9 @@ export class Cluster implements Databases {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.heartbeatTimer);
     if (this.keeper === undefined) return this.peers.close();
+    await this.members?.leave();
     // Leases first, released: the other nodes take over at once instead of after a period.
     await this.keeper.stop();
     for (const seat of this.seats.values()) await (await seat.catch(() => null))?.close();
@@ -156,6 +198,7 @@ export class Cluster implements Databases {
       peers: this.peers,
       log: this.log,
       open: (logName, role) => this.openTransactor(logName, role),
+      leasePeriodMs: this.settings.leasePeriodMs,
       leaderWaitMs: 2 * this.settings.leasePeriodMs + 5000,
       ...this.observers,
     });

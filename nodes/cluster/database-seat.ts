@@ -38,6 +38,7 @@ export interface SeatContext {
   readonly log: Logger;
   /** Opens the database's transactor in a role (a leader's writes guarded by the lease). */
   readonly open: (log: string, role: 'leader' | 'follower') => Promise<Transactor>;
+  readonly leasePeriodMs: number;
   /** How long a transaction waits for a transactor (a failover) before `cluster/no-leader`. */
   readonly leaderWaitMs: number;
   /** Told when this node starts leading a database (metrics of its index runs). */
@@ -62,6 +63,8 @@ export class DatabaseSeat implements DatabaseHandle {
   private switching: Promise<void> = Promise.resolve();
   private readonly feed: NoveltyFeed;
   private closed = false;
+  /** Transactions forwarded and not yet answered, with the holder they went to. */
+  private readonly forwarding = new Set<{ readonly holder: LeaseHolder; readonly moved: (error: FactumError) => void }>();
 
   constructor(
     readonly name: string,
@@ -165,6 +168,12 @@ export class DatabaseSeat implements DatabaseHandle {
 
   holderChanged(holder: LeaseHolder | null): void {
     if (this.current.role === 'follower') this.feed.follow(this.holderAddress(holder));
+    if (holder === null) return; // none known yet: a forwarded call may still be answered
+    for (const watcher of this.forwarding) {
+      if (watcher.holder.nodeId !== holder.nodeId) {
+        watcher.moved(new FactumError('cluster/forward-failed', `Database ${this.name}'s transactor moved from ${watcher.holder.nodeId} to ${holder.nodeId} while a transaction forwarded to the former waited; it is sent to the new one.`, { database: this.name, from: watcher.holder.nodeId, to: holder.nodeId }));
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -201,13 +210,23 @@ export class DatabaseSeat implements DatabaseHandle {
   /** A transaction processed by the transactor on `holder`, answered once this node has it. */
   private async forward(holder: LeaseHolder, txData: unknown, idempotencyKey: string): Promise<TransactResult> {
     let answer: ForwardedAnswer;
+    // A transactor that stalls (paused, partitioned) answers nothing until the peer timeout; once
+    // the lease names another node, the transaction goes there instead (its key makes that safe).
+    let moved: ((error: FactumError) => void) | undefined;
+    const holderMoved = new Promise<never>((_, reject) => (moved = reject));
+    const watcher = { holder, moved: moved! };
+    this.forwarding.add(watcher);
     try {
-      answer = (await this.context.peers.at(holder.address).call('internalTransact', { database: this.name, txData, idempotencyKey }, { idempotent: true })).value as ForwardedAnswer;
+      const call = this.context.peers.at(holder.address).call('internalTransact', { database: this.name, txData, idempotencyKey }, { idempotent: true });
+      call.catch(() => undefined); // answered after the race was lost: nothing waits for it
+      answer = (await Promise.race([call, holderMoved])).value as ForwardedAnswer;
     } catch (error) {
       if (isFactumError(error) && (error.code === 'client/network' || error.code === 'client/timeout')) {
         throw new FactumError('cluster/forward-failed', `Could not reach database ${this.name}'s transactor at ${holder.address}: ${error.message}`, { database: this.name, address: holder.address }, { cause: error });
       }
       throw error;
+    } finally {
+      this.forwarding.delete(watcher);
     }
     const t = answer.t;
     const db = await this.sync(t, { signal: AbortSignal.timeout(this.context.leaderWaitMs) });
@@ -251,8 +270,7 @@ export class DatabaseSeat implements DatabaseHandle {
         this.context.log.error({ event: 'transactor/role-change-failed', database: this.name, error: String(error) }, 'could not open the database in its new role; the lease keeper retries (check that storage can be read)');
         if (this.context.keeper.isLeader(this.logName) && this.current.role === 'follower') {
           // Holding the lease without a transactor stalls every write: let another node take it.
-          await this.context.keeper.unwatch(this.logName);
-          this.context.keeper.watch(this.logName);
+          await this.context.keeper.stepAside(this.logName, 2 * this.context.leasePeriodMs);
         }
       }
     });

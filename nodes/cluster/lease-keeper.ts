@@ -120,6 +120,8 @@ class DatabaseLease {
   expiryTimer: unknown = null;
   running: Promise<void> | null = null;
   reported: LeaseHolder | null = null;
+  /** stepAside: this node claims the lease no sooner than this (its clock). */
+  noClaimUntilMs = -Infinity;
   readonly waiters = new Set<Waiter>();
 
   constructor(
@@ -240,6 +242,24 @@ export class LeaseKeeper {
     if (lease.observation !== null && this.view(lease, this.clock.now()).ours) await this.release(lease);
   }
 
+  /**
+   * Gives the lease up, if held, so that another node takes it (rebalancing: this node leads more
+   * databases than its share), and claims it again no sooner than `cooldownMs` from now (unless no
+   * other node has taken it by then). `lost` is told first; the keeper goes on watching the lease.
+   */
+  async stepAside(log: string, cooldownMs: number): Promise<void> {
+    const lease = this.leases.get(log);
+    if (lease === undefined || lease.validUntilMs === null) return;
+    lease.noClaimUntilMs = this.clock.now() + cooldownMs;
+    if (lease.stepTimer !== null) this.timers.clearTimeout(lease.stepTimer);
+    lease.stepTimer = null;
+    if (lease.running !== null) await lease.running; // a renewal under way ends first
+    if (!lease.active) return;
+    if (lease.validUntilMs !== null) this.lose(lease, leaseReleased(log, this.self.nodeId));
+    await this.release(lease);
+    if (lease.active && lease.stepTimer === null && lease.running === null) this.schedule(lease, 0);
+  }
+
   /** True only while this node's belief is valid: clock.now() before its end. */
   isLeader(log: string): boolean {
     const validUntilMs = this.leases.get(log)?.validUntilMs ?? null;
@@ -332,6 +352,7 @@ export class LeaseKeeper {
     let delayMs = this.pollMs;
     if (view.holder !== null) delayMs = Math.min(delayMs, view.freeAtMs - nowMs); // tell null when it runs out
     if (!this.settings.contend || stored instanceof FactumError || lease.observation === null) return delayMs;
+    if (nowMs < lease.noClaimUntilMs) return Math.min(delayMs, lease.noClaimUntilMs - nowMs); // stepped aside
     const claimAtMs = view.ours ? view.freeAtMs : view.freeAtMs + this.staggerMs(lease);
     if (nowMs >= claimAtMs) return this.claim(lease);
     return Math.min(delayMs, claimAtMs - nowMs);

@@ -37,14 +37,16 @@ export interface MiniatureNode {
 export interface Miniature {
   readonly config: AwsStorageConfig;
   readonly nodes: MiniatureNode[];
-  /** Starts (or restarts) a node; resolves once it is ready. */
-  start(node: MiniatureNode): Promise<void>;
+  /** Starts (or restarts) a node; resolves once it is ready. `freshSsd`: as a replaced instance, with an empty SSD cache. */
+  start(node: MiniatureNode, options?: { readonly freshSsd?: boolean }): Promise<void>;
   /** SIGKILL, then waits for the process to be gone. */
   kill(node: MiniatureNode): Promise<void>;
   pause(node: MiniatureNode): void;
   resume(node: MiniatureNode): void;
   /** A client of `node`, fetching its key from S3 and unwrapping it with KMS. */
   client(node: MiniatureNode, permission: 'admin' | 'read-write' | 'read-only', database?: string): Client;
+  /** The EFS cache directory the nodes of a role's group share. */
+  efsDirectory(role: MiniatureNode['role']): string;
   /** The node leading `database` now, from the nodes' own logs (the last `transactor/leading` of a live node). */
   leaderOf(database: string): Promise<MiniatureNode | null>;
   stop(): Promise<void>;
@@ -82,7 +84,8 @@ export async function startMiniature(options: MiniatureOptions): Promise<Miniatu
   for (let i = 0; i < options.primaries; i++) nodes.push(make(`primary-${i + 1}`, 'primary'));
   for (let i = 0; i < options.queryGroupNodes; i++) nodes.push(make(`analytics-${i + 1}`, 'query-group'));
 
-  const start = async (node: MiniatureNode): Promise<void> => {
+  const start = async (node: MiniatureNode, startOptions: { readonly freshSsd?: boolean } = {}): Promise<void> => {
+    if (startOptions.freshSsd === true) await rm(path.join(dir, node.name, 'ssd'), { recursive: true, force: true });
     const group = node.role === 'primary' ? 'primary' : 'analytics';
     node.child = await startChildNode(path.join(dir, node.name), node.logFile, 0, {
       ...environment,
@@ -99,7 +102,7 @@ export async function startMiniature(options: MiniatureOptions): Promise<Miniatu
       ...(options.noveltyBytesMax === undefined ? {} : { FACTUM_NOVELTY_BYTES_MAX: String(options.noveltyBytesMax) }),
     });
   };
-  await Promise.all(nodes.map(start));
+  await Promise.all(nodes.map((node) => start(node)));
 
   const exited = (child: ChildNode): Promise<void> =>
     child.process.exitCode !== null || child.process.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.process.once('exit', () => resolve()));
@@ -115,6 +118,9 @@ export async function startMiniature(options: MiniatureOptions): Promise<Miniatu
       await exited(child);
       await child.stop();
       node.child = null;
+    },
+    efsDirectory(role) {
+      return path.join(dir, `efs-${role === 'primary' ? 'primary' : 'analytics'}`);
     },
     pause(node) {
       node.child?.process.kill('SIGSTOP');
@@ -141,18 +147,23 @@ export async function startMiniature(options: MiniatureOptions): Promise<Miniatu
       return client;
     },
     async leaderOf(database) {
-      let best: { node: MiniatureNode; time: number } | null = null;
+      // Every live node's leading and stepping down, in time order: the last to start leading
+      // without stepping down since.
+      const changes: Array<{ node: MiniatureNode; time: number; leading: boolean }> = [];
       for (const node of nodes) {
         if (node.child === null) continue;
         for (const event of await node.events()) {
-          const time = Number(event.time ?? 0);
-          const leading = event.event === 'transactor/leading' && event.database === database;
-          const stepped = event.event === 'transactor/stepped-down' && event.database === database;
-          if (leading && (best === null || time >= best.time)) best = { node, time };
-          if (stepped && best?.node === node && time >= best.time) best = null;
+          if (event.database !== database || (event.event !== 'transactor/leading' && event.event !== 'transactor/stepped-down')) continue;
+          changes.push({ node, time: Date.parse(String(event.time)), leading: event.event === 'transactor/leading' });
         }
       }
-      return best?.node ?? null;
+      changes.sort((a, b) => a.time - b.time);
+      let leader: MiniatureNode | null = null;
+      for (const change of changes) {
+        if (change.leading) leader = change.node;
+        else if (leader === change.node) leader = null;
+      }
+      return leader;
     },
     async stop() {
       for (const client of clients) await client.close().catch(() => undefined);
@@ -164,7 +175,9 @@ export async function startMiniature(options: MiniatureOptions): Promise<Miniatu
         }
       }
       await options.removePrefix(config);
-      await rm(dir, { recursive: true, force: true });
+      // KEEP_MINIATURE=1 keeps the nodes' logs and caches to look at.
+      if (process.env.KEEP_MINIATURE === '1') console.log(`the miniature's logs and caches: ${dir}`);
+      else await rm(dir, { recursive: true, force: true });
     },
   };
 }
