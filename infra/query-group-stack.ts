@@ -8,8 +8,7 @@ import type { Construct } from 'constructs';
 import type { QueryGroupConfig, SystemConfig } from './config.ts';
 import { InternalLoadBalancer } from './constructs/internal-load-balancer.ts';
 import { NodeGroup } from './constructs/node-group.ts';
-import { primaryGroupName } from './compute-stack.ts';
-import { endpointName, nodePort } from './system-exports.ts';
+import { nodePort } from './system-exports.ts';
 import { SystemImports } from './system-imports.ts';
 
 export interface QueryGroupStackProps extends StackProps {
@@ -38,7 +37,6 @@ export class QueryGroupStack extends Stack {
       minNodes: group.minNodes,
       maxNodes: group.maxNodes,
       loadBalanced: true,
-      primaryEndpoint: `http://${endpointName(config.system, primaryGroupName)}:${nodePort}`,
     });
     this.loadBalancer = new InternalLoadBalancer(this, 'LoadBalancer', { imports, nodes: this.nodes, groupName: group.name });
     this.loadBalancer.addHealthAlarm(imports, group.name);

@@ -25,8 +25,6 @@ export interface NodeGroupProps {
   readonly maxNodes: number;
   /** Whether a load balancer health check decides node health (else EC2 status checks). */
   readonly loadBalanced: boolean;
-  /** Where query groups forward transactions. @default - none (the primary group itself) */
-  readonly primaryEndpoint?: string;
   /** Size of the encrypted root volume. @default 30 */
   readonly rootVolumeGiB?: number;
 }
@@ -126,6 +124,5 @@ function nodeEnvironment(props: NodeGroupProps): Record<string, string> {
     FACTUM_ACCESS_PREFIX: bucketPrefixes.access,
     FACTUM_KMS_KEY: imports.keyArn,
     FACTUM_LOG_GROUP: imports.logGroupName,
-    ...(props.primaryEndpoint === undefined ? {} : { FACTUM_PRIMARY_ENDPOINT: props.primaryEndpoint }),
   };
 }

@@ -137,11 +137,11 @@ describe('production system with two query groups', () => {
     }
   });
 
-  it('starts query-group nodes with their role and the primary endpoint', () => {
+  it("starts query-group nodes with their role (they find each database's transactor by its lease, not by an endpoint)", () => {
     const [userData] = userDataOf(withGroups.json[reportsName]!);
     expect(userData).toContain('FACTUM_ROLE=query-group');
     expect(userData).toContain('FACTUM_GROUP=reports');
-    expect(userData).toContain('FACTUM_PRIMARY_ENDPOINT=http://primary.demo.factum.internal:8182');
+    expect(userData).not.toContain('FACTUM_PRIMARY_ENDPOINT');
   });
 
   it('admits the outside world only to the bastion', () => {
