@@ -131,8 +131,15 @@ export class DatabaseSeat implements DatabaseHandle {
   }
 
   /** A transaction forwarded here by another node: processed only while this node leads. */
-  transactAsLeader(txData: unknown, idempotencyKey: string): Promise<TransactResult> {
-    return this.leading().transact(txData, { idempotencyKey });
+  async transactAsLeader(txData: unknown, idempotencyKey: string): Promise<TransactResult> {
+    const leader = this.leading();
+    try {
+      return await leader.transact(txData, { idempotencyKey });
+    } catch (error) {
+      // Fenced (another writer took a log position): read the log afresh; the forwarding node retries.
+      if (isFactumError(error, 'storage/conflict') && leader === this.current) this.reopen();
+      throw error;
+    }
   }
 
   gcAsLeader(olderThan: Date): Promise<{ readonly deleted: number; readonly kept: number }> {
