@@ -404,6 +404,82 @@ describe('LeaseKeeper', () => {
     await expect(a.keeper.waitForHolder(log)).resolves.toEqual({ nodeId: 'a', address: 'http://a:8182' } satisfies LeaseHolder);
   });
 
+  it('stepAside: tells lost, writes a released record, and another keeper takes the lease at once', async () => {
+    const time = new VirtualTime();
+    const { storage, swaps } = casTimes(createMemoryStorage(), time);
+    const a = start(storage, time, 'a');
+    a.keeper.watch(log);
+    await time.advance(periodMs / 10);
+    const b = start(storage, time, 'b');
+    b.keeper.watch(log);
+    await time.advance(periodMs);
+    expect(a.keeper.isLeader(log)).toBe(true);
+    const steppedMs = time.nowMs;
+    await a.keeper.stepAside(log, 5 * periodMs);
+    expect(a.keeper.isLeader(log)).toBe(false);
+    expect(a.keeper.guard(log)?.code).toBe('cluster/lease-lost');
+    expect(a.events()).toEqual(['acquired', 'holder:a', 'lost:released', 'holder:null']);
+    expect(await stored(storage)).toMatchObject({ nodeId: 'a', released: true });
+    let overlap = false;
+    await time.advance(periodMs, () => (overlap ||= a.keeper.isLeader(log) && b.keeper.isLeader(log)));
+    expect(overlap).toBe(false);
+    expect(b.keeper.isLeader(log)).toBe(true);
+    // Released: b waited for no period, only for its next read and its jitter.
+    expect((b.acquiredAtMs() as number) - steppedMs).toBeLessThanOrEqual(periodMs / 4 + periodMs / 16);
+    expect(a.keeper.holder(log)?.nodeId).toBe('b');
+    expect(a.events().slice(4)).toEqual(['holder:b']);
+    expect(swaps.filter((swap) => swap.atMs > steppedMs && swap.nodeId === 'a')).toEqual([]); // a never claimed it back
+  });
+
+  it('stepAside: claims the lease again only after the cooldown, when nobody else took it', async () => {
+    const time = new VirtualTime();
+    const storage = createMemoryStorage();
+    const a = start(storage, time, 'a');
+    a.keeper.watch(log);
+    await time.advance(periodMs / 10);
+    const cooldownMs = 3 * periodMs;
+    const steppedMs = time.nowMs;
+    await a.keeper.stepAside(log, cooldownMs);
+    let leaderDuringCooldown = false;
+    await time.advance(cooldownMs - 1, () => (leaderDuringCooldown ||= a.keeper.isLeader(log)));
+    expect(leaderDuringCooldown).toBe(false);
+    expect(await stored(storage)).toMatchObject({ nodeId: 'a', released: true });
+    await time.advance(periodMs / 2);
+    expect(a.keeper.isLeader(log)).toBe(true);
+    const reacquiredMs = a.told.filter((entry) => entry.event === 'acquired')[1]?.atMs as number;
+    expect(reacquiredMs - steppedMs).toBeGreaterThanOrEqual(cooldownMs);
+    expect(reacquiredMs - steppedMs).toBeLessThanOrEqual(cooldownMs + periodMs / 16);
+    expect(a.events()).toEqual(['acquired', 'holder:a', 'lost:released', 'holder:null', 'acquired', 'holder:a']);
+    expect(await stored(storage)).toMatchObject({ nodeId: 'a', released: false });
+  });
+
+  it('stepAside of a lease this keeper does not hold (or does not watch) does nothing, and sets no cooldown', async () => {
+    const time = new VirtualTime();
+    const { storage, swaps } = casTimes(createMemoryStorage(), time);
+    const a = start(storage, time, 'a');
+    a.keeper.watch(log);
+    await time.advance(periodMs / 10);
+    const b = start(storage, time, 'b');
+    b.keeper.watch(log);
+    await time.advance(periodMs);
+    const swapsBefore = swaps.length;
+    const toldBefore = b.events();
+    await b.keeper.stepAside(log, 100 * periodMs);
+    await b.keeper.stepAside('db-unwatched', 100 * periodMs);
+    expect(b.events()).toEqual(toldBefore);
+    expect(swaps.length).toBe(swapsBefore);
+    expect(await stored(storage)).toMatchObject({ nodeId: 'a', released: false });
+    await time.advance(periodMs);
+    expect(a.keeper.isLeader(log)).toBe(true);
+    expect(swaps.slice(swapsBefore).every((swap) => swap.nodeId === 'a')).toBe(true); // a's renewals only
+    // No cooldown was set on b: it takes over a dead holder's lease within the usual bound.
+    const killedMs = time.nowMs;
+    a.process.kill();
+    await time.advance(2 * periodMs + 1000);
+    expect(b.keeper.isLeader(log)).toBe(true);
+    expect((b.acquiredAtMs() as number) - killedMs).toBeLessThanOrEqual(2 * periodMs + 1000);
+  });
+
   it('refuses bad settings with node/invalid-config', () => {
     const storage = createMemoryStorage();
     const events: LeaseEvents = { acquired: () => {}, lost: () => {}, holderChanged: () => {} };
