@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createClient, q, type Connection } from '../client/index.ts';
 import { emulatorCredentials, startEmulator } from '../localstack/emulator.ts';
-import { startChildNode } from '../nodes/cli/serve.ts';
+import { startChildNode } from '../nodes/cli/child-node.ts';
 import { awsStorageConfigFromEnvironment, type AwsStorageConfig } from '../nodes/storage/aws/index.ts';
 import { startMiniature, type Miniature } from '../test/miniature/miniature.ts';
 import { runLoad } from './load.ts';

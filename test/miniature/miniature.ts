@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient, type Client } from '../../client/index.ts';
-import { startChildNode, type ChildNode } from '../../nodes/cli/serve.ts';
+import { startChildNode, type ChildNode } from '../../nodes/cli/child-node.ts';
 import type { AwsStorageConfig } from '../../nodes/storage/aws/index.ts';
 
 export interface MiniatureOptions {
