@@ -26,9 +26,17 @@ import type { Transactor } from '../transactor/transactor.ts';
 import { FactumError, fail, isFactumError } from '../util/errors.ts';
 import type { DatabaseHandle } from './database-handle.ts';
 import { leaderFeed, type FeedItem } from './log-feed.ts';
-import { NoveltyFeed } from './novelty-feed.ts';
+import { NoveltyFeed, realFeedClock, type FeedClock } from './novelty-feed.ts';
 import type { LeaseHolder, LeaseKeeper } from './lease-keeper.ts';
 import type { Peers } from './peers.ts';
+
+/** Time as a seat sees it (its retries' deadline and backoff, and its novelty feed's polls). */
+export interface SeatClock extends FeedClock {
+  /** A signal aborted with a TimeoutError after `ms`, as AbortSignal.timeout. */
+  timeout(ms: number): AbortSignal;
+}
+
+const realClock: SeatClock = { ...realFeedClock, timeout: (ms) => AbortSignal.timeout(ms) };
 
 export interface SeatContext {
   readonly nodeId: string;
@@ -45,6 +53,8 @@ export interface SeatContext {
   readonly onLeading?: (database: string, leader: Transactor) => void;
   /** Told the lag of each pushed log entry (commit on the transactor to applied here). */
   readonly onNoveltyLag?: (database: string, lagMs: number) => void;
+  /** Virtual time in the seeded simulation of several nodes (seat-simulation.test.ts). @default - real time */
+  readonly clock?: SeatClock;
 }
 
 /** What a forwarded transaction's transactor answers (operations.ts internalTransact). */
@@ -63,6 +73,7 @@ export class DatabaseSeat implements DatabaseHandle {
   private switching: Promise<void> = Promise.resolve();
   private readonly feed: NoveltyFeed;
   private closed = false;
+  private readonly clock: SeatClock;
   /** Transactions forwarded and not yet answered, with the holder they went to. */
   private readonly forwarding = new Set<{ readonly holder: LeaseHolder; readonly moved: (error: FactumError) => void }>();
 
@@ -73,7 +84,8 @@ export class DatabaseSeat implements DatabaseHandle {
     private readonly context: SeatContext,
   ) {
     this.current = follower;
-    this.feed = new NoveltyFeed(name, () => (this.current.role === 'follower' && !this.closed ? this.current : null), context.peers, context.log, (lagMs) => context.onNoveltyLag?.(name, lagMs));
+    this.clock = context.clock ?? realClock;
+    this.feed = new NoveltyFeed(name, () => (this.current.role === 'follower' && !this.closed ? this.current : null), context.peers, context.log, (lagMs) => context.onNoveltyLag?.(name, lagMs), this.clock);
   }
 
   get role(): 'leader' | 'follower' {
@@ -192,7 +204,7 @@ export class DatabaseSeat implements DatabaseHandle {
 
   /** Runs `local` on this node's transactor while it leads, else `remote` at the lease holder; retries across failovers. */
   private async withTransactor<T>(local: (leader: Transactor) => Promise<T>, remote: (holder: LeaseHolder) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.context.leaderWaitMs;
+    const deadline = this.clock.now() + this.context.leaderWaitMs;
     for (let attempt = 0; ; attempt++) {
       if (this.closed) fail('client/closed', `Database ${this.name} is closing on this node; retry against another node.`, { database: this.name });
       const transactor = this.current;
@@ -207,10 +219,10 @@ export class DatabaseSeat implements DatabaseHandle {
         // Fenced here (another writer took a log position): read the log afresh as leader or follower.
         if (transactor === this.current && isFactumError(error, 'storage/conflict')) this.reopen();
       }
-      if (Date.now() >= deadline) {
+      if (this.clock.now() >= deadline) {
         return fail('cluster/no-leader', `No node could take database ${this.name}'s transaction within ${this.context.leaderWaitMs} ms: its transactor is failing over or unreachable (last: ${last === null ? 'no node held its lease' : String((last as Error).message)}). Nothing was written; retry — the transaction's idempotency key makes a retry safe.`, { database: this.name, waitedMs: this.context.leaderWaitMs });
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(25 * 2 ** attempt, 250)));
+      await this.clock.sleep(Math.min(25 * 2 ** attempt, 250));
     }
   }
 
@@ -236,7 +248,7 @@ export class DatabaseSeat implements DatabaseHandle {
       this.forwarding.delete(watcher);
     }
     const t = answer.t;
-    const db = await this.sync(t, { signal: AbortSignal.timeout(this.context.leaderWaitMs) });
+    const db = await this.sync(t, { signal: this.clock.timeout(this.context.leaderWaitMs) });
     const tx = txOfT(t);
     const flat = answer.txData;
     const datoms: RowDatom[] = [];

@@ -9,6 +9,9 @@
 //! The stream is re-opened, from the follower's own next position, whenever it ends or fails
 //! and whenever the lease names another transactor; so a missed push costs a log read, never a
 //! transaction.
+//!
+//! Time (the polls, the reconnect waits) comes from a FeedClock: real time, except in the seeded
+//! simulation of several nodes (seat-simulation.test.ts), which gives each node virtual time.
 import type { Transactor } from '../transactor/transactor.ts';
 import type { Logger } from '../server/log.ts';
 import type { Peers } from './peers.ts';
@@ -18,13 +21,34 @@ const POLL_MS = 1000;
 const ROOT_POLL_MS = 5000;
 const RECONNECT_MS = 250;
 
+/** Time as the feed sees it. */
+export interface FeedClock {
+  /** Milliseconds; only differences of one clock are used. */
+  now(): number;
+  /** Resolves after `ms`. */
+  sleep(ms: number): Promise<void>;
+  /** Calls `fn` every `ms` until the function returned is called; never keeps the process alive. */
+  every(ms: number, fn: () => void): () => void;
+}
+
+/** Real time: Date.now, setTimeout, and an unref'd setInterval. */
+export const realFeedClock: FeedClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  every(ms, fn) {
+    const timer = setInterval(fn, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
+
 export class NoveltyFeed {
   /** Bumped on every change of target: a stream of an older generation stops. */
   private generation = 0;
   private address: string | null = null;
-  private lastApplied = Date.now();
-  private lastRootCheck = Date.now();
-  private readonly timer: NodeJS.Timeout;
+  private lastApplied: number;
+  private lastRootCheck: number;
+  private readonly stopPolling: () => void;
   private stopped = false;
 
   /** `follower` gives this node's follower of the database, or null while it leads it. */
@@ -35,9 +59,11 @@ export class NoveltyFeed {
     private readonly log: Logger,
     /** Told how long each pushed entry took from its commit on the transactor to being applied here. */
     private readonly onLag?: (lagMs: number) => void,
+    private readonly clock: FeedClock = realFeedClock,
   ) {
-    this.timer = setInterval(() => this.poll(), POLL_MS);
-    this.timer.unref();
+    this.lastApplied = clock.now();
+    this.lastRootCheck = clock.now();
+    this.stopPolling = clock.every(POLL_MS, () => this.poll());
   }
 
   /** Follows the transactor at `address` (null: none known; only the log is read). */
@@ -52,7 +78,7 @@ export class NoveltyFeed {
     this.stopped = true;
     this.generation++;
     this.address = null;
-    clearInterval(this.timer);
+    this.stopPolling();
   }
 
   private async run(address: string, generation: number): Promise<void> {
@@ -72,23 +98,23 @@ export class NoveltyFeed {
         // is called then); meanwhile the log is read every POLL_MS.
         if (failures++ === 0) this.log.debug({ event: 'novelty/stream-ended', database: this.database, address, error: String(error) });
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(RECONNECT_MS * 2 ** Math.min(failures, 4), 4000)));
+      await this.clock.sleep(Math.min(RECONNECT_MS * 2 ** Math.min(failures, 4), 4000));
     }
   }
 
   private async apply(follower: Transactor, item: FeedItem): Promise<void> {
     if (item[0] === 'e') {
       await follower.applyEntry(item[1], item[2]);
-      this.lastApplied = Date.now();
+      this.lastApplied = this.clock.now();
       const sentMs = item[3];
       if (sentMs !== undefined) {
-        const lagMs = this.lastApplied - sentMs;
+        const lagMs = Date.now() - sentMs; // wall clocks of two nodes: sentMs is the transactor's Date.now (log-feed.ts)
         this.log.debug({ event: 'novelty/applied', database: this.database, position: item[1], lagMs });
         this.onLag?.(lagMs);
       }
     } else if (item[0] === 'r') {
       await follower.refreshRoot();
-      this.lastRootCheck = Date.now();
+      this.lastRootCheck = this.clock.now();
     }
   }
 
@@ -96,7 +122,7 @@ export class NoveltyFeed {
   private poll(): void {
     const follower = this.follower();
     if (follower === null || this.stopped) return;
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - this.lastApplied >= POLL_MS) {
       this.lastApplied = now;
       follower.catchUp().catch((error: unknown) => this.log.warn({ event: 'novelty/catch-up-failed', database: this.database, error: String(error) }, 'could not read the log to catch up; retrying'));

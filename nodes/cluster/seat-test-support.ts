@@ -1,0 +1,255 @@
+//! Test support for the seeded simulation of several nodes in one process (seat-simulation.test.ts;
+//! fakes are ordinary source files, STYLE.md): a seat's clock on virtual time, the shared storage
+//! as one node reaches it (a latency each way), and the network between nodes (calls and streams
+//! that take a latency each way and fail as a dead node's connections do).
+//!
+//! Invariants (on lease-test-support.ts's VirtualTime and VirtualProcess):
+//! - A request is on the wire once sent: it arrives after its latency whatever its sender does
+//!   meanwhile, and its answer is handled by the sender only while it runs (held while it is
+//!   paused, dropped once it is killed). A storage request lands even if its sender died.
+//! - A call or stream to a node runs there as that node (held while it is paused). A node killed
+//!   with calls or streams open to it, or one that was never there, answers `client/network`.
+//! - A stream's chunks arrive in the order they were sent.
+//! - Errors cross the network as the node's wire does: a FactumError as its code, message and data
+//!   (remoteError); anything else is a bug, reported to `onBug` and answered as `server/internal`.
+import type { Storage, VersionedRecord, LogEntry } from '../storage/protocol.ts';
+import { FactumError, isFactumError } from '../util/errors.ts';
+import type { SeatClock } from './database-seat.ts';
+import type { Peers } from './peers.ts';
+import { overriding, type VirtualProcess, type VirtualTime } from './lease-test-support.ts';
+
+/** A seat's clock (now, sleep, every, timeout) on one virtual process's clock and timers. */
+export function virtualSeatClock(process: VirtualProcess): SeatClock {
+  const { clock, timers } = process;
+  return {
+    now: () => clock.now(),
+    sleep: (ms) => new Promise((resolve) => timers.setTimeout(resolve, ms)),
+    every(ms, fn) {
+      let handle: unknown;
+      const tick = () => {
+        handle = timers.setTimeout(tick, ms);
+        fn();
+      };
+      handle = timers.setTimeout(tick, ms);
+      return () => timers.clearTimeout(handle);
+    },
+    timeout(ms) {
+      const controller = new AbortController();
+      timers.setTimeout(() => controller.abort(new DOMException(`The operation timed out after ${ms} ms (virtual)`, 'TimeoutError')), ms);
+      return controller.signal;
+    },
+  };
+}
+
+export interface StorageHooks {
+  /** An append is sent (right after the transactor's write guard passed). */
+  appending?(position: number, bytes: Uint8Array): void;
+  /** An append landed (`appended`: the position was free) or was refused. */
+  landed?(position: number, bytes: Uint8Array, appended: boolean): void;
+}
+
+/**
+ * `shared` as the node running `process` reaches it: each call waits `latencyMs()` to land and as
+ * long again for its answer, which the node handles only while it runs. Iterables (readLog,
+ * listSegments) are read whole when the call lands.
+ */
+export function latentStorage(shared: Storage, time: VirtualTime, process: VirtualProcess, latencyMs: () => number, hooks: StorageHooks = {}): Storage {
+  const call = <T>(operation: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const answer = (settle: () => void) => time.schedule(latencyMs(), () => process.run(settle));
+      time.schedule(latencyMs(), () => {
+        operation().then(
+          (value) => answer(() => resolve(value)),
+          (error: unknown) => answer(() => reject(error)),
+        );
+      });
+    });
+  const whole = <T>(iterable: () => AsyncIterable<T>) =>
+    (async function* () {
+      yield* await call(async () => {
+        const items: T[] = [];
+        for await (const item of iterable()) items.push(item);
+        return items;
+      });
+    })();
+  return overriding(shared, {
+    appendLog: (log, position, bytes) => {
+      hooks.appending?.(position, bytes);
+      return call(async () => {
+        const appended = await shared.appendLog(log, position, bytes);
+        hooks.landed?.(position, bytes, appended);
+        return appended;
+      });
+    },
+    readLog: (log, start, end) => whole<LogEntry>(() => shared.readLog(log, start, end)),
+    logLength: (log) => call(() => shared.logLength(log)),
+    putSegment: (key, bytes) => call(() => shared.putSegment(key, bytes)),
+    getSegment: (key) => call(() => shared.getSegment(key)),
+    listSegments: (prefix) => whole<string>(() => shared.listSegments(prefix)),
+    deleteSegments: (keys) => call(() => shared.deleteSegments(keys)),
+    getRecord: (key): Promise<VersionedRecord | null> => call(() => shared.getRecord(key)),
+    casRecord: (key, version, bytes) => call(() => shared.casRecord(key, version, bytes)),
+    deleteRecord: (key, version) => call(() => shared.deleteRecord(key, version)),
+  });
+}
+
+/** A node as the network reaches it. */
+export interface Endpoint {
+  readonly process: VirtualProcess;
+  /** Answers an operation whose answer is one message. */
+  call(operation: string, args: Readonly<Record<string, unknown>>): Promise<unknown>;
+  /** Answers an operation whose answer is a stream. */
+  stream(operation: string, args: Readonly<Record<string, unknown>>): AsyncGenerator<readonly unknown[]>;
+}
+
+/** One call or stream open between two nodes. */
+interface Connection {
+  readonly source: VirtualProcess;
+  readonly target: string;
+  /** Ends it with `client/network` (its target died), unless it has ended. */
+  broken(): void;
+  /** Its source stopped reading (or died): a stream stops producing. */
+  closed: boolean;
+}
+
+export class SimulatedNetwork {
+  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly connections = new Set<Connection>();
+
+  constructor(
+    private readonly time: VirtualTime,
+    private readonly latencyMs: () => number,
+    /** Told an error that is not a FactumError: a bug of the node that threw it. */
+    private readonly onBug: (error: unknown) => void,
+  ) {}
+
+  /** `endpoint` answers at `address` from now on (a node that started). */
+  attach(address: string, endpoint: Endpoint): void {
+    this.endpoints.set(address, endpoint);
+  }
+
+  /** kill -9 of the node at `address`: its open calls and streams fail, those it made stop. */
+  crashed(address: string): void {
+    const endpoint = this.endpoints.get(address);
+    this.endpoints.delete(address);
+    for (const connection of [...this.connections]) {
+      if (connection.target === address) connection.broken();
+      else if (endpoint !== undefined && connection.source === endpoint.process) connection.closed = true;
+    }
+  }
+
+  /** A call from the node running `source` to the node at `address`. */
+  call(source: VirtualProcess, address: string, operation: string, args: Readonly<Record<string, unknown>>): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let ended = false;
+      const end = (settle: () => void) => {
+        if (ended) return;
+        ended = true;
+        this.connections.delete(connection);
+        this.time.schedule(this.latencyMs(), () => source.run(settle));
+      };
+      const connection: Connection = { source, target: address, broken: () => end(() => reject(unreachable(address, operation))), closed: false };
+      this.time.schedule(this.latencyMs(), () => {
+        const endpoint = this.endpoints.get(address);
+        if (endpoint === undefined) return end(() => reject(unreachable(address, operation)));
+        this.connections.add(connection);
+        endpoint.process.run(() => {
+          Promise.resolve()
+            .then(() => endpoint.call(operation, args))
+            .then(
+              (value) => end(() => resolve(value)),
+              (error: unknown) => end(() => reject(this.wire(error))),
+            );
+        });
+      });
+    });
+  }
+
+  /** A stream from the node at `address` to the node running `source`. */
+  async *stream(source: VirtualProcess, address: string, operation: string, args: Readonly<Record<string, unknown>>): AsyncGenerator<readonly unknown[]> {
+    type Item = { readonly chunk: readonly unknown[] } | { readonly end: true } | { readonly error: unknown };
+    const arrived: Item[] = [];
+    let wake: (() => void) | null = null;
+    let ended = false;
+    let deliverAtMs = 0;
+    // In order: each item arrives no sooner than the one sent before it.
+    const deliver = (item: Item) => {
+      if (ended) return;
+      if (!('chunk' in item)) {
+        ended = true;
+        this.connections.delete(connection);
+      }
+      deliverAtMs = Math.max(deliverAtMs, this.time.nowMs + this.latencyMs());
+      this.time.schedule(deliverAtMs - this.time.nowMs, () =>
+        source.run(() => {
+          arrived.push(item);
+          wake?.();
+        }),
+      );
+    };
+    const connection: Connection = {
+      source,
+      target: address,
+      broken: () => {
+        connection.closed = true;
+        deliver({ error: unreachable(address, operation) });
+      },
+      closed: false,
+    };
+    this.time.schedule(this.latencyMs(), () => {
+      const endpoint = this.endpoints.get(address);
+      if (endpoint === undefined) return deliver({ error: unreachable(address, operation) });
+      this.connections.add(connection);
+      endpoint.process.run(() => void this.produce(endpoint, operation, args, connection, deliver));
+    });
+    try {
+      for (;;) {
+        if (arrived.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+        const item = arrived.shift();
+        if (item === undefined) continue;
+        if ('end' in item) return;
+        if ('error' in item) throw item.error;
+        yield item.chunk;
+      }
+    } finally {
+      connection.closed = true; // stopped reading: the producing node stops at its next item
+      this.connections.delete(connection);
+    }
+  }
+
+  private async produce(endpoint: Endpoint, operation: string, args: Readonly<Record<string, unknown>>, connection: Connection, deliver: (item: { chunk: readonly unknown[] } | { end: true } | { error: unknown }) => void): Promise<void> {
+    try {
+      for await (const chunk of endpoint.stream(operation, args)) {
+        if (connection.closed) return;
+        deliver({ chunk });
+      }
+      deliver({ end: true });
+    } catch (error) {
+      deliver({ error: this.wire(error) });
+    }
+  }
+
+  /** An error as the calling node receives it. */
+  private wire(error: unknown): FactumError {
+    if (isFactumError(error)) return new FactumError(error.code, error.message, { ...error.data });
+    this.onBug(error);
+    return new FactumError('server/internal', `The node failed while answering (a bug): ${String(error)}`, {});
+  }
+
+  /** The Peers of the node running `source`, as a seat and its novelty feed use them. */
+  peersOf(source: VirtualProcess): Peers {
+    const peers = {
+      at: (address: string) => ({
+        call: async (operation: string, args: Record<string, unknown>) => ({ value: await this.call(source, address, operation, args), basisT: null }),
+        streamChunks: (operation: string, args: Record<string, unknown>) => this.stream(source, address, operation, args),
+      }),
+    };
+    // The seat and its feed call only at(address).call and .streamChunks; Peers itself holds HTTP transports.
+    return peers as unknown as Peers;
+  }
+}
+
+function unreachable(address: string, operation: string): FactumError {
+  return new FactumError('client/network', `The connection to ${address} failed during ${operation} (simulated: the node is down).`, { host: address, operation });
+}
