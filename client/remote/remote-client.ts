@@ -59,6 +59,9 @@ export function openRemoteClient(config: RemoteClientConfig): Client {
     ...(config.retry === undefined ? {} : { retry: config.retry }),
   });
   let closed = false;
+  // The newest basis t this client has seen of each database, through any of its connections: a
+  // new connection starts there, so a client reads its own writes whichever node answers.
+  const seen = new Map<string, number>();
   const open = (): Transport => {
     if (closed) throw new FactumError('client/closed', 'This client is closed; create a new one.', {});
     return transport;
@@ -66,10 +69,15 @@ export function openRemoteClient(config: RemoteClientConfig): Client {
   return {
     listDatabases: async () => (await open().call('listDatabases', {}, { idempotent: true })).value as string[],
     createDatabase: async (name) => (await open().call('createDatabase', { name }, { idempotent: false })).value as boolean,
-    deleteDatabase: async (name) => (await open().call('deleteDatabase', { name }, { idempotent: false })).value as boolean,
+    deleteDatabase: async (name) => {
+      const deleted = (await open().call('deleteDatabase', { name }, { idempotent: false })).value as boolean;
+      seen.delete(name); // a database made again under the name starts from t 0
+      return deleted;
+    },
     connect: async (name) => {
-      const ref = (await open().call('connect', { database: name }, { idempotent: true })).value as DbRef;
-      return new RemoteConnection(open(), name, ref);
+      const basisT = seen.get(name);
+      const ref = (await open().call('connect', { database: name, ...(basisT === undefined ? {} : { basisT }) }, { idempotent: true })).value as DbRef;
+      return new RemoteConnection(open(), name, ref, seen);
     },
     ioStats: async () => (await open().call('ioStats', {}, { idempotent: true })).value as IoStats,
     close: async () => {
@@ -86,13 +94,17 @@ class RemoteConnection implements Connection {
     readonly transport: Transport,
     readonly dbName: string,
     ref: DbRef,
+    private readonly seen: Map<string, number>,
   ) {
     this.latest = ref;
+    this.saw(ref.basisT);
   }
 
-  /** Moves the newest known basis forward (never back). */
+  /** Moves the newest known basis forward (never back), here and for the client's later connections. */
   saw(basisT: number | null): void {
-    if (basisT !== null && basisT > this.latest.basisT) this.latest = { database: this.dbName, basisT };
+    if (basisT === null) return;
+    if (basisT > this.latest.basisT) this.latest = { database: this.dbName, basisT };
+    if (basisT > (this.seen.get(this.dbName) ?? -1)) this.seen.set(this.dbName, basisT);
   }
 
   db(): Db {

@@ -169,6 +169,19 @@ async function* arrayChunks(items: readonly unknown[]): AsyncGenerator<unknown[]
 }
 
 
+/** How long `connect` waits for a basis the client has seen and this node has not reached yet. */
+const CONNECT_WAIT_MS = 5000;
+
+/** A db value with basis at least `t`, waiting up to `timeoutMs` for it; `db/basis-not-reached` after. */
+async function syncWithin(transactor: DatabaseHandle, database: string, t: number | undefined, timeoutMs: number): Promise<Db> {
+  try {
+    return await transactor.sync(t, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    if ((error as Error).name !== 'TimeoutError') throw error;
+    return fail('db/basis-not-reached', `Database ${JSON.stringify(database)} did not reach t ${t} on this node within ${timeoutMs} ms (it is at t ${transactor.db().basisT}). Retry, or check that t came from this system.`, { database, t, timeoutMs });
+  }
+}
+
 function keepAndRef(context: OperationContext, database: string, transactor: DatabaseHandle, db: Db): DbRef {
   context.refs.keep(transactor, db);
   return context.refs.refOf(database, db);
@@ -224,20 +237,18 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
   },
   async connect(args, context) {
     const database = check.string(args, 'database');
+    // The newest basis the client has seen (through another node, perhaps): answered at or after it.
+    const basisT = check.optionalT(args, 'basisT');
     const transactor = await transactorOf(context, database);
-    return keepAndRef(context, database, transactor, transactor.db());
+    if (basisT === undefined || transactor.db().basisT >= basisT) return keepAndRef(context, database, transactor, transactor.db());
+    return keepAndRef(context, database, transactor, await syncWithin(transactor, database, basisT, CONNECT_WAIT_MS));
   },
   async sync(args, context) {
     const database = check.string(args, 'database');
     const t = check.optionalT(args, 't');
     const timeoutMs = Math.min(check.optionalCount(args, 'timeout') ?? 10_000, 60_000);
     const transactor = await transactorOf(context, database);
-    try {
-      return keepAndRef(context, database, transactor, await transactor.sync(t, { signal: AbortSignal.timeout(timeoutMs) }));
-    } catch (error) {
-      if ((error as Error).name !== 'TimeoutError') throw error;
-      return fail('db/basis-not-reached', `Database ${JSON.stringify(database)} did not reach t ${t} on this node within ${timeoutMs} ms (it is at t ${transactor.db().basisT}). Retry, or check that t came from this system.`, { database, t, timeoutMs });
-    }
+    return keepAndRef(context, database, transactor, await syncWithin(transactor, database, t, timeoutMs));
   },
   async transact(args, context) {
     const database = check.string(args, 'database');

@@ -12,6 +12,7 @@ import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { q, type Client, type Connection } from '../../client/index.ts';
 import { startMiniature, type Miniature, type MiniatureNode } from '../miniature/miniature.ts';
+import { startLoadBalancer } from '../miniature/load-balancer.ts';
 import { integrationConfig, removePrefix } from './aws-environment.ts';
 
 const LEASE_MS = 1500;
@@ -149,6 +150,25 @@ describe('the production topology in miniature', () => {
     expect(leaders.every((node) => node.role === 'primary')).toBe(true);
     expect(new Set(leaders).size).toBe(2);
   });
+
+  it('a client behind a load balancer reads its own writes, whichever node answers each request', async () => {
+    const balancer = await startLoadBalancer(() => mini.nodes.filter((node) => node.child !== null).map((node) => node.endpoint()));
+    try {
+      const client = mini.client(balancer.endpoint, 'read-write', 'events');
+      const misses: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        const value = `balanced-${i}`;
+        await (await client.connect('events')).transact([{ 'item/value': value }]);
+        // A new connection, through another node than the write (most likely a follower).
+        const found = await q('[:find ?e . :in $ ?v :where [?e :item/value ?v]]', (await client.connect('events')).db(), value);
+        if (typeof found !== 'number') misses.push(value);
+      }
+      expect(misses).toEqual([]);
+      expect(balancer.counts.size).toBe(mini.nodes.length);
+    } finally {
+      await balancer.close();
+    }
+  }, 60_000);
 
   it('kill -9 of the transactor under load: nothing acknowledged is lost or doubled, writes resume, the node rejoins', async () => {
     const workload = new Workload(await connectionsTo('orders'));

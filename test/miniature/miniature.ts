@@ -43,8 +43,8 @@ export interface Miniature {
   kill(node: MiniatureNode): Promise<void>;
   pause(node: MiniatureNode): void;
   resume(node: MiniatureNode): void;
-  /** A client of `node`, fetching its key from S3 and unwrapping it with KMS. */
-  client(node: MiniatureNode, permission: 'admin' | 'read-write' | 'read-only', database?: string): Client;
+  /** A client of `node` (or of an endpoint, e.g. a load balancer), fetching its key from S3 and unwrapping it with KMS. */
+  client(node: MiniatureNode | string, permission: 'admin' | 'read-write' | 'read-only', database?: string): Client;
   /** The EFS cache directory the nodes of a role's group share. */
   efsDirectory(role: MiniatureNode['role']): string;
   /** The node leading `database` now, from the nodes' own logs (the last `transactor/leading` of a live node). */
@@ -130,7 +130,7 @@ export async function startMiniature(options: MiniatureOptions): Promise<Miniatu
     },
     client(node, permission, database) {
       const client = createClient({
-        endpoint: node.endpoint(),
+        endpoint: typeof node === 'string' ? node : node.endpoint(),
         system: 'mini',
         credentials: {
           bucket: config.bucket,
