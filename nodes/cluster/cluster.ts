@@ -99,7 +99,10 @@ export class Cluster implements Databases {
       await members.heartbeat();
       const startedMs = Date.now();
       this.heartbeatTimer = setInterval(() => {
-        void members.heartbeat().then(() => (Date.now() - startedMs >= REBALANCE_AFTER_PERIODS * settings.leasePeriodMs ? this.rebalance(members) : undefined));
+        members
+          .heartbeat()
+          .then(() => (Date.now() - startedMs >= REBALANCE_AFTER_PERIODS * settings.leasePeriodMs ? this.rebalance(members) : undefined))
+          .catch((error: unknown) => this.log.warn({ event: 'lease/rebalance-failed', error: String(error) }, 'could not spread the transactors over the primary nodes; retrying at the next heartbeat'));
       }, settings.leasePeriodMs);
       this.heartbeatTimer.unref();
     }
@@ -138,7 +141,7 @@ export class Cluster implements Databases {
   }
 
   connect(name: string): Promise<DatabaseSeat> {
-    if (this.closed || this.keeper === undefined) fail('client/closed', 'This node is stopping; retry against another node.', {});
+    if (this.closed || this.keeper === undefined) fail('client/closed', 'This node is starting or stopping; retry against another node or in a moment.', {});
     let seat = this.seats.get(name);
     if (seat === undefined) {
       seat = this.openSeat(name);
