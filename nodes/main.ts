@@ -19,6 +19,8 @@ import { NodeObserver } from './server/observe.ts';
 import { readNodeSettings, type Environment, type NodeSettings } from './server/settings.ts';
 import { DbRefs } from './server/db-refs.ts';
 import { KeyCache } from './server/key-cache.ts';
+import { QueryPool, splitCacheBytes } from './server/query-pool.ts';
+import { DEFAULT_CACHE_BYTES_MAX } from './cache/node-cache.ts';
 import { startNodeServer, type NodeServer } from './server/server.ts';
 import { System } from './transactor/system.ts';
 import type { TransactorOptions } from './transactor/transactor.ts';
@@ -58,7 +60,9 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
   const log = createLogger({ level: settings.logLevel, ...(output === undefined ? {} : { destination: output }), base: { system: settings.system, group: settings.group, role: settings.role, node: hostname() } });
   const metrics = createMetrics({ dimensions: { system: settings.system, group: settings.group }, ...(output === undefined ? {} : { emit: (line: string) => void output.write(line + '\n') }) });
   const storage = await openStorage(settings);
-  const transactorOptions: TransactorOptions = { indexing: { worker: settings.storage.kind === 'local', ...settings.cache } };
+  // The main thread and each query thread keep their equal part of the segment memory.
+  const cacheBytesMax = splitCacheBytes(settings.cache.cacheBytesMax ?? DEFAULT_CACHE_BYTES_MAX, settings.queryThreads);
+  const transactorOptions: TransactorOptions = { indexing: { worker: settings.storage.kind === 'local', ...settings.cache, cacheBytesMax } };
   const system = new System(storage, transactorOptions);
   const keys = await openAccessKeyStore(settings);
   const admin = await keys.ensureAdminKey();
@@ -68,7 +72,21 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
 
   // `with` tokens are sealed under a key every node derives from the system's admin key, so a
   // token one node made verifies on any other.
-  const refs = new DbRefs(Buffer.from(admin.secret, 'base64url'));
+  const sharedSecret = Buffer.from(admin.secret, 'base64url');
+  const refs = new DbRefs(sharedSecret);
+  // Queries run on these threads, so that one computing never keeps the node from answering.
+  const queries =
+    settings.queryThreads === 0
+      ? null
+      : new QueryPool({
+          threads: settings.queryThreads,
+          // Every admitted read may be a query: spread over the threads, none waits for a place on one.
+          queriesPerThreadMax: Math.ceil(settings.readsMax / settings.queryThreads),
+          storage,
+          indexing: { ...settings.cache, cacheBytesMax },
+          sharedSecret,
+          log,
+        });
   // On shared storage (aws) the node is one of a group: each database's transactor is whichever
   // node holds its lease; the others follow it and forward transactions to it. A local directory
   // is one process's (its lock), so that node is every database's transactor.
@@ -96,6 +114,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
       system: databases,
       cluster,
       refs,
+      queries,
       queryTimeoutMs: settings.queryTimeoutMs,
       onTransaction: (database, t, datoms, ms, duplicate) => observer.transaction(database, t, datoms, ms, duplicate),
       onCreated: async (name) => {
@@ -134,7 +153,10 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
       (stopping ??= (async () => {
         log.info({ event: 'node/stopping' });
         keyCache.stop();
+        // Leases first: the other primary nodes take this node's databases over while it drains.
+        await cluster?.stopLeading();
         await server.drain(settings.drainMs);
+        await queries?.close();
         await cluster?.close();
         await system.close();
         await keys.close();
@@ -152,6 +174,9 @@ function internalEndpointOf(settings: NodeSettings, endpoint: string): string {
   const address = Object.values(networkInterfaces())
     .flat()
     .find((info) => info !== undefined && info.family === 'IPv4' && !info.internal)?.address;
+  if (address === undefined) {
+    console.error(`factum node: no private IPv4 address found; other nodes will be told to reach this one at 127.0.0.1:${port}, which works only when they all run on this machine. Set FACTUM_INTERNAL_ENDPOINT.`);
+  }
   return `http://${address ?? '127.0.0.1'}:${port}`;
 }
 

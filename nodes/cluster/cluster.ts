@@ -58,6 +58,8 @@ export class Cluster implements Databases {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private members: Members | null = null;
   private closed = false;
+  /** Stopping (stopLeading): no lease is contended for any more. */
+  private stopping = false;
 
   constructor(
     private readonly system: System,
@@ -174,6 +176,20 @@ export class Cluster implements Databases {
     return out;
   }
 
+  /**
+   * The first step of a graceful stop: gives up every lease at once (the other primary nodes take
+   * the databases over after their stagger, not after a lease period) and leaves the members, so
+   * that while this node drains its requests, transactions already go to the next transactors.
+   */
+  async stopLeading(): Promise<void> {
+    if (this.keeper === undefined || this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.heartbeatTimer);
+    this.keeper.stopContending();
+    await this.members?.leave();
+    await Promise.all([...this.byLog.keys()].map((log) => this.keeper.stepAside(log, 0)));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -193,14 +209,14 @@ export class Cluster implements Databases {
     if (log === null) {
       fail('catalog/database-not-found', `No database named ${JSON.stringify(name)}; create it first (createDatabase) or check the name with listDatabases.`, { name });
     }
-    const follower = await this.openTransactor(log, 'follower');
+    const follower = await this.openTransactor(name, log, 'follower');
     const seat = new DatabaseSeat(name, log, follower, {
       nodeId: this.settings.nodeId,
       storage: this.storage,
       keeper: this.keeper,
       peers: this.peers,
       log: this.log,
-      open: (logName, role) => this.openTransactor(logName, role),
+      open: (logName, role) => this.openTransactor(name, logName, role),
       leasePeriodMs: this.settings.leasePeriodMs,
       leaderWaitMs: 2 * this.settings.leasePeriodMs + 5000,
       ...this.observers,
@@ -211,9 +227,19 @@ export class Cluster implements Databases {
     return seat;
   }
 
-  private openTransactor(log: string, role: 'leader' | 'follower'): Promise<Transactor> {
-    const options: TransactorOptions = role === 'leader' ? { ...this.settings.transactor, role, writeGuard: () => this.keeper.guard(log) } : { ...this.settings.transactor, role };
-    return Transactor.open(this.storage, log, options);
+  private async openTransactor(name: string, log: string, role: 'leader' | 'follower'): Promise<Transactor> {
+    if (role === 'follower') return Transactor.open(this.storage, log, { ...this.settings.transactor, role });
+    for (let attempt = 1; ; attempt++) {
+      // Deleted (or deleted and made again under its name) through another node since this one
+      // read the catalog: no transactor for it, or writes would go to a log nobody reads.
+      if ((await this.system.logOf(name)) !== log) fail('catalog/database-not-found', `Database ${JSON.stringify(name)} was deleted (or made again) through another node; it is not led here.`, { name });
+      const leader = await Transactor.open(this.storage, log, { ...this.settings.transactor, role, writeGuard: () => this.keeper.guard(log) });
+      // Before anything else, the index root is fenced: an index run or gc of the node that led
+      // before (paused, or still finishing) can no longer move it.
+      if ((await leader.indexing?.indexer.fence()) !== false) return leader;
+      await leader.close();
+      if (attempt >= 5) fail('storage/conflict', `Could not take over indexing database ${name}: its index root kept moving while this node opened it (another process still indexes it).`, { name, log });
+    }
   }
 
   private async closeSeat(name: string): Promise<void> {

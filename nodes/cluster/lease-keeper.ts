@@ -173,6 +173,7 @@ export class LeaseKeeper {
   private readonly releasedBytes: Uint8Array;
   private readonly periodMs: number;
   private stopped = false;
+  private contending: boolean;
 
   constructor(
     private readonly storage: Storage,
@@ -184,6 +185,7 @@ export class LeaseKeeper {
     this.timers = settings.timers ?? defaultTimers;
     this.random = settings.random ?? Math.random;
     this.periodMs = settings.periodMs;
+    this.contending = settings.contend;
     this.self = Object.freeze({ nodeId: settings.nodeId, address: settings.address });
     this.viewer = { nodeId: settings.nodeId, incarnation: randomUUID(), periodMs: settings.periodMs };
     const record = { nodeId: settings.nodeId, incarnation: this.viewer.incarnation, address: settings.address, periodMs: settings.periodMs };
@@ -258,6 +260,14 @@ export class LeaseKeeper {
     if (lease.validUntilMs !== null) this.lose(lease, leaseReleased(log, this.self.nodeId));
     await this.release(lease);
     if (lease.active && lease.stepTimer === null && lease.running === null) this.schedule(lease, 0);
+  }
+
+  /**
+   * Stops claiming leases (a graceful stop: this node leaves the databases to the others); leases
+   * held are kept until `stepAside`, `unwatch` or `stop` gives them up. Watching goes on.
+   */
+  stopContending(): void {
+    this.contending = false;
   }
 
   /** True only while this node's belief is valid: clock.now() before its end. */
@@ -351,7 +361,7 @@ export class LeaseKeeper {
     this.report(lease, view.holder);
     let delayMs = this.pollMs;
     if (view.holder !== null) delayMs = Math.min(delayMs, view.freeAtMs - nowMs); // tell null when it runs out
-    if (!this.settings.contend || stored instanceof FactumError || lease.observation === null) return delayMs;
+    if (!this.contending || stored instanceof FactumError || lease.observation === null) return delayMs;
     if (nowMs < lease.noClaimUntilMs) return Math.min(delayMs, lease.noClaimUntilMs - nowMs); // stepped aside
     const claimAtMs = view.ours ? view.freeAtMs : view.freeAtMs + this.staggerMs(lease);
     if (nowMs >= claimAtMs) return this.claim(lease);

@@ -21,7 +21,7 @@ import { NodeCache } from '../cache/node-cache.ts';
 import { DirectoryCache } from '../cache/directory-cache.ts';
 import { StorageSegments, type SegmentStore } from '../cache/segment-store.ts';
 import type { IoContext } from '../cache/io-stats.ts';
-import { fail } from '../util/errors.ts';
+import { fail, type FactumError } from '../util/errors.ts';
 import { datomProbe, indexNames } from './datom-order.ts';
 import { datomTreeConfig, RootBuilder, type BuildSettings, type Built, type IndexInput, type TreeKind } from './build.ts';
 import { WorkerBuilder } from './worker-builder.ts';
@@ -65,6 +65,12 @@ export interface IndexerOptions {
   readonly rootBytesMax?: number;
   /** The clock, in ms (tests). @default - Date.now */
   readonly now?: () => number;
+  /**
+   * Asked before the root moves and before each batch of segments gc deletes (the transactor's
+   * lease, in a group of nodes): an error stops the run or the collection, which fails with it.
+   * @default - none (this process is the only writer)
+   */
+  readonly writeGuard?: () => FactumError | null;
 }
 
 export type IndexOutcome =
@@ -91,6 +97,7 @@ export class Indexer {
   private readonly settings: BuildSettings;
   private readonly now: () => number;
   private readonly rootBytesMax: number;
+  private readonly writeGuard: (() => FactumError | null) | null;
   private readonly builder: { build(previous: IndexRoot | null, input: IndexInput, nowMs: number): Promise<Built>; close?(): Promise<void> };
 
   private constructor(
@@ -105,6 +112,7 @@ export class Indexer {
       tier0Max: positiveInteger(options.tier0Max, TIER0_MAX, 'tier0Max', 1),
     };
     this.now = options.now ?? Date.now;
+    this.writeGuard = options.writeGuard ?? null;
     this.rootBytesMax = positiveInteger(options.rootBytesMax, 200 * 1024, 'rootBytesMax', 4096);
     this.segments = new StorageSegments(storage, segmentPrefix(databaseId));
     // memory → directory (SSD) → efs → storage: each level wraps the one below it.
@@ -227,6 +235,7 @@ export class Indexer {
     // The root as it reads back from storage (encodeRoot leaves out some bounds), so that this
     // process and one that opens the database later see the same root.
     const root = decodeRoot(rootKey(this.databaseId), bytes);
+    this.checkGuard();
     if (!(await this.swapRoot(root, bytes))) return { kind: 'conflict' };
     return { kind: 'indexed', root, segmentsWritten: built.segmentsWritten, datoms: built.datoms };
   }
@@ -243,6 +252,27 @@ export class Indexer {
       const droppedMs = root.retired.slice(keep).reduce((latest, dropped) => Math.max(latest, dropped.retiredAtMs), root.retiredDroppedMs);
       root = { ...root, retired: root.retired.slice(0, keep), retiredDroppedMs: droppedMs };
     }
+  }
+
+  /**
+   * Fences every other writer of the root: writes the root record again, unchanged, so that its
+   * version moves on and a compare-and-swap another process prepared from the version before (a
+   * transactor that lost its lease, with an index run or gc under way) fails instead of landing.
+   * The transactor of a group of nodes calls it once it takes over, before anything else. False
+   * when the record moved since this indexer read it (reopen, then fence again); true when there
+   * is no root yet (a first root's compare-and-swap from none fails if another landed one first).
+   */
+  fence(): Promise<boolean> {
+    return this.serially(async () => {
+      const root = this.current;
+      if (root === null) return true;
+      return this.swapRoot(root, encodeRoot(root));
+    });
+  }
+
+  private checkGuard(): void {
+    const refusal = this.writeGuard?.() ?? null;
+    if (refusal !== null) throw refusal;
   }
 
   /** Stops the index worker, if there is one (indexing in this thread needs no closing). */
@@ -290,6 +320,7 @@ export class Indexer {
         retiredDroppedMs: droppedMs,
       });
     }
+    this.checkGuard();
     // Only the indexer that wrote the stored root knows what it reaches: one that is behind
     // (another process indexed since) would delete the newer root's segments.
     const stored = await this.storage.getRecord(rootKey(this.databaseId));
@@ -315,7 +346,16 @@ export class Indexer {
       total++;
       if (!live.has(key.slice(prefix.length))) garbage.push(key);
     }
-    for (let i = 0; i < garbage.length; i += 500) await this.storage.deleteSegments(garbage.slice(i, i + 500));
+    for (let i = 0; i < garbage.length; i += 500) {
+      // Still the writer of this root: not fenced since (a transactor that took over moves the
+      // record's version before it writes any segment), and still holding the lease.
+      this.checkGuard();
+      const now = await this.storage.getRecord(rootKey(this.databaseId));
+      if ((now?.version ?? null) !== this.version) {
+        fail('storage/conflict', `Another process took over indexing database ${this.databaseId} while this one collected garbage; it stopped after deleting ${i} segments (none that a root reaches). Collect garbage from the database's transactor.`, { database: this.databaseId, deleted: i });
+      }
+      await this.storage.deleteSegments(garbage.slice(i, i + 500));
+    }
     if (root !== null && kept.length < root.retired.length) await this.swapRoot({ ...root, retired: kept });
     return { deleted: garbage.length, kept: total - garbage.length };
   }

@@ -68,6 +68,9 @@ const AUTH_WINDOW_MS = 5 * 60_000;
 /** What each permission of client/wire/protocol.ts `operations` needs of the caller's key. */
 const needOf: Readonly<Record<(typeof operations)[Operation], Need['kind'] | null>> = { list: null, read: 'read', write: 'write', admin: 'admin', node: 'admin' };
 
+/** Novelty streams a node serves at most (each following node opens one per database it leads). */
+const FOLLOWS_MAX = 4096;
+
 /** How many writes may wait on the transactor at once (it processes at most 256 per log write). */
 const WRITES_RUNNING_MAX = 1024;
 
@@ -99,7 +102,9 @@ class RequestHandler {
   state: 'starting' | 'ready' | 'stopping' = 'starting';
   private inFlight = 0;
   private onIdle: (() => void) | null = null;
-  private readonly gates: Readonly<Record<'read' | 'write' | 'admin', Gate>>;
+  private readonly gates: Readonly<Record<'read' | 'write' | 'admin' | 'node', Gate>>;
+  /** Novelty streams served now (internalFollow): one per following node and database. */
+  private follows = 0;
   private readonly replays = new ReplayGuard(AUTH_WINDOW_MS);
   /**
    * Transactors by the promise `System.connect` answers for them, the same while the database
@@ -112,6 +117,10 @@ class RequestHandler {
       read: new Gate('read', options.readsMax, options.queueMax),
       write: new Gate('write', WRITES_RUNNING_MAX, options.queueMax),
       admin: new Gate('admin', 4, Math.min(options.queueMax, 64)),
+      // Work other nodes forward (transactions, gc) has its own places: a forwarded transaction
+      // holds a write place on the node it came through, and must never wait for one here, or two
+      // transactors forwarding to each other could fill each other's gates.
+      node: new Gate('node', WRITES_RUNNING_MAX, options.queueMax),
     };
   }
 
@@ -227,9 +236,18 @@ class RequestHandler {
       signature: signed.signature,
     };
     const internal = operations[operation] === 'node';
-    // A novelty stream lasts while its node follows the transactor: it holds no place of any gate.
-    if (operation === 'internalFollow') return sendStream(response, (await handlers[operation](args, context)) as Stream, edn, {}, gone);
-    const gate = this.gates[operation === 'internalTransact' ? 'write' : need === 'write' || need === 'admin' ? need : 'read'];
+    // A novelty stream lasts while its node follows the transactor: it holds no place of a gate,
+    // and their number is bounded on its own (a node follows each database once).
+    if (operation === 'internalFollow') {
+      if (this.follows >= FOLLOWS_MAX) throw new FactumError('server/busy', `This node already serves ${FOLLOWS_MAX} novelty streams; retry later.`, { follows: this.follows });
+      this.follows++;
+      try {
+        return await sendStream(response, (await handlers[operation](args, context)) as Stream, edn, {}, gone);
+      } finally {
+        this.follows--;
+      }
+    }
+    const gate = this.gates[internal ? 'node' : need === 'write' || need === 'admin' ? need : 'read'];
     return gate.run(async () => {
       // Once admitted (a request refused as busy may be sent again as it was). Between nodes,
       // what is sent is applied once anyway: transactions by their idempotency key.

@@ -77,7 +77,9 @@ export async function openDatabase(storage: Storage, log: string, options: Trans
   const indexing = options.indexing ?? {};
   const leads = (options.role ?? 'leader') === 'leader';
   // A follower reads the trees but never indexes: no background indexer, no index worker thread.
-  const indexer = indexing === false ? null : await Indexer.open(storage, log, leads ? indexing : { ...indexing, worker: false });
+  // A leader's index runs and gc ask its write guard (the lease) too, before the root moves.
+  const guard = options.writeGuard === undefined ? {} : { writeGuard: options.writeGuard };
+  const indexer = indexing === false ? null : await Indexer.open(storage, log, leads ? { ...indexing, ...guard } : { ...indexing, worker: false });
   const background = indexer === null || indexing === false || !leads ? null : new BackgroundIndexer(indexer, indexing);
   const root = indexer?.root ?? null;
   let db = emptyDb();
