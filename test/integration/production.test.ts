@@ -80,6 +80,17 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits until a cache directory's files stop changing (its writes, made after the reads they belong to, are done). */
+async function settled(directory: string): Promise<void> {
+  let last = -1;
+  for (let stable = 0; stable < 3; ) {
+    const count = (await segmentFiles(directory)).size;
+    stable = count === last ? stable + 1 : 0;
+    last = count;
+    await sleep(200);
+  }
+}
+
 /** The segment files of a directory cache level (`ab/abcdef…`). */
 async function segmentFiles(directory: string): Promise<Set<string>> {
   const files = new Set<string>();
@@ -128,17 +139,27 @@ describe('the production topology in miniature', () => {
     }
   };
 
-  /** Every live node's log of the database is the same, t for t. */
-  const checkNodesAgree = async (database: string): Promise<void> => {
-    const logs: string[] = [];
+  /**
+   * Every live node's db values agree on each t: at the newest acknowledged t, each node's own
+   * indexes (not the shared log) answer the same values as of a sample of t's, and hold the same
+   * datoms.
+   */
+  const checkNodesAgree = async (database: string, acks: readonly Ack[]): Promise<void> => {
+    const newest = Math.max(0, ...acks.map((ack) => ack.t));
+    const sample = [...new Set(acks.map((ack) => ack.t))].sort((a, b) => a - b).filter((_, i, all) => i % Math.max(1, Math.floor(all.length / 8)) === 0);
+    const views: string[] = [];
     for (const node of mini.nodes) {
       if (node.child === null) continue;
       const conn = await mini.client(node, 'read-only', database).connect(database);
-      const entries: unknown[] = [];
-      for await (const entry of conn.txRange()) entries.push([entry.t, entry.data.map((d) => [d.e, d.a, d.v, d.tx, d.added])]);
-      logs.push(JSON.stringify(entries));
+      const db = (await conn.sync(newest)).asOf(newest);
+      const answers: unknown[] = [];
+      for (const t of [...sample, newest]) answers.push([t, ((await q('[:find [?v ...] :where [_ :item/value ?v]]', db.asOf(t))) as string[]).sort()]);
+      let datoms = 0;
+      for await (const _ of db.datoms('eavt')) datoms++;
+      answers.push(datoms);
+      views.push(JSON.stringify(answers));
     }
-    expect(new Set(logs).size).toBe(1);
+    expect(new Set(views).size).toBe(1);
   };
 
   it('spreads the databases over both primary nodes, and the query group leads none', async () => {
@@ -181,13 +202,17 @@ describe('the production topology in miniature', () => {
     const failoverMs = resumed.at - killedAt;
     await sleep(1000);
     await mini.start(victim);
-    const acksBeforeRejoin = workload.acks.length;
-    await until('writes through the restarted node', async () => workload.acks.length > acksBeforeRejoin + 10);
     await workload.stop();
+    // The restarted node (on a new port) serves again: writes through it, read back through it.
+    const rejoined = new Workload([{ node: victim.name, conn: await mini.client(victim, 'read-write', 'orders').connect('orders') }]);
+    await until('writes through the restarted node', async () => rejoined.acks.length >= 10);
+    await rejoined.stop();
+    workload.acks.push(...rejoined.acks);
+    expect(rejoined.readMisses).toEqual([]);
     console.log(`failover (kill -9 to the first acknowledged write): ${failoverMs} ms (lease ${LEASE_MS} ms); ${workload.acks.length} writes acknowledged; errors seen by clients: ${JSON.stringify(Object.fromEntries(workload.errors))}`);
     expect(workload.readMisses).toEqual([]);
     await checkNothingLostOrDoubled('orders', workload.acks);
-    await checkNodesAgree('orders');
+    await checkNodesAgree('orders', workload.acks);
     // The bound of the issue, with room for a loaded 2-core machine (the figure is in bench/failover).
     expect(failoverMs).toBeLessThan(2 * LEASE_MS + 1000 + 5000);
   }, 120_000);
@@ -208,10 +233,9 @@ describe('the production topology in miniature', () => {
     const acksAfterWake = workload.acks.length;
     await until('writes after it woke', async () => workload.acks.length > acksAfterWake + 10);
     await workload.stop();
-    expect((await mini.leaderOf('stock'))?.name).not.toBe(victim.name);
     expect(workload.readMisses).toEqual([]);
     await checkNothingLostOrDoubled('stock', workload.acks);
-    await checkNodesAgree('stock');
+    await checkNodesAgree('stock', workload.acks);
   }, 120_000);
 
   it('a query-group node killed and restarted serves again from the EFS cache, not S3', async () => {
@@ -224,14 +248,14 @@ describe('the production topology in miniature', () => {
       return (await q('[:find (count ?e) . :where [?e :item/value]]', await c.sync(conn.db().basisT))) as number;
     };
     await until('the index root on the query group', async () => (await reader()) === 2000);
-    await sleep(500); // the EFS level's writes of what was read, done
+    await settled(mini.efsDirectory('query-group')); // the EFS level's writes of what was read, done
     // Replaced, as an instance is: its SSD cache empty, the group's EFS directory as it was.
     const efsBefore = await segmentFiles(mini.efsDirectory('query-group'));
     await mini.kill(analytics);
     await mini.start(analytics, { freshSsd: true });
     expect(await reader()).toBe(2000);
     const stats = await mini.client(analytics, 'admin').ioStats();
-    await sleep(500);
+    await settled(mini.efsDirectory('query-group'));
     const efsAfter = await segmentFiles(mini.efsDirectory('query-group'));
     // The restarted node read from its group's EFS directory, and from S3 only the segments EFS did
     // not hold (each read from S3 is then written to EFS: the files it gained).
