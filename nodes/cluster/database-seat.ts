@@ -167,9 +167,11 @@ export class DatabaseSeat implements DatabaseHandle {
   /** The lease keeper's events. */
   acquired(): void {
     this.changeRole(async () => {
-      if (this.current.role === 'leader' || !this.context.keeper.isLeader(this.logName)) return;
+      // A leader already here is one of an earlier lease (`lost` comes between two leases) whose
+      // step-down failed: its write guard may have fenced it for good, so a new one is opened.
+      if (!this.context.keeper.isLeader(this.logName)) return;
       this.feed.follow(null);
-      const leader = await this.context.open(this.logName, 'leader');
+      const leader = await this.openLeader();
       await this.swap(leader);
       this.context.onLeading?.(this.name, leader);
       this.context.log.info({ event: 'transactor/leading', database: this.name, basisT: leader.db().basisT });
@@ -178,9 +180,19 @@ export class DatabaseSeat implements DatabaseHandle {
 
   lost(reason: FactumError): void {
     this.changeRole(async () => {
-      if (this.current.role === 'follower') return;
+      // Leading again (the lease came back before this ran): `acquired` replaces the leader.
+      if (this.current.role === 'follower' || this.context.keeper.isLeader(this.logName)) return;
       this.context.log.warn({ event: 'transactor/stepped-down', database: this.name, reason: reason.message }, 'this node stopped being the transactor of the database; it follows the new one');
-      await this.swap(await this.context.open(this.logName, 'follower'));
+      let follower: Transactor;
+      try {
+        follower = await this.context.open(this.logName, 'follower');
+      } catch (error) {
+        // Kept, the old leader writes nothing (its guard) and is fed nothing: reads here would stay
+        // at its basis, and a forwarded transaction would wait for its t in vain. Try again.
+        void this.clock.sleep(this.context.leasePeriodMs / 4).then(() => this.lost(reason));
+        throw error;
+      }
+      await this.swap(follower);
       this.feed.follow(this.holderAddress(this.context.keeper.holder(this.logName)));
     });
   }
@@ -248,13 +260,26 @@ export class DatabaseSeat implements DatabaseHandle {
       this.forwarding.delete(watcher);
     }
     const t = answer.t;
-    const db = await this.sync(t, { signal: this.clock.timeout(this.context.leaderWaitMs) });
+    const db = await this.reached(t);
     const tx = txOfT(t);
     const flat = answer.txData;
     const datoms: RowDatom[] = [];
     for (let i = 0; i < flat.length; i += 5) datoms.push(new RowDatom(flat[i] as number, flat[i + 1] as number, flat[i + 2], (flat[i + 3] as number | undefined) ?? tx, flat[i + 4] as boolean));
     const exact = async (basisT: number): Promise<Db> => (await this.dbAt(basisT)) ?? db.asOf(basisT);
     return { t, duplicate: answer.duplicate, tempids: answer.tempids, txData: datoms, dbBefore: await exact(t - 1), dbAfter: await exact(t) };
+  }
+
+  /** This node's db value at basis `t` or later, once it has it: a forwarded transaction was committed at t. */
+  private async reached(t: number): Promise<Db> {
+    try {
+      return await this.sync(t, { signal: this.clock.timeout(this.context.leaderWaitMs) });
+    } catch (error) {
+      if ((error as Error).name !== 'TimeoutError') throw error;
+      // Retryable (a TimeoutError would reach the client as a bug): its retry, with the same
+      // idempotency key, is answered with the committed transaction.
+      const basisT = this.current.db().basisT;
+      return fail('db/basis-not-reached', `Database ${this.name}'s transaction was committed at t ${t}, but this node did not reach t ${t} within ${this.context.leaderWaitMs} ms (it is at t ${basisT}). Retry it with the same idempotency key: it is answered with the committed transaction, not applied again.`, { database: this.name, t, basisT });
+    }
   }
 
   /** This node's transactor, if it leads the database now; else `cluster/not-leader`. */
@@ -274,7 +299,7 @@ export class DatabaseSeat implements DatabaseHandle {
   private reopen(): void {
     this.changeRole(async () => {
       const role = this.context.keeper.isLeader(this.logName) ? 'leader' : 'follower';
-      await this.swap(await this.context.open(this.logName, role));
+      await this.swap(role === 'leader' ? await this.openLeader() : await this.context.open(this.logName, role));
       if (role === 'leader') this.context.onLeading?.(this.name, this.current);
       else this.feed.follow(this.holderAddress(this.context.keeper.holder(this.logName)));
     });
@@ -286,13 +311,24 @@ export class DatabaseSeat implements DatabaseHandle {
       try {
         await change();
       } catch (error) {
-        this.context.log.error({ event: 'transactor/role-change-failed', database: this.name, error: String(error) }, 'could not open the database in its new role; the lease keeper retries (check that storage can be read)');
-        if (this.context.keeper.isLeader(this.logName) && this.current.role === 'follower') {
-          // Holding the lease without a transactor stalls every write: let another node take it.
-          await this.context.keeper.stepAside(this.logName, 2 * this.context.leasePeriodMs);
-        }
+        this.context.log.error({ event: 'transactor/role-change-failed', database: this.name, error: String(error) }, 'could not open the database in its new role; retrying (check that storage can be read)');
       }
     });
+  }
+
+  /**
+   * A leader for the lease this node holds now. When it cannot be opened, the lease is given up:
+   * holding it without a transactor (a follower here, or a leader of an earlier lease, which its
+   * write guard may have fenced) would stall every write. The keeper takes it back later if no
+   * other node did, and `acquired` tries again.
+   */
+  private async openLeader(): Promise<Transactor> {
+    try {
+      return await this.context.open(this.logName, 'leader');
+    } catch (error) {
+      await this.context.keeper.stepAside(this.logName, 2 * this.context.leasePeriodMs);
+      throw error;
+    }
   }
 
   private async swap(next: Transactor): Promise<void> {

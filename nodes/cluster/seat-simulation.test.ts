@@ -76,6 +76,7 @@ interface Figures {
   crashes: number;
   longPauses: number;
   spikes: number;
+  storageFailing: number;
   acquisitions: number;
   fenced: number;
   lateLandings: number;
@@ -105,6 +106,7 @@ class Simulation {
   readonly indexing: TransactorOptions['indexing'];
   lastFaultMs = 0;
   spikeUntilMs = -1;
+  failingUntilMs = -1;
   clientsDone = 0;
   private nextNode = 0;
 
@@ -127,6 +129,13 @@ class Simulation {
     this.lastFaultMs = this.time.nowMs;
   }
 
+  /** While storage fails (a fault): 1 call in 10 fails before it lands, 1 write in 10 after. */
+  storageFailure(write: boolean): 'before' | 'after' | null {
+    if (this.time.nowMs >= this.failingUntilMs) return null;
+    const roll = this.random();
+    return roll < 0.1 ? 'before' : write && roll < 0.2 ? 'after' : null;
+  }
+
   storageLatencyMs(): number {
     if (this.time.nowMs < this.spikeUntilMs) return 100 + this.random() * 300;
     return 1 + this.random() * 10;
@@ -142,6 +151,7 @@ class Simulation {
     // Each append is sent right after the transactor's write guard passed: was its node the leader then?
     const sentAsLeader = new Map<number, boolean>();
     const storage = latentStorage(this.shared, this.time, process, () => this.storageLatencyMs(), {
+      failure: (write) => this.storageFailure(write),
       appending: (position) => sentAsLeader.set(position, node.keeper?.isLeader(log) === true),
       landed: (position, _bytes, appended) => {
         this.trace(nodeId, appended ? `appended at position ${position}` : `append at position ${position} refused (taken)`);
@@ -155,14 +165,23 @@ class Simulation {
 
   private async open(node: SimNode, storage: Storage): Promise<void> {
     const { nodeId, process } = node;
-    const follower = await Transactor.open(storage, log, { role: 'follower', indexing: this.indexing });
+    let follower: Transactor;
+    try {
+      follower = await Transactor.open(storage, log, { role: 'follower', indexing: this.indexing });
+    } catch (error) {
+      if (!isFactumError(error)) throw error;
+      // Storage failed: the node starts again a little later (a node's start is retried by its supervisor).
+      this.trace(nodeId, `could not open the database: ${error.message}`);
+      process.timers.setTimeout(() => void this.open(node, storage), periodMs / 4);
+      return;
+    }
     if (process.killed) return;
     // The seat's log lines (warnings and errors; everything when tracing) go to the trace.
     const written = (line: string) => {
       if (line.includes('transactor/role-change-failed')) this.figures.roleChangeFailures++;
       this.trace(nodeId, line.trim());
     };
-    const logger = pino({ level: tracing ? 'debug' : 'warn' }, { write: written });
+    const logger = pino({ level: tracing ? 'debug' : 'warn', base: undefined, timestamp: false }, { write: written });
     const keeper = new LeaseKeeper(
       storage,
       { nodeId, address: node.address, periodMs, contend: node.primary, clock: process.clock, timers: process.timers, random: seededRandom(this.seed * 31 + this.nextNode) },
@@ -236,7 +255,8 @@ class Simulation {
       this.time.schedule(atMs - this.time.nowMs, () => {
         const candidates = this.running().filter((node) => !node.process.paused && node.seat !== null);
         const target = candidates[Math.floor(pick * candidates.length)];
-        if (kind < 0.25) return this.spike(durationMs);
+        if (kind < 0.15) return this.spike(durationMs);
+        if (kind < 0.25) return this.storageFailing(durationMs);
         if (target === undefined) return;
         this.fault();
         if (kind < 0.55) {
@@ -253,6 +273,14 @@ class Simulation {
         }
       });
     }
+  }
+
+  private storageFailing(durationMs: number): void {
+    this.figures.storageFailing++;
+    this.fault();
+    this.trace('-', `storage calls fail for ${durationMs.toFixed(0)} ms`);
+    this.failingUntilMs = Math.max(this.failingUntilMs, this.time.nowMs + durationMs);
+    this.time.schedule(durationMs, () => this.fault());
   }
 
   private spike(durationMs: number): void {
@@ -395,7 +423,7 @@ async function run(sim: Simulation): Promise<void> {
 
 describe('seat simulation', () => {
   it(`commits each acknowledged transaction once, at its t, with one leader at a time, and answers every client once faults stop (${onlySeed === null ? `${seedCount} seeds` : `seed ${onlySeed}`})`, async () => {
-    const figures: Figures = { transactions: 0, forwarded: 0, duplicates: 0, clientRetries: 0, crashes: 0, longPauses: 0, spikes: 0, acquisitions: 0, fenced: 0, lateLandings: 0, roleChangeFailures: 0, rootMoves: 0, settleMs: [], virtualMs: 0 };
+    const figures: Figures = { transactions: 0, forwarded: 0, duplicates: 0, clientRetries: 0, crashes: 0, longPauses: 0, spikes: 0, storageFailing: 0, acquisitions: 0, fenced: 0, lateLandings: 0, roleChangeFailures: 0, rootMoves: 0, settleMs: [], virtualMs: 0 };
     const startedMs = performance.now();
     for (const seed of seeds) {
       try {

@@ -4,6 +4,7 @@
 //! that take a latency each way and fail as a dead node's connections do).
 //!
 //! Invariants (on lease-test-support.ts's VirtualTime and VirtualProcess):
+//! - A storage call may fail before it lands or, a write, after (its answer lost), as a hook says.
 //! - A request is on the wire once sent: it arrives after its latency whatever its sender does
 //!   meanwhile, and its answer is handled by the sender only while it runs (held while it is
 //!   paused, dropped once it is killed). A storage request lands even if its sender died.
@@ -42,6 +43,11 @@ export function virtualSeatClock(process: VirtualProcess): SeatClock {
 }
 
 export interface StorageHooks {
+  /**
+   * Whether a call fails: 'before' it lands (nothing done), or 'after' (a write landed and its
+   * answer was lost: an ambiguous failure). Either way the node gets `storage/unavailable`.
+   */
+  failure?(write: boolean): 'before' | 'after' | null;
   /** An append is sent (right after the transactor's write guard passed). */
   appending?(position: number, bytes: Uint8Array): void;
   /** An append landed (`appended`: the position was free) or was refused. */
@@ -54,12 +60,15 @@ export interface StorageHooks {
  * listSegments) are read whole when the call lands.
  */
 export function latentStorage(shared: Storage, time: VirtualTime, process: VirtualProcess, latencyMs: () => number, hooks: StorageHooks = {}): Storage {
-  const call = <T>(operation: () => Promise<T>): Promise<T> =>
+  const call = <T>(operation: () => Promise<T>, write = false): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      const failure = hooks.failure?.(write) ?? null;
+      const failed = () => new FactumError('storage/unavailable', `injected: the storage call failed ${failure === 'after' ? 'after it landed' : 'before it landed'}`);
       const answer = (settle: () => void) => time.schedule(latencyMs(), () => process.run(settle));
       time.schedule(latencyMs(), () => {
+        if (failure === 'before') return answer(() => reject(failed()));
         operation().then(
-          (value) => answer(() => resolve(value)),
+          (value) => answer(() => (failure === 'after' ? reject(failed()) : resolve(value))),
           (error: unknown) => answer(() => reject(error)),
         );
       });
@@ -79,17 +88,17 @@ export function latentStorage(shared: Storage, time: VirtualTime, process: Virtu
         const appended = await shared.appendLog(log, position, bytes);
         hooks.landed?.(position, bytes, appended);
         return appended;
-      });
+      }, true);
     },
     readLog: (log, start, end) => whole<LogEntry>(() => shared.readLog(log, start, end)),
     logLength: (log) => call(() => shared.logLength(log)),
-    putSegment: (key, bytes) => call(() => shared.putSegment(key, bytes)),
+    putSegment: (key, bytes) => call(() => shared.putSegment(key, bytes), true),
     getSegment: (key) => call(() => shared.getSegment(key)),
     listSegments: (prefix) => whole<string>(() => shared.listSegments(prefix)),
-    deleteSegments: (keys) => call(() => shared.deleteSegments(keys)),
+    deleteSegments: (keys) => call(() => shared.deleteSegments(keys), true),
     getRecord: (key): Promise<VersionedRecord | null> => call(() => shared.getRecord(key)),
-    casRecord: (key, version, bytes) => call(() => shared.casRecord(key, version, bytes)),
-    deleteRecord: (key, version) => call(() => shared.deleteRecord(key, version)),
+    casRecord: (key, version, bytes) => call(() => shared.casRecord(key, version, bytes), true),
+    deleteRecord: (key, version) => call(() => shared.deleteRecord(key, version), true),
   });
 }
 
