@@ -11,15 +11,18 @@ import { readDb } from '../db/durable-base.ts';
 import type { EntityRef } from '../db/database.ts';
 import { processIoStats } from '../cache/io-stats.ts';
 import { indexPull, pull, pullMany } from '../pull/index.ts';
-import { query } from '../query/index.ts';
 import type { DatabaseHandle, Databases } from '../cluster/database-handle.ts';
 import type { Cluster } from '../cluster/cluster.ts';
-import { fail } from '../util/errors.ts';
+import { fail, isFactumError } from '../util/errors.ts';
 import type { DbRefs } from './db-refs.ts';
+import type { QueryPool } from './query-pool.ts';
+import type { QueryAnswer, QueryRequest } from './query-protocol.ts';
+import { EncodedMessage } from './responses.ts';
+import { runQuery } from './run-query.ts';
 
-/** A lazy answer: items in order, in chunks. */
+/** A lazy answer: items in order, in chunks (a chunk a query thread encoded is an EncodedMessage). */
 export class Stream {
-  constructor(readonly chunks: AsyncIterable<readonly unknown[]>) {}
+  constructor(readonly chunks: AsyncIterable<readonly unknown[] | EncodedMessage>) {}
 }
 
 export interface OperationContext {
@@ -39,6 +42,8 @@ export interface OperationContext {
   readonly signature: string;
   /** This node's part in a group of nodes (the production topology); null for a solo node on local storage. */
   readonly cluster: Cluster | null;
+  /** The threads queries run on (q, qseq); null or absent: they run on the main thread. */
+  readonly queries?: QueryPool | null;
 }
 
 export type Args = Readonly<Record<string, unknown>>;
@@ -187,26 +192,87 @@ function keepAndRef(context: OperationContext, database: string, transactor: Dat
   return context.refs.refOf(database, db);
 }
 
-async function runQuery(args: Args, context: OperationContext): Promise<unknown> {
+/**
+ * q and qseq: the arguments checked here, in order; then the query runs on a query thread when
+ * the node has them (query-pool.ts), else here. Either way the answer is the same value, sent the
+ * same way (a query thread's is already encoded).
+ */
+async function answerQuery(args: Args, context: OperationContext, stream: boolean): Promise<unknown> {
   const form = args.query;
   if (typeof form !== 'string' && (typeof form !== 'object' || form === null)) wrongType('query', form, 'EDN text ([:find ...]) or the query as data');
   const values = [...(args.args === undefined ? [] : check.array(args, 'args'))];
+  const dbs: Array<{ readonly position: number; readonly ref: DbRef; readonly transactor: DatabaseHandle }> = [];
+  for (const [position, ref] of queryRefs(args)) dbs.push({ position, ref, transactor: await transactorOf(context, ref.database) });
+  const timeout = check.optionalCount(args, 'timeout');
+  const checked = {
+    query: form,
+    timeoutMs: Math.min(timeout ?? context.queryTimeoutMs, context.queryTimeoutMs),
+    offset: check.optionalCount(args, 'offset') ?? null,
+    limit: args.limit === -1 ? null : (check.optionalCount(args, 'limit') ?? null),
+  };
+  const pool = context.queries;
+  if (pool !== undefined && pool !== null && pool.available) {
+    const answer = await answerOnPool(pool, { ...checked, args: values, dbs: dbs.map(({ position, ref, transactor }) => ({ position, ref, log: transactor.logName })), stream }, dbs);
+    if (answer !== onMainThread) return answer;
+  }
   let base = null;
-  for (const [position, ref] of queryRefs(args)) {
-    const db = await context.refs.resolve(ref, await transactorOf(context, ref.database));
+  for (const { position, ref, transactor } of dbs) {
+    const db = await context.refs.resolve(ref, transactor);
     values[position] = db;
     base ??= db.state.base;
   }
-  const timeout = check.optionalCount(args, 'timeout');
-  return readDb(base, () =>
-    query({
-      query: args.query,
-      args: values,
-      timeout: Math.min(timeout ?? context.queryTimeoutMs, context.queryTimeoutMs),
-      offset: check.optionalCount(args, 'offset') ?? null,
-      limit: args.limit === -1 ? null : (check.optionalCount(args, 'limit') ?? null),
-    }),
-  );
+  const result = await runQuery(base, { ...checked, args: values });
+  if (!stream) return result;
+  if (!Array.isArray(result)) fail('query/invalid-input', 'qseq needs a relation or collection find spec.', {});
+  return new Stream(arrayChunks(result as unknown[]));
+}
+
+/** What answerOnPool answers when the query is the main thread's to run after all. */
+const onMainThread = Symbol('on the main thread');
+
+/**
+ * A query run on a query thread, once this node has the bases it names (a query thread reads the
+ * log up to them). A basis the thread could not rebuild, which the main thread may still keep
+ * (db/basis-not-kept, or a `with` token's base), runs here instead, as do args the wire cannot
+ * carry to the thread: the answer is then the main thread's, as it was before there were threads.
+ */
+async function answerOnPool(pool: QueryPool, request: QueryRequest, dbs: ReadonlyArray<{ readonly ref: DbRef; readonly transactor: DatabaseHandle }>): Promise<unknown> {
+  for (const { ref, transactor } of dbs) await basisReached(ref, transactor);
+  let running: Promise<QueryAnswer>;
+  try {
+    running = pool.run(request);
+  } catch (error) {
+    if (isFactumError(error, 'wire/unsupported-value')) return onMainThread;
+    throw error;
+  }
+  let answer: QueryAnswer;
+  try {
+    answer = await running;
+  } catch (error) {
+    if (isFactumError(error, 'db/basis-not-kept') || isFactumError(error, 'db/invalid-reference')) return onMainThread;
+    throw error;
+  }
+  if (answer.kind === 'value') return new EncodedMessage(answer.message);
+  return new Stream(encodedChunks(answer.chunks));
+}
+
+async function* encodedChunks(chunks: Extract<QueryAnswer, { kind: 'items' }>['chunks']): AsyncGenerator<EncodedMessage> {
+  for (const chunk of chunks) yield new EncodedMessage(chunk.message, chunk.items);
+}
+
+/** How long a query naming a basis this node has not reached yet waits for it (as DbRefs does). */
+const BASIS_WAIT_MS = 5000;
+
+/** Waits until this node has the basis `ref` names (a speculative one's base is its own token's: not waited for). */
+async function basisReached(ref: DbRef, transactor: DatabaseHandle): Promise<void> {
+  const current = transactor.db();
+  if (ref.with !== undefined || ref.basisT <= current.basisT) return;
+  try {
+    await transactor.sync(ref.basisT, { signal: AbortSignal.timeout(BASIS_WAIT_MS) });
+  } catch (error) {
+    if ((error as Error).name !== 'TimeoutError') throw error;
+    fail('db/basis-not-reached', `This node has database ${JSON.stringify(ref.database)} up to t ${current.basisT}, not yet t ${ref.basisT}. Retry shortly (the client does), or sync first.`, { database: ref.database, basisT: ref.basisT, nodeBasisT: current.basisT });
+  }
 }
 
 export const handlers: Readonly<Record<Operation, Handler>> = {
@@ -295,12 +361,8 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     if (!(olderThan instanceof Date)) wrongType('olderThan', olderThan, 'an instant');
     return clusterOf(context).gcAsLeader(check.string(args, 'database'), olderThan as Date);
   },
-  q: runQuery,
-  async qseq(args, context) {
-    const result = await runQuery(args, context);
-    if (!Array.isArray(result)) fail('query/invalid-input', 'qseq needs a relation or collection find spec.', {});
-    return new Stream(arrayChunks(result as unknown[]));
-  },
+  q: (args, context) => answerQuery(args, context, false),
+  qseq: (args, context) => answerQuery(args, context, true),
   async pull(args, context) {
     const db = await dbArg(args, context);
     return readDb(db.state.base, () => pull(db, args.pattern as never, args.eid as EntityRef));

@@ -5,7 +5,7 @@
 //! slow reader slows the producer; a reader that goes away, or that takes nothing for
 //! `STALL_MS`, ends the producer's work (`iterator.return()`), which frees the request's place.
 import type { ServerResponse } from 'node:http';
-import { encode } from '../../client/wire/codec.ts';
+import { decode, encode } from '../../client/wire/codec.ts';
 import { encodeFrame } from '../../client/wire/frames.ts';
 import { contentTypes, type WireError } from '../../client/wire/protocol.ts';
 import { printEdn } from '../edn/printer.ts';
@@ -38,8 +38,21 @@ function safeData(data: Readonly<Record<string, unknown>>): Record<string, unkno
   return out;
 }
 
+/**
+ * A wire message already encoded (a query thread encodes its answer: the main thread sends the
+ * bytes as they are, and decodes them only for an EDN answer). As a chunk of a stream, the message
+ * is `{ items }` and `items` counts them.
+ */
+export class EncodedMessage {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly items = 0,
+  ) {}
+}
+
 export function sendValue(response: ServerResponse, status: number, value: unknown, edn: boolean, headers: Record<string, string>): void {
-  const body = edn ? Buffer.from(printEdn(toEdn(value)) + '\n') : encode(value);
+  const encoded = value instanceof EncodedMessage;
+  const body = edn ? Buffer.from(printEdn(toEdn(encoded ? decode(value.bytes) : value)) + '\n') : encoded ? value.bytes : encode(value);
   response.writeHead(status, { 'content-type': edn ? contentTypes.edn : contentTypes.message, 'content-length': String(body.length), ...headers });
   response.end(body);
 }
@@ -58,6 +71,12 @@ function toEdn(value: unknown): unknown {
     return new Map(Object.entries(value).map(([k, v]) => [Keyword.of(k), toEdn(v)]));
   }
   return value;
+}
+
+/** A chunk of a stream as EDN text: its items, space-separated. */
+function ednItems(chunk: readonly unknown[] | EncodedMessage): string {
+  const items = chunk instanceof EncodedMessage ? (decode(chunk.bytes) as { items: readonly unknown[] }).items : chunk;
+  return items.map((item) => printEdn(toEdn(item))).join(' ') + '\n';
 }
 
 /** Resolves once the socket has taken what was written (true), or the reader went away or stalled (false). */
@@ -96,8 +115,8 @@ export async function sendStream(response: ServerResponse, stream: Stream, edn: 
     if (edn) response.write('[');
     while (!next.done) {
       const chunk = next.value;
-      items += chunk.length;
-      const ok = response.write(edn ? chunk.map((item) => printEdn(toEdn(item))).join(' ') + '\n' : encodeFrame(encode({ items: chunk })));
+      items += chunk instanceof EncodedMessage ? chunk.items : chunk.length;
+      const ok = response.write(edn ? ednItems(chunk) : encodeFrame(chunk instanceof EncodedMessage ? chunk.bytes : encode({ items: chunk })));
       if (gone() || response.destroyed) return { items, complete };
       if (!ok && !(await drained(response))) return { items, complete };
       next = await iterator.next();

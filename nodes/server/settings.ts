@@ -20,6 +20,9 @@
 //!   FACTUM_REQUEST_BYTES_MAX   largest request body                               16 MiB
 //!   FACTUM_QUERY_TIMEOUT_MS    the longest a query may run (its own timeout is    60000
 //!                              capped by it)
+//!   FACTUM_QUERY_THREADS       worker threads queries run on, off the main        cores - 1 (at least 1)
+//!                              thread (0: on the main thread); they and the main
+//!                              thread share FACTUM_CACHE_BYTES_MAX equally
 //!   FACTUM_DRAIN_MS            on SIGTERM, how long in-flight requests may finish 25000
 //!   FACTUM_LOG_LEVEL           pino level                                         info
 //!   FACTUM_NODE_ID             this node's name among its system's nodes          host name, pid and a
@@ -35,7 +38,7 @@
 //! Every problem is reported, one line each (the variable, its value, what is expected), before
 //! the node listens.
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { awsStorageConfigFromEnvironment, type AwsStorageConfig } from '../storage/aws/index.ts';
 import { FactumError } from '../util/errors.ts';
 
@@ -55,6 +58,8 @@ export interface NodeSettings {
   readonly queueMax: number;
   readonly requestBytesMax: number;
   readonly queryTimeoutMs: number;
+  /** Worker threads queries (q, qseq) run on; 0: they run on the main thread. */
+  readonly queryThreads: number;
   readonly drainMs: number;
   readonly logLevel: string;
   /** Unique among the system's nodes (lease records name their holder by it). */
@@ -141,6 +146,7 @@ export function readNodeSettings(environment: Environment): NodeSettings {
     queueMax: integer('FACTUM_QUEUE_MAX', 1024, 0, 1_000_000, 'the number of requests that may wait per kind of work'),
     requestBytesMax: integer('FACTUM_REQUEST_BYTES_MAX', 16 << 20, 1024, 1 << 30, 'the largest request body in bytes'),
     queryTimeoutMs: integer('FACTUM_QUERY_TIMEOUT_MS', 60_000, 1, 3_600_000, 'milliseconds'),
+    queryThreads: integer('FACTUM_QUERY_THREADS', Math.max(1, availableParallelism() - 1), 0, 1024, 'the number of threads queries run on (0: the main thread)'),
     drainMs: integer('FACTUM_DRAIN_MS', 25_000, 0, 600_000, 'milliseconds'),
     logLevel,
     nodeId,

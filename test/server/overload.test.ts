@@ -1,7 +1,8 @@
 // Overload: a node admits at most FACTUM_READS_MAX reads at once and FACTUM_QUEUE_MAX waiting;
 // past that it refuses at once with 429 server/busy (category busy), which the remote client
 // retries with backoff. Queries are interrupted past their timeout, which FACTUM_QUERY_TIMEOUT_MS
-// caps.
+// caps; they compute on query threads, so the node answers /health and other requests meanwhile,
+// and a thread stuck past a query's timeout is replaced.
 //
 // In-process nodes (startNode): admission and timeouts are the same whether the node is this
 // process or another. The slow reads that hold the read places are syncs to a basis t the
@@ -11,6 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { get } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client, type Connection } from '../../client/index.ts';
@@ -127,20 +129,49 @@ describe('overload: reads past READS_MAX + QUEUE_MAX', () => {
     expect(dbs.map((db) => db.basisT >= t)).toEqual(Array.from({ length: burst }, () => true));
   });
 
-  // Bug: queries run on the node's event loop, synchronously from start to end: while one runs,
-  // the node reads no other request (not /health either, nor SIGTERM), so READS_MAX never bounds
-  // queries: a burst of slow queries is served one after the other, none refused, each waiting
-  // for all before it, up to FACTUM_QUERY_TIMEOUT_MS (60 s) each. Fix: run queries off the event
-  // loop (a pool of READS_MAX worker threads over the segment cache, as the index worker is), or
-  // make the engine yield to the event loop between chunks of work, so the gate admits and
-  // refuses queries as it does the syncs above.
-  it.fails('refuses a burst of slow queries past READS_MAX + QUEUE_MAX with server/busy (bug: queries-block-the-event-loop)', async () => {
+  // Bug: queries ran on the node's event loop, synchronously from start to end: while one ran, the
+  // node read no other request (not /health either, nor SIGTERM), so READS_MAX never bounded
+  // queries: a burst of slow queries was served one after the other, none refused. Fixed: queries
+  // run on worker threads (nodes/server/query-pool.ts); the gate admits and refuses them as it
+  // does the syncs above.
+  it('refuses a burst of slow queries past READS_MAX + QUEUE_MAX with server/busy (bug: queries-block-the-event-loop)', async () => {
     const db = dbAt(await basisTOf(busy.target, busy.admin, 'a'));
     const query = '[:find (count ?a) :where [?a :n ?x] [?b :n ?y] [(< ?x ?y)] [(< ?x 300)] [(< ?y 300)]]';
     const responses = await Promise.all(Array.from({ length: 8 }, () => call(busy.target, busy.admin, 'q', { query, args: [db], dbArgs: [0] })));
     expect(responses.filter((response) => response.status === 429).length).toBeGreaterThan(0);
+    const answered = responses.filter((response) => response.status !== 429);
+    expect(answered.map((response) => response.status)).toEqual(answered.map(() => 200));
+    expect(new Set(answered.map((response) => JSON.stringify(valueOf(response)))).size).toBe(1);
+  });
+
+  it('answers /health and transactions while slow queries compute', async () => {
+    const db = dbAt(await basisTOf(busy.target, busy.admin, 'a'));
+    // A billion triples: it computes until its timeout.
+    const endless = '[:find (count ?a) :where [?a :n ?x] [?b :n ?y] [?c :n ?z] [(< ?x ?y)] [(< ?y ?z)]]';
+    let settled = false;
+    const running = call(busy.target, busy.admin, 'q', { query: endless, args: [db], dbArgs: [0], timeout: 1500 }).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      expect(await healthStatus(busy.target.endpoint)).toBe(200);
+      expect(performance.now() - started).toBeLessThan(500);
+    }
+    expect((await busy.conn.transact([{ n: -3 }])).dbAfter.basisT).toBeGreaterThan(db.basisT);
+    expect(settled).toBe(false);
+    const response = await running;
+    expect({ status: response.status, code: wireErrorOf(response).code }).toEqual({ status: 408, code: 'query/timeout' });
   });
 });
+
+/** The status of GET /health. */
+function healthStatus(endpoint: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(`${endpoint}/health`, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    }).once('error', reject);
+  });
+}
 
 /** Waits until `done()` or every request has settled (whichever first); no clock involved. */
 async function waitUntil(done: () => boolean, requests: readonly Promise<unknown>[]): Promise<void> {
@@ -172,5 +203,21 @@ describe('overload: query timeouts', () => {
     }
     // A query that fits answers, whatever timeout it asks.
     expect(valueOf(await call(capped.target, capped.admin, 'q', { query: '[:find ?n . :where [?a :n ?n] [(= ?n 7)]]', args: [db], dbArgs: [0], timeout: 600_000 }))).toBe(7);
+  });
+
+  it("terminates a query thread stuck past its query's timeout and a grace, answers 408 query/timeout, and serves on", async () => {
+    const db = dbAt(await basisTOf(capped.target, capped.admin, 'a'));
+    const terminated = capped.logged('query-pool/worker-stuck');
+    const started = performance.now();
+    // A regular expression that backtracks for ages: one call the engine cannot interrupt.
+    const hung = call(capped.target, capped.admin, 'q', { query: '[:find ?m . :in $ ?s :where [(re-find "^(a+)+$" ?s) ?m]]', args: [db, `${'a'.repeat(40)}b`], dbArgs: [0] });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await healthStatus(capped.target.endpoint)).toBe(200);
+    const response = await hung;
+    const error = wireErrorOf(response);
+    expect({ status: response.status, code: error.code, category: error.category, timeoutMs: error.data.timeoutMs }).toEqual({ status: 408, code: 'query/timeout', category: 'interrupted', timeoutMs: 50 });
+    expect(performance.now() - started).toBeLessThan(15_000);
+    await terminated;
+    expect(valueOf(await call(capped.target, capped.admin, 'q', { query: '[:find ?n . :where [?a :n ?n] [(= ?n 7)]]', args: [db], dbArgs: [0] }))).toBe(7);
   });
 });
