@@ -1,12 +1,15 @@
 //! The node bundle: `nodes/main.ts` and everything it imports, bundled by the locally installed
-//! esbuild into one ES module (`main.mjs`) at synth time, beside the index worker
-//! (`nodes/indexer/index-worker.ts` as `index-worker.mjs`: a bundled Indexer starts its worker
-//! thread from the file next to its own, nodes/indexer/worker-builder.ts), and published as a CDK
-//! file asset (a zip in the bootstrap bucket). No Docker: local bundling always succeeds or throws.
+//! esbuild into one ES module (`main.mjs`) at synth time, beside its worker threads' entries
+//! (`nodes/indexer/index-worker.ts` as `index-worker.mjs`, `nodes/server/query-worker.ts` as
+//! `query-worker.mjs`: a bundled Indexer and query pool start their worker threads from the file
+//! next to their own, nodes/indexer/worker-builder.ts and nodes/server/query-pool.ts), and
+//! published as a CDK file asset (a zip in the bootstrap bucket). No Docker: local bundling always
+//! succeeds or throws.
 //!
 //!   release/
 //!     main.mjs            the node (systemd runs `node main.mjs`)
 //!     index-worker.mjs    the index worker thread
+//!     query-worker.mjs    the query threads
 //!
 //! The asset hash is the hash of these files, so it changes exactly when the code does: the build
 //! writes no source map and names no absolute path (esbuild's comments are relative to the
@@ -28,6 +31,9 @@ export const bundleEntryFile = 'main.mjs';
 /** The index worker's file, beside main.mjs, where the bundled Indexer looks for it. */
 export const bundleWorkerFile = 'index-worker.mjs';
 
+/** The query threads' file, beside main.mjs, where the bundled query pool looks for it. */
+export const bundleQueryWorkerFile = 'query-worker.mjs';
+
 /**
  * CommonJS dependencies inside an ES module bundle (msgpackr, pino and the AWS SDK's helpers) still
  * call require() and read __filename and __dirname; the banner gives every file of the bundle all three.
@@ -41,11 +47,12 @@ const commonJsBanner = [
   'const __dirname = factumDirname(__filename);',
 ].join(' ');
 
-/** Bundles the node and its index worker into `outputDirectory` (used by the asset, exported for tests). */
+/** Bundles the node and its workers into `outputDirectory` (used by the asset, exported for tests). */
 export function bundleNode(outputDirectory: string): void {
   const entries = [
     { source: join(nodesDirectory, 'main.ts'), output: bundleEntryFile },
     { source: join(nodesDirectory, 'indexer', 'index-worker.ts'), output: bundleWorkerFile },
+    { source: join(nodesDirectory, 'server', 'query-worker.ts'), output: bundleQueryWorkerFile },
   ];
   for (const entry of entries) {
     buildSync({
