@@ -94,6 +94,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     settings.storage.kind === 'aws'
       ? new Cluster(system, storage, { system: settings.system, nodeId: settings.nodeId, role: settings.role, leasePeriodMs: settings.leasePeriodMs, transactor: transactorOptions }, () => Promise.resolve(admin), log, {
           onLeading: (name, leader) => observer.watch(name, leader),
+          onFollowing: (name) => observer.forget(name),
           onNoveltyLag: (_name, lagMs) => metrics.timing('NoveltyLag', lagMs),
         })
       : null;

@@ -44,6 +44,8 @@ export interface ClusterSettings {
 export interface ClusterObservers {
   /** This node became the transactor of a database (metrics of its index runs). */
   readonly onLeading?: (database: string, leader: Transactor) => void;
+  /** This node stopped leading a database. */
+  readonly onFollowing?: (database: string) => void;
   /** A pushed log entry was applied here, `lagMs` after its commit on the transactor. */
   readonly onNoveltyLag?: (database: string, lagMs: number) => void;
 }
@@ -154,16 +156,16 @@ export class Cluster implements Databases {
   }
 
   /** Forwarded here: process a transaction if this node leads the database (operations.ts). */
-  async transactAsLeader(database: string, txData: unknown, idempotencyKey: string): Promise<TransactResult> {
-    return (await this.connect(database)).transactAsLeader(txData, idempotencyKey);
+  async transactAsLeader(database: string, txData: unknown, idempotencyKey: string, log?: string): Promise<TransactResult> {
+    return (await this.connect(database)).transactAsLeader(txData, idempotencyKey, log);
   }
 
-  async gcAsLeader(database: string, olderThan: Date): Promise<{ readonly deleted: number; readonly kept: number }> {
-    return (await this.connect(database)).gcAsLeader(olderThan);
+  async gcAsLeader(database: string, olderThan: Date, log?: string): Promise<{ readonly deleted: number; readonly kept: number }> {
+    return (await this.connect(database)).gcAsLeader(olderThan, log);
   }
 
-  async followLog(database: string, from: number): Promise<AsyncGenerator<FeedItem[]>> {
-    return (await this.connect(database)).followLog(from);
+  async followLog(database: string, from: number, log?: string): Promise<AsyncGenerator<FeedItem[]>> {
+    return (await this.connect(database)).followLog(from, log);
   }
 
   /** The seats open now, by database (tests, /health). */

@@ -51,6 +51,8 @@ export interface SeatContext {
   readonly leaderWaitMs: number;
   /** Told when this node starts leading a database (metrics of its index runs). */
   readonly onLeading?: (database: string, leader: Transactor) => void;
+  /** Told when this node stops leading a database. */
+  readonly onFollowing?: (database: string) => void;
   /** Told the lag of each pushed log entry (commit on the transactor to applied here). */
   readonly onNoveltyLag?: (database: string, lagMs: number) => void;
   /** Virtual time in the seeded simulation of several nodes (seat-simulation.test.ts). @default - real time */
@@ -73,6 +75,10 @@ export class DatabaseSeat implements DatabaseHandle {
   private switching: Promise<void> = Promise.resolve();
   private readonly feed: NoveltyFeed;
   private closed = false;
+  /** The transactor a reopen was asked for (reopen: once per fenced transactor). */
+  private reopening: Transactor | null = null;
+  /** Replaced transactors still closing (close waits for them). */
+  private readonly closing = new Set<Transactor>();
   private readonly clock: SeatClock;
   /** Transactions forwarded and not yet answered, with the holder they went to. */
   private readonly forwarding = new Set<{ readonly holder: LeaseHolder; readonly moved: (error: FactumError) => void }>();
@@ -128,39 +134,52 @@ export class DatabaseSeat implements DatabaseHandle {
 
   async gcStorage(olderThan: Date): Promise<{ readonly deleted: number; readonly kept: number }> {
     return this.withTransactor(
+      'gcStorage',
       (leader) => leader.gcStorage(olderThan),
-      async (holder) => (await this.context.peers.at(holder.address).call('internalGcStorage', { database: this.name, olderThan }, { idempotent: true })).value as { deleted: number; kept: number },
+      async (holder) => (await this.context.peers.at(holder.address).call('internalGcStorage', { database: this.name, log: this.logName, olderThan }, { idempotent: true })).value as { deleted: number; kept: number },
     );
   }
 
   async transact(txData: unknown, options?: TransactCallOptions): Promise<TransactResult> {
     // Made here when the client gave none: a retry at the next transactor must not apply it twice.
     const idempotencyKey = options?.idempotencyKey ?? `node:${randomUUID()}`;
+    // Once this node has sent it to a transactor without an answer, a later attempt finding the key
+    // committed is this call's own transaction, not a retry of the client's: not a duplicate to it.
+    let sends = 0;
+    const ours = (result: TransactResult, sentBefore: boolean): TransactResult => (sentBefore && result.duplicate ? { ...result, duplicate: false } : result);
     return this.withTransactor(
-      (leader) => leader.transact(txData, { idempotencyKey }),
-      (holder) => this.forward(holder, txData, idempotencyKey),
+      'transaction',
+      async (leader) => ours(await leader.transact(txData, { idempotencyKey }), sends > 0),
+      async (holder) => {
+        const sentBefore = sends++ > 0;
+        return ours(await this.forward(holder, txData, idempotencyKey), sentBefore);
+      },
     );
   }
 
-  /** A transaction forwarded here by another node: processed only while this node leads. */
-  async transactAsLeader(txData: unknown, idempotencyKey: string): Promise<TransactResult> {
-    const leader = this.leading();
+  /**
+   * A transaction forwarded here by another node: processed only while this node leads, and only
+   * for the log the forwarding node means (`log`: a database deleted and made again under its
+   * name has another).
+   */
+  async transactAsLeader(txData: unknown, idempotencyKey: string, log?: string): Promise<TransactResult> {
+    const leader = this.leading(log);
     try {
       return await leader.transact(txData, { idempotencyKey });
     } catch (error) {
       // Fenced (another writer took a log position): read the log afresh; the forwarding node retries.
-      if (isFactumError(error, 'storage/conflict') && leader === this.current) this.reopen();
+      if (isFactumError(error, 'storage/conflict')) this.reopen(leader);
       throw error;
     }
   }
 
-  gcAsLeader(olderThan: Date): Promise<{ readonly deleted: number; readonly kept: number }> {
-    return this.leading().gcStorage(olderThan);
+  gcAsLeader(olderThan: Date, log?: string): Promise<{ readonly deleted: number; readonly kept: number }> {
+    return this.leading(log).gcStorage(olderThan);
   }
 
   /** The stream of log entries from `from` on, for a follower on another node (log-feed.ts). */
-  followLog(from: number): AsyncGenerator<FeedItem[]> {
-    const leader = this.leading();
+  followLog(from: number, log?: string): AsyncGenerator<FeedItem[]> {
+    const leader = this.leading(log);
     return leaderFeed(leader, this.context.storage, from, () => this.current === leader && !this.closed && this.context.keeper.isLeader(this.logName));
   }
 
@@ -212,27 +231,35 @@ export class DatabaseSeat implements DatabaseHandle {
     this.feed.stop();
     await this.switching;
     await this.current.close();
+    await Promise.all([...this.closing].map((transactor) => transactor.close()));
   }
 
   /** Runs `local` on this node's transactor while it leads, else `remote` at the lease holder; retries across failovers. */
-  private async withTransactor<T>(local: (leader: Transactor) => Promise<T>, remote: (holder: LeaseHolder) => Promise<T>): Promise<T> {
+  private async withTransactor<T>(what: string, local: (leader: Transactor) => Promise<T>, remote: (holder: LeaseHolder) => Promise<T>): Promise<T> {
     const deadline = this.clock.now() + this.context.leaderWaitMs;
+    let last: unknown = null;
+    let sent = false;
     for (let attempt = 0; ; attempt++) {
       if (this.closed) fail('client/closed', `Database ${this.name} is closing on this node; retry against another node.`, { database: this.name });
       const transactor = this.current;
       const holder = this.context.keeper.holder(this.logName);
-      let last: unknown = null;
+      const leads = transactor.role === 'leader' && this.context.keeper.isLeader(this.logName);
       try {
-        if (transactor.role === 'leader' && this.context.keeper.isLeader(this.logName)) return await local(transactor);
-        if (holder !== null && holder.nodeId !== this.context.nodeId) return await remote(holder);
+        if (leads) return await local(transactor);
+        if (holder !== null && holder.nodeId !== this.context.nodeId) {
+          sent = true;
+          return await remote(holder);
+        }
       } catch (error) {
         if (!isFactumError(error) || !leadershipCodes.has(error.code)) throw error;
         last = error;
         // Fenced here (another writer took a log position): read the log afresh as leader or follower.
-        if (transactor === this.current && isFactumError(error, 'storage/conflict')) this.reopen();
+        if (leads && isFactumError(error, 'storage/conflict')) this.reopen(transactor);
       }
       if (this.clock.now() >= deadline) {
-        return fail('cluster/no-leader', `No node could take database ${this.name}'s transaction within ${this.context.leaderWaitMs} ms: its transactor is failing over or unreachable (last: ${last === null ? 'no node held its lease' : String((last as Error).message)}). Nothing was written; retry — the transaction's idempotency key makes a retry safe.`, { database: this.name, waitedMs: this.context.leaderWaitMs });
+        // Sent to a transactor that did not answer: it may have committed before it failed.
+        const outcome = sent ? 'It may have been applied by a transactor that then failed to answer: retry it with the same idempotency key, which applies it at most once.' : 'Nothing was written: retry.';
+        return fail('cluster/no-leader', `No node could take database ${this.name}'s ${what} within ${this.context.leaderWaitMs} ms: its transactor is failing over or unreachable (${last === null ? 'no node held its lease' : `last: ${(last as FactumError).code}`}). ${outcome}`, { database: this.name, waitedMs: this.context.leaderWaitMs, sent });
       }
       await this.clock.sleep(Math.min(25 * 2 ** attempt, 250));
     }
@@ -248,7 +275,7 @@ export class DatabaseSeat implements DatabaseHandle {
     const watcher = { holder, moved: moved! };
     this.forwarding.add(watcher);
     try {
-      const call = this.context.peers.at(holder.address).call('internalTransact', { database: this.name, txData, idempotencyKey }, { idempotent: true });
+      const call = this.context.peers.at(holder.address).call('internalTransact', { database: this.name, log: this.logName, txData, idempotencyKey }, { idempotent: true });
       call.catch(() => undefined); // answered after the race was lost: nothing waits for it
       answer = (await Promise.race([call, holderMoved])).value as ForwardedAnswer;
     } catch (error) {
@@ -283,8 +310,11 @@ export class DatabaseSeat implements DatabaseHandle {
   }
 
   /** This node's transactor, if it leads the database now; else `cluster/not-leader`. */
-  private leading(): Transactor {
+  private leading(log?: string): Transactor {
     const transactor = this.current;
+    if (log !== undefined && log !== this.logName) {
+      fail('cluster/not-leader', `Database ${this.name} on this node is another one than the caller's (deleted and made again under its name); the caller retries once it has the new one.`, { database: this.name });
+    }
     if (transactor.role !== 'leader' || !this.context.keeper.isLeader(this.logName) || this.closed) {
       fail('cluster/not-leader', `This node is not the transactor of database ${this.name} (any more); the forwarding node retries at the one that is.`, { database: this.name });
     }
@@ -295,9 +325,15 @@ export class DatabaseSeat implements DatabaseHandle {
     return holder === null || holder.nodeId === this.context.nodeId ? null : holder.address;
   }
 
-  /** After a fence: the same role, opened afresh from storage. */
-  private reopen(): void {
+  /**
+   * After a fence of `stale`: the same role, opened afresh from storage — once, however many
+   * requests the fence failed (only while `stale` is still the transactor here).
+   */
+  private reopen(stale: Transactor): void {
+    if (this.reopening === stale) return;
+    this.reopening = stale;
     this.changeRole(async () => {
+      if (this.current !== stale) return;
       const role = this.context.keeper.isLeader(this.logName) ? 'leader' : 'follower';
       await this.swap(role === 'leader' ? await this.openLeader() : await this.context.open(this.logName, role));
       if (role === 'leader') this.context.onLeading?.(this.name, this.current);
@@ -331,9 +367,21 @@ export class DatabaseSeat implements DatabaseHandle {
     }
   }
 
+  /**
+   * Makes `next` the transactor here. The one before closes in the background: a leader's close
+   * waits for its index run, which must not hold up the next role change (its root move fails
+   * anyway: the new transactor fenced the root, or its lease is gone).
+   */
   private async swap(next: Transactor): Promise<void> {
     const previous = this.current;
     this.current = next;
-    await previous.close();
+    if (previous.role === 'leader' && next.role === 'follower') this.context.onFollowing?.(this.name);
+    // Which node wrote which log position, for operators and tests (debug level).
+    if (next.role === 'leader') next.onCommitted((position, _bytes, basisT) => this.context.log.debug({ event: 'log/written', database: this.name, position, basisT }));
+    this.closing.add(previous);
+    previous
+      .close()
+      .catch((error: unknown) => this.context.log.warn({ event: 'transactor/close-failed', database: this.name, error: String(error) }, 'the transactor this node replaced did not close cleanly; nothing is lost (it no longer writes)'))
+      .finally(() => this.closing.delete(previous));
   }
 }

@@ -87,7 +87,7 @@ export class NoveltyFeed {
       const follower = this.follower();
       if (follower === null) return;
       try {
-        const chunks = this.peers.at(address).streamChunks('internalFollow', { database: this.database, from: follower.nextPosition });
+        const chunks = this.peers.at(address).streamChunks('internalFollow', { database: this.database, log: follower.logName, from: follower.nextPosition });
         for await (const chunk of chunks) {
           if (generation !== this.generation || this.follower() !== follower) break;
           for (const item of chunk as FeedItem[]) await this.apply(follower, item);
@@ -112,6 +112,9 @@ export class NoveltyFeed {
         this.log.debug({ event: 'novelty/applied', database: this.database, position: item[1], lagMs });
         this.onLag?.(lagMs);
       }
+    } else if (item[0] === 'h') {
+      // The transactor has nothing newer, and the stream is alive: no log read needed meanwhile.
+      this.lastApplied = this.clock.now();
     } else if (item[0] === 'r') {
       await follower.refreshRoot();
       this.lastRootCheck = this.clock.now();

@@ -71,6 +71,11 @@ const check = {
     const value = args[name];
     return typeof value === 'string' ? value : wrongType(name, value, 'a string');
   },
+  optionalString(args: Args, name: string): string | undefined {
+    const value = args[name];
+    if (value === undefined || value === null) return undefined;
+    return typeof value === 'string' ? value : wrongType(name, value, 'a string');
+  },
   optionalCount(args: Args, name: string): number | undefined {
     const value = args[name];
     if (value === undefined || value === null) return undefined;
@@ -349,17 +354,17 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     const database = check.string(args, 'database');
     const txData = parseTxData(check.txData(args));
     // Counted (metrics, the transaction's log line) by the node that forwarded it, which timed it.
-    const report = await clusterOf(context).transactAsLeader(database, txData, check.string(args, 'idempotencyKey'));
+    const report = await clusterOf(context).transactAsLeader(database, txData, check.string(args, 'idempotencyKey'), check.optionalString(args, 'log'));
     return { t: report.t, txData: flattenDatoms(report.txData), tempids: report.tempids, duplicate: report.duplicate };
   },
   async internalFollow(args, context) {
     const from = check.optionalCount(args, 'from') ?? 0;
-    return new Stream(await clusterOf(context).followLog(check.string(args, 'database'), from));
+    return new Stream(await clusterOf(context).followLog(check.string(args, 'database'), from, check.optionalString(args, 'log')));
   },
   async internalGcStorage(args, context) {
     const olderThan = args.olderThan;
     if (!(olderThan instanceof Date)) wrongType('olderThan', olderThan, 'an instant');
-    return clusterOf(context).gcAsLeader(check.string(args, 'database'), olderThan as Date);
+    return clusterOf(context).gcAsLeader(check.string(args, 'database'), olderThan as Date, check.optionalString(args, 'log'));
   },
   q: (args, context) => answerQuery(args, context, false),
   qseq: (args, context) => answerQuery(args, context, true),

@@ -229,7 +229,16 @@ describe('the production topology in miniature', () => {
     } finally {
       mini.resume(victim);
     }
+    const resumedAt = Date.now();
     await until('the old transactor stepping down', async () => (await victim.events()).some((e) => e.event === 'transactor/stepped-down' && e.database === 'stock'));
+    // Nothing written to the log by the old transactor once it woke (its lease had run out).
+    // (Until it leads again, if the databases' spreading hands it the database back later.)
+    const events = await victim.events();
+    const timeOf = (e: Record<string, unknown>): number => Date.parse(String(e.time));
+    const leadsAgainAt = Math.min(...events.filter((e) => e.event === 'transactor/leading' && e.database === 'stock' && timeOf(e) >= resumedAt).map(timeOf), Infinity);
+    const lateWrites = events.filter((e) => e.event === 'log/written' && e.database === 'stock' && timeOf(e) >= resumedAt && timeOf(e) < leadsAgainAt);
+    expect(lateWrites).toEqual([]);
+    expect((await victim.events()).some((e) => e.event === 'log/written' && e.database === 'stock')).toBe(true); // it did write before
     const acksAfterWake = workload.acks.length;
     await until('writes after it woke', async () => workload.acks.length > acksAfterWake + 10);
     await workload.stop();
