@@ -70,6 +70,17 @@ export interface ForwardedAnswer {
 /** Errors after which a transaction is tried again, here or at the next transactor: it was not written. */
 const leadershipCodes: ReadonlySet<string> = new Set(['cluster/not-leader', 'cluster/lease-lost', 'cluster/forward-failed', 'storage/conflict', 'client/closed', 'client/network', 'client/timeout', 'server/stopping', 'server/not-ready']);
 
+/**
+ * How long the segments of a retired index root stay, whatever gcStorage is asked: the followers
+ * of other nodes move onto a new root within seconds (its notice, or their poll every 5 s), and
+ * until then read the one before.
+ */
+const FOLLOWERS_GRACE_MS = 60_000;
+
+function followersSafe(olderThan: Date): Date {
+  return new Date(Math.min(olderThan.getTime(), Date.now() - FOLLOWERS_GRACE_MS));
+}
+
 export class DatabaseSeat implements DatabaseHandle {
   private current: Transactor;
   private switching: Promise<void> = Promise.resolve();
@@ -135,7 +146,7 @@ export class DatabaseSeat implements DatabaseHandle {
   async gcStorage(olderThan: Date): Promise<{ readonly deleted: number; readonly kept: number }> {
     return this.withTransactor(
       'gcStorage',
-      (leader) => leader.gcStorage(olderThan),
+      (leader) => leader.gcStorage(followersSafe(olderThan)),
       async (holder) => (await this.context.peers.at(holder.address).call('internalGcStorage', { database: this.name, log: this.logName, olderThan }, { idempotent: true })).value as { deleted: number; kept: number },
     );
   }
@@ -174,7 +185,7 @@ export class DatabaseSeat implements DatabaseHandle {
   }
 
   gcAsLeader(olderThan: Date, log?: string): Promise<{ readonly deleted: number; readonly kept: number }> {
-    return this.leading(log).gcStorage(olderThan);
+    return this.leading(log).gcStorage(followersSafe(olderThan));
   }
 
   /** The stream of log entries from `from` on, for a follower on another node (log-feed.ts). */
