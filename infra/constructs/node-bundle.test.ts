@@ -68,13 +68,13 @@ describe('node bundle', () => {
     await transactor.transact([{ n: 41 }, { n: 1 }]);
     const { port1, port2 } = new MessageChannel();
     serveStorage(port1, storage);
-    const workerData: QueryWorkerSettings = { storagePort: port2, storageKind: 'memory', directReads: null, indexing: { cacheBytesMax: 1024 * 1024 }, sharedSecret: null, refreshRootMs: 5000 };
+    const workerData: QueryWorkerSettings = { storagePort: port2, storageKind: 'memory', directReads: null, indexing: { cacheBytesMax: 1024 * 1024 }, sharedSecret: null, refreshRootMs: 5000, engine: new SharedArrayBuffer(16) };
     const worker = new Worker(join(first, bundleQueryWorkerFile), { workerData, transferList: [port2], stderr: true, stdout: true });
     let output = '';
     worker.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const ref = { database: 'a', basisT: transactor.db().basisT };
     const request = encodeRequest({ query: '[:find (sum ?n) . :where [_ :n ?n]]', args: [ref], dbs: [{ position: 0, ref, log: 'db-1' }], timeoutMs: 10_000, offset: null, limit: null, stream: false });
-    const answered = new Promise<FromQueryWorker>((resolve) => worker.on('message', (message: FromQueryWorker) => message.kind !== 'started' && message.kind !== 'computed' && resolve(message)));
+    const answered = new Promise<FromQueryWorker>((resolve) => worker.once('message', resolve));
     worker.postMessage({ kind: 'query', id: 1, request } satisfies ToQueryWorker);
     const message = await answered;
     expect(message.kind === 'answered' && message.answer.kind === 'value' ? decode(message.answer.message) : message).toBe(42);

@@ -127,6 +127,20 @@ describe('query pool', () => {
     expect(valueOf(await pool.run(request('[:find (max ?n) . :where [_ :n ?n]]', refNow())))).toBe(12_199);
   });
 
+  it('takes no worker for stuck while one query computes (within its timeout) and others wait behind it', async () => {
+    const warnings: object[] = [];
+    // The grace covers how late the engine notices its timeout; the short queries wait far longer.
+    const single = new QueryPool({ threads: 1, queriesPerThreadMax: 4, storage, indexing: {}, graceMs: 1000, log: { warn: (fields) => warnings.push(fields), error: (fields) => warnings.push(fields) } });
+    const ref = refNow();
+    // One synchronous run of about 2 s (the engine interrupts it), and short queries behind it.
+    const long = single.run(request('[:find (count ?a) :where [?a :n ?x] [?b :n ?y] [(< ?x ?y)]]', ref, { timeoutMs: 2000 }));
+    const short = Array.from({ length: 3 }, () => single.run(request('[:find (count ?e) . :where [?e :n]]', ref, { timeoutMs: 50 })));
+    await expect(long).rejects.toMatchObject({ code: 'query/timeout', data: { timeoutMs: 2000 } });
+    for (const answer of await Promise.all(short)) expect(valueOf(answer)).toBe(await onMainThread('[:find (count ?e) . :where [?e :n]]'));
+    expect(warnings).toEqual([]);
+    await single.close();
+  });
+
   it('answers server/internal for the queries of a worker that dies, and replaces it', async () => {
     const slow = '[:find (count ?a) :where [?a :n ?x] [?b :n ?y] [(< ?x ?y)]]';
     const running = pool.run(request(slow, refNow(), { timeoutMs: 30_000 }));

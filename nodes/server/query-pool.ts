@@ -11,10 +11,11 @@
 //! Invariants:
 //! - A query holds its read-gate place while it waits here and runs, so the queue here is bounded
 //!   by the gate (at most FACTUM_READS_MAX queries are anywhere in the pool).
-//! - Every query is answered once: with the worker's answer or error; `query/timeout` when its
-//!   worker computed past the query's timeout plus a grace (the engine enforces the timeout itself;
-//!   a worker that does not answer by then is stuck, and is terminated); `server/internal` when its
-//!   worker crashed. A worker terminated or crashed is replaced by the next query that needs one.
+//! - Every query is answered once: with the worker's answer or error; `query/timeout` when one
+//!   synchronous run of the engine on it went on past the query's timeout plus a grace (the
+//!   engine enforces the timeout itself, so only a call it cannot interrupt gets there: the worker
+//!   is stuck, and is terminated); `server/internal` when its worker crashed. A worker terminated
+//!   or crashed is replaced by the next query that needs one.
 //! - The other queries of a terminated worker, not stuck themselves, run again on another worker
 //!   (a query only reads: running it again answers the same), once; a crash fails them all, since
 //!   any of them may be what crashed it.
@@ -29,10 +30,10 @@ import type { Storage } from '../storage/protocol.ts';
 import { ownedCopy } from '../storage/proxy/proxy-protocol.ts';
 import { serveStorage } from '../storage/proxy/serve-storage.ts';
 import { FactumError } from '../util/errors.ts';
-import { deserializeQueryError, encodeRequest, type FromQueryWorker, type QueryAnswer, type QueryRequest, type QueryWorkerSettings, type ToQueryWorker } from './query-protocol.ts';
+import { deserializeQueryError, encodeRequest, engineRun, type FromQueryWorker, type QueryAnswer, type QueryRequest, type QueryWorkerSettings, type ToQueryWorker } from './query-protocol.ts';
 import { queryTimedOut } from './run-query.ts';
 
-/** Past a query's timeout, how long its worker may still take to answer before it counts as stuck. */
+/** Past a query's timeout, how long one run of its engine may still go on before its worker counts as stuck. */
 const GRACE_MS = 3000;
 /** How often, at most, a worker's follower of a database looks for a newer index root. */
 const REFRESH_ROOT_MS = 5000;
@@ -48,7 +49,7 @@ export interface QueryPoolOptions {
   readonly indexing: QueryWorkerSettings['indexing'];
   /** The secret the node's DbRefs seals `with` tokens under (nodes/main.ts). */
   readonly sharedSecret?: Uint8Array;
-  /** @default - 3000: past a query's timeout, how long a worker may take before it is terminated */
+  /** @default - 3000: past a query's timeout, how long one run of its engine may go on before its worker is terminated */
   readonly graceMs?: number;
   readonly log: {
     warn(fields: object, message?: string): void;
@@ -63,15 +64,16 @@ interface Job {
   readonly reject: (error: Error) => void;
   /** Times sent to a worker. */
   attempts: number;
-  /** When the engine started on it (performance.now()), or null. */
-  startedMs: number | null;
-  watchdog: NodeJS.Timeout | null;
 }
 
-/** One place for a worker: the worker (null until needed, and after it stopped) and its queries by id. */
+/**
+ * One place for a worker: the worker (null until needed, and after it stopped), its queries by
+ * id, and what its engine runs now (shared with it: query-protocol.ts `engineRun`).
+ */
 interface Slot {
   worker: Worker | null;
   readonly running: Map<number, Job>;
+  engine: Float64Array;
 }
 
 /** How a worker starts: from source under tsx (tests, the CLI), or from the bundle's sibling file. */
@@ -96,12 +98,14 @@ export class QueryPool {
   private readonly graceMs: number;
   private next = 0;
   private closed = false;
+  /** Looks for stuck workers while queries run. */
+  private watchdog: NodeJS.Timeout | null = null;
   /** False when the worker's file is missing (a bundle without it): queries then run on the main thread. */
   readonly available: boolean;
 
   constructor(private readonly options: QueryPoolOptions) {
     if (!(options.threads >= 1 && options.queriesPerThreadMax >= 1)) throw new RangeError(`a query pool needs threads and queriesPerThreadMax of at least 1, got ${options.threads} and ${options.queriesPerThreadMax}`);
-    this.slots = Array.from({ length: options.threads }, () => ({ worker: null, running: new Map() }));
+    this.slots = Array.from({ length: options.threads }, () => ({ worker: null, running: new Map(), engine: new Float64Array(0) }));
     this.graceMs = options.graceMs ?? GRACE_MS;
     this.available = existsSync(fileURLToPath(this.entry.file));
     if (!this.available) options.log.error({ event: 'query-pool/no-worker', file: fileURLToPath(this.entry.file) }, 'the query worker file is missing beside the node; queries run on the main thread');
@@ -123,7 +127,7 @@ export class QueryPool {
     if (this.closed) return Promise.reject(stopping());
     const bytes = ownedCopy(encodeRequest(request));
     return new Promise<QueryAnswer>((resolve, reject) => {
-      this.queue.push({ request: bytes, timeoutMs: request.timeoutMs, resolve, reject, attempts: 0, startedMs: null, watchdog: null });
+      this.queue.push({ request: bytes, timeoutMs: request.timeoutMs, resolve, reject, attempts: 0 });
       this.dispatch();
     });
   }
@@ -140,15 +144,38 @@ export class QueryPool {
       const worker = chosen.worker ?? this.start(chosen);
       const id = this.next++;
       job.attempts++;
-      job.startedMs = null;
       chosen.running.set(id, job);
       worker.postMessage({ kind: 'query', id, request: job.request } satisfies ToQueryWorker);
+      this.watchdog ??= setInterval(() => this.lookForStuck(), Math.max(10, Math.min(500, this.graceMs / 4))).unref();
+    }
+  }
+
+  /** Terminates a worker whose engine has run one query past its timeout and the grace; stops looking when no query runs. */
+  private lookForStuck(): void {
+    let running = false;
+    for (const slot of this.slots) {
+      if (slot.worker === null || slot.running.size === 0) continue;
+      running = true;
+      const id = slot.engine[engineRun.id]!;
+      const sinceMs = slot.engine[engineRun.sinceMs]!;
+      // Read twice: a run that began between the two reads is not taken for the one before.
+      if (id < 0 || slot.engine[engineRun.id] !== id) continue;
+      const job = slot.running.get(id);
+      if (job !== undefined && Date.now() - sinceMs > job.timeoutMs + this.graceMs) this.stuck(slot, id);
+    }
+    if (!running && this.watchdog !== null) {
+      clearInterval(this.watchdog);
+      this.watchdog = null;
     }
   }
 
   private start(slot: Slot): Worker {
     const { port1, port2 } = new MessageChannel();
     serveStorage(port1, this.options.storage);
+    // A new one per worker: what a terminated worker still writes into its own is never read.
+    const engine = new SharedArrayBuffer(2 * Float64Array.BYTES_PER_ELEMENT);
+    slot.engine = new Float64Array(engine);
+    slot.engine[engineRun.id] = -1;
     const settings: QueryWorkerSettings = {
       storagePort: port2,
       storageKind: this.options.storage.kind,
@@ -156,6 +183,7 @@ export class QueryPool {
       indexing: this.options.indexing,
       sharedSecret: this.options.sharedSecret ?? null,
       refreshRootMs: REFRESH_ROOT_MS,
+      engine,
     };
     const workerData = this.entry.entry === undefined ? settings : { ...settings, entry: this.entry.entry };
     const worker = new Worker(this.entry.file, { workerData, transferList: [port2] });
@@ -174,32 +202,13 @@ export class QueryPool {
   private received(slot: Slot, message: FromQueryWorker): void {
     const job = slot.running.get(message.id);
     if (job === undefined) return; // answered already (its worker was terminated meanwhile)
-    switch (message.kind) {
-      case 'started':
-        job.startedMs = performance.now();
-        job.watchdog = setTimeout(() => this.stuck(slot, message.id), job.timeoutMs + this.graceMs);
-        job.watchdog.unref();
-        return;
-      case 'computed':
-        this.disarm(job);
-        return;
-      case 'answered':
-      case 'failed':
-        this.disarm(job);
-        slot.running.delete(message.id);
-        if (message.kind === 'answered') job.resolve(message.answer);
-        else job.reject(deserializeQueryError(message.error));
-        this.dispatch();
-        return;
-    }
+    slot.running.delete(message.id);
+    if (message.kind === 'answered') job.resolve(message.answer);
+    else job.reject(deserializeQueryError(message.error));
+    this.dispatch();
   }
 
-  private disarm(job: Job): void {
-    if (job.watchdog !== null) clearTimeout(job.watchdog);
-    job.watchdog = null;
-  }
-
-  /** A worker computed past a query's timeout and grace: terminated; its queries answered or run again elsewhere. */
+  /** A worker's engine ran one query past its timeout and the grace: terminated; its queries answered or run again elsewhere. */
   private stuck(slot: Slot, id: number): void {
     const worker = slot.worker;
     const job = slot.running.get(id);
@@ -207,15 +216,13 @@ export class QueryPool {
     this.options.log.warn({ event: 'query-pool/worker-stuck', timeoutMs: job.timeoutMs, graceMs: this.graceMs, queries: slot.running.size }, 'a query worker computed past a query timeout and its grace; it is terminated and replaced');
     slot.worker = null;
     void worker.terminate();
-    const now = performance.now();
-    const jobs = [...slot.running.values()];
+    const jobs = [...slot.running];
     slot.running.clear();
     const again: Job[] = [];
-    for (const each of jobs) {
-      this.disarm(each);
-      if (each.startedMs !== null && now - each.startedMs >= each.timeoutMs) each.reject(queryTimedOut(each.timeoutMs));
-      else if (each.attempts < 2) again.push(each);
-      else each.reject(workerStopped('it was terminated, stuck on another query, twice'));
+    for (const [each, other] of jobs) {
+      if (each === id) other.reject(queryTimedOut(other.timeoutMs));
+      else if (other.attempts < 2) again.push(other);
+      else other.reject(workerStopped('it was terminated, stuck on another query, twice'));
     }
     this.queue.unshift(...again);
     this.dispatch();
@@ -227,24 +234,20 @@ export class QueryPool {
     slot.worker = null;
     const jobs = [...slot.running.values()];
     slot.running.clear();
-    for (const job of jobs) {
-      this.disarm(job);
-      job.reject(workerStopped('it crashed'));
-    }
+    for (const job of jobs) job.reject(workerStopped('it crashed'));
     this.dispatch();
   }
 
   /** Stops every worker; queries waiting or running fail with `server/stopping`. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.watchdog !== null) clearInterval(this.watchdog);
+    this.watchdog = null;
     const error = stopping();
     for (const job of this.queue.splice(0)) job.reject(error);
     const workers: Worker[] = [];
     for (const slot of this.slots) {
-      for (const job of slot.running.values()) {
-        this.disarm(job);
-        job.reject(error);
-      }
+      for (const job of slot.running.values()) job.reject(error);
       slot.running.clear();
       if (slot.worker !== null) workers.push(slot.worker);
       slot.worker = null;

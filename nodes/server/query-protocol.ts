@@ -1,15 +1,19 @@
 //! The messages between the query pool (query-pool.ts, the node's main thread) and its query
 //! workers (query-worker.ts).
 //!
-//!   main ── query { id, request } ─────────────────────────▶ worker: db values ready, then the engine
-//!        ◀── started { id } ── computed { id } ── answered { id, answer } | failed { id, error } ──
+//!   main ── query { id, request } ──────────────────────▶ worker: db values ready, then the engine
+//!        ◀── answered { id, answer } | failed { id, error } ──
+//!   shared memory `engine`: [id of the query the engine runs now, or -1; when that run began]
 //!
 //! A request and an answer are wire messages (client/wire/codec.ts): values keep their types, and
 //! an answer is already the bytes the node sends (one message for q, one per chunk for qseq), so
-//! the main thread neither decodes nor encodes it. `started` and `computed` bracket the engine's
-//! run: the pool's watchdog (a query's timeout, plus a grace) counts only between them. Errors keep
-//! their code, message and data (encoded as the wire encodes them), or their name, message and
-//! stack when they are bugs. Storage reads go over a port of their own (nodes/storage/proxy/).
+//! the main thread neither decodes nor encodes it. Errors keep their code, message and data
+//! (encoded as the wire encodes them), or their name, message and stack when they are bugs.
+//! The worker writes into `engine` as each synchronous run of the engine begins and ends (a query
+//! runs again after each segment it loads): the pool's watchdog reads it, with no message, to
+//! find a run that has gone on past its query's timeout and a grace (stuck: the engine checks the
+//! timeout itself, so only a call it cannot interrupt gets there). Storage reads go over a port
+//! of their own (nodes/storage/proxy/).
 import type { MessagePort } from 'node:worker_threads';
 import type { DbRef } from '../../client/wire/protocol.ts';
 import { decode, encode } from '../../client/wire/codec.ts';
@@ -37,7 +41,12 @@ export interface QueryWorkerSettings {
   readonly sharedSecret: Uint8Array | null;
   /** How often, at most, a follower of the worker looks for a newer index root (when queried). */
   readonly refreshRootMs: number;
+  /** Two float64s (engineRun below): the query the engine runs now, and since when. */
+  readonly engine: SharedArrayBuffer;
 }
+
+/** The places in `engine`: the id of the query the engine runs now (-1: none), and the Date.now() its run began. */
+export const engineRun = { id: 0, sinceMs: 1 } as const;
 
 /** A db value a query names: its place among the args, its reference, and its database's log. */
 export interface QueryDb {
@@ -76,8 +85,6 @@ export type ToQueryWorker = { readonly kind: 'query'; readonly id: number; reado
 
 /** Worker to main thread. */
 export type FromQueryWorker =
-  | { readonly kind: 'started'; readonly id: number }
-  | { readonly kind: 'computed'; readonly id: number }
   | { readonly kind: 'answered'; readonly id: number; readonly answer: QueryAnswer }
   | { readonly kind: 'failed'; readonly id: number; readonly error: SerializedQueryError };
 

@@ -26,8 +26,8 @@ import { ownedCopy } from '../storage/proxy/proxy-protocol.ts';
 import { Transactor } from '../transactor/transactor.ts';
 import { fail } from '../util/errors.ts';
 import { DbRefs } from './db-refs.ts';
-import { decodeRequest, serializeQueryError, type FromQueryWorker, type QueryAnswer, type QueryRequest, type QueryWorkerSettings, type ToQueryWorker } from './query-protocol.ts';
-import { runQuery } from './run-query.ts';
+import { decodeRequest, engineRun, serializeQueryError, type FromQueryWorker, type QueryAnswer, type QueryRequest, type QueryWorkerSettings, type ToQueryWorker } from './query-protocol.ts';
+import { runQuery, type EngineRuns } from './run-query.ts';
 
 /** Items a chunk of a qseq answer holds (as the main thread chunks them). */
 const CHUNK_ITEMS = 1000;
@@ -38,6 +38,20 @@ const port = parentPort!;
 const settings = workerData as QueryWorkerSettings;
 const storage = new ProxyStorage(settings.storagePort, { kind: settings.storageKind, directReads: settings.directReads });
 const refs = new DbRefs(settings.sharedSecret ?? undefined);
+const engine = new Float64Array(settings.engine);
+
+/** Marks each synchronous run of query `id`'s engine in `engine`, where the pool's watchdog reads it. */
+function runsOf(id: number): EngineRuns {
+  return {
+    begin() {
+      engine[engineRun.sinceMs] = Date.now();
+      engine[engineRun.id] = id;
+    },
+    end() {
+      engine[engineRun.id] = -1;
+    },
+  };
+}
 
 interface Followed {
   readonly opening: Promise<Transactor>;
@@ -134,26 +148,16 @@ async function answer(id: number, bytes: Uint8Array): Promise<void> {
       args[position] = db;
       base ??= db.state.base;
     }
-    post({ kind: 'started', id });
-    let result: unknown;
-    try {
-      result = await runQuery(base, { query: request.query, args, timeoutMs: request.timeoutMs, offset: request.offset, limit: request.limit });
-    } finally {
-      post({ kind: 'computed', id });
-    }
+    const result = await runQuery(base, { query: request.query, args, timeoutMs: request.timeoutMs, offset: request.offset, limit: request.limit }, runsOf(id));
     const reply = answerOf(request, result);
     const messages = reply.kind === 'value' ? [reply.message] : reply.chunks.map((chunk) => chunk.message);
     port.postMessage({ kind: 'answered', id, answer: reply } satisfies FromQueryWorker, messages.map((message) => message.buffer as ArrayBuffer));
   } catch (error) {
-    post({ kind: 'failed', id, error: serializeQueryError(error) });
+    port.postMessage({ kind: 'failed', id, error: serializeQueryError(error) } satisfies FromQueryWorker);
   } finally {
     for (const entry of entries) entry.running--;
     closeIdle();
   }
-}
-
-function post(message: FromQueryWorker): void {
-  port.postMessage(message);
 }
 
 port.on('message', (message: ToQueryWorker) => {
