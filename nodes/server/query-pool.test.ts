@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../client/wire/codec.ts';
 import type { DbRef } from '../../client/wire/protocol.ts';
+import { processIoStats } from '../cache/io-stats.ts';
 import { readDb } from '../db/durable-base.ts';
 import { query } from '../query/index.ts';
 import { createMemoryStorage } from '../storage/memory/memory-storage.ts';
@@ -150,6 +151,15 @@ describe('query pool', () => {
     await slots.find((slot) => slot.running.size > 0)!.worker!.terminate();
     await expect(running).rejects.toMatchObject({ code: 'server/internal', category: 'fault' });
     expect(valueOf(await pool.run(request('[:find (count ?e) . :where [?e :n]]', refNow())))).toBe(await onMainThread('[:find (count ?e) . :where [?e :n]]'));
+  });
+
+  it("adds the workers' segment reads to the process's (ioStats, metrics)", async () => {
+    const fresh = new QueryPool({ threads: 1, queriesPerThreadMax: 1, storage, indexing: {}, log: silent });
+    const before = processIoStats.snapshot().storage?.hits ?? 0;
+    // A new worker reads the trees' segments from storage, through the main thread.
+    expect(valueOf(await fresh.run(request('[:find (count ?e) . :where [?e :n]]', refNow())))).toBe(await onMainThread('[:find (count ?e) . :where [?e :n]]'));
+    expect(processIoStats.snapshot().storage?.hits ?? 0).toBeGreaterThan(before);
+    await fresh.close();
   });
 
   it('fails queries with server/stopping once closed', async () => {

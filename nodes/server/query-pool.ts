@@ -26,6 +26,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { processIoStats, type IoStats } from '../cache/io-stats.ts';
 import type { Storage } from '../storage/protocol.ts';
 import { ownedCopy } from '../storage/proxy/proxy-protocol.ts';
 import { serveStorage } from '../storage/proxy/serve-storage.ts';
@@ -200,6 +201,7 @@ export class QueryPool {
   }
 
   private received(slot: Slot, message: FromQueryWorker): void {
+    if (message.io !== null) addToProcessIo(message.io);
     const job = slot.running.get(message.id);
     if (job === undefined) return; // answered already (its worker was terminated meanwhile)
     slot.running.delete(message.id);
@@ -253,6 +255,17 @@ export class QueryPool {
       slot.worker = null;
     }
     await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+/**
+ * A worker's segment reads, added to this process's (its levels' hits and misses, bytes and ms),
+ * through the only calls an IoContext has: one hit or miss at a time.
+ */
+function addToProcessIo(io: IoStats): void {
+  for (const [level, stats] of Object.entries(io)) {
+    for (let i = 0; i < stats.hits; i++) processIoStats.hit(level, i === 0 ? stats.bytes : 0, i === 0 ? stats.ms : 0);
+    for (let i = 0; i < stats.misses; i++) processIoStats.miss(level, i === 0 && stats.hits === 0 ? stats.ms : 0);
   }
 }
 

@@ -17,6 +17,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { DbRef } from '../../client/wire/protocol.ts';
 import { decode, encode } from '../../client/wire/codec.ts';
+import type { IoStats } from '../cache/io-stats.ts';
 import type { Compression } from '../segment/envelope.ts';
 import type { DirectSegmentReads } from '../storage/protocol.ts';
 import { FactumError, isFactumError } from '../util/errors.ts';
@@ -83,10 +84,13 @@ export interface SerializedQueryError {
 /** Main thread to worker. */
 export type ToQueryWorker = { readonly kind: 'query'; readonly id: number; readonly request: Uint8Array };
 
-/** Worker to main thread. */
+/**
+ * Worker to main thread. `io`: the worker's segment reads since its last answer, by cache level,
+ * which the main thread adds to the process's (processIoStats: the ioStats operation, metrics).
+ */
 export type FromQueryWorker =
-  | { readonly kind: 'answered'; readonly id: number; readonly answer: QueryAnswer }
-  | { readonly kind: 'failed'; readonly id: number; readonly error: SerializedQueryError };
+  | { readonly kind: 'answered'; readonly id: number; readonly answer: QueryAnswer; readonly io: IoStats | null }
+  | { readonly kind: 'failed'; readonly id: number; readonly error: SerializedQueryError; readonly io: IoStats | null };
 
 export function encodeRequest(request: QueryRequest): Uint8Array {
   return encode(request);

@@ -20,6 +20,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { decode, encode } from '../../client/wire/codec.ts';
 import type { DbRef } from '../../client/wire/protocol.ts';
+import { processIoStats, type IoStats, type LevelStats } from '../cache/io-stats.ts';
 import type { DurableBase } from '../db/durable-base.ts';
 import { ProxyStorage } from '../storage/proxy/proxy-storage.ts';
 import { ownedCopy } from '../storage/proxy/proxy-protocol.ts';
@@ -108,6 +109,24 @@ function basisNeeded(ref: DbRef): number {
   return typeof basisT === 'number' ? basisT : 0;
 }
 
+/** This thread's segment reads as last reported to the main thread. */
+let reportedIo = processIoStats.snapshot();
+
+/** This thread's segment reads since the last report, by level; null when there were none. */
+function ioSinceReported(): IoStats | null {
+  const now = processIoStats.snapshot();
+  const delta: Record<string, LevelStats> = {};
+  let any = false;
+  for (const [level, stats] of Object.entries(now)) {
+    const before = reportedIo[level] ?? { hits: 0, misses: 0, bytes: 0, ms: 0 };
+    if (stats.hits === before.hits && stats.misses === before.misses) continue;
+    delta[level] = { hits: stats.hits - before.hits, misses: stats.misses - before.misses, bytes: stats.bytes - before.bytes, ms: stats.ms - before.ms };
+    any = true;
+  }
+  reportedIo = now;
+  return any ? delta : null;
+}
+
 /** Closes the followers no query has used for IDLE_MS. */
 function closeIdle(): void {
   const now = Date.now();
@@ -151,9 +170,9 @@ async function answer(id: number, bytes: Uint8Array): Promise<void> {
     const result = await runQuery(base, { query: request.query, args, timeoutMs: request.timeoutMs, offset: request.offset, limit: request.limit }, runsOf(id));
     const reply = answerOf(request, result);
     const messages = reply.kind === 'value' ? [reply.message] : reply.chunks.map((chunk) => chunk.message);
-    port.postMessage({ kind: 'answered', id, answer: reply } satisfies FromQueryWorker, messages.map((message) => message.buffer as ArrayBuffer));
+    port.postMessage({ kind: 'answered', id, answer: reply, io: ioSinceReported() } satisfies FromQueryWorker, messages.map((message) => message.buffer as ArrayBuffer));
   } catch (error) {
-    port.postMessage({ kind: 'failed', id, error: serializeQueryError(error) } satisfies FromQueryWorker);
+    port.postMessage({ kind: 'failed', id, error: serializeQueryError(error), io: ioSinceReported() } satisfies FromQueryWorker);
   } finally {
     for (const entry of entries) entry.running--;
     closeIdle();
