@@ -86,6 +86,8 @@ export class DatabaseSeat implements DatabaseHandle {
   private switching: Promise<void> = Promise.resolve();
   private readonly feed: NoveltyFeed;
   private closed = false;
+  /** The leader that was here when the lease was last lost: it never leads again (see acquired). */
+  private deposed: Transactor | null = null;
   /** The transactor a reopen was asked for (reopen: once per fenced transactor). */
   private reopening: Transactor | null = null;
   /** Replaced transactors still closing (close waits for them). */
@@ -197,9 +199,11 @@ export class DatabaseSeat implements DatabaseHandle {
   /** The lease keeper's events. */
   acquired(): void {
     this.changeRole(async () => {
-      // A leader already here is one of an earlier lease (`lost` comes between two leases) whose
-      // step-down failed: its write guard may have fenced it for good, so a new one is opened.
       if (!this.context.keeper.isLeader(this.logName)) return;
+      // A leader here already was opened for this lease (an earlier `acquired` that ended late): a
+      // second one would open while it still writes, and miss what it writes. Unless it was here
+      // when a lease was lost (its step-down failed): then its write guard may have fenced it.
+      if (this.current.role === 'leader' && this.current !== this.deposed) return;
       this.feed.follow(null);
       const leader = await this.openLeader();
       await this.swap(leader);
@@ -209,6 +213,12 @@ export class DatabaseSeat implements DatabaseHandle {
   }
 
   lost(reason: FactumError): void {
+    if (this.current.role === 'leader') this.deposed = this.current;
+    this.stepDown(reason);
+  }
+
+  /** Opens a follower in place of the leader here (tried again until it opens, while the lease is not back). */
+  private stepDown(reason: FactumError): void {
     this.changeRole(async () => {
       // Leading again (the lease came back before this ran): `acquired` replaces the leader.
       if (this.current.role === 'follower' || this.context.keeper.isLeader(this.logName)) return;
@@ -219,7 +229,7 @@ export class DatabaseSeat implements DatabaseHandle {
       } catch (error) {
         // Kept, the old leader writes nothing (its guard) and is fed nothing: reads here would stay
         // at its basis, and a forwarded transaction would wait for its t in vain. Try again.
-        void this.clock.sleep(this.context.leasePeriodMs / 4).then(() => this.lost(reason));
+        void this.clock.sleep(this.context.leasePeriodMs / 4).then(() => this.stepDown(reason));
         throw error;
       }
       await this.swap(follower);

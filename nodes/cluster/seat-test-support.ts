@@ -10,7 +10,7 @@
 //!   paused, dropped once it is killed). A storage request lands even if its sender died.
 //! - A call or stream to a node runs there as that node (held while it is paused). A node killed
 //!   with calls or streams open to it, or one that was never there, answers `client/network`.
-//! - A stream's chunks arrive in the order they were sent.
+//! - A stream's chunks arrive in the order they were sent (also when a stall held them).
 //! - Errors cross the network as the node's wire does: a FactumError as its code, message and data
 //!   (remoteError); anything else is a bug, reported to `onBug` and answered as `server/internal`.
 import type { Storage, VersionedRecord, LogEntry } from '../storage/protocol.ts';
@@ -42,12 +42,19 @@ export function virtualSeatClock(process: VirtualProcess): SeatClock {
   };
 }
 
+/** A storage call as a fault hook sees it: its name, the key (or log) it is about, and whether it writes. */
+export interface StorageCall {
+  readonly name: string;
+  readonly key: string;
+  readonly write: boolean;
+}
+
 export interface StorageHooks {
   /**
    * Whether a call fails: 'before' it lands (nothing done), or 'after' (a write landed and its
    * answer was lost: an ambiguous failure). Either way the node gets `storage/unavailable`.
    */
-  failure?(write: boolean): 'before' | 'after' | null;
+  failure?(call: StorageCall): 'before' | 'after' | null;
   /** An append is sent (right after the transactor's write guard passed). */
   appending?(position: number, bytes: Uint8Array): void;
   /** An append landed (`appended`: the position was free) or was refused. */
@@ -55,17 +62,18 @@ export interface StorageHooks {
 }
 
 /**
- * `shared` as the node running `process` reaches it: each call waits `latencyMs()` to land and as
- * long again for its answer, which the node handles only while it runs. Iterables (readLog,
+ * `shared` as the node running `process` reaches it: each call waits `latencyMs(call)` to land and
+ * as long again for its answer, which the node handles only while it runs. Iterables (readLog,
  * listSegments) are read whole when the call lands.
  */
-export function latentStorage(shared: Storage, time: VirtualTime, process: VirtualProcess, latencyMs: () => number, hooks: StorageHooks = {}): Storage {
-  const call = <T>(operation: () => Promise<T>, write = false): Promise<T> =>
+export function latentStorage(shared: Storage, time: VirtualTime, process: VirtualProcess, latencyMs: (call: StorageCall) => number, hooks: StorageHooks = {}): Storage {
+  const call = <T>(name: string, key: string, write: boolean, operation: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const failure = hooks.failure?.(write) ?? null;
-      const failed = () => new FactumError('storage/unavailable', `injected: the storage call failed ${failure === 'after' ? 'after it landed' : 'before it landed'}`);
-      const answer = (settle: () => void) => time.schedule(latencyMs(), () => process.run(settle));
-      time.schedule(latencyMs(), () => {
+      const described = { name, key, write };
+      const failure = hooks.failure?.(described) ?? null;
+      const failed = () => new FactumError('storage/unavailable', `injected: ${name}(${key}) failed ${failure === 'after' ? 'after it landed' : 'before it landed'}`, { key });
+      const answer = (settle: () => void) => time.schedule(latencyMs(described), () => process.run(settle));
+      time.schedule(latencyMs(described), () => {
         if (failure === 'before') return answer(() => reject(failed()));
         operation().then(
           (value) => answer(() => (failure === 'after' ? reject(failed()) : resolve(value))),
@@ -73,9 +81,9 @@ export function latentStorage(shared: Storage, time: VirtualTime, process: Virtu
         );
       });
     });
-  const whole = <T>(iterable: () => AsyncIterable<T>) =>
+  const whole = <T>(name: string, key: string, iterable: () => AsyncIterable<T>) =>
     (async function* () {
-      yield* await call(async () => {
+      yield* await call(name, key, false, async () => {
         const items: T[] = [];
         for await (const item of iterable()) items.push(item);
         return items;
@@ -84,21 +92,21 @@ export function latentStorage(shared: Storage, time: VirtualTime, process: Virtu
   return overriding(shared, {
     appendLog: (log, position, bytes) => {
       hooks.appending?.(position, bytes);
-      return call(async () => {
+      return call('appendLog', log, true, async () => {
         const appended = await shared.appendLog(log, position, bytes);
         hooks.landed?.(position, bytes, appended);
         return appended;
-      }, true);
+      });
     },
-    readLog: (log, start, end) => whole<LogEntry>(() => shared.readLog(log, start, end)),
-    logLength: (log) => call(() => shared.logLength(log)),
-    putSegment: (key, bytes) => call(() => shared.putSegment(key, bytes), true),
-    getSegment: (key) => call(() => shared.getSegment(key)),
-    listSegments: (prefix) => whole<string>(() => shared.listSegments(prefix)),
-    deleteSegments: (keys) => call(() => shared.deleteSegments(keys), true),
-    getRecord: (key): Promise<VersionedRecord | null> => call(() => shared.getRecord(key)),
-    casRecord: (key, version, bytes) => call(() => shared.casRecord(key, version, bytes), true),
-    deleteRecord: (key, version) => call(() => shared.deleteRecord(key, version), true),
+    readLog: (log, start, end) => whole<LogEntry>('readLog', log, () => shared.readLog(log, start, end)),
+    logLength: (log) => call('logLength', log, false, () => shared.logLength(log)),
+    putSegment: (key, bytes) => call('putSegment', key, true, () => shared.putSegment(key, bytes)),
+    getSegment: (key) => call('getSegment', key, false, () => shared.getSegment(key)),
+    listSegments: (prefix) => whole<string>('listSegments', prefix, () => shared.listSegments(prefix)),
+    deleteSegments: (keys) => call('deleteSegments', keys[0] ?? '', true, () => shared.deleteSegments(keys)),
+    getRecord: (key): Promise<VersionedRecord | null> => call('getRecord', key, false, () => shared.getRecord(key)),
+    casRecord: (key, version, bytes) => call('casRecord', key, true, () => shared.casRecord(key, version, bytes)),
+    deleteRecord: (key, version) => call('deleteRecord', key, true, () => shared.deleteRecord(key, version)),
   });
 }
 
@@ -110,6 +118,9 @@ export interface Endpoint {
   /** Answers an operation whose answer is a stream. */
   stream(operation: string, args: Readonly<Record<string, unknown>>): AsyncGenerator<readonly unknown[]>;
 }
+
+/** What a stream carries to its reader: a chunk, its end, or the error that ended it. */
+type StreamItem = { readonly chunk: readonly unknown[] } | { readonly end: true } | { readonly error: unknown };
 
 /** One call or stream open between two nodes. */
 interface Connection {
@@ -124,6 +135,8 @@ interface Connection {
 export class SimulatedNetwork {
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly connections = new Set<Connection>();
+  /** Nodes whose incoming stream items are held (a stalled connection), with those held so far. */
+  private readonly stalled = new Map<VirtualProcess, (() => void)[]>();
 
   constructor(
     private readonly time: VirtualTime,
@@ -145,6 +158,18 @@ export class SimulatedNetwork {
       if (connection.target === address) connection.broken();
       else if (endpoint !== undefined && connection.source === endpoint.process) connection.closed = true;
     }
+  }
+
+  /** Holds every stream item to the node running `source` (its streams stall, nothing fails) until `flow`. */
+  stall(source: VirtualProcess): void {
+    if (!this.stalled.has(source)) this.stalled.set(source, []);
+  }
+
+  /** Delivers what a stall held, in order, and what comes after at once. */
+  flow(source: VirtualProcess): void {
+    const held = this.stalled.get(source) ?? [];
+    this.stalled.delete(source);
+    for (const arrive of held) arrive();
   }
 
   /** A call from the node running `source` to the node at `address`. */
@@ -176,25 +201,28 @@ export class SimulatedNetwork {
 
   /** A stream from the node at `address` to the node running `source`. */
   async *stream(source: VirtualProcess, address: string, operation: string, args: Readonly<Record<string, unknown>>): AsyncGenerator<readonly unknown[]> {
-    type Item = { readonly chunk: readonly unknown[] } | { readonly end: true } | { readonly error: unknown };
-    const arrived: Item[] = [];
+    const arrived: StreamItem[] = [];
     let wake: (() => void) | null = null;
     let ended = false;
     let deliverAtMs = 0;
     // In order: each item arrives no sooner than the one sent before it.
-    const deliver = (item: Item) => {
+    const deliver = (item: StreamItem) => {
       if (ended) return;
       if (!('chunk' in item)) {
         ended = true;
         this.connections.delete(connection);
       }
       deliverAtMs = Math.max(deliverAtMs, this.time.nowMs + this.latencyMs());
-      this.time.schedule(deliverAtMs - this.time.nowMs, () =>
+      const arrive = () =>
         source.run(() => {
           arrived.push(item);
           wake?.();
-        }),
-      );
+        });
+      this.time.schedule(deliverAtMs - this.time.nowMs, () => {
+        const held = this.stalled.get(source);
+        if (held === undefined) arrive();
+        else held.push(arrive);
+      });
     };
     const connection: Connection = {
       source,
@@ -227,7 +255,7 @@ export class SimulatedNetwork {
     }
   }
 
-  private async produce(endpoint: Endpoint, operation: string, args: Readonly<Record<string, unknown>>, connection: Connection, deliver: (item: { chunk: readonly unknown[] } | { end: true } | { error: unknown }) => void): Promise<void> {
+  private async produce(endpoint: Endpoint, operation: string, args: Readonly<Record<string, unknown>>, connection: Connection, deliver: (item: StreamItem) => void): Promise<void> {
     try {
       for await (const chunk of endpoint.stream(operation, args)) {
         if (connection.closed) return;
