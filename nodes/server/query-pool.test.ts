@@ -80,6 +80,23 @@ describe('query pool', () => {
     expect(valueOf(await pool.run(request(form, { ...refNow(), asOf: after.basisT })))).toBe(5000);
   });
 
+  it('still answers a basis it served once its follower is on a newer index root; refuses one it never served', async () => {
+    const rooted = new QueryPool({ threads: 1, queriesPerThreadMax: 1, storage, indexing: {}, refreshRootMs: 0, log: silent });
+    const form = '[:find (count ?e) . :where [?e :n ?n] [(>= ?n 5500)] [(< ?n 5600)]]';
+    const unseen = refNow();
+    await transactor.transact([{ n: 5500 }]);
+    const served = refNow();
+    expect(valueOf(await rooted.run(request(form, served)))).toBe(1);
+    // More transactions than a follower keeps db values of, then a new root the worker moves onto.
+    for (let i = 0; i < 70; i++) await transactor.transact([{ n: 5501 + i }]);
+    await transactor.indexNow();
+    expect(valueOf(await rooted.run(request(form, refNow())))).toBe(71);
+    expect(valueOf(await rooted.run(request(form, served)))).toBe(1);
+    // The main thread answers this one (operations.ts), from the db values it keeps.
+    await expect(rooted.run(request(form, unseen))).rejects.toMatchObject({ code: 'db/basis-not-kept' });
+    await rooted.close();
+  });
+
   it('answers speculative db values sealed with the shared secret, and refuses them under another', async () => {
     const base = transactor.db();
     const report = base.with([{ n: 7777 }]);

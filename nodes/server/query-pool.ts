@@ -52,6 +52,8 @@ export interface QueryPoolOptions {
   readonly sharedSecret?: Uint8Array;
   /** @default - 3000: past a query's timeout, how long one run of its engine may go on before its worker is terminated */
   readonly graceMs?: number;
+  /** @default - 5000: how often, at most, a worker's follower of a database looks for a newer index root */
+  readonly refreshRootMs?: number;
   readonly log: {
     warn(fields: object, message?: string): void;
     error(fields: object, message?: string): void;
@@ -183,7 +185,7 @@ export class QueryPool {
       directReads: this.options.storage.directSegmentReads?.() ?? null,
       indexing: this.options.indexing,
       sharedSecret: this.options.sharedSecret ?? null,
-      refreshRootMs: REFRESH_ROOT_MS,
+      refreshRootMs: this.options.refreshRootMs ?? REFRESH_ROOT_MS,
       engine,
     };
     const workerData = this.entry.entry === undefined ? settings : { ...settings, entry: this.entry.entry };

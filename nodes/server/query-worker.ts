@@ -13,14 +13,16 @@
 //! newer index root. Db values are immutable: the same basis gives the same datoms here as on the
 //! main thread, so a query answers the same. The db values of the bases the worker has served are
 //! kept (DbRefs, the newest 512), as the main thread keeps those it hands out; a basis this worker
-//! cannot rebuild any more answers `db/basis-not-kept`, and the pool then runs that query on the
-//! main thread, which may still keep it.
+//! never served and can no longer rebuild (older than its follower's index root) answers
+//! `db/basis-not-kept`, and operations.ts then runs that query on the main thread, which may
+//! still keep it.
 //!
 //! Queries interleave here as on the main thread: one computes while others wait for segments.
 import { parentPort, workerData } from 'node:worker_threads';
 import { decode, encode } from '../../client/wire/codec.ts';
 import type { DbRef } from '../../client/wire/protocol.ts';
 import { processIoStats, type IoStats, type LevelStats } from '../cache/io-stats.ts';
+import type { Db } from '../db/db.ts';
 import type { DurableBase } from '../db/durable-base.ts';
 import { ProxyStorage } from '../storage/proxy/proxy-storage.ts';
 import { ownedCopy } from '../storage/proxy/proxy-protocol.ts';
@@ -65,7 +67,7 @@ interface Followed {
 /** This worker's follower of each database, by log name (a database made again under its name has a new one). */
 const followed = new Map<string, Followed>();
 
-/** The follower of database `log`, with the log read up to `basisT` and a newer root taken when it is time. */
+/** The follower `entry` opens, with the log read up to `basisT`, on a newer root when it is time to look for one. */
 async function follow(entry: Followed, basisT: number): Promise<Transactor> {
   const transactor = await entry.opening;
   const now = Date.now();
@@ -74,9 +76,17 @@ async function follow(entry: Followed, basisT: number): Promise<Transactor> {
     await transactor.refreshRoot();
   }
   if (basisT > transactor.db().basisT) await transactor.catchUp();
-  // Every basis this worker reached stays answerable while it is among the newest kept.
-  refs.keep(transactor, transactor.db());
   return transactor;
+}
+
+/**
+ * The db value `ref` names. The exact db value of its basis is kept first (DbRefs, the newest
+ * 512): once this worker has served a basis, it still answers it after its follower moves onto a
+ * newer index root, as the main thread does for the bases it hands out.
+ */
+async function resolve(ref: DbRef, transactor: Transactor): Promise<Db> {
+  if (ref.with === undefined) refs.keep(transactor, await refs.resolve({ database: ref.database, basisT: ref.basisT }, transactor));
+  return refs.resolve(ref, transactor);
 }
 
 function entryOf(log: string): Followed {
@@ -163,7 +173,7 @@ async function answer(id: number, bytes: Uint8Array): Promise<void> {
       entry.usedMs = Date.now();
       entry.running++;
       entries.push(entry);
-      const db = await refs.resolve(ref, await follow(entry, basisNeeded(ref)));
+      const db = await resolve(ref, await follow(entry, basisNeeded(ref)));
       args[position] = db;
       base ??= db.state.base;
     }
