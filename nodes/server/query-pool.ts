@@ -114,17 +114,6 @@ export class QueryPool {
     if (!this.available) options.log.error({ event: 'query-pool/no-worker', file: fileURLToPath(this.entry.file) }, 'the query worker file is missing beside the node; queries run on the main thread');
   }
 
-  /** Queries waiting for a worker, and running. */
-  get load(): { readonly waiting: number; readonly running: number; readonly workers: number } {
-    let running = 0;
-    let workers = 0;
-    for (const slot of this.slots) {
-      running += slot.running.size;
-      if (slot.worker !== null) workers++;
-    }
-    return { waiting: this.queue.length, running, workers };
-  }
-
   /** Runs a query on a worker; its answer as the node sends it, or its error. Encoding the request may throw (wire/unsupported-value). */
   run(request: QueryRequest): Promise<QueryAnswer> {
     if (this.closed) return Promise.reject(stopping());
