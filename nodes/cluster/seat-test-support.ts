@@ -160,6 +160,17 @@ export class SimulatedNetwork {
     }
   }
 
+  /**
+   * The end of a run: every stream stops producing at its next item. (A transactor's stream waits
+   * for its next item on a real timer, its heartbeat, and the lease it checks then is on virtual
+   * time that no longer moves: left alone, it would go on, and keep the whole run in memory.)
+   */
+  shutdown(): void {
+    for (const connection of this.connections) connection.closed = true;
+    this.connections.clear();
+    this.endpoints.clear();
+  }
+
   /** Holds every stream item to the node running `source` (its streams stall, nothing fails) until `flow`. */
   stall(source: VirtualProcess): void {
     if (!this.stalled.has(source)) this.stalled.set(source, []);
