@@ -85,7 +85,8 @@ export class Cluster implements Databases {
       this.storage,
       { nodeId: settings.nodeId, address, periodMs: settings.leasePeriodMs, contend: settings.role === 'primary' },
       {
-        acquired: (log) => this.byLog.get(log)?.acquired(),
+        // A claim under way when the node began stopping may still land: given back at once.
+        acquired: (log) => (this.stopping ? this.giveBack(log) : this.byLog.get(log)?.acquired()),
         lost: (log, reason) => this.byLog.get(log)?.lost(reason),
         holderChanged: (log, holder) => {
           this.log.info({ event: 'lease/holder-changed', log, holder: holder?.nodeId ?? null, address: holder?.address ?? null });
@@ -178,6 +179,10 @@ export class Cluster implements Databases {
     return out;
   }
 
+  private giveBack(log: string): void {
+    this.keeper.stepAside(log, 0).catch((error: unknown) => this.log.warn({ event: 'lease/give-back-failed', log, error: String(error) }, 'a lease taken while stopping could not be given back; it runs out by itself after its period'));
+  }
+
   /**
    * The first step of a graceful stop: gives up every lease at once (the other primary nodes take
    * the databases over after their stagger, not after a lease period) and leaves the members, so
@@ -188,8 +193,8 @@ export class Cluster implements Databases {
     this.stopping = true;
     clearInterval(this.heartbeatTimer);
     this.keeper.stopContending();
-    await this.members?.leave();
     await Promise.all([...this.byLog.keys()].map((log) => this.keeper.stepAside(log, 0)));
+    await this.members?.leave();
   }
 
   async close(): Promise<void> {
@@ -237,8 +242,18 @@ export class Cluster implements Databases {
       if ((await this.system.logOf(name)) !== log) fail('catalog/database-not-found', `Database ${JSON.stringify(name)} was deleted (or made again) through another node; it is not led here.`, { name });
       const leader = await Transactor.open(this.storage, log, { ...this.settings.transactor, role, writeGuard: () => this.keeper.guard(log) });
       // Before anything else, the index root is fenced: an index run or gc of the node that led
-      // before (paused, or still finishing) can no longer move it.
-      if ((await leader.indexing?.indexer.fence()) !== false) return leader;
+      // before (paused, or still finishing) can no longer move it. Only while this node holds the
+      // lease: fencing after losing it would fence the node that took it.
+      let fenced: boolean;
+      try {
+        const refusal = this.keeper.guard(log);
+        if (refusal !== null) throw refusal;
+        fenced = (await leader.indexing?.indexer.fence()) !== false;
+      } catch (error) {
+        await leader.close();
+        throw error;
+      }
+      if (fenced) return leader;
       await leader.close();
       if (attempt >= 5) fail('storage/conflict', `Could not take over indexing database ${name}: its index root kept moving while this node opened it (another process still indexes it).`, { name, log });
     }

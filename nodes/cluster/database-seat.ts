@@ -156,16 +156,21 @@ export class DatabaseSeat implements DatabaseHandle {
   async transact(txData: unknown, options?: TransactCallOptions): Promise<TransactResult> {
     // Made here when the client gave none: a retry at the next transactor must not apply it twice.
     const idempotencyKey = options?.idempotencyKey ?? `node:${randomUUID()}`;
-    // Once this node has sent it to a transactor without an answer, a later attempt finding the key
+    // Once this node has sent it to a transactor and got no answer, a later attempt finding the key
     // committed is this call's own transaction, not a retry of the client's: not a duplicate to it.
-    let sends = 0;
-    const ours = (result: TransactResult, sentBefore: boolean): TransactResult => (sentBefore && result.duplicate ? { ...result, duplicate: false } : result);
+    let ambiguous = false;
+    const ours = (result: TransactResult): TransactResult => (ambiguous && result.duplicate ? { ...result, duplicate: false } : result);
     return this.withTransactor(
       'transaction',
-      async (leader) => ours(await leader.transact(txData, { idempotencyKey }), sends > 0),
+      async (leader) => ours(await leader.transact(txData, { idempotencyKey })),
       async (holder) => {
-        const sentBefore = sends++ > 0;
-        return ours(await this.forward(holder, txData, idempotencyKey), sentBefore);
+        try {
+          return ours(await this.forward(holder, txData, idempotencyKey));
+        } catch (error) {
+          // Sent, and no answer: it may have been committed (refusals before any work are not).
+          if (isFactumError(error, 'cluster/forward-failed') || isFactumError(error, 'client/timeout')) ambiguous = true;
+          throw error;
+        }
       },
     );
   }
@@ -186,8 +191,15 @@ export class DatabaseSeat implements DatabaseHandle {
     }
   }
 
-  gcAsLeader(olderThan: Date, log?: string): Promise<{ readonly deleted: number; readonly kept: number }> {
-    return this.leading(log).gcStorage(followersSafe(olderThan));
+  async gcAsLeader(olderThan: Date, log?: string): Promise<{ readonly deleted: number; readonly kept: number }> {
+    const leader = this.leading(log);
+    try {
+      return await leader.gcStorage(followersSafe(olderThan));
+    } catch (error) {
+      // The root moved under it (fenced): read it afresh, as after a fenced transaction.
+      if (isFactumError(error, 'storage/conflict')) this.reopen(leader);
+      throw error;
+    }
   }
 
   /** The stream of log entries from `from` on, for a follower on another node (log-feed.ts). */
@@ -251,6 +263,7 @@ export class DatabaseSeat implements DatabaseHandle {
     this.closed = true;
     this.feed.stop();
     await this.switching;
+    if (this.current.role === 'leader') this.context.onFollowing?.(this.name);
     await this.current.close();
     await Promise.all([...this.closing].map((transactor) => transactor.close()));
   }
@@ -279,7 +292,8 @@ export class DatabaseSeat implements DatabaseHandle {
       }
       if (this.clock.now() >= deadline) {
         // Sent to a transactor that did not answer: it may have committed before it failed.
-        const outcome = sent ? 'It may have been applied by a transactor that then failed to answer: retry it with the same idempotency key, which applies it at most once.' : 'Nothing was written: retry.';
+        const outcome =
+          what !== 'transaction' ? 'Retry it.' : sent ? 'It may have been applied by a transactor that then failed to answer: retry it with the same idempotency key (pass one to transact; a retry without it is a new transaction), which applies it at most once.' : 'Nothing was written: retry.';
         return fail('cluster/no-leader', `No node could take database ${this.name}'s ${what} within ${this.context.leaderWaitMs} ms: its transactor is failing over or unreachable (${last === null ? 'no node held its lease' : `last: ${(last as FactumError).code}`}). ${outcome}`, { database: this.name, waitedMs: this.context.leaderWaitMs, sent });
       }
       await this.clock.sleep(Math.min(25 * 2 ** attempt, 250));
@@ -326,7 +340,7 @@ export class DatabaseSeat implements DatabaseHandle {
       // Retryable (a TimeoutError would reach the client as a bug): its retry, with the same
       // idempotency key, is answered with the committed transaction.
       const basisT = this.current.db().basisT;
-      return fail('db/basis-not-reached', `Database ${this.name}'s transaction was committed at t ${t}, but this node did not reach t ${t} within ${this.context.leaderWaitMs} ms (it is at t ${basisT}). Retry it with the same idempotency key: it is answered with the committed transaction, not applied again.`, { database: this.name, t, basisT });
+      return fail('db/basis-not-reached', `Database ${this.name}'s transaction was committed at t ${t}, but this node did not reach t ${t} within ${this.context.leaderWaitMs} ms (it is at t ${basisT}). Retry it with the same idempotency key (pass one to transact; a retry without it is a new transaction): it is answered with the committed transaction, not applied again.`, { database: this.name, t, basisT });
     }
   }
 
