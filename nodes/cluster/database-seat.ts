@@ -125,7 +125,8 @@ export class DatabaseSeat implements DatabaseHandle {
       const transactor = this.current;
       if (t !== undefined && transactor.role === 'follower' && transactor.db().basisT < t) {
         // The push is usually there first; reading the log makes sure (a lost push, no transactor).
-        void transactor.catchUp().catch(() => undefined);
+        // A failed read is retried by the feed's poll; the wait below ends by its signal anyway.
+        transactor.catchUp().catch((error: unknown) => this.context.log.debug({ event: 'novelty/catch-up-failed', database: this.name, error: String(error) }));
       }
       try {
         return await transactor.sync(t, options);
