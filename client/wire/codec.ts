@@ -395,3 +395,17 @@ function registerExtensions(): void {
 }
 
 registerExtensions();
+
+/** A record's fields as the wire can carry them: a value the codec cannot encode becomes its text (error data). */
+export function encodableFields(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(data)) {
+    try {
+      encode(value);
+      out[name] = value;
+    } catch {
+      out[name] = String(value);
+    }
+  }
+  return out;
+}

@@ -6,6 +6,7 @@
 //! because after a failover the right node is another one.
 import { Transport } from '../../client/remote/transport.ts';
 import type { AccessKey } from '../../client/remote/access-key.ts';
+import { FactumError } from '../util/errors.ts';
 
 /** How long a node waits for another's answer to a forwarded call. */
 const PEER_TIMEOUT_MS = 30_000;
@@ -23,7 +24,7 @@ export class Peers {
   at(address: string): Transport {
     let transport = this.transports.get(address);
     if (transport === undefined) {
-      if (this.closed) throw new Error('the node is stopping: no more calls to other nodes');
+      if (this.closed) throw new FactumError('server/stopping', `This node is stopping: it makes no more calls to other nodes (here: ${address}). Retry against another node.`, { address });
       transport = new Transport({ endpoint: address, system: this.system, key: this.adminKey, timeoutMs: PEER_TIMEOUT_MS, retry: { attemptsMax: 1 } });
       this.transports.set(address, transport);
     }

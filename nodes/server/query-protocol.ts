@@ -16,7 +16,7 @@
 //! of their own (nodes/storage/proxy/).
 import type { MessagePort } from 'node:worker_threads';
 import type { DbRef } from '../../client/wire/protocol.ts';
-import { decode, encode } from '../../client/wire/codec.ts';
+import { decode, encodableFields, encode } from '../../client/wire/codec.ts';
 import type { IoStats } from '../cache/io-stats.ts';
 import type { Compression } from '../segment/envelope.ts';
 import type { DirectSegmentReads } from '../storage/protocol.ts';
@@ -100,22 +100,8 @@ export function decodeRequest(bytes: Uint8Array): QueryRequest {
   return decode(bytes) as QueryRequest;
 }
 
-/** Error data as the wire carries it (server/responses.ts does the same): a value it cannot encode becomes its text. */
-function wireData(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(data)) {
-    try {
-      encode(value);
-      out[name] = value;
-    } catch {
-      out[name] = String(value);
-    }
-  }
-  return out;
-}
-
 export function serializeQueryError(error: unknown): SerializedQueryError {
-  if (isFactumError(error)) return { name: error.name, message: error.message, code: error.code, data: encode(wireData(error.data)) };
+  if (isFactumError(error)) return { name: error.name, message: error.message, code: error.code, data: encode(encodableFields(error.data)) };
   if (error instanceof Error) return { name: error.name, message: error.message, ...(error.stack === undefined ? {} : { stack: error.stack }) };
   return { name: 'Error', message: String(error) };
 }

@@ -5,7 +5,7 @@
 //! slow reader slows the producer; a reader that goes away, or that takes nothing for
 //! `STALL_MS`, ends the producer's work (`iterator.return()`), which frees the request's place.
 import type { ServerResponse } from 'node:http';
-import { decode, encode } from '../../client/wire/codec.ts';
+import { decode, encodableFields, encode } from '../../client/wire/codec.ts';
 import { encodeFrame } from '../../client/wire/frames.ts';
 import { contentTypes, type WireError } from '../../client/wire/protocol.ts';
 import { printEdn } from '../edn/printer.ts';
@@ -17,25 +17,11 @@ import type { Stream } from './operations.ts';
 export const STALL_MS = 30_000;
 
 export function toWireError(error: unknown): WireError {
-  if (isFactumError(error)) return { code: error.code, category: error.category, message: error.message, data: safeData(error.data) };
+  if (isFactumError(error)) return { code: error.code, category: error.category, message: error.message, data: encodableFields(error.data) };
   if (error instanceof RangeError && /call stack/.test(error.message)) {
     return { code: 'request/malformed', category: 'incorrect', message: 'The request nests values too deeply to process (tx-data, a query or a pull pattern); flatten it.', data: {} };
   }
   return { code: 'server/internal', category: 'fault', message: 'The node failed while answering (a bug, logged on the node with its stack). Retrying will likely fail the same way; report it.', data: {} };
-}
-
-/** Error data as the wire can carry it: values it cannot encode become their text. */
-function safeData(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(data)) {
-    try {
-      encode(value);
-      out[name] = value;
-    } catch {
-      out[name] = String(value);
-    }
-  }
-  return out;
 }
 
 /**
