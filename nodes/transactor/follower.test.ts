@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Datom, IndexName } from '../datom/datom.ts';
 import type { Db } from '../db/db.ts';
-import { readDb } from '../db/durable-base.ts';
 import { IndexedBase } from '../indexer/indexed-base.ts';
 import { createMemoryStorage } from '../storage/memory/memory-storage.ts';
 import type { Storage } from '../storage/protocol.ts';
 import { FactumError, isFactumError } from '../util/errors.ts';
 import { seededRandom } from '../util/random.ts';
 import { kw } from '../values/values.ts';
+import { contents } from './db-contents-test-support.ts';
 import { Transactor, type TransactorOptions, type TxRangeEntry } from './transactor.ts';
 
 const LOG = 'db-f';
@@ -29,23 +28,6 @@ const schema = [
 ];
 /** Installed as the test goes: db values before them must not know them. */
 const later = [[attribute('user/email', 'string', { 'db/unique': kw('db.unique/value') })], [attribute('user/level', 'long', { 'db/noHistory': true })]];
-
-/** Everything a db value holds: the datoms of every index, current and history, its schema and counters. */
-async function contents(db: Db): Promise<unknown> {
-  const plain = (d: Datom) => [d.e, d.a, d.v, d.tx, d.added];
-  return readDb(db.state.base, () => {
-    const out: Record<string, unknown> = {};
-    for (const index of ['eavt', 'aevt', 'avet', 'vaet'] as IndexName[]) {
-      out[index] = [...db.datoms(index)].map(plain);
-      out[`history ${index}`] = [...db.history().datoms(index)].map(plain);
-    }
-    out['attributes'] = [...db.schema.attributes.values()].sort((x, y) => x.id - y.id);
-    out['idents'] = [...db.schema.idByIdent].map(([ident, id]) => [String(ident), id]).sort();
-    const { basisT, nextUserN, nextDbN, lastTxInstantMs } = db.state;
-    out['counters'] = { basisT, nextUserN, nextDbN, lastTxInstantMs };
-    return out;
-  });
-}
 
 /** The storage a follower gets: every write is recorded and refused (a follower must make none). */
 function readOnly(inner: Storage): { storage: Storage; writes: string[] } {

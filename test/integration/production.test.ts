@@ -219,12 +219,11 @@ describe('the production topology in miniature', () => {
     await rejoined.stop();
     workload.acks.push(...rejoined.acks);
     expect(rejoined.readMisses).toEqual([]);
+    // Reported, not asserted: timed figures belong to bench/cluster.bench.ts (10 kills beside the bound).
     console.log(`failover (kill -9 to the first acknowledged write): ${failoverMs} ms (lease ${LEASE_MS} ms); ${workload.acks.length} writes acknowledged; errors seen by clients: ${JSON.stringify(Object.fromEntries(workload.errors))}`);
     expect(workload.readMisses).toEqual([]);
     await checkNothingLostOrDoubled('orders', workload.acks);
     await checkNodesAgree('orders', workload.acks);
-    // The bound of the issue, with room for a loaded 2-core machine (the figure is in bench/failover).
-    expect(failoverMs).toBeLessThan(2 * LEASE_MS + 1000 + 5000);
   }, 120_000);
 
   it('SIGSTOP of the transactor past its lease: it writes nothing after it wakes, and steps down', async () => {
