@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createClient, type Client } from '../../client/index.ts';
+import type { Client } from '../../client/index.ts';
 import { collect, describeClientSuite, stoppingNodeOnClose, type ClientTarget } from '../../client/client-suite.ts';
 import { startChildNode, type ChildNode } from '../../nodes/cli/serve.ts';
+import { bucketClient } from '../miniature/miniature.ts';
 import { kw } from '../../nodes/values/values.ts';
 import { integrationConfig, removePrefix } from './aws-environment.ts';
 import type { AwsStorageConfig } from '../../nodes/storage/aws/index.ts';
@@ -45,21 +46,7 @@ async function startNodeOn(system: SystemUnderTest): Promise<ChildNode> {
 
 /** A client that fetches its key from the system's bucket and unwraps it with KMS. */
 function clientOf(node: ChildNode, config: AwsStorageConfig, permission: 'admin' | 'read-write' | 'read-only', database?: string): Client {
-  const { endpoint, system } = node.announcement;
-  return createClient({
-    endpoint,
-    system,
-    credentials: {
-      bucket: config.bucket,
-      region: config.region,
-      prefix: config.prefix!,
-      permission,
-      ...(database === undefined ? {} : { database }),
-      ...(config.s3Endpoint === undefined ? {} : { s3Endpoint: config.s3Endpoint }),
-      ...(config.kmsEndpoint === undefined ? {} : { kmsEndpoint: config.kmsEndpoint }),
-      ...(config.credentials === undefined ? {} : { aws: config.credentials }),
-    },
-  });
+  return bucketClient(node.announcement.endpoint, node.announcement.system, config, permission, database);
 }
 
 async function remoteOn(system: SystemUnderTest): Promise<Client> {

@@ -129,20 +129,7 @@ export async function startMiniature(options: MiniatureOptions): Promise<Miniatu
       node.child?.process.kill('SIGCONT');
     },
     client(node, permission, database) {
-      const client = createClient({
-        endpoint: typeof node === 'string' ? node : node.endpoint(),
-        system: 'mini',
-        credentials: {
-          bucket: config.bucket,
-          region: config.region,
-          prefix: config.prefix!,
-          permission,
-          ...(database === undefined ? {} : { database }),
-          ...(config.s3Endpoint === undefined ? {} : { s3Endpoint: config.s3Endpoint }),
-          ...(config.kmsEndpoint === undefined ? {} : { kmsEndpoint: config.kmsEndpoint }),
-          ...(config.credentials === undefined ? {} : { aws: config.credentials }),
-        },
-      });
+      const client = bucketClient(typeof node === 'string' ? node : node.endpoint(), 'mini', config, permission, database);
       clients.push(client);
       return client;
     },
@@ -180,6 +167,24 @@ export async function startMiniature(options: MiniatureOptions): Promise<Miniatu
       else await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A client of the node at `endpoint` that fetches its access key from the system's bucket and unwraps it with KMS, as a client on AWS does. */
+export function bucketClient(endpoint: string, system: string, config: AwsStorageConfig, permission: 'admin' | 'read-write' | 'read-only', database?: string): Client {
+  return createClient({
+    endpoint,
+    system,
+    credentials: {
+      bucket: config.bucket,
+      region: config.region,
+      prefix: config.prefix!,
+      permission,
+      ...(database === undefined ? {} : { database }),
+      ...(config.s3Endpoint === undefined ? {} : { s3Endpoint: config.s3Endpoint }),
+      ...(config.kmsEndpoint === undefined ? {} : { kmsEndpoint: config.kmsEndpoint }),
+      ...(config.credentials === undefined ? {} : { aws: config.credentials }),
+    },
+  });
 }
 
 function fail(message: string): never {
