@@ -35,7 +35,10 @@ async function startSide(threads: string): Promise<Side> {
     readNodeSettings({ FACTUM_STORAGE: 'local', FACTUM_DATA_DIR: dir, FACTUM_PORT: '0', FACTUM_HOST: '127.0.0.1', FACTUM_SYSTEM: 'local', FACTUM_ROLE: 'primary', FACTUM_QUERY_THREADS: threads, FACTUM_NOVELTY_BYTES_MAX: '1024' }),
     new PassThrough().resume(),
   );
-  const client = createClient({ endpoint: node.endpoint, system: 'local', keyFile: node.keyFile! });
+  // Every transaction here outgrows the tiny novelty limit, so the next one may be refused with
+  // storage/busy until the index run ends; on a slow machine that takes longer than the default
+  // retries wait, so this client retries for up to about a minute.
+  const client = createClient({ endpoint: node.endpoint, system: 'local', keyFile: node.keyFile!, retry: { attemptsMax: 40, backoffMaxMs: 3000 } });
   await client.createDatabase('people');
   const conn = await client.connect('people');
   await conn.transact(`[{:db/ident :p/name :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}
