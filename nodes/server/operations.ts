@@ -44,6 +44,21 @@ export interface OperationContext {
   readonly cluster: Cluster | null;
   /** The threads queries run on (q, qseq); null or absent: they run on the main thread. */
   readonly queries?: QueryPool | null;
+  /** This node's ions: revisions, deployments and the running revision (nodes/ions/). */
+  readonly ions?: IonOperations | null;
+}
+
+/** The ion operations (client/wire/protocol.ts); each checks its own arguments. */
+export interface IonOperations {
+  push(args: Args): Promise<unknown>;
+  revisions(args: Args): Promise<unknown>;
+  deploy(args: Args): Promise<unknown>;
+  status(args: Args): Promise<unknown>;
+  invoke(args: Args): Promise<unknown>;
+}
+
+function ionsOf(context: OperationContext): IonOperations {
+  return context.ions ?? fail('ion/unavailable', 'This node serves no ions (it was started without them). Push and deploy through a node of the system.', {});
 }
 
 export type Args = Readonly<Record<string, unknown>>;
@@ -121,6 +136,12 @@ export function databasesOf(operation: Operation, args: Args): string[] {
     case 'internalFollow':
     case 'internalGcStorage':
       return []; // the admin key's (between nodes)
+    case 'ionPush':
+    case 'ionRevisions':
+    case 'ionDeploy':
+    case 'ionStatus':
+    case 'ionInvoke':
+      return []; // the system's, not a database's
     case 'connect':
     case 'sync':
     case 'transact':
@@ -281,6 +302,11 @@ async function basisReached(ref: DbRef, transactor: DatabaseHandle): Promise<voi
 }
 
 export const handlers: Readonly<Record<Operation, Handler>> = {
+  ionPush: (args, context) => ionsOf(context).push(args),
+  ionRevisions: (args, context) => ionsOf(context).revisions(args),
+  ionDeploy: (args, context) => ionsOf(context).deploy(args),
+  ionStatus: (args, context) => ionsOf(context).status(args),
+  ionInvoke: (args, context) => ionsOf(context).invoke(args),
   async listDatabases(_args, context) {
     const names = await context.system.listDatabases();
     const visible = context.visibleDatabases;

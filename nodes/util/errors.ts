@@ -135,6 +135,18 @@ export const codes = {
   'cluster/lease-lost': 'unavailable', // the transactor's lease ran out before a log write
   'cluster/forward-failed': 'unavailable', // the transactor could not be reached to forward a transaction
   'cluster/read-only-role': 'incorrect', // a query-group node was asked to do a primary's work
+  // ions (issue 18)
+  'ion/unavailable': 'unavailable', // this node serves no ions
+  'ion/invalid-config': 'incorrect', // ion-config.json names something wrong
+  'ion/invalid-revision': 'incorrect', // a revision's name, archive or metadata is malformed
+  'ion/revision-exists': 'conflict', // a revision of that name was pushed with other bytes
+  'ion/revision-not-found': 'not-found',
+  'ion/load-failed': 'fault', // a revision failed to load on a node (its module threw, or a name does not resolve)
+  'ion/unknown-name': 'not-found', // no deployed ion has that name
+  'ion/call-failed': 'fault', // the ion threw
+  'ion/timeout': 'interrupted', // the ion ran past its time limit and was stopped
+  'ion/crashed': 'fault', // the ion's thread died (out of memory, or it exited)
+  'ion/deploy-in-progress': 'conflict', // another deployment of the group is not finished
   // infrastructure: the CDK app's context (infra/config.ts)
   'infra/missing-context': 'incorrect',
   'infra/invalid-system-name': 'incorrect',
