@@ -55,6 +55,19 @@ export const operations = {
   internalTransact: 'node',
   internalFollow: 'node',
   internalGcStorage: 'node',
+  // Ions (docs/ions.md): a revision is pushed once (immutable), deployed onto a compute group,
+  // and its Lambda entry points invoked through the group.
+  //   ionPush      { metadata: RevisionMetadata, archive: bytes }   -> { app, rev, created }
+  //   ionRevisions { app? }                                         -> RevisionMetadata[]
+  //   ionDeploy    { group, app, rev }                              -> { deployId }
+  //   ionStatus    { group }                                        -> IonGroupStatus
+  //   ionInvoke    { name, input: string }                          -> { output: string }
+  // (RevisionMetadata and IonGroupStatus: nodes/ions/revision.ts.)
+  ionPush: 'admin',
+  ionRevisions: 'admin',
+  ionDeploy: 'admin',
+  ionStatus: 'admin',
+  ionInvoke: 'list',
 } as const;
 
 export type Operation = keyof typeof operations;
