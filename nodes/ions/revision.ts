@@ -69,7 +69,10 @@ export interface IonNodeStatus {
   readonly running: { readonly app: string; readonly rev: string } | null;
   readonly state: 'loading' | 'running' | 'failed';
   readonly error?: string;
+  /** When the node last wrote its entry, by its own clock. */
   readonly at: string;
+  /** In ionStatus answers: whether the node still writes its entry (a node gone stops counting). */
+  readonly live?: boolean;
 }
 
 /** What `ionStatus` answers. */

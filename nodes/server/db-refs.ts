@@ -28,13 +28,22 @@ import { txOfT } from '../datom/datom.ts';
 /** Db values kept per database (the newest), and speculative ones in all. */
 const KEPT_MAX = 512;
 const SPECULATIVE_MAX = 64;
+/** Tokens of lent db values start so (a sealed token is base64url, which has no '~'). */
+const LENT_PREFIX = 'lent~';
 /** How long a read naming a basis this node has not reached yet waits for it. */
 const BASIS_WAIT_MS = 5000;
+
+/** A reference to a db value lent to an ion's call: only the main thread resolves it (not a query thread). */
+export function isLent(ref: DbRef): boolean {
+  return ref.with?.startsWith(LENT_PREFIX) === true;
+}
 
 export class DbRefs {
   /** By the database's transactor on this node, so a database deleted and made again under its name shares nothing. */
   private readonly kept = new WeakMap<DatabaseHandle, Map<number, Db>>();
   private readonly speculative = new Map<string, Db>();
+  /** Db values lent to an ion's call (lend), by `<log> <token>`: gone when the call ends. */
+  private readonly lent = new Map<string, Db>();
   /**
    * The key `with` tokens are sealed with: derived from a secret every node of the system shares
    * (the admin key's), so a token made on one node verifies on any other behind the same load
@@ -83,8 +92,23 @@ export class DbRefs {
     return db;
   }
 
+  /**
+   * A reference to `db`, perhaps not durable yet (the db-before of a transaction in a batch), that
+   * resolves on this node until `release`: what a transaction function deployed as an ion reads
+   * through, from its own thread. The token is random and never leaves the node.
+   */
+  lend(database: string, log: string, db: Db): { readonly ref: DbRef; release(): void } {
+    const token = `${LENT_PREFIX}${randomBytes(18).toString('base64url')}`;
+    const key = `${log} ${token}`;
+    this.lent.set(key, db);
+    return { ref: this.refOf(database, db, token), release: () => this.lent.delete(key) };
+  }
+
   /** Seals the speculative transaction of a `with` on `base` (itself plain or speculative). */
   sealWith(transactor: DatabaseHandle, baseToken: string | undefined, base: Db, after: Db, datoms: readonly { e: number; a: number; v: unknown; added: boolean }[]): string {
+    if (baseToken?.startsWith(LENT_PREFIX) === true) {
+      fail('db/invalid-reference', 'with() is not available on the db value a transaction function is given (it is not durable yet); return the tx-data instead, or call with() on a db value of the connection.', {});
+    }
     const chain = baseToken === undefined ? { basisT: base.basisT, transactions: [] as unknown[] } : this.open(transactor, baseToken);
     const flat: unknown[] = [];
     for (const d of datoms) flat.push(d.e, d.a, d.v, d.added);
@@ -128,6 +152,9 @@ export class DbRefs {
   private async speculativeDb(ref: DbRef, transactor: DatabaseHandle): Promise<Db> {
     const token = ref.with!;
     const instance = this.instanceOf(transactor);
+    if (token.startsWith(LENT_PREFIX)) {
+      return this.lent.get(`${instance} ${token}`) ?? fail('db/invalid-reference', 'The db value a transaction function was given is valid only during its call; the call has ended.', { database: ref.database });
+    }
     const cached = this.speculative.get(`${instance} ${token}`);
     if (cached !== undefined) return cached;
     const chain = this.open(transactor, token);

@@ -14,7 +14,7 @@ import { indexPull, pull, pullMany } from '../pull/index.ts';
 import type { DatabaseHandle, Databases } from '../cluster/database-handle.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import { fail, isFactumError } from '../util/errors.ts';
-import type { DbRefs } from './db-refs.ts';
+import { isLent, type DbRefs } from './db-refs.ts';
 import type { QueryPool } from './query-pool.ts';
 import type { QueryAnswer, QueryRequest } from './query-protocol.ts';
 import { EncodedMessage } from './responses.ts';
@@ -55,6 +55,8 @@ export interface IonOperations {
   deploy(args: Args): Promise<unknown>;
   status(args: Args): Promise<unknown>;
   invoke(args: Args): Promise<unknown>;
+  /** True while a revision runs on this node (its query functions and xforms are registered). */
+  running(): boolean;
 }
 
 function ionsOf(context: OperationContext): IonOperations {
@@ -237,8 +239,8 @@ async function answerQuery(args: Args, context: OperationContext, stream: boolea
     limit: args.limit === -1 ? null : (check.optionalCount(args, 'limit') ?? null),
   };
   const pool = context.queries;
-  if (pool !== undefined && pool !== null && pool.available) {
-    const answer = await answerOnPool(pool, { ...checked, args: values, dbs: dbs.map(({ position, ref, transactor }) => ({ position, ref, log: transactor.logName })), stream }, dbs);
+  if (pool !== undefined && pool !== null && pool.available && !dbs.some(({ ref }) => isLent(ref))) {
+    const answer = await answerOnPool(pool, { ...checked, args: values, dbs: dbs.map(({ position, ref, transactor }) => ({ position, ref, log: transactor.logName })), stream }, dbs, context.ions?.running() === true);
     if (answer !== onMainThread) return answer;
   }
   let base = null;
@@ -261,8 +263,9 @@ const onMainThread = Symbol('on the main thread');
  * log up to them). A basis the thread could not rebuild, which the main thread may still keep
  * (db/basis-not-kept, or a `with` token's base), runs here instead, as do args the wire cannot
  * carry to the thread: the answer is then the main thread's, as it was before there were threads.
+ * So does a query naming an ion's function (`ionsRunning`).
  */
-async function answerOnPool(pool: QueryPool, request: QueryRequest, dbs: ReadonlyArray<{ readonly ref: DbRef; readonly transactor: DatabaseHandle }>): Promise<unknown> {
+async function answerOnPool(pool: QueryPool, request: QueryRequest, dbs: ReadonlyArray<{ readonly ref: DbRef; readonly transactor: DatabaseHandle }>, ionsRunning: boolean): Promise<unknown> {
   for (const { ref, transactor } of dbs) await basisReached(ref, transactor);
   let running: Promise<QueryAnswer>;
   try {
@@ -276,6 +279,9 @@ async function answerOnPool(pool: QueryPool, request: QueryRequest, dbs: Readonl
     answer = await running;
   } catch (error) {
     if (isFactumError(error, 'db/basis-not-kept') || isFactumError(error, 'db/invalid-reference')) return onMainThread;
+    // Ions' query functions and xforms are registered on the main thread only: a query naming one
+    // runs there (a name unknown there too gets the same error from it).
+    if (ionsRunning && (isFactumError(error, 'query/unknown-function') || isFactumError(error, 'pull/invalid-xform'))) return onMainThread;
     throw error;
   }
   if (answer.kind === 'value') return new EncodedMessage(answer.message);

@@ -30,14 +30,18 @@ export interface Prepared {
   readonly db: Db;
 }
 
-/** Processes a batch against `db`, answering no one yet (the writer does). */
-export async function prepareBatch(batch: readonly Pending[], db: Db): Promise<Prepared> {
+/**
+ * Processes a batch against `db`, answering no one yet (the writer does). `expand`, when given,
+ * rewrites each transaction's tx-data against its own db-before first (ion calls).
+ */
+export async function prepareBatch(batch: readonly Pending[], db: Db, expand?: (db: Db, txData: unknown) => Promise<unknown>): Promise<Prepared> {
   const accepted: Array<{ pending: Pending; report: TxReport }> = [];
   const refused: Array<{ pending: Pending; error: unknown }> = [];
   for (const pending of batch) {
     try {
       const before = db;
-      const report = before.state.base === null ? before.with(pending.txData) : await readDb(before.state.base, () => before.with(pending.txData));
+      const txData = expand === undefined ? pending.txData : await expand(before, pending.txData);
+      const report = before.state.base === null ? before.with(txData) : await readDb(before.state.base, () => before.with(txData));
       accepted.push({ pending, report });
       db = report.dbAfter;
     } catch (error) {

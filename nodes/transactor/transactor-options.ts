@@ -3,6 +3,7 @@
 //! (checked, with their defaults, by idempotencyLimitsOf in idempotency.ts).
 import type { IndexerOptions } from '../indexer/indexer.ts';
 import type { BackgroundIndexerOptions } from '../indexer/background-indexer.ts';
+import type { Db } from '../db/db.ts';
 import type { FactumError } from '../util/errors.ts';
 
 export interface IndexingOptions extends IndexerOptions, BackgroundIndexerOptions {}
@@ -43,4 +44,12 @@ export interface TransactorOptions {
    * @default - 100,000
    */
   readonly idempotencyKeysMax?: number;
+  /**
+   * Leader only: rewrites a transaction's tx-data before it is processed, against `db`, the db
+   * value it is processed on (its db-before), in the writer's loop: one transaction at a time,
+   * as the engine's own transaction functions run. The node expands calls of deployed ions with
+   * it (nodes/ions/expand-ion-calls.ts); an error refuses that transaction only.
+   * @default - none: tx-data goes to the engine as it came
+   */
+  readonly expandTxData?: (db: Db, txData: unknown, log: string) => Promise<unknown>;
 }

@@ -100,6 +100,7 @@ export class Transactor {
   private readonly background: BackgroundIndexer | null;
   private readonly keys: IdempotencyKeys;
   private readonly writeGuard: (() => FactumError | null) | null;
+  private readonly expandTxData: TransactorOptions['expandTxData'];
   /** Null on a leader. */
   private readonly follower: Follower | null;
   private readonly committed = new Listeners<[position: number, bytes: Uint8Array, basisT: number]>('onCommitted');
@@ -122,6 +123,7 @@ export class Transactor {
     this.firstPosition = opened.firstPosition;
     this.onRoot = opened.onRoot;
     this.writeGuard = options.writeGuard ?? null;
+    this.expandTxData = options.expandTxData;
     this.background?.onIndexed((root, indexed) => {
       this.rebaseTo = { root, indexed };
       this.kick();
@@ -481,7 +483,8 @@ export class Transactor {
 
   /** Processes a batch against `db`, answering no one yet (`write` does). A method: tests wrap it to hold the writer mid-batch. */
   private prepare(batch: readonly Pending[], db: Db): Promise<Prepared> {
-    return prepareBatch(batch, db);
+    const expand = this.expandTxData;
+    return prepareBatch(batch, db, expand === undefined ? undefined : (before, txData) => expand(before, txData, this.log));
   }
 
   /**
