@@ -1,0 +1,169 @@
+//! The ion thread: runs one revision's bundle for an IonHost (host.ts), isolated from the node.
+//! It is given nothing of the node but its workerData (IonWorkerData: the bundle's file, the
+//! options, a shared control array, the synchronous calls' port) and its parent port.
+//!
+//!   start ─▶ install the runtime global ─▶ import the bundle ─▶ check every configured name
+//!         ─▶ post `loaded` (with every problem) ─▶ answer calls
+//!
+//! Asynchronous calls (transaction functions, the HTTP handler, Lambda handlers) arrive on the
+//! parent port and interleave freely. Synchronous calls (query functions, xforms) arrive on their
+//! own port while the caller blocks in Atomics.wait: the answer is posted on that port, then the
+//! control cell `sync` is set and notified. Nothing on this path needs the calling thread, so a
+//! query function answers while the node's main thread is blocked waiting for it.
+//!
+//! Code that throws outside any call (a timer's callback, a promise nobody awaits) is reported
+//! as a cast alert and the thread keeps serving: one stray error must not fail every call in
+//! flight.
+import { parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { RemoteDb } from '../../client/remote/remote-client.ts';
+import { createClient } from '../../client/remote.ts';
+import type { Client, Connection } from '../../client/types.ts';
+import { decode, encode } from '../../client/wire/codec.ts';
+import { runtimeSymbol, type IonRuntime } from '../../ions/runtime.ts';
+import { FactumError } from '../util/errors.ts';
+import { checkCast } from './ion-cast.ts';
+import { control, ownBytes, readyState, syncState, type Answer, type FromIonWorker, type IonWorkerData, type SyncCall, type ToIonWorker } from './ion-messages.ts';
+import { paramsReader } from './ion-params.ts';
+
+const port = parentPort!;
+const data = workerData as IonWorkerData;
+const cells = new Int32Array(data.control);
+const app = data.config.appName;
+
+function post(message: FromIonWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+let client: Client | null = null;
+const readParams = paramsReader(data.params);
+
+const runtime: IonRuntime = {
+  getParams: (path) => readParams(path),
+  getEnv: () => data.env,
+  cast: {
+    event: (map) => castOut('event', map),
+    alert: (map) => castOut('alert', map),
+    metric: (metric) => castOut('metric', metric as unknown as Record<string, unknown>),
+  },
+  getClient() {
+    client ??= createClient({ endpoint: data.client.endpoint, system: data.client.system, accessKey: data.client.accessKey });
+    return client;
+  },
+};
+
+function castOut(kind: 'event' | 'alert' | 'metric', map: Readonly<Record<string, unknown>>): void {
+  const bytes = ownBytes(encode(checkCast(kind, map)));
+  post({ kind: 'cast', cast: kind, data: bytes }, [bytes.buffer as ArrayBuffer]);
+}
+
+process.on('uncaughtException', (error) => castOut('alert', { msg: `ion ${app}: an error escaped every call (a timer or an unawaited promise) and was dropped; the thread keeps serving`, error: describe(error) }));
+process.on('unhandledRejection', (error) => castOut('alert', { msg: `ion ${app}: a promise nobody awaited was rejected; the thread keeps serving`, error: describe(error) }));
+
+/** The configured names (allowed, http handler, Lambda handlers) with the role each plays, for problems. */
+function configuredNames(): Array<{ readonly name: string; readonly role: string }> {
+  const names = data.config.allow.map((name) => ({ name, role: 'allowed' }));
+  if (data.config.http !== undefined) names.push({ name: data.config.http.handler, role: 'the http handler' });
+  for (const [lambda, entry] of Object.entries(data.config.lambdas ?? {})) names.push({ name: entry.handler, role: `the handler of Lambda ${lambda}` });
+  return names;
+}
+
+async function load(): Promise<{ readonly exports: Record<string, unknown>; readonly problems: string[] }> {
+  (globalThis as Record<symbol, unknown>)[runtimeSymbol] = Object.freeze(runtime);
+  let exports: Record<string, unknown>;
+  try {
+    exports = (await import(pathToFileURL(data.bundleFile).href)) as Record<string, unknown>;
+  } catch (error) {
+    return { exports: {}, problems: [`the module threw while it was imported: ${describe(error)}`] };
+  }
+  const problems: string[] = [];
+  for (const { name, role } of configuredNames()) {
+    const value = Object.hasOwn(exports, name) ? exports[name] : undefined;
+    if (!Object.hasOwn(exports, name)) problems.push(`${name} (${role}) is not exported by the module; export a function of that name or remove it from ion-config.json`);
+    else if (typeof value !== 'function') problems.push(`${name} (${role}) is exported as ${typeOf(value)}, not a function`);
+  }
+  return { exports, problems };
+}
+
+const { exports, problems } = await load();
+post({ kind: 'loaded', problems });
+Atomics.store(cells, control.ready, problems.length === 0 ? readyState.ready : readyState.failed);
+Atomics.notify(cells, control.ready);
+if (problems.length > 0) {
+  // Nothing to serve: the host reports the problems and terminates this thread.
+  port.close();
+} else {
+  port.on('message', (message: ToIonWorker) => void answerAsync(message));
+  data.syncPort.on('message', (call: SyncCall) => answerSync(call));
+}
+
+const connections = new Map<string, Promise<Connection>>();
+
+/** A db value of this node at exactly `basisT` (a reference: nothing is read until the ion asks). */
+async function dbAt(database: string, basisT: number): Promise<RemoteDb> {
+  let connection = connections.get(database);
+  if (connection === undefined) {
+    connection = runtime.getClient().connect(database);
+    connections.set(database, connection);
+    connection.catch(() => connections.delete(database));
+  }
+  return new RemoteDb((await connection) as ConstructorParameters<typeof RemoteDb>[0], { database, basisT });
+}
+
+async function answerAsync(message: ToIonWorker): Promise<void> {
+  let answer: Answer;
+  try {
+    const fn = exports[message.name] as (...args: unknown[]) => unknown;
+    const payload = decode(message.payload) as { readonly args: readonly unknown[]; readonly db?: { readonly database: string; readonly basisT: number } };
+    const args = message.call === 'transaction' ? [await dbAt(payload.db!.database, payload.db!.basisT), ...payload.args] : payload.args;
+    const value = await fn(...args);
+    answer = { id: message.id, ok: true, value: ownBytes(encodeAnswer(message.name, value)) };
+  } catch (error) {
+    answer = { id: message.id, ok: false, error: thrown(error) };
+  }
+  post({ kind: 'answer', ...answer }, answer.ok ? [answer.value.buffer as ArrayBuffer] : []);
+}
+
+function answerSync(call: SyncCall): void {
+  let answer: Answer;
+  try {
+    const value = (exports[call.name] as (...args: unknown[]) => unknown)(...(decode(call.args) as unknown[]));
+    if (isThenable(value)) {
+      value.then(undefined, () => undefined); // refused below; its outcome no longer matters to anyone
+      throw new FactumError('ion/call-failed', `${app}/${call.name} returned a promise, but query functions and xforms run synchronously (the query waits for them); make it a plain function that returns a value`, {});
+    }
+    answer = { id: call.id, ok: true, value: ownBytes(encodeAnswer(call.name, value)) };
+  } catch (error) {
+    answer = { id: call.id, ok: false, error: thrown(error) };
+  }
+  data.syncPort.postMessage(answer, answer.ok ? [answer.value.buffer as ArrayBuffer] : []);
+  Atomics.store(cells, control.sync, syncState.answered);
+  Atomics.notify(cells, control.sync);
+}
+
+function encodeAnswer(name: string, value: unknown): Uint8Array {
+  try {
+    return encode(value);
+  } catch (error) {
+    throw new FactumError('ion/call-failed', `${app}/${name} returned a value that cannot be passed back to the node (${describe(error)}); return plain data: strings, numbers, bigints, keywords, dates, uuids, arrays and plain objects`, {});
+  }
+}
+
+function thrown(error: unknown): { message: string; code?: string } {
+  if (error instanceof FactumError) return { message: error.message, code: error.code };
+  return { message: describe(error) };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : `a thrown ${typeOf(error)}: ${String(error)}`;
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
