@@ -15,7 +15,7 @@ import { createMemoryStorage } from '../../nodes/storage/memory/memory-storage.t
 import { serveStorage } from '../../nodes/storage/proxy/serve-storage.ts';
 import { Transactor } from '../../nodes/transactor/transactor.ts';
 import { kw } from '../../nodes/values/values.ts';
-import { bundleEntryFile, bundleNode, bundleQueryWorkerFile, bundleWorkerFile } from './node-bundle.ts';
+import { bundleEntryFile, bundleIonWorkerFile, bundleNode, bundleQueryWorkerFile, bundleWorkerFile } from './node-bundle.ts';
 
 /** What a bundle that does not load prints, as opposed to a node that refuses its configuration. */
 const moduleLoadingFailure = /ERR_MODULE_NOT_FOUND|Cannot find (module|package)|Dynamic require of|SyntaxError|is not defined|ERR_REQUIRE_ESM|ERR_UNKNOWN_FILE_EXTENSION/;
@@ -35,12 +35,12 @@ afterAll(() => {
 });
 
 describe('node bundle', () => {
-  it('holds the node and its index and query workers, and nothing else', () => {
-    expect(readdirSync(first).sort()).toEqual([bundleWorkerFile, bundleQueryWorkerFile, bundleEntryFile].sort());
+  it('holds the node and its index, query and ion workers, and nothing else', () => {
+    expect(readdirSync(first).sort()).toEqual([bundleWorkerFile, bundleQueryWorkerFile, bundleIonWorkerFile, bundleEntryFile].sort());
   });
 
   it('is reproducible: the same code gives the same bytes, with no absolute path in them', () => {
-    for (const file of [bundleEntryFile, bundleWorkerFile, bundleQueryWorkerFile]) {
+    for (const file of [bundleEntryFile, bundleWorkerFile, bundleQueryWorkerFile, bundleIonWorkerFile]) {
       const bytes = readFileSync(join(first, file));
       expect(bytes.equals(readFileSync(join(second, file)))).toBe(true);
       expect(bytes.toString('utf8')).not.toContain(repositoryDirectory);

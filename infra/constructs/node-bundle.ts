@@ -10,6 +10,7 @@
 //!     main.mjs            the node (systemd runs `node main.mjs`)
 //!     index-worker.mjs    the index worker thread
 //!     query-worker.mjs    the query threads
+//!     ion-worker.mjs      the ion threads (nodes/ions/ion-thread.ts)
 //!
 //! The asset hash is the hash of these files, so it changes exactly when the code does: the build
 //! writes no source map and names no absolute path (esbuild's comments are relative to the
@@ -34,6 +35,9 @@ export const bundleWorkerFile = 'index-worker.mjs';
 /** The query threads' file, beside main.mjs, where the bundled query pool looks for it. */
 export const bundleQueryWorkerFile = 'query-worker.mjs';
 
+/** The ion thread's file, beside main.mjs, where a bundled ion host (nodes/ions/ion-thread.ts) looks for it. */
+export const bundleIonWorkerFile = 'ion-worker.mjs';
+
 /**
  * CommonJS dependencies inside an ES module bundle (msgpackr, pino and the AWS SDK's helpers) still
  * call require() and read __filename and __dirname; the banner gives every file of the bundle all three.
@@ -53,6 +57,7 @@ export function bundleNode(outputDirectory: string): void {
     { source: join(nodesDirectory, 'main.ts'), output: bundleEntryFile },
     { source: join(nodesDirectory, 'indexer', 'index-worker.ts'), output: bundleWorkerFile },
     { source: join(nodesDirectory, 'server', 'query-worker.ts'), output: bundleQueryWorkerFile },
+    { source: join(nodesDirectory, 'ions', 'ion-worker.ts'), output: bundleIonWorkerFile },
   ];
   for (const entry of entries) {
     buildSync({
