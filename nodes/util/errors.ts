@@ -152,6 +152,8 @@ export const codes = {
   'ion/invalid-params-path': 'incorrect', // getParams was given a path that is not /-rooted
   'ion/params-failed': 'unavailable', // getParams could not read SSM Parameter Store or the local parameter file
   'ion/no-runtime': 'incorrect', // factum/ion was called outside an ion thread (e.g. in a unit test)
+  'ion/bundle-failed': 'incorrect', // esbuild could not bundle the ion project (a missing module, a syntax error)
+  'ion/invalid-revision-name': 'incorrect', // push could not name the revision (a dirty or non-git tree without --uname, or a bad --uname)
   // infrastructure: the CDK app's context (infra/config.ts)
   'infra/missing-context': 'incorrect',
   'infra/invalid-system-name': 'incorrect',
@@ -160,6 +162,9 @@ export const codes = {
   'infra/query-group-on-solo': 'incorrect',
   'infra/invalid-query-group': 'incorrect',
   'infra/invalid-option': 'incorrect',
+  // test tooling: the list-append checker and its workload (test/checker)
+  'check/malformed-history': 'incorrect', // an op out of order, a repeated appended value, a read of a non-list
+  'check/invalid-option': 'incorrect',
 } as const satisfies Record<string, Category>;
 
 export type Code = keyof typeof codes;
