@@ -135,10 +135,19 @@ export function namedExports(config: IonConfig): readonly { readonly name: strin
 
 /** One line per name of the config that is not an exported function of `exports` (the entry module's namespace). */
 export function exportProblems(config: IonConfig, exports: Readonly<Record<string, unknown>>): string[] {
+  return exportTypeProblems(config, Object.fromEntries(Object.keys(exports).map((name) => [name, typeof exports[name]])));
+}
+
+/**
+ * As `exportProblems`, from each export's `typeof` (what a worker thread can send back); a type of
+ * null is an export whose type is not known (only its name was seen), which passes.
+ */
+export function exportTypeProblems(config: IonConfig, types: Readonly<Record<string, string | null>>): string[] {
   const problems: string[] = [];
   for (const { name, where } of namedExports(config)) {
-    if (!Object.hasOwn(exports, name)) problems.push(`${where}: ${show(name)} is an unknown export; the entry module exports ${describeExports(Object.keys(exports))}`);
-    else if (typeof exports[name] !== 'function') problems.push(`${where}: ${show(name)} is not a function (it is ${typeof exports[name]}); expected an exported function`);
+    const type = Object.hasOwn(types, name) ? types[name] : undefined;
+    if (type === undefined) problems.push(`${where}: ${show(name)} is an unknown export; the entry module exports ${describeExports(Object.keys(types))}`);
+    else if (type !== null && type !== 'function') problems.push(`${where}: ${show(name)} is not a function (it is ${type}); expected an exported function`);
   }
   return problems;
 }
