@@ -16,6 +16,10 @@
 //! ```
 import type { Client } from '../client/types.ts';
 import { FactumError } from '../nodes/util/errors.ts';
+import type * as values from '../nodes/values/values.ts';
+import type { BigDec, Keyword, List, Sym, Uri, Uuid } from '../nodes/values/values.ts';
+
+export type { BigDec, Keyword, List, Sym, Uri, Uuid } from '../nodes/values/values.ts';
 
 /** The global the ion thread installs the runtime at. */
 export const runtimeSymbol = Symbol.for('factum.ion.runtime');
@@ -37,6 +41,8 @@ export interface IonRuntime {
     metric(metric: CastMetric): void;
   };
   getClient(): Client;
+  /** The node's value classes: values ion code makes must be of these to travel (see kw below). */
+  readonly values: typeof values;
 }
 
 /** What an ion-config's `http.handler` receives: one request under `/ion/` of the node. */
@@ -117,4 +123,48 @@ export const cast: IonRuntime['cast'] = {
  */
 export function getClient(): Client {
   return runtime().getClient();
+}
+
+// Values. A revision's bundle could hold its own copy of factum's value classes (by importing
+// factum's client), and a keyword of another copy cannot travel back to the node: make keywords,
+// symbols, uuids and the rest here, from the classes of the thread the ion runs in. The values an
+// ion receives (its arguments, what its db answers) are of these classes already.
+
+/**
+ * The keyword `:fqn` (interned: `kw('a/b') === kw('a/b')`).
+ *
+ * @example
+ * return [['db/add', order, 'order/status', kw('order.status/paid')]];
+ */
+export function kw(fqn: string): Keyword {
+  return runtime().values.kw(fqn);
+}
+
+/** The symbol `fqn`. */
+export function sym(fqn: string): Sym {
+  return runtime().values.sym(fqn);
+}
+
+/** An EDN list (a transaction function call inside tx-data, a query's `(...)` form). */
+export function list(...items: unknown[]): List {
+  return runtime().values.list(...items);
+}
+
+/** A uuid from its text; throws `value/wrong-type` for text that is not one. */
+export function uuid(text: string): Uuid {
+  return runtime().values.Uuid.parse(text) ?? invalidValue('a uuid', text);
+}
+
+/** An exact decimal (Datomic's bigdec) from its text, e.g. `bigdec('12.50')`; throws `value/wrong-type` for text that is not one. */
+export function bigdec(text: string): BigDec {
+  return runtime().values.BigDec.parse(text) ?? invalidValue('a decimal', text);
+}
+
+/** A uri. */
+export function uri(text: string): Uri {
+  return new (runtime().values.Uri)(text);
+}
+
+function invalidValue(expected: string, text: string): never {
+  throw new FactumError('value/wrong-type', `expected ${expected}, got ${JSON.stringify(text)}.`, { value: text });
 }

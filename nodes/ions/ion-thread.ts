@@ -147,11 +147,11 @@ export class IonThread {
 
   /**
    * Runs a synchronous call, blocking this thread up to `limitMs` for the ion's answer (and before
-   * that up to `limitMs` for a thread still starting). 'not-ready' or 'timed-out' tell the host
+   * that up to `startMs` for a thread still starting). 'not-ready' or 'timed-out' tell the host
    * what went wrong; the host decides what to do with the thread.
    */
-  callSync(name: string, args: Uint8Array, limitMs: number): Answer | 'not-ready' | 'failed' | 'timed-out' {
-    if (Atomics.load(this.cells, control.ready) === readyState.loading) Atomics.wait(this.cells, control.ready, readyState.loading, limitMs);
+  callSync(name: string, args: Uint8Array, limitMs: number, startMs: number): Answer | 'not-ready' | 'failed' | 'timed-out' {
+    if (Atomics.load(this.cells, control.ready) === readyState.loading) Atomics.wait(this.cells, control.ready, readyState.loading, startMs);
     const state = Atomics.load(this.cells, control.ready);
     if (state === readyState.loading) return 'not-ready';
     if (state === readyState.failed || this.retired) return 'failed';

@@ -22,6 +22,7 @@ import type { Client, Connection } from '../../client/types.ts';
 import { decode, encode } from '../../client/wire/codec.ts';
 import { runtimeSymbol, type IonRuntime } from '../../ions/runtime.ts';
 import { FactumError } from '../util/errors.ts';
+import * as values from '../values/values.ts';
 import { checkCast } from './ion-cast.ts';
 import { control, ownBytes, readyState, syncState, type Answer, type FromIonWorker, type IonWorkerData, type SyncCall, type ToIonWorker } from './ion-messages.ts';
 import { paramsReader } from './ion-params.ts';
@@ -50,6 +51,7 @@ const runtime: IonRuntime = {
     client ??= createClient({ endpoint: data.client.endpoint, system: data.client.system, accessKey: data.client.accessKey });
     return client;
   },
+  values,
 };
 
 function castOut(kind: 'event' | 'alert' | 'metric', map: Readonly<Record<string, unknown>>): void {
@@ -145,7 +147,10 @@ function encodeAnswer(name: string, value: unknown): Uint8Array {
   try {
     return encode(value);
   } catch (error) {
-    throw new FactumError('ion/call-failed', `${app}/${name} returned a value that cannot be passed back to the node (${describe(error)}); return plain data: strings, numbers, bigints, keywords, dates, uuids, arrays and plain objects`, {});
+    // A value class of its own copy of factum (bundled from factum's client) looks right but is not the node's.
+    const copy = /instance of _?(Keyword|Sym|List|BigDec|Uuid|Uri|Tagged)\b/.exec(describe(error));
+    const hint = copy === null ? '' : `; its ${copy[1]} comes from another copy of factum's values inside the revision: make values with kw, sym, list, uuid, bigdec and uri from factum/ion`;
+    throw new FactumError('ion/call-failed', `${app}/${name} returned a value that cannot be passed back to the node (${describe(error)}); return plain data: strings, numbers, bigints, keywords, dates, uuids, arrays and plain objects${hint}`, {});
   }
 }
 

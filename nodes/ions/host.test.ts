@@ -1,0 +1,310 @@
+// The ion host on real worker threads and a real node: revisions are bundled by esbuild from
+// TypeScript fixtures (test-fixtures/ledger-ion.ts) or from ESM text importing 'factum/ion' (aliased
+// to ions/runtime.ts, as `factum ions push` does), loaded, and called every way the node calls
+// them; hangs, a crash and running out of memory each fail their call and leave the host serving.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type Client, type Connection } from '../../client/index.ts';
+import { readAccessKeyFile } from '../../client/remote/access-key.ts';
+import { readNodeSettings, startNode, type RunningNode } from '../main.ts';
+import { FactumError } from '../util/errors.ts';
+import { kw, Uuid } from '../values/values.ts';
+import { IonHost, type IonHostOptions } from './host.ts';
+import type { IonConfig } from './revision.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const runtimeFile = path.resolve(here, '../../ions/runtime.ts');
+
+async function bundle(input: { readonly file: string } | { readonly text: string }): Promise<string> {
+  const result = await build({
+    ...('file' in input ? { entryPoints: [input.file] } : { stdin: { contents: input.text, loader: 'ts', resolveDir: here } }),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    alias: { 'factum/ion': runtimeFile },
+    logLevel: 'error',
+  });
+  return result.outputFiles[0]!.text;
+}
+
+const ledgerConfig: IonConfig = {
+  appName: 'ledger',
+  allow: ['echo', 'score', 'spin', 'promised', 'audit', 'refuse', 'copied', 'hang', 'busy', 'hog', 'quit', 'casts', 'params', 'environment'],
+  http: { handler: 'web' },
+  lambdas: { shout: { handler: 'upper' } },
+};
+
+interface Cast {
+  readonly kind: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+let dir: string;
+let node: RunningNode;
+let client: Client;
+let conn: Connection;
+let ledgerBundle: string;
+let hostClient: IonHostOptions['client'];
+let paramsFile: string;
+
+function options(overrides: Partial<IonHostOptions> & { readonly casts?: Cast[] } = {}): IonHostOptions {
+  const casts = overrides.casts ?? [];
+  return {
+    bundle: ledgerBundle,
+    config: ledgerConfig,
+    group: 'primary',
+    env: { stage: 'test', limits: [1, 2] },
+    params: { kind: 'file', path: paramsFile },
+    client: hostClient,
+    callTimeoutMs: 10_000,
+    syncTimeoutMs: 2_000,
+    memoryMb: 64,
+    onCast: (kind, data) => casts.push({ kind, data }),
+    ...overrides,
+  };
+}
+
+async function failure(promise: Promise<unknown>): Promise<FactumError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(FactumError);
+    return error as FactumError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+function syncFailure(call: () => unknown): FactumError {
+  try {
+    call();
+  } catch (error) {
+    expect(error).toBeInstanceOf(FactumError);
+    return error as FactumError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'factum-ion-host-'));
+  node = await startNode(readNodeSettings({ FACTUM_STORAGE: 'local', FACTUM_DATA_DIR: path.join(dir, 'data'), FACTUM_PORT: '0', FACTUM_HOST: '127.0.0.1', FACTUM_SYSTEM: 'local', FACTUM_ROLE: 'primary' }), new PassThrough().resume());
+  const key = await readAccessKeyFile(node.keyFile!);
+  hostClient = { endpoint: node.endpoint, system: 'local', accessKey: { keyId: key.keyId, secret: key.secret } };
+  client = createClient({ endpoint: node.endpoint, system: 'local', keyFile: node.keyFile! });
+  await client.createDatabase('bank');
+  conn = await client.connect('bank');
+  await conn.transact(`[{:db/ident :acct/name :db/valueType :db.type/string :db/cardinality :db.cardinality/one :db/unique :db.unique/identity}
+    {:db/ident :acct/balance :db/valueType :db.type/long :db/cardinality :db.cardinality/one}
+    {:db/ident :audit/seen :db/valueType :db.type/long :db/cardinality :db.cardinality/one}
+    {:db/ident :audit/basis :db/valueType :db.type/long :db/cardinality :db.cardinality/one}
+    {:db/ident :audit/kind :db/valueType :db.type/keyword :db/cardinality :db.cardinality/one}]`);
+  paramsFile = path.join(dir, 'params.json');
+  await writeFile(paramsFile, JSON.stringify({ '/ledger/dev/db-name': 'bank', '/ledger/dev/stripe/key': 'sk_test', '/ledger/prod/db-name': 'other', '/ledger/device': 'not under /ledger/dev/' }));
+  ledgerBundle = await bundle({ file: path.join(here, 'test-fixtures', 'ledger-ion.ts') });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await node?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe('loading a revision', () => {
+  it('names every problem: a missing export, a non-function, a missing http and Lambda handler', async () => {
+    const error = await failure(IonHost.start(options({ config: { appName: 'ledger', allow: ['echo', 'missing', 'notAFunction'], http: { handler: 'nowhere' }, lambdas: { a: { handler: 'upper' }, b: { handler: 'gone' } } } })));
+    expect(error.code).toBe('ion/load-failed');
+    const problems = error.data.problems as string[];
+    expect(problems).toHaveLength(4);
+    expect(problems[0]).toMatch(/^missing \(allowed\) is not exported/);
+    expect(problems[1]).toMatch(/^notAFunction \(allowed\) is exported as a number, not a function/);
+    expect(problems[2]).toMatch(/^nowhere \(the http handler\) is not exported/);
+    expect(problems[3]).toMatch(/^gone \(the handler of Lambda b\) is not exported/);
+    expect(error.message).toContain('ledger');
+  });
+
+  it('reports a module that throws while it is imported', async () => {
+    const text = `import { getEnv } from 'factum/ion';\nif (getEnv().stage === 'test') throw new Error('no database configured for stage test');\nexport function echo() { return 1; }`;
+    const error = await failure(IonHost.start(options({ bundle: await bundle({ text }), config: { appName: 'broken', allow: ['echo'] } })));
+    expect(error.code).toBe('ion/load-failed');
+    expect(error.data.problems).toEqual(['the module threw while it was imported: no database configured for stage test']);
+  });
+
+  it('loads a module importing factum/ion through the alias, and gives it nothing of the node but what it was given', async () => {
+    process.env.FACTUM_HOST_TEST_SECRET = 'never in an ion';
+    const host = await IonHost.start(options());
+    try {
+      const { env, processEnv } = (await host.callTransaction('environment', { database: 'bank', basisT: conn.db().basisT }, [])) as { env: unknown; processEnv: string[] };
+      expect(env).toEqual({ stage: 'test', limits: [1, 2] });
+      expect(processEnv).not.toContain('FACTUM_HOST_TEST_SECRET');
+      expect(processEnv.every((name) => name.startsWith('AWS_') || name === 'TZ')).toBe(true);
+    } finally {
+      delete process.env.FACTUM_HOST_TEST_SECRET;
+      await host.stop();
+    }
+  });
+});
+
+describe('calls', () => {
+  let host: IonHost;
+  const casts: Cast[] = [];
+  beforeAll(async () => {
+    host = await IonHost.start(options({ casts }));
+  });
+  afterAll(async () => {
+    await host?.stop();
+  });
+
+  it('callSync passes keywords, bigints, dates, uuids and nested data both ways', () => {
+    const uuid = Uuid.parse('6f1c3a9e-0b7d-4c25-9d3e-2f8a5b1c7e40')!;
+    const args = [kw('acct/balance'), 2n ** 70n, new Date(Date.UTC(2026, 0, 2)), uuid, { nested: [1.5, 'x', null, new Uint8Array([1, 2])] }];
+    expect(host.callSync('echo', args)).toEqual(args);
+    expect(host.callSync('score', [20])).toBe(41);
+    expect(host.has('score')).toBe(true);
+    expect(host.has('web')).toBe(false);
+  });
+
+  it('refuses an unknown name, a value that cannot travel, and a query function answering a promise', () => {
+    expect(syncFailure(() => host.callSync('nope', [])).code).toBe('ion/unknown-name');
+    expect(syncFailure(() => host.callSync('web', [])).code).toBe('ion/unknown-name');
+    const invalid = syncFailure(() => host.callSync('echo', [conn.db()]));
+    expect(invalid.code).toBe('ion/invalid-argument');
+    const promised = syncFailure(() => host.callSync('promised', []));
+    expect(promised.code).toBe('ion/call-failed');
+    expect(promised.message).toMatch(/ledger\/promised returned a promise/);
+  });
+
+  it('callTransaction gives the ion a db at exactly the basis given, and answers its tx-data', async () => {
+    const first = await conn.transact([{ 'acct/name': 'ann', 'acct/balance': 100 }]);
+    await conn.transact([{ 'acct/name': 'ann', 'acct/balance': 40 }]);
+    const before = first.dbAfter.basisT;
+    const txData = await host.callTransaction('audit', { database: 'bank', basisT: before }, ['ann']);
+    expect(txData).toEqual([{ 'db/id': 'audit', 'audit/seen': 100, 'audit/basis': before, 'audit/kind': kw('audit/read') }]);
+    const now = await host.callTransaction('audit', { database: 'bank', basisT: conn.db().basisT }, ['ann']);
+    expect((now as Array<Record<string, unknown>>)[0]!['audit/seen']).toBe(40);
+    // The answer is tx-data the database accepts as it is.
+    const report = await conn.transact(txData as unknown[]);
+    expect(await report.dbAfter.pull('[:audit/seen :audit/kind]', report.tempids.audit!)).toEqual({ 'audit/seen': 100, 'audit/kind': kw('audit/read') });
+  });
+
+  it('a keyword from a copy of factum bundled into the revision is refused with a hint', async () => {
+    const error = await failure(host.callTransaction('copied', { database: 'bank', basisT: 1 }, []));
+    expect(error.code).toBe('ion/call-failed');
+    expect(error.message).toMatch(/its Keyword comes from another copy of factum's values inside the revision: make values with kw, sym, list, uuid, bigdec and uri from factum\/ion/);
+  });
+
+  it('a transaction function that throws fails its call with its message', async () => {
+    const error = await failure(host.callTransaction('refuse', { database: 'bank', basisT: conn.db().basisT }, [500]));
+    expect(error.code).toBe('ion/call-failed');
+    expect(error.message).toBe('The ion ledger/refuse threw: insufficient funds for 500');
+    expect(error.data).toMatchObject({ name: 'ledger/refuse', error: 'insufficient funds for 500' });
+  });
+
+  it('casts reach onCast with their values, console output as events, and a malformed cast fails in the ion', async () => {
+    casts.length = 0;
+    expect(await host.lambda('shout', 'a')).toBe('A'); // a round trip, so that nothing is left from earlier tests
+    await host.callTransaction('casts', { database: 'bank', basisT: 1 }, [false]);
+    await expect.poll(() => casts.length).toBe(4);
+    // Casts keep their order; the thread's output comes through its stdout stream, in its own time.
+    expect(casts.filter((cast) => cast.data.msg !== 'ion output')).toEqual([
+      { kind: 'event', data: { msg: 'audited', tag: kw('audit/ok'), count: 2n } },
+      { kind: 'alert', data: { msg: 'payment refused', ex: expect.objectContaining({ name: 'Error', message: 'card declined' }) } },
+      { kind: 'metric', data: { name: 'audits', value: 3, units: 'count' } },
+    ]);
+    expect(casts).toContainEqual({ kind: 'event', data: { msg: 'ion output', app: 'ledger', stream: 'stdout', line: 'audit done' } });
+    const bad = await failure(host.callTransaction('casts', { database: 'bank', basisT: 1 }, [true]));
+    expect(bad.code).toBe('ion/call-failed');
+    expect(bad.data.errorCode).toBe('ion/invalid-cast');
+    expect(bad.message).toMatch(/cast\.metric expects a value, a finite number, got NaN/);
+  });
+
+  it('getParams reads the parameter file, names relative to the path', async () => {
+    const basis = { database: 'bank', basisT: 1 };
+    expect(await host.callTransaction('params', basis, ['/ledger/dev/'])).toEqual({ 'db-name': 'bank', 'stripe/key': 'sk_test' });
+    expect(await host.callTransaction('params', basis, ['/ledger/dev'])).toEqual({ 'db-name': 'bank', 'stripe/key': 'sk_test' });
+    const error = await failure(host.callTransaction('params', basis, ['ledger/dev']));
+    expect(error.data.errorCode).toBe('ion/invalid-params-path');
+  });
+
+  it('the HTTP handler gets the request and its answer is checked', async () => {
+    const response = await host.http({ method: 'POST', path: '/orders/7', query: 'full=1', headers: { 'x-order': 'o-7' }, body: new TextEncoder().encode('two items') });
+    expect(response).toEqual({ status: 201, headers: { 'content-type': 'text/plain' }, body: 'POST /orders/7?full=1 o-7 two items' });
+    const bad = await failure(host.http({ method: 'GET', path: '/bad', query: '', headers: {}, body: new Uint8Array() }));
+    expect(bad.code).toBe('ion/call-failed');
+    expect(bad.message).toMatch(/answered a status of ok/);
+  });
+
+  it('a Lambda handler answers its input; an unknown Lambda is refused', async () => {
+    expect(await host.lambda('shout', 'hello')).toBe('HELLO');
+    const error = await failure(host.lambda('whisper', 'x'));
+    expect(error.code).toBe('ion/unknown-name');
+    expect(error.message).toMatch(/has no Lambda named "whisper"; it has shout/);
+  });
+});
+
+describe('limits', () => {
+  it('a hanging query function is stopped by its limit, and later calls work', async () => {
+    const host = await IonHost.start(options({ syncTimeoutMs: 500 }));
+    try {
+      const error = syncFailure(() => host.callSync('spin', []));
+      expect(error.code).toBe('ion/timeout');
+      expect(error.message).toMatch(/ledger\/spin did not answer within its limit of 500 ms/);
+      expect(host.callSync('score', [1])).toBe(3);
+      expect(await host.lambda('shout', 'still here')).toBe('STILL HERE');
+    } finally {
+      await host.stop();
+    }
+  });
+
+  it('a hanging async call and a busy one are stopped by their limit; calls in flight with them fail as collateral; later calls work', async () => {
+    const host = await IonHost.start(options({ callTimeoutMs: 800 }));
+    try {
+      const hanging = failure(host.lambda('shout', 'hang'));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const alongside = failure(host.callTransaction('hang', { database: 'bank', basisT: 1 }, []));
+      const timedOut = await hanging;
+      expect(timedOut.code).toBe('ion/timeout');
+      expect(timedOut.message).toMatch(/ledger\/upper ran past its limit of 800 ms/);
+      const collateral = await alongside;
+      expect(collateral.code).toBe('ion/crashed');
+      expect(collateral.message).toMatch(/restarted because ledger\/upper ran past its limit of 800 ms, and ledger\/hang, in flight on it, was stopped with it; retry/);
+      expect(await host.lambda('shout', 'next')).toBe('NEXT');
+      const busy = await failure(host.callTransaction('busy', { database: 'bank', basisT: 1 }, []));
+      expect(busy.code).toBe('ion/timeout');
+      expect(host.callSync('score', [2])).toBe(5);
+    } finally {
+      await host.stop();
+    }
+  });
+
+  it('an ion that runs out of memory, or exits, fails its call with ion/crashed, and later calls work', async () => {
+    const host = await IonHost.start(options({ memoryMb: 32 }));
+    try {
+      const oom = await failure(host.callTransaction('hog', { database: 'bank', basisT: 1 }, []));
+      expect(oom.code).toBe('ion/crashed');
+      expect(oom.message).toMatch(/died while running ledger\/hog: it ran out of memory \(the limit is 32 MB\)/);
+      expect(await host.lambda('shout', 'after oom')).toBe('AFTER OOM');
+      const exited = await failure(host.callTransaction('quit', { database: 'bank', basisT: 1 }, []));
+      expect(exited.code).toBe('ion/crashed');
+      expect(exited.message).toMatch(/process\.exit\(3\)/);
+      expect(host.callSync('score', [3])).toBe(7);
+    } finally {
+      await host.stop();
+    }
+  });
+
+  it('stop lets calls in flight finish and refuses later ones', async () => {
+    const host = await IonHost.start(options());
+    const inFlight = host.callTransaction('audit', { database: 'bank', basisT: conn.db().basisT }, ['ann']);
+    const stopping = host.stop();
+    expect((await inFlight) as unknown[]).toHaveLength(1);
+    await stopping;
+    expect(syncFailure(() => host.callSync('score', [1])).code).toBe('ion/unavailable');
+    expect((await failure(host.lambda('shout', 'x'))).code).toBe('ion/unavailable');
+  });
+});
