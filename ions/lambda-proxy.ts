@@ -1,0 +1,160 @@
+//! The proxy of a Lambda ion: one generic AWS Lambda handler (Node.js runtime) for every Lambda an
+//! ion application configures. It forwards the event to the compute group that runs the
+//! application and returns the ion's answer (Datomic Cloud's Lambda ions work the same way).
+//!
+//!   Lambda event ──JSON.stringify──▶ ionInvoke { name, input } ──▶ group's endpoint ──▶ ion
+//!   Lambda result ◀──── the ion's output string, unchanged ◀──── { output } ◀───────────┘
+//!
+//! The result is the ion's string as it returned it, never parsed: a Lambda ion's contract is
+//! `(input: string) => Promise<string>`, as in Datomic. The Node.js runtime serializes a returned
+//! string as a JSON string, so `aws lambda invoke` prints `"..."`; an ion that answers API Gateway
+//! is better written as the application's HTTP handler (docs/ions.md).
+//!
+//! Environment (infra/constructs/ion-lambdas.ts sets it):
+//!
+//!   FACTUM_ENDPOINT      the group's endpoint, e.g. http://primary.prod.factum.internal:8182
+//!   FACTUM_SYSTEM        the system's name
+//!   FACTUM_ION_APP       the ion application (for messages)
+//!   FACTUM_ION_LAMBDA    the Lambda's name in the application's ion-config.json `lambdas`
+//!   and one way to an access key (any key of the system may invoke an ion):
+//!   FACTUM_KEY_FILE      a key file (local systems and tests), or else
+//!   FACTUM_BUCKET        the system's bucket: the function's role fetches the key from it and
+//!   FACTUM_PERMISSION    opens it with KMS (client/remote/access-key.ts); `read-only`,
+//!   FACTUM_DATABASE      `read-write` (with the database) or `admin`; AWS_REGION is the runtime's.
+//!   FACTUM_ACCESS_PREFIX, FACTUM_S3_ENDPOINT, FACTUM_KMS_ENDPOINT  optional (LocalStack)
+//!   FACTUM_TIMEOUT_MS    how long to wait for the node's answer (default 60000; the construct
+//!                        sets the function's timeout)
+//!
+//! The transport and its key are made once per container, at the first invocation, and reused by
+//! the next ones (keep-alive sockets included). Nothing is logged: the key never leaves memory.
+//! A failure is thrown as the node's FactumError, its message naming the ion, the endpoint and the
+//! code; its `name` is the code, so the caller sees it as the Lambda's `errorType` (what Step
+//! Functions' Retry and Catch match on).
+
+import type { AccessKeyCredentials, RemoteClientConfig } from '../client/types.ts';
+import { resolveAccessKey } from '../client/remote/resolve-key.ts';
+import { Transport } from '../client/remote/transport.ts';
+import { FactumError, isFactumError } from '../nodes/util/errors.ts';
+
+/** The parts of the Lambda context the proxy reads. */
+export interface LambdaContext {
+  readonly awsRequestId?: string;
+}
+
+export type IonLambdaHandler = (event: unknown, context?: LambdaContext) => Promise<string>;
+
+/** The proxy's settings, read from its environment. */
+export interface LambdaProxyConfig {
+  readonly app: string;
+  readonly lambda: string;
+  readonly client: RemoteClientConfig;
+  readonly timeoutMs: number;
+}
+
+const permissions = ['admin', 'read-write', 'read-only'] as const;
+
+/** Reads and checks the environment; throws one `client/invalid-config` error naming every problem. */
+export function readLambdaProxyConfig(env: Readonly<Record<string, string | undefined>>): LambdaProxyConfig {
+  const problems: string[] = [];
+  const required = (name: string): string => {
+    const value = env[name];
+    if (value === undefined || value === '') problems.push(`${name} is not set`);
+    return value ?? '';
+  };
+  const endpoint = required('FACTUM_ENDPOINT');
+  const system = required('FACTUM_SYSTEM');
+  const lambda = required('FACTUM_ION_LAMBDA');
+  const app = env.FACTUM_ION_APP ?? '';
+  const timeoutMs = env.FACTUM_TIMEOUT_MS === undefined || env.FACTUM_TIMEOUT_MS === '' ? 60_000 : Number(env.FACTUM_TIMEOUT_MS);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) problems.push(`FACTUM_TIMEOUT_MS is ${JSON.stringify(env.FACTUM_TIMEOUT_MS)}, expected a whole number of milliseconds`);
+  const keyFile = env.FACTUM_KEY_FILE;
+  let way: Pick<RemoteClientConfig, 'keyFile' | 'credentials'> = {};
+  if (keyFile !== undefined && keyFile !== '') {
+    way = { keyFile };
+  } else {
+    const bucket = required('FACTUM_BUCKET');
+    const region = required('AWS_REGION');
+    const permission = env.FACTUM_PERMISSION ?? 'read-only';
+    const database = env.FACTUM_DATABASE;
+    if (!(permissions as readonly string[]).includes(permission)) {
+      problems.push(`FACTUM_PERMISSION is ${JSON.stringify(permission)}, expected one of ${permissions.join(', ')}`);
+    } else if (permission !== 'admin' && (database === undefined || database === '')) problems.push(`FACTUM_DATABASE is not set (a ${permission} key belongs to a database)`);
+    const optional = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+    const credentials: AccessKeyCredentials = {
+      bucket,
+      region,
+      permission: permission as AccessKeyCredentials['permission'],
+      ...(permission === 'admin' || database === undefined ? {} : { database }),
+      ...withDefined('accessPrefix', optional('FACTUM_ACCESS_PREFIX')),
+      ...withDefined('s3Endpoint', optional('FACTUM_S3_ENDPOINT')),
+      ...withDefined('kmsEndpoint', optional('FACTUM_KMS_ENDPOINT')),
+    };
+    way = { credentials };
+  }
+  if (problems.length > 0) {
+    throw new FactumError(
+      'client/invalid-config',
+      `The Lambda ion proxy's environment is not valid: ${problems.join('; ')}. Expected FACTUM_ENDPOINT, FACTUM_SYSTEM, FACTUM_ION_LAMBDA and either FACTUM_KEY_FILE or FACTUM_BUCKET with FACTUM_PERMISSION (and FACTUM_DATABASE); see ions/lambda-proxy.ts.`,
+      { problems },
+    );
+  }
+  return { app, lambda, client: { endpoint, system, ...way }, timeoutMs };
+}
+
+function withDefined<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
+/**
+ * A Lambda handler forwarding to one Lambda ion. The transport is made at the first call.
+ *
+ * @example
+ * const handler = createLambdaProxy({ FACTUM_ENDPOINT: 'http://127.0.0.1:8182', FACTUM_SYSTEM: 'local', FACTUM_ION_LAMBDA: 'hello', FACTUM_KEY_FILE: './data/access/admin/1f2e….json' });
+ * const output = await handler({ name: 'Ada' }); // the ion's string
+ */
+export function createLambdaProxy(env: Readonly<Record<string, string | undefined>>): IonLambdaHandler & { close(): void } {
+  let state: { config: LambdaProxyConfig; transport: Transport } | null = null;
+  const open = (): { config: LambdaProxyConfig; transport: Transport } => {
+    if (state !== null) return state;
+    const config = readLambdaProxyConfig(env);
+    const transport = new Transport({ endpoint: config.client.endpoint, system: config.client.system, key: resolveAccessKey(config.client), timeoutMs: config.timeoutMs });
+    state = { config, transport };
+    return state;
+  };
+  const handler = async (event: unknown): Promise<string> => {
+    const { config, transport } = open();
+    // `undefined` (an empty payload) is sent as JSON's null: the ion always gets JSON text.
+    const input = JSON.stringify(event) ?? 'null';
+    let answer: unknown;
+    try {
+      // Not idempotent: an ion may write. Only answers the node refused before running it
+      // (busy, unavailable) are sent again.
+      answer = (await transport.call('ionInvoke', { name: config.lambda, input }, { idempotent: false })).value;
+    } catch (error) {
+      throw explained(error, config);
+    }
+    const output = (answer as { output?: unknown } | null)?.output;
+    if (typeof output !== 'string') {
+      throw explained(new FactumError('client/bad-response', `The node answered ionInvoke without an output string (got ${typeof output}).`, {}), config);
+    }
+    return output;
+  };
+  return Object.assign(handler, { close: () => state?.transport.close() });
+}
+
+/** The error with the ion, the endpoint and the code in its message, and the code as its name. */
+function explained(error: unknown, config: LambdaProxyConfig): unknown {
+  if (!isFactumError(error)) return error;
+  const ion = config.app === '' ? `Lambda ion ${config.lambda}` : `Lambda ion ${config.app}/${config.lambda}`;
+  Object.defineProperty(error, 'message', { value: `${ion} via ${config.client.endpoint} failed: ${error.message} [${error.code}]`, configurable: true, writable: true });
+  Object.defineProperty(error, 'name', { value: error.code, configurable: true, writable: true });
+  return error;
+}
+
+let proxy: IonLambdaHandler | null = null;
+
+/** The Lambda entry point (`index.handler`): reads `process.env` at the first invocation. */
+export async function handler(event: unknown, context?: LambdaContext): Promise<string> {
+  proxy ??= createLambdaProxy(process.env);
+  return proxy(event, context);
+}
