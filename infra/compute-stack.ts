@@ -12,15 +12,19 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { SystemConfig } from './config.ts';
 import { Bastion } from './constructs/bastion.ts';
+import { IonLambdas } from './constructs/ion-lambdas.ts';
 import { InternalLoadBalancer } from './constructs/internal-load-balancer.ts';
 import { NodeGroup } from './constructs/node-group.ts';
 import { SoloEndpoint } from './constructs/solo-endpoint.ts';
 import { SystemDashboard } from './constructs/system-dashboard.ts';
 import { endpointName, nodePort } from './system-exports.ts';
 import { SystemImports } from './system-imports.ts';
+import type { IonLambdasConfig } from './ion-lambdas-config.ts';
 
 export interface ComputeStackProps extends StackProps {
   readonly config: SystemConfig;
+  /** Lambda ions run by the primary group. @default - none */
+  readonly ionLambdas?: IonLambdasConfig;
 }
 
 export const primaryGroupName = 'primary';
@@ -57,6 +61,7 @@ export class ComputeStack extends Stack {
     }
     this.bastion = new Bastion(this, 'Bastion', { imports: this.imports, sshCidr: config.bastionCidr });
     new SystemDashboard(this, 'Observability', { imports: this.imports, primary: this.primary, primaryNodes: config.nodeCount });
+    if (props.ionLambdas !== undefined) new IonLambdas(this, 'IonLambdas', { imports: this.imports, groupName: primaryGroupName, ...props.ionLambdas });
     this.addOutputs(config);
   }
 

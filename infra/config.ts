@@ -15,8 +15,13 @@
 //!   instanceType       no        the primary group's instance type (default t3.small / i3.large)
 //!   nodeCount          no        production primary group size, 2–10 (default 2)
 //!   alarmEmail         no        an address subscribed to the system's alarm topic
+//!   ionConfig          no        an ion application's ion-config.json: its Lambdas become functions
+//!   ionGroup           no        the compute group running that application (default primary)
+//!   ionAccess          with      the key those functions invoke with: read-only:DB, read-write:DB
+//!                      Lambdas   or admin (ion-lambdas-config.ts reads these three)
 
 import { fail } from '../nodes/util/errors.ts';
+import { ionContextKeys } from './ion-lambdas-config.ts';
 
 export type Topology = 'solo' | 'production';
 export type ScalingMetric = 'cpu' | 'requests';
@@ -54,6 +59,7 @@ export const contextKeys = [
   'instanceType',
   'nodeCount',
   'alarmEmail',
+  ...ionContextKeys,
 ] as const;
 
 /** Context values as the CDK hands them over: strings from `-c`, anything from cdk.json. */

@@ -1,12 +1,14 @@
 //! Builds the CDK app of one system from its configuration: the storage stack, the compute stack
-//! of its topology, one stack per query group, and the checks every synth runs (cdk-nag's
+//! of its topology, one stack per query group (the Lambda ions, if any, in the stack of the group
+//! that runs them), and the checks every synth runs (cdk-nag's
 //! AwsSolutions pack; the bundled template validator with its rules as errors, which the pinned
 //! feature flags in feature-flags.json turn on).
 
 import { App, Tags } from 'aws-cdk-lib';
 import featureFlags from './feature-flags.json' with { type: 'json' };
-import { ComputeStack } from './compute-stack.ts';
+import { ComputeStack, primaryGroupName } from './compute-stack.ts';
 import { contextKeys, readConfig, type Context, type SystemConfig } from './config.ts';
+import { readIonLambdasConfig, type IonLambdasConfig } from './ion-lambdas-config.ts';
 import { applyAwsSolutionsChecks } from './nag.ts';
 import { QueryGroupStack } from './query-group-stack.ts';
 import { StorageStack } from './storage-stack.ts';
@@ -29,6 +31,8 @@ export interface FactumApp {
   readonly storage: StorageStack;
   readonly compute: ComputeStack;
   readonly queryGroups: readonly QueryGroupStack[];
+  /** The Lambda ions created (`-c ionConfig=...`), or null. */
+  readonly ionLambdas: IonLambdasConfig | null;
 }
 
 export interface StackNames {
@@ -51,6 +55,9 @@ export function createFactumApp(props: FactumAppProps = {}): FactumApp {
   const app = new App({ context: { ...featureFlags, ...props.context }, ...(props.outdir === undefined ? {} : { outdir: props.outdir }) });
   const context = Object.fromEntries(contextKeys.map((key) => [key, app.node.tryGetContext(key) as unknown]));
   const config = readConfig(context, props.environment ?? process.env);
+  const ionLambdas = readIonLambdasConfig(context, config);
+  // The group that runs the application gets its Lambdas.
+  const ionLambdasOf = (group: string): { ionLambdas?: IonLambdasConfig } => (ionLambdas?.group === group ? { ionLambdas } : {});
   const env = { region: config.region };
   const names = stackNames(config.system);
   const storage = new StorageStack(app, names.storage, {
@@ -64,15 +71,16 @@ export function createFactumApp(props: FactumAppProps = {}): FactumApp {
     config,
     stackName: names.compute,
     description: `factum ${config.system}: ${config.topology} primary compute group, bastion, dashboard`,
+    ...ionLambdasOf(primaryGroupName),
   });
   compute.addStackDependency(storage, 'imports the storage exports');
   const queryGroups = config.queryGroups.map((group) => {
     const name = names.queryGroup(group.name);
-    const stack = new QueryGroupStack(app, name, { env, config, group, stackName: name, description: `factum ${config.system}: query group ${group.name}` });
+    const stack = new QueryGroupStack(app, name, { env, config, group, stackName: name, description: `factum ${config.system}: query group ${group.name}`, ...ionLambdasOf(group.name) });
     stack.addStackDependency(storage, 'imports the storage exports');
     return stack;
   });
   Tags.of(app).add('factum:system', config.system);
   applyAwsSolutionsChecks(app);
-  return { app, config, storage, compute, queryGroups };
+  return { app, config, storage, compute, queryGroups, ionLambdas };
 }

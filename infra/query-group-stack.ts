@@ -7,13 +7,17 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { QueryGroupConfig, SystemConfig } from './config.ts';
 import { InternalLoadBalancer } from './constructs/internal-load-balancer.ts';
+import { IonLambdas } from './constructs/ion-lambdas.ts';
 import { NodeGroup } from './constructs/node-group.ts';
 import { nodePort } from './system-exports.ts';
 import { SystemImports } from './system-imports.ts';
+import type { IonLambdasConfig } from './ion-lambdas-config.ts';
 
 export interface QueryGroupStackProps extends StackProps {
   readonly config: SystemConfig;
   readonly group: QueryGroupConfig;
+  /** Lambda ions run by this group. @default - none */
+  readonly ionLambdas?: IonLambdasConfig;
 }
 
 /** Target of CPU tracking (%), and of request tracking (requests per node per minute). */
@@ -46,6 +50,7 @@ export class QueryGroupStack extends Stack {
       this.nodes.autoScalingGroup.scaleOnRequestCount('Requests', { targetRequestsPerMinute: requestsPerNodePerMinute });
     }
     new CfnOutput(this, 'Endpoint', { value: `http://${this.loadBalancer.endpointName}:${nodePort}`, description: `endpoint of query group ${group.name}` });
+    if (props.ionLambdas !== undefined) new IonLambdas(this, 'IonLambdas', { imports, groupName: group.name, ...props.ionLambdas });
     new CfnOutput(this, 'GroupName', { value: group.name, description: 'query group name' });
   }
 }
