@@ -14,7 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLocalKeyStore, openS3KeyStore, type AccessKeyStore } from './server/access-keys/index.ts';
 import { createLogger } from './server/log.ts';
-import { createMetrics } from './server/metrics.ts';
+import { createMetrics, type Metrics } from './server/metrics.ts';
+import type { Logger } from 'pino';
 import { NodeObserver } from './server/observe.ts';
 import { readNodeSettings, type Environment, type NodeSettings } from './server/settings.ts';
 import { DbRefs } from './server/db-refs.ts';
@@ -29,7 +30,11 @@ import type { Databases } from './cluster/database-handle.ts';
 import { openLocalStorage } from './storage/index.ts';
 import { createAwsStorage } from './storage/aws/index.ts';
 import type { Storage } from './storage/protocol.ts';
-import { isFactumError } from './util/errors.ts';
+import { fail, isFactumError } from './util/errors.ts';
+import { ActiveIons } from './ions/active-ions.ts';
+import { Deployer } from './ions/deployer.ts';
+import { IonService } from './ions/ion-service.ts';
+import { loadRevision, type HostSettings } from './ions/load-revision.ts';
 
 export { readNodeSettings, type NodeSettings } from './server/settings.ts';
 
@@ -62,7 +67,12 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
   const storage = await openStorage(settings);
   // The main thread and each query thread keep their equal part of the segment memory.
   const cacheBytesMax = splitCacheBytes(settings.cache.cacheBytesMax ?? DEFAULT_CACHE_BYTES_MAX, settings.queryThreads);
-  const transactorOptions: TransactorOptions = { indexing: { worker: settings.storage.kind === 'local', ...settings.cache, cacheBytesMax } };
+  // Transaction functions deployed as ions are expanded by the leader's transactor (the ions
+  // themselves are set up below, once the node's keys and db references are).
+  const transactorOptions: TransactorOptions = {
+    indexing: { worker: settings.storage.kind === 'local', ...settings.cache, cacheBytesMax },
+    expandTxData: (db, txData, logName) => ions.active.expand(db, txData, logName),
+  };
   const system = new System(storage, transactorOptions);
   const keys = await openAccessKeyStore(settings);
   const admin = await keys.ensureAdminKey();
@@ -100,6 +110,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
       : null;
   const databases: Databases = cluster ?? system;
   const observer = new NodeObserver(log, metrics);
+  const ions = nodeIons(settings, storage, system, refs, log, metrics);
   const server = await startNodeServer({
     system: settings.system,
     host: settings.host,
@@ -111,11 +122,13 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     requestBytesMax: settings.requestBytesMax,
     observers: { log, metrics },
     health: { role: settings.role, system: settings.system, group: settings.group },
+    ionHttp: { isPublic: () => ions.active.httpIsPublic(), handle: (request) => ions.active.http(request) },
     context: {
       system: databases,
       cluster,
       refs,
       queries,
+      ions: ions.service,
       queryTimeoutMs: settings.queryTimeoutMs,
       onTransaction: (database, t, datoms, ms, duplicate) => observer.transaction(database, t, datoms, ms, duplicate),
       onCreated: async (name) => {
@@ -140,6 +153,9 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     observer.watch(name, transactor);
     log.info({ event: 'database/opened', database: name, basisT: transactor.db().basisT, ms: Date.now() - started });
   }
+  // The group's ion revision, loaded before the node says it is ready (its calls reach the
+  // databases through this node's own endpoint, with the admin key).
+  await ions.start({ endpoint: server.endpoint, system: settings.system, accessKey: { keyId: admin.keyId, secret: admin.secret } });
   server.ready();
   const keyFile = settings.storage.kind === 'local' ? path.resolve(settings.storage.dir, 'access', 'admin', `${admin.keyId}.json`) : null;
   log.info({ event: 'node/started', endpoint: server.endpoint, storage: settings.storage.kind, port: settings.port });
@@ -156,7 +172,9 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
         keyCache.stop();
         // Leases first: the other primary nodes take this node's databases over while it drains.
         await cluster?.stopLeading();
+        await ions.deployer.stop();
         await server.drain(settings.drainMs);
+        await ions.active.close();
         await queries?.close();
         await cluster?.close();
         await system.close();
@@ -165,6 +183,53 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
         metrics.stop();
         log.info({ event: 'node/stopped' });
       })()),
+  };
+}
+
+interface NodeIons {
+  readonly active: ActiveIons;
+  readonly deployer: Deployer;
+  readonly service: IonService;
+  start(client: HostSettings['client']): Promise<void>;
+}
+
+/**
+ * The node's ions: the revision it runs (ActiveIons), the deployer that moves it onto its group's
+ * deployed revision, and the ion operations. `start` loads the group's revision.
+ */
+function nodeIons(settings: NodeSettings, storage: Storage, system: System, refs: DbRefs, log: Logger, metrics: Metrics): NodeIons {
+  let logNames = new Map<string, string>();
+  const databaseOfLog = async (logName: string): Promise<string> => {
+    if (!logNames.has(logName)) logNames = new Map([...(await system.databaseLogs())].map(([name, logOf]) => [logOf, name]));
+    return logNames.get(logName) ?? fail('db/invalid-reference', `No database of this system has the log ${logName} any more (it was deleted).`, { log: logName });
+  };
+  const active = new ActiveIons(async (db, logName) => refs.lend(await databaseOfLog(logName), logName, db));
+  let host: HostSettings | null = null;
+  const deployer = new Deployer({
+    storage,
+    group: settings.group,
+    nodeId: settings.nodeId,
+    active,
+    load: (app, rev) => loadRevision(storage, app, rev, host ?? fail('ion/unavailable', 'The node is still starting.', {})),
+    log: (level, message, fields) => log[level]({ event: 'ions/deploy', ...fields }, message),
+  });
+  const service = new IonService({ storage, group: settings.group, active, deployer, onDeployed: (group) => void (group === settings.group && deployer.tick()) });
+  const onCast = (kind: 'event' | 'alert' | 'metric', data: Readonly<Record<string, unknown>>): void => {
+    const revision = active.revision;
+    // An ion's metric: counted under its own name (the Name dimension).
+    if (kind === 'metric') metrics.count('IonMetric', Number(data.value), { Name: String(data.name) });
+    (kind === 'alert' ? log.warn.bind(log) : log.info.bind(log))({ event: `ions/${kind}`, app: revision?.app, rev: revision?.rev, data }, kind === 'alert' ? 'an ion raised an alert' : undefined);
+  };
+  return {
+    active,
+    deployer,
+    service,
+    async start(client: HostSettings['client']): Promise<void> {
+      const { env, callTimeoutMs, syncTimeoutMs, memoryMb, paramsFile } = settings.ions;
+      const region = settings.storage.kind === 'aws' ? settings.storage.config.region : 'local';
+      host = { group: settings.group, env, params: paramsFile === null ? { kind: 'ssm', region } : { kind: 'file', path: paramsFile }, client, callTimeoutMs, syncTimeoutMs, memoryMb, onCast };
+      await deployer.start();
+    },
   };
 }
 

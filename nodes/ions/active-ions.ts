@@ -66,6 +66,11 @@ export class ActiveIons {
     return this.current !== null;
   }
 
+  /** True when the running revision's HTTP handler takes unsigned requests (ion-config `http.public`). */
+  httpIsPublic(): boolean {
+    return this.current?.config.http?.public === true;
+  }
+
   /**
    * Runs `next` from now on (null: none). Its names are registered first; a name the engine
    * refuses (one shadowing a built-in) fails the switch with nothing changed.

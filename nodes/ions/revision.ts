@@ -3,7 +3,8 @@
 //! metadata, a deployment and the status of a group's nodes, and where each lives in storage.
 //!
 //! A revision is immutable once pushed: its archive is a segment under `ions/revisions/`, which
-//! no database's gc ever lists (theirs are under each database's own prefix).
+//! no database's gc ever lists (theirs are under each database's own prefix), and its metadata a
+//! record made once.
 
 /** One Lambda entry point of an ion application. */
 export interface IonLambdaConfig {
@@ -82,10 +83,17 @@ export interface IonGroupStatus {
   readonly nodes: readonly IonNodeStatus[];
 }
 
+/**
+ * Where ions live in the system's storage. A revision's archive is a segment named by its
+ * SHA-256 (so two pushes racing with different bytes never overwrite each other's); its metadata
+ * is a record created once, by compare-and-swap, which makes the push: a revision exists once its
+ * record does, and names the one archive that is it.
+ */
 export const ionKeys = {
-  archive: (app: string, rev: string) => `ions/revisions/${app}/${rev}/archive`,
-  metadata: (app: string, rev: string) => `ions/revisions/${app}/${rev}/metadata`,
-  revisionsOf: (app: string) => `ions/revisions/${app}/`,
+  archive: (app: string, rev: string, sha256: string) => `ions/revisions/${app}/${rev}/${sha256}`,
+  /** Every archive's key starts so (an app's: with `${app}/` after it). */
+  archives: 'ions/revisions/',
+  metadata: (app: string, rev: string) => `ions/revision/${app}/${rev}`,
   deployment: (group: string) => `ions/deployment/${group}`,
   status: (group: string) => `ions/status/${group}`,
 };
@@ -93,5 +101,7 @@ export const ionKeys = {
 /** Names: an app name or a revision name (git commit or `--uname`). */
 export const APP_NAME = /^[a-z][a-z0-9.-]{0,62}$/;
 export const REV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** A compute group's name: `primary` or a query group's. */
+export const GROUP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** An export name an ion-config may name. */
 export const EXPORT_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;

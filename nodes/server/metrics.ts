@@ -39,7 +39,7 @@ import { AssertionError } from '../util/assert.ts';
 export const metricsNamespace = 'Factum';
 
 /** The metrics a node records, by kind. Names are the contract with infra/metrics.ts. */
-export const countMetrics = ['Requests', 'Errors', 'Transactions', 'CacheHits', 'CacheMisses', 'BusyRefusals'] as const;
+export const countMetrics = ['Requests', 'Errors', 'Transactions', 'CacheHits', 'CacheMisses', 'BusyRefusals', 'IonMetric'] as const;
 export const timingMetrics = ['RequestLatency', 'TransactionLatency', 'NoveltyLag'] as const;
 export const gaugeMetrics = ['IndexingLagBytes', 'MemoryRssBytes', 'MemoryHeapUsedBytes'] as const;
 

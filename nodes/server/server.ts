@@ -22,6 +22,7 @@ import { databasesOf, handlers, Stream, type OperationContext } from './operatio
 import type { DatabaseHandle } from '../cluster/database-handle.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import { decodeArgs, readBody } from './request-body.ts';
+import { ionRequestOf, isIonPath, sendIonError, sendIonResponse, unavailableIons, type IonHttpRoute } from './ion-route.ts';
 import { endStreamWithError, sendStream, sendValue, toWireError } from './responses.ts';
 
 /** What the server logs and counts through (nodes/server/log.ts and metrics.ts provide them). */
@@ -50,6 +51,8 @@ export interface NodeServerOptions {
   readonly queueMax: number;
   readonly requestBytesMax: number;
   readonly observers: ServerObservers;
+  /** The running revision's HTTP handler, for requests under /ion/ (nodes/ions). @default - none: they are refused */
+  readonly ionHttp?: IonHttpRoute;
   /** What /health reports besides `status` (role, group, system). */
   readonly health: Readonly<Record<string, unknown>>;
 }
@@ -179,11 +182,13 @@ class RequestHandler {
     else observers.log.info({ event: 'request', ...log, status: httpStatusOf(wire), code: wire.code, ms: Math.round(performance.now() - started) });
     observers.metrics?.count('Errors', 1, { Category: wire.category });
     if (wire.category === 'busy') observers.metrics?.count('BusyRefusals', 1);
-    if (response.headersSent) return endStreamWithError(response, wire, edn);
+    if (response.headersSent) return isIonPath(request.url) ? void response.destroy() : endStreamWithError(response, wire, edn);
     const headers: Record<string, string> = this.state === 'stopping' ? { connection: 'close' } : {};
     if (wire.category === 'busy' || wire.category === 'unavailable') headers['retry-after'] = '1';
     // The unread rest of a refused body would be taken for the next request on this connection.
     if (!request.complete) headers.connection = 'close';
+    // An ion's HTTP callers (browsers, webhooks) read JSON, not the client's messages.
+    if (isIonPath(request.url)) return sendIonError(response, httpStatusOf(wire), wire, headers);
     sendValue(response, httpStatusOf(wire), { error: wire }, edn, headers);
   }
 
@@ -200,12 +205,8 @@ class RequestHandler {
     return transactor;
   }
 
-  /** Authenticates, authorizes, admits and runs one request; what it streamed, if it did. */
-  private async answer(request: IncomingMessage, response: ServerResponse, edn: boolean, log: { operation: string; keyId?: string }, gone: () => boolean): Promise<{ items: number; complete: boolean } | undefined> {
-    if (this.state !== 'ready') {
-      const stopping = this.state === 'stopping';
-      throw new FactumError(stopping ? 'server/stopping' : 'server/not-ready', stopping ? 'This node is stopping; retry against another node or in a moment.' : 'This node is still starting (opening storage and catching up with the log); retry in a moment.', {});
-    }
+  /** A signed request's body and key (every check but the body's hash is made before the body is read). */
+  private async authenticate(request: IncomingMessage): Promise<{ readonly signed: ReturnType<typeof authenticateHeaders>; readonly body: Uint8Array; readonly key: AccessKey }> {
     // Everything but the body's hash, the signature included, is checked before the body is read:
     // a client that cannot sign cannot make the node buffer a body.
     const toAuthenticate = { method: request.method ?? '', path: request.url ?? '', headers: request.headers };
@@ -218,7 +219,38 @@ class RequestHandler {
       signed = authenticateHeaders(this.options.lookupKey, this.options.system, toAuthenticate, Date.now(), AUTH_WINDOW_MS);
     }
     const body = await readBody(request, this.options.requestBytesMax);
-    const key = authenticateBody(signed, body);
+    return { signed, body, key: authenticateBody(signed, body) };
+  }
+
+  /**
+   * A request under /ion/, answered by the running revision's HTTP handler: signed like every
+   * request (any key of the system), unless the revision's ion-config makes its handler public.
+   */
+  private async answerIon(request: IncomingMessage, response: ServerResponse, log: { operation: string; keyId?: string }, gone: () => boolean): Promise<undefined> {
+    log.operation = 'ion-http';
+    const route = this.options.ionHttp ?? unavailableIons();
+    let body: Uint8Array;
+    if (route.isPublic()) body = await readBody(request, this.options.requestBytesMax);
+    else {
+      const authenticated = await this.authenticate(request);
+      body = authenticated.body;
+      log.keyId = authenticated.key.keyId;
+    }
+    return this.gates.read.run(async () => {
+      const answer = await route.handle(ionRequestOf(request, body));
+      if (!gone()) sendIonResponse(response, answer);
+      return undefined;
+    });
+  }
+
+  /** Authenticates, authorizes, admits and runs one request; what it streamed, if it did. */
+  private async answer(request: IncomingMessage, response: ServerResponse, edn: boolean, log: { operation: string; keyId?: string }, gone: () => boolean): Promise<{ items: number; complete: boolean } | undefined> {
+    if (this.state !== 'ready') {
+      const stopping = this.state === 'stopping';
+      throw new FactumError(stopping ? 'server/stopping' : 'server/not-ready', stopping ? 'This node is stopping; retry against another node or in a moment.' : 'This node is still starting (opening storage and catching up with the log); retry in a moment.', {});
+    }
+    if (isIonPath(request.url)) return this.answerIon(request, response, log, gone);
+    const { signed, body, key } = await this.authenticate(request);
     log.keyId = key.keyId;
     const match = /^\/api\/([A-Za-z]+)$/.exec(request.url ?? '');
     if (request.method !== 'POST' || match === null || !Object.hasOwn(operations, match[1]!)) {

@@ -32,6 +32,14 @@
 //!   FACTUM_LEASE_MS            the transactor lease's period (aws storage: nodes  5000
 //!                              share databases; a dead transactor is replaced
 //!                              within 2 periods + 1 s)
+//!   FACTUM_ION_ENV             the ions' environment map (getEnv), a JSON object  {}
+//!   FACTUM_ION_TIMEOUT_MS      the longest an ion's transaction function, HTTP    10000
+//!                              handler or Lambda call may run
+//!   FACTUM_ION_SYNC_TIMEOUT_MS the longest an ion's query function or xform call   1000
+//!                              may run (it holds up the query that calls it)
+//!   FACTUM_ION_MEMORY_MB       the heap of the thread an ion revision runs on     256
+//!   FACTUM_ION_PARAMS_FILE     local storage: the JSON file getParams reads       <data dir>/ion-params.json
+//!                              (aws: SSM Parameter Store, in AWS_REGION)
 //!   AWS_REGION, FACTUM_TABLE, FACTUM_BUCKET, FACTUM_KMS_KEY and endpoint overrides: see
 //!   nodes/storage/aws/config.ts.
 //!
@@ -67,6 +75,14 @@ export interface NodeSettings {
   /** Where the other nodes reach this one; null: http://<first private IPv4 address>:<port bound>. */
   readonly internalEndpoint: string | null;
   readonly leasePeriodMs: number;
+  readonly ions: {
+    readonly env: Readonly<Record<string, unknown>>;
+    readonly callTimeoutMs: number;
+    readonly syncTimeoutMs: number;
+    readonly memoryMb: number;
+    /** Local storage: getParams' file; null on aws (SSM Parameter Store). */
+    readonly paramsFile: string | null;
+  };
 }
 
 const systemPattern = /^[a-z][a-z0-9-]{0,23}$/;
@@ -128,6 +144,17 @@ export function readNodeSettings(environment: Environment): NodeSettings {
   const nodeId = text('FACTUM_NODE_ID') ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(nodeId)) problems.push(`FACTUM_NODE_ID is ${JSON.stringify(nodeId)}: expected 1 to 128 letters, digits, '.', '_' or '-'.`);
   const noveltyBytesMax = text('FACTUM_NOVELTY_BYTES_MAX') === undefined ? undefined : integer('FACTUM_NOVELTY_BYTES_MAX', 0, 1024, 1 << 30, 'bytes of novelty that start an index run');
+  let ionEnv: Record<string, unknown> = {};
+  const ionEnvText = text('FACTUM_ION_ENV');
+  if (ionEnvText !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(ionEnvText);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      ionEnv = parsed as Record<string, unknown>;
+    } catch {
+      problems.push(`FACTUM_ION_ENV is ${JSON.stringify(ionEnvText.slice(0, 80))}: expected a JSON object, the map ions read with getEnv(), e.g. FACTUM_ION_ENV='{"env":"prod"}'.`);
+    }
+  }
   const settings: NodeSettings = {
     system,
     role: role as NodeSettings['role'],
@@ -152,6 +179,13 @@ export function readNodeSettings(environment: Environment): NodeSettings {
     nodeId,
     internalEndpoint,
     leasePeriodMs: integer('FACTUM_LEASE_MS', 5000, 200, 600_000, 'the transactor lease period in milliseconds'),
+    ions: {
+      env: ionEnv,
+      callTimeoutMs: integer('FACTUM_ION_TIMEOUT_MS', 10_000, 10, 900_000, 'milliseconds an ion call may run'),
+      syncTimeoutMs: integer('FACTUM_ION_SYNC_TIMEOUT_MS', 1000, 10, 60_000, 'milliseconds an ion query function call may run'),
+      memoryMb: integer('FACTUM_ION_MEMORY_MB', 256, 16, 65_536, "megabytes of heap for the ions' thread"),
+      paramsFile: storage.kind === 'local' ? (text('FACTUM_ION_PARAMS_FILE') ?? `${storage.dir.replace(/\/$/, '')}/ion-params.json`) : null,
+    },
   };
   if (problems.length > 0) {
     throw new FactumError('node/invalid-config', problems.join('\n'), { problems });
