@@ -10,9 +10,14 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { createClient, type Client } from '../client/index.ts';
+import { resolveAccessKey } from '../client/remote/resolve-key.ts';
+import { Transport } from '../client/remote/transport.ts';
 import { readNodeSettings, startNode, type RunningNode } from '../nodes/main.ts';
 import { isFactumError, type FactumError } from '../nodes/util/errors.ts';
+import { packRevision } from '../nodes/ions/archive.ts';
+import type { IonConfig, IonGroupStatus, RevisionMetadata } from '../nodes/ions/revision.ts';
 import { createLambdaProxy, readLambdaProxyConfig } from './lambda-proxy.ts';
 import { bundleLambdaProxy, lambdaProxyEntryFile } from '../infra/constructs/lambda-proxy-bundle.ts';
 
@@ -182,5 +187,102 @@ describe('the proxy against a running node', () => {
     expect(['ion/unavailable', 'ion/unknown-name']).toContain(answer.code);
     expect(answer.name).toBe(answer.code);
     expect(answer.message).toContain('Lambda ion shop/hello');
+  });
+});
+
+// An ion application with two Lambdas, as one self-contained ES module (what `factum ions push`
+// bundles): `greet` answers from its JSON input, `broken` throws.
+const greeter: IonConfig = { appName: 'greeter', allow: [], lambdas: { greet: { handler: 'greet' }, broken: { handler: 'broken' } } };
+const greeterBundle = `
+export async function greet(input) {
+  const event = JSON.parse(input);
+  return 'Hello, ' + event.name + '! (' + typeof input + ' of ' + input.length + ' characters)';
+}
+export async function broken() { throw new Error('the warehouse is closed'); }
+`;
+
+describe('the proxy end to end: a revision with Lambdas pushed and deployed on the node', () => {
+  let dataDir = '';
+  let node: RunningNode;
+  let admin: Transport;
+  let readOnlyKeyFile = '';
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'factum-lambda-proxy-e2e-'));
+    node = await startNode(
+      readNodeSettings({ FACTUM_STORAGE: 'local', FACTUM_DATA_DIR: dataDir, FACTUM_PORT: '0', FACTUM_HOST: '127.0.0.1', FACTUM_SYSTEM: 'local', FACTUM_ROLE: 'primary', FACTUM_QUERY_THREADS: '0' }),
+      new PassThrough().resume(),
+    );
+    const client = createClient({ endpoint: node.endpoint, system: 'local', keyFile: node.keyFile! });
+    await client.createDatabase('shop');
+    await client.close();
+    const folder = path.join(dataDir, 'access', 'dbs', 'shop', 'read-only');
+    readOnlyKeyFile = path.join(folder, (await readdir(folder)).find((file) => file.endsWith('.json'))!);
+    // Push and deploy as `factum ions push` and `factum ions deploy` do: the ion operations, with the admin key.
+    admin = new Transport({ endpoint: node.endpoint, system: 'local', key: resolveAccessKey({ endpoint: node.endpoint, system: 'local', keyFile: node.keyFile! }) });
+    const archive = packRevision({ bundle: greeterBundle, config: greeter });
+    const metadata: RevisionMetadata = {
+      app: 'greeter',
+      rev: 'proxy-test-1',
+      config: greeter,
+      archiveSha256: createHash('sha256').update(archive).digest('hex'),
+      archiveBytes: archive.length,
+      lockHash: null,
+      pushedAt: new Date().toISOString(),
+    };
+    await admin.call('ionPush', { metadata, archive }, { idempotent: true });
+    await admin.call('ionDeploy', { group: 'primary', app: 'greeter', rev: 'proxy-test-1' }, { idempotent: true });
+    // Until the node runs it (the test's timeout bounds the wait; nothing here is timed).
+    for (;;) {
+      const status = (await admin.call('ionStatus', { group: 'primary' }, { idempotent: true })).value as IonGroupStatus;
+      if (status.deployment?.state === 'deployed') break;
+      if (status.deployment?.state === 'rolled-back') throw new Error(`the deployment was rolled back: ${status.deployment.reason}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+
+  afterAll(async () => {
+    admin?.close();
+    await node?.stop();
+    if (dataDir !== '') await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const proxyFor = (lambda: string): ReturnType<typeof createLambdaProxy> =>
+    createLambdaProxy({ FACTUM_ENDPOINT: node.endpoint, FACTUM_SYSTEM: 'local', FACTUM_ION_APP: 'greeter', FACTUM_ION_LAMBDA: lambda, FACTUM_KEY_FILE: readOnlyKeyFile });
+
+  it("sends the event as JSON text and returns the ion's string unchanged", async () => {
+    const proxy = proxyFor('greet');
+    try {
+      const event = { name: 'Ada', items: [1, 2] };
+      expect(await proxy(event)).toBe(`Hello, Ada! (string of ${JSON.stringify(event).length} characters)`);
+      // The container's transport and key serve the next invocation too.
+      expect(await proxy({ name: 'Grace' })).toMatch(/^Hello, Grace!/);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it("fails with the ion's own message when it throws: ion/call-failed", async () => {
+    const proxy = proxyFor('broken');
+    try {
+      const error = await failure(proxy({}));
+      expect(error.code).toBe('ion/call-failed');
+      expect(error.name).toBe('ion/call-failed');
+      expect(error.message).toContain('Lambda ion greeter/broken');
+      expect(error.message).toContain('the warehouse is closed');
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('fails with ion/unknown-name for a Lambda the deployed revision does not have', async () => {
+    const proxy = proxyFor('nightly');
+    try {
+      const error = await failure(proxy({}));
+      expect(error.code).toBe('ion/unknown-name');
+      expect(error.message).toMatch(/greet/);
+    } finally {
+      proxy.close();
+    }
   });
 });
