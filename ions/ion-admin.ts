@@ -36,8 +36,8 @@ export interface IonAdmin {
   deploy(target: { readonly group: string; readonly app: string; readonly rev: string }): Promise<{ readonly deployId: string }>;
   /** The group's deployment and what each of its nodes runs. */
   status(group: string): Promise<IonGroupStatus>;
-  /** Calls a Lambda ion (`<app>/<lambda name>`) with its input, as its Lambda proxy does. */
-  invoke(name: string, input: string): Promise<string>;
+  /** Calls a Lambda ion of the group's running revision (its name in ion-config.json `lambdas`) with its input, as its Lambda proxy does. */
+  invoke(lambda: string, input: string): Promise<string>;
   close(): void;
 }
 
@@ -56,7 +56,7 @@ export function openIonAdmin(config: RemoteClientConfig): IonAdmin {
     revisions: async (app) => (await transport.call('ionRevisions', app === undefined ? {} : { app }, { idempotent: true })).value as RevisionMetadata[],
     deploy: async ({ group, app, rev }) => (await transport.call('ionDeploy', { group, app, rev }, { idempotent: false })).value as { deployId: string },
     status: async (group) => (await transport.call('ionStatus', { group }, { idempotent: true })).value as IonGroupStatus,
-    invoke: async (name, input) => ((await transport.call('ionInvoke', { name, input }, { idempotent: false })).value as { output: string }).output,
+    invoke: async (lambda, input) => ((await transport.call('ionInvoke', { name: lambda, input }, { idempotent: false })).value as { output: string }).output,
     close: () => transport.close(),
   };
 }

@@ -13,6 +13,7 @@
 //!   factum [--dir DIR] transact NAME EDN       transact EDN tx-data      embedded client)
 //!   factum [--dir DIR] datoms NAME INDEX [COMPONENT ...]   print datoms (components as EDN)
 //!   factum [--dir DIR] repl NAME               read EDN forms, show results
+//!   factum ions push|deploy|status|revisions   ion revisions on a node (ions-command.ts)
 //!
 //! Errors print as one line (`error [code]: message`) and exit with status 1.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { createClient, type Client, type Connection } from '../../client/index.ts';
 import { readEdn } from '../edn/reader.ts';
 import { isFactumError } from '../util/errors.ts';
+import { IonsUsageError, ionsUsage, runIonsCommand } from './ions-command.ts';
 import { runRepl } from './repl.ts';
 import { localSystem, serve, startChildNode } from './serve.ts';
 
@@ -32,6 +34,7 @@ const usage = `usage: factum [--dir DIR] COMMAND ...
   transact NAME EDN
   datoms NAME INDEX [COMPONENT ...]
   repl NAME                    a REPL on DIR in this process
+${ionsUsage}
 options: --dir DIR   the storage directory (default ./data)`;
 
 async function main(argv: string[]): Promise<void> {
@@ -44,6 +47,12 @@ async function main(argv: string[]): Promise<void> {
       endpoint: { type: 'string' },
       'key-file': { type: 'string' },
       system: { type: 'string', default: localSystem },
+      // factum ions …
+      project: { type: 'string' },
+      uname: { type: 'string' },
+      group: { type: 'string' },
+      rev: { type: 'string' },
+      app: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -58,6 +67,12 @@ async function main(argv: string[]): Promise<void> {
     return serve(values.dir!, port);
   }
   if (command === 'start') return start(values.dir!);
+  if (command === 'ions') {
+    const { dir, endpoint, system, project, uname, group, rev, app } = values;
+    const keyFile = values['key-file'];
+    process.exitCode = await runIonsCommand(rest[0], { dir: dir!, system: system!, adminKeyFile, endpoint, keyFile, project, uname, group, rev, app });
+    return;
+  }
   if (command === 'repl' && values.endpoint !== undefined) {
     const keyFile = values['key-file'] ?? adminKeyFile(values.dir!);
     const client = createClient({ endpoint: values.endpoint, system: values.system!, keyFile });
@@ -162,6 +177,7 @@ class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) console.error(`error: ${error.message}\n${usage}`);
+  else if (error instanceof IonsUsageError) console.error(`error: ${error.message}\nusage:\n${ionsUsage}`);
   else if (isFactumError(error)) console.error(`error [${error.code}]: ${error.message}`);
   else console.error(`error: ${(error as Error)?.stack ?? String(error)}`);
   process.exitCode = 1;
