@@ -176,7 +176,7 @@ describe('calls', () => {
     expect(invalid.code).toBe('ion/invalid-argument');
     const promised = syncFailure(() => host.callSync('promised', []));
     expect(promised.code).toBe('ion/call-failed');
-    expect(promised.message).toMatch(/ledger\/promised returned a promise/);
+    expect(promised.message).toMatch(/^The call of ion ledger\/promised failed: ledger\/promised returned a promise/);
   });
 
   it('callTransaction gives the ion a db at exactly the basis given, and answers its tx-data', async () => {
@@ -262,7 +262,8 @@ describe('limits', () => {
   });
 
   it('a hanging async call and a busy one are stopped by their limit; calls in flight with them fail as collateral; later calls work', async () => {
-    const host = await IonHost.start(options({ callTimeoutMs: 800 }));
+    const casts: Cast[] = [];
+    const host = await IonHost.start(options({ callTimeoutMs: 800, casts }));
     try {
       const hanging = failure(host.lambda('shout', 'hang'));
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -274,6 +275,7 @@ describe('limits', () => {
       expect(collateral.code).toBe('ion/crashed');
       expect(collateral.message).toMatch(/restarted because ledger\/upper ran past its limit of 800 ms, and ledger\/hang, in flight on it, was stopped with it; retry/);
       expect(await host.lambda('shout', 'next')).toBe('NEXT');
+      expect(casts).toContainEqual({ kind: 'alert', data: { msg: 'ion ledger: its thread was restarted because ledger/upper ran past its limit of 800 ms', app: 'ledger', cause: 'ledger/upper ran past its limit of 800 ms' } });
       const busy = await failure(host.callTransaction('busy', { database: 'bank', basisT: 1 }, []));
       expect(busy.code).toBe('ion/timeout');
       expect(host.callSync('score', [2])).toBe(5);
@@ -306,5 +308,12 @@ describe('limits', () => {
     await stopping;
     expect(syncFailure(() => host.callSync('score', [1])).code).toBe('ion/unavailable');
     expect((await failure(host.lambda('shout', 'x'))).code).toBe('ion/unavailable');
+  });
+
+  it('stop with a hanging call in flight ends when that call reaches its limit', async () => {
+    const host = await IonHost.start(options({ callTimeoutMs: 500 }));
+    const hanging = failure(host.lambda('shout', 'hang'));
+    await host.stop();
+    expect((await hanging).code).toBe('ion/timeout');
   });
 });

@@ -83,7 +83,7 @@ export class IonHost {
     private readonly bundleFile: string,
   ) {
     this.app = options.config.appName;
-    this.thread = this.spawn();
+    this.thread = this.spawn(false);
   }
 
   /** Loads the bundle in a new thread and checks every allowed, http and lambda name is an exported function; rejects with `ion/load-failed` listing every problem. */
@@ -188,9 +188,10 @@ export class IonHost {
     }
   }
 
-  private spawn(): IonThread {
-    return new IonThread(this.options, this.bundleFile, {
-      died: (thread) => this.replace(thread, null),
+  /** A new thread; a replacement that cannot load its revision is reported (start() reports the first one's problems). */
+  private spawn(replacement: boolean): IonThread {
+    const thread = new IonThread(this.options, this.bundleFile, {
+      died: (thread, cause) => this.replace(thread, `it died: ${cause}`),
       timedOut: (thread, call, limitMs) => {
         const full = `${this.app}/${call.name}`;
         // The call that ran too long fails as a timeout; the others on its thread as collateral.
@@ -198,16 +199,26 @@ export class IonHost {
         this.replace(thread, `${full} ran past its limit of ${limitMs} ms`, (other) => (other.id === call.id ? timedOut : null));
       },
     });
+    if (replacement) {
+      thread.loaded.catch((error: FactumError) =>
+        this.options.onCast('alert', { msg: `ion ${this.app}: its thread could not be restarted from the revision; the next call tries again`, app: this.app, problems: error.data.problems ?? [error.message] }),
+      );
+    }
+    return thread;
   }
 
   /**
-   * Replaces `thread` (if it is still the current one) by a fresh thread from the same bundle.
-   * Calls in flight on it fail: `errorOf` may choose an error per call, else `ion/crashed` naming
-   * `cause` (null: the thread died by itself and failed its calls already).
+   * Replaces `thread` (if it is still the current one) by a fresh thread from the same bundle, and
+   * tells the node's log why. Calls in flight on it fail: `errorOf` may choose an error per call,
+   * else `ion/crashed` naming `cause` (a thread that died by itself failed its calls already).
    */
-  private replace(thread: IonThread, cause: string | null, errorOf: (call: InFlightCall) => FactumError | null = () => null): void {
-    if (thread !== this.thread || this.stopping !== null) return;
-    this.thread = this.spawn();
+  private replace(thread: IonThread, cause: string, errorOf: (call: InFlightCall) => FactumError | null = () => null): void {
+    if (thread !== this.thread) return;
+    // A stopping host starts no new thread, but still ends this one: stop() waits for its calls.
+    if (this.stopping === null) {
+      this.options.onCast('alert', { msg: `ion ${this.app}: its thread was restarted because ${cause}`, app: this.app, cause });
+      this.thread = this.spawn(true);
+    }
     const ending = thread.retire(
       (call) =>
         errorOf(call) ??
@@ -219,7 +230,7 @@ export class IonHost {
 
   /** The thread to call: the current one, or a new one when the current one could not load its revision. */
   private current(): IonThread {
-    if (this.thread.failed) this.thread = this.spawn();
+    if (this.thread.failed) this.thread = this.spawn(true);
     return this.thread;
   }
 

@@ -47,6 +47,8 @@ export interface ThrownByIon {
   readonly message: string;
   /** A FactumError's code (e.g. from a client call the ion made). */
   readonly code?: string;
+  /** The thread refused the call or its answer (the ion itself threw nothing): the message says why. */
+  readonly byThread?: boolean;
 }
 
 export type Answer = { readonly id: number; readonly ok: true; readonly value: Uint8Array } | { readonly id: number; readonly ok: false; readonly error: ThrownByIon };

@@ -12,8 +12,9 @@
 //! the worker's parent port, answered by id, and start their clock when the thread is ready.
 //!
 //! The thread's stdout and stderr are forwarded line by line to the node's log as cast events
-//! (`{ msg: 'ion output', app, stream, line }`, a line cut at 4 KiB): ion authors debug with
-//! console.log, and an operator finds the output beside the ion's other events.
+//! (`{ msg: 'ion output', app, stream, line }`, a line cut at 4 KiB, at most 200 lines a second:
+//! the rest are counted in the next event's `droppedBefore`): ion authors debug with console.log,
+//! and an operator finds the output beside the ion's other events.
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -25,6 +26,7 @@ import { control, readyState, syncState, type Answer, type AsyncCallKind, type F
 import type { IonHostOptions } from './host.ts';
 
 const LINE_MAX = 4096;
+const LINES_PER_SECOND = 200;
 
 /** Where the thread's entry is: the TypeScript source in development (through tsx), the bundled file beside this one in a build. */
 function workerEntry(): { readonly file: URL; readonly entry?: string } {
@@ -257,7 +259,26 @@ export class IonThread {
 
   private forwardOutput(stream: 'stdout' | 'stderr', readable: Readable): void {
     const lines = createInterface({ input: readable, crlfDelay: Infinity });
-    lines.on('line', (line) => this.options.onCast('event', { msg: 'ion output', app: this.app, stream, line: line.length > LINE_MAX ? `${line.slice(0, LINE_MAX)}…` : line }));
+    // An ion printing in a loop must not flood the node's log: past LINES_PER_SECOND lines in a
+    // second, lines are counted instead, and the count is logged with the next line that passes.
+    let windowStartMs = 0;
+    let passed = 0;
+    let dropped = 0;
+    lines.on('line', (line) => {
+      const now = Date.now();
+      if (now - windowStartMs >= 1000) {
+        windowStartMs = now;
+        passed = 0;
+      }
+      if (passed >= LINES_PER_SECOND) {
+        dropped++;
+        return;
+      }
+      passed++;
+      const text = line.length > LINE_MAX ? `${line.slice(0, LINE_MAX)}…` : line;
+      this.options.onCast('event', { msg: 'ion output', app: this.app, stream, line: text, ...(dropped === 0 ? {} : { droppedBefore: dropped }) });
+      dropped = 0;
+    });
     void once(readable, 'close').then(() => lines.close());
   }
 }
@@ -270,7 +291,8 @@ function notStarted(app: string, error: FactumError): FactumError {
 
 /** The error of a call whose ion threw. */
 export function callFailed(app: string, name: string, error: ThrownByIon): FactumError {
-  return new FactumError('ion/call-failed', `The ion ${app}/${name} threw: ${error.message}`, { app, name: `${app}/${name}`, error: error.message, ...(error.code === undefined ? {} : { errorCode: error.code }) });
+  const message = error.byThread === true ? `The call of ion ${app}/${name} failed: ${error.message}` : `The ion ${app}/${name} threw: ${error.message}`;
+  return new FactumError('ion/call-failed', message, { app, name: `${app}/${name}`, error: error.message, ...(error.code === undefined ? {} : { errorCode: error.code }) });
 }
 
 function describeFatal(error: Error, memoryMb: number): string {

@@ -24,7 +24,7 @@ import { runtimeSymbol, type IonRuntime } from '../../ions/runtime.ts';
 import { FactumError } from '../util/errors.ts';
 import * as values from '../values/values.ts';
 import { checkCast } from './ion-cast.ts';
-import { control, ownBytes, readyState, syncState, type Answer, type FromIonWorker, type IonWorkerData, type SyncCall, type ToIonWorker } from './ion-messages.ts';
+import { control, ownBytes, readyState, syncState, type Answer, type FromIonWorker, type IonWorkerData, type SyncCall, type ThrownByIon, type ToIonWorker } from './ion-messages.ts';
 import { paramsReader } from './ion-params.ts';
 
 const port = parentPort!;
@@ -55,7 +55,13 @@ const runtime: IonRuntime = {
 };
 
 function castOut(kind: 'event' | 'alert' | 'metric', map: Readonly<Record<string, unknown>>): void {
-  const bytes = ownBytes(encode(checkCast(kind, map)));
+  const checked = checkCast(kind, map);
+  let bytes: Uint8Array;
+  try {
+    bytes = ownBytes(encode(checked));
+  } catch (error) {
+    throw new FactumError('ion/invalid-cast', `cast.${kind} was given a value that cannot go to the node's log (${describe(error)}); cast plain data: strings, numbers, bigints, keywords, dates, uuids, arrays and plain objects.`, { keys: Object.keys(checked) });
+  }
   post({ kind: 'cast', cast: kind, data: bytes }, [bytes.buffer as ArrayBuffer]);
 }
 
@@ -87,18 +93,6 @@ async function load(): Promise<{ readonly exports: Record<string, unknown>; read
   return { exports, problems };
 }
 
-const { exports, problems } = await load();
-post({ kind: 'loaded', problems });
-Atomics.store(cells, control.ready, problems.length === 0 ? readyState.ready : readyState.failed);
-Atomics.notify(cells, control.ready);
-if (problems.length > 0) {
-  // Nothing to serve: the host reports the problems and terminates this thread.
-  port.close();
-} else {
-  port.on('message', (message: ToIonWorker) => void answerAsync(message));
-  data.syncPort.on('message', (call: SyncCall) => answerSync(call));
-}
-
 const connections = new Map<string, Promise<Connection>>();
 
 /** A db value of this node at exactly `basisT` (a reference: nothing is read until the ion asks). */
@@ -112,12 +106,21 @@ async function dbAt(database: string, basisT: number): Promise<RemoteDb> {
   return new RemoteDb((await connection) as ConstructorParameters<typeof RemoteDb>[0], { database, basisT });
 }
 
+/** A transaction function's db value; failing to open it is the node's trouble, not the ion's, and says so. */
+async function openDb(name: string, db: { readonly database: string; readonly basisT: number }): Promise<RemoteDb> {
+  try {
+    return await dbAt(db.database, db.basisT);
+  } catch (error) {
+    throw new ThreadError(`the db value of ${db.database} at t ${db.basisT} could not be opened on this node, so ${app}/${name} was not called: ${describe(error)}`);
+  }
+}
+
 async function answerAsync(message: ToIonWorker): Promise<void> {
   let answer: Answer;
   try {
     const fn = exports[message.name] as (...args: unknown[]) => unknown;
     const payload = decode(message.payload) as { readonly args: readonly unknown[]; readonly db?: { readonly database: string; readonly basisT: number } };
-    const args = message.call === 'transaction' ? [await dbAt(payload.db!.database, payload.db!.basisT), ...payload.args] : payload.args;
+    const args = message.call === 'transaction' ? [await openDb(message.name, payload.db!), ...payload.args] : payload.args;
     const value = await fn(...args);
     answer = { id: message.id, ok: true, value: ownBytes(encodeAnswer(message.name, value)) };
   } catch (error) {
@@ -132,7 +135,7 @@ function answerSync(call: SyncCall): void {
     const value = (exports[call.name] as (...args: unknown[]) => unknown)(...(decode(call.args) as unknown[]));
     if (isThenable(value)) {
       value.then(undefined, () => undefined); // refused below; its outcome no longer matters to anyone
-      throw new FactumError('ion/call-failed', `${app}/${call.name} returned a promise, but query functions and xforms run synchronously (the query waits for them); make it a plain function that returns a value`, {});
+      throw new ThreadError(`${app}/${call.name} returned a promise, but query functions and xforms run synchronously (the query waits for them); make it a plain function that returns a value`);
     }
     answer = { id: call.id, ok: true, value: ownBytes(encodeAnswer(call.name, value)) };
   } catch (error) {
@@ -150,11 +153,15 @@ function encodeAnswer(name: string, value: unknown): Uint8Array {
     // A value class of its own copy of factum (bundled from factum's client) looks right but is not the node's.
     const copy = /instance of _?(Keyword|Sym|List|BigDec|Uuid|Uri|Tagged)\b/.exec(describe(error));
     const hint = copy === null ? '' : `; its ${copy[1]} comes from another copy of factum's values inside the revision: make values with kw, sym, list, uuid, bigdec and uri from factum/ion`;
-    throw new FactumError('ion/call-failed', `${app}/${name} returned a value that cannot be passed back to the node (${describe(error)}); return plain data: strings, numbers, bigints, keywords, dates, uuids, arrays and plain objects${hint}`, {});
+    throw new ThreadError(`${app}/${name} returned a value that cannot be passed back to the node (${describe(error)}); return plain data: strings, numbers, bigints, keywords, dates, uuids, arrays and plain objects${hint}`);
   }
 }
 
-function thrown(error: unknown): { message: string; code?: string } {
+/** A call that failed because of what the thread found, not because the ion threw. */
+class ThreadError extends Error {}
+
+function thrown(error: unknown): ThrownByIon {
+  if (error instanceof ThreadError) return { message: error.message, byThread: true };
   if (error instanceof FactumError) return { message: error.message, code: error.code };
   return { message: describe(error) };
 }
@@ -171,4 +178,17 @@ function typeOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+// Last, once every declaration above is in place: load, then serve.
+const { exports, problems } = await load();
+post({ kind: 'loaded', problems });
+Atomics.store(cells, control.ready, problems.length === 0 ? readyState.ready : readyState.failed);
+Atomics.notify(cells, control.ready);
+if (problems.length > 0) {
+  // Nothing to serve: the host reports the problems and terminates this thread.
+  port.close();
+} else {
+  port.on('message', (message: ToIonWorker) => void answerAsync(message));
+  data.syncPort.on('message', (call: SyncCall) => answerSync(call));
 }
