@@ -11,31 +11,23 @@
 import type { VirtualProcess } from '../../nodes/cluster/lease-test-support.ts';
 import type { SimulatedNetwork } from '../../nodes/cluster/seat-test-support.ts';
 import { FactumError, isFactumError } from '../../nodes/util/errors.ts';
+import type { History } from '../checker/history.ts';
 import type { Key, MicroOp, TxnAnswer } from './list-append-operations.ts';
-
-/** One line of a history (Jepsen's op). */
-export interface Op {
-  readonly index: number;
-  readonly process: number;
-  readonly type: 'invoke' | 'ok' | 'fail' | 'info';
-  readonly txn: readonly MicroOp[];
-  /** Virtual time, ms. */
-  readonly time: number;
-  /** ok: the transaction's t, or a read-only one's basis. */
-  readonly t?: number;
-}
 
 /** What a client needs of the simulation. */
 export interface ClientWorld {
   readonly network: SimulatedNetwork;
-  /** The databases' names, in order: a key's database is `key % databaseNames.length`. */
+  /** The databases' names, in order (a key names its database's index). */
   readonly databaseNames: readonly string[];
   readonly keysPerDatabase: number;
   /** A node address to send to now (a running node), or null when none runs. */
   target(random: number): string | null;
   /** A unique element to append. */
   nextElement(): number;
-  record(op: Omit<Op, 'index'>): void;
+  /** Where invocations and completions are recorded (test/checker's recorder). */
+  readonly history: History;
+  /** Told each completion (the run's event list). */
+  completed(process: number, type: string, t?: number): void;
   problem(what: string): void;
   trace(who: string, what: string): void;
 }
@@ -50,7 +42,7 @@ export function generateTxn(random: () => number, world: ClientWorld): { databas
   const appended = new Set<Key>();
   const txn: MicroOp[] = [];
   for (let n = 0; n < length; n++) {
-    const key = database + databases * Math.floor(random() * world.keysPerDatabase);
+    const key = `${database}.${Math.floor(random() * world.keysPerDatabase)}`;
     if (random() < 0.5 || appended.has(key)) txn.push(['r', key, null]);
     else {
       appended.add(key);
@@ -94,11 +86,12 @@ export class ListAppendClient {
       const { database, txn } = generateTxn(this.random, this.world);
       const key = `c${this.id}-${n}`;
       this.pending = { txn };
-      this.world.record({ process: this.id, type: 'invoke', txn, time: this.process.time.nowMs });
+      this.world.history.invoke(this.id, txn, this.process.time.nowMs);
       const answer = await this.send(database, txn, key);
       this.pending = null;
       this.seen[database] = Math.max(this.seen[database]!, answer.t);
-      this.world.record({ process: this.id, type: 'ok', txn: answer.txn, time: this.process.time.nowMs, t: answer.t });
+      this.world.history.complete(this.id, 'ok', answer.txn, this.process.time.nowMs, answer.t);
+      this.world.completed(this.id, 'ok', answer.t);
     }
   }
 

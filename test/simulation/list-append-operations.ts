@@ -5,8 +5,9 @@
 //! the t of each element's datom orders the list.
 //!
 //! A transaction with appends is one factum transaction (all its appends at one t); its reads are
-//! answered on the db value just before it, plus its own earlier appends, which is exactly what a
-//! transaction function reading inside the transaction would see. A transaction of reads only is
+//! answered on its db-before, the db value just before it, as factum (like Datomic) evaluates
+//! a transaction: a read never sees its own transaction's appends (test/checker's
+//! `reads: 'db-before'`). A transaction of reads only is
 //! answered on this node's db value, synced to the basis the client asks for (its last t seen:
 //! read-your-writes and monotonic reads on any node, as a client that passes its t to `sync`).
 import type { DatabaseSeat } from '../../nodes/cluster/database-seat.ts';
@@ -14,13 +15,19 @@ import type { Db } from '../../nodes/db/db.ts';
 import { readDb } from '../../nodes/db/durable-base.ts';
 import { FactumError } from '../../nodes/util/errors.ts';
 import { kw } from '../../nodes/values/values.ts';
+import type { MicroOp } from '../checker/history.ts';
 
-/** A key of the workload; keys are spread over the databases by `key % databases`. */
-export type Key = number;
-export type MicroOp = readonly ['r', Key, readonly number[] | null] | readonly ['append', Key, number];
+/** A key of the workload: `<database index>.<n>` (its database is in its name). */
+export type Key = string;
+export type { MicroOp };
+
+/** The index of the database a key is in. */
+export function databaseOf(key: Key): number {
+  return Number(key.slice(0, key.indexOf('.')));
+}
 
 export const listAppendSchema = [
-  { 'db/ident': kw('sim/key'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/one'), 'db/unique': kw('db.unique/identity') },
+  { 'db/ident': kw('sim/key'), 'db/valueType': kw('db.type/string'), 'db/cardinality': kw('db.cardinality/one'), 'db/unique': kw('db.unique/identity') },
   { 'db/ident': kw('sim/element'), 'db/valueType': kw('db.type/long'), 'db/cardinality': kw('db.cardinality/many') },
 ];
 
@@ -41,23 +48,16 @@ export async function readLists(db: Db, keys: readonly Key[]): Promise<Map<Key, 
       const entity = [...db.datoms('avet', key, k)][0]?.e;
       const datoms = entity === undefined ? [] : [...db.datoms('eavt', entity, element)];
       // One element per key per transaction: the tx orders them.
-      lists.set(k, datoms.sort((left, right) => left.tx - right.tx).map((datom) => datom.v as number));
+      lists.set(k, datoms.sort((left, right) => left.tx - right.tx).map((datom) => Number(datom.v)));
     }
     return lists;
   });
 }
 
-/** The reads of `txn` on `before`, each seeing the appends of `txn` before it. */
+/** The reads of `txn` answered on `before` (its db-before). */
 async function answered(before: Db, txn: readonly MicroOp[]): Promise<MicroOp[]> {
   const lists = await readLists(before, [...new Set(txn.map((op) => op[1]))]);
-  return txn.map((op): MicroOp => {
-    const list = lists.get(op[1])!;
-    if (op[0] === 'append') {
-      list.push(op[2]);
-      return op;
-    }
-    return ['r', op[1], [...list]];
-  });
+  return txn.map((op): MicroOp => (op[0] === 'append' ? op : ['r', op[1], lists.get(op[1])!]));
 }
 
 /** Runs one list-append transaction on `seat`; `basisT` is the client's last t seen in this database. */

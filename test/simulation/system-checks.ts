@@ -7,17 +7,17 @@
 //!       database's log at the t it was acknowledged with, under its idempotency key, with
 //!       exactly its appends;
 //!   (c) reads: every read of an `ok` transaction is the key's list as the log has it before
-//!       the transaction's t (a read-only one's: at its basis), plus the transaction's own
-//!       earlier appends — serializable in log order, with no dirty, lost or phantom element;
+//!       the transaction's t (its db-before; a read-only one's: at its basis) — serializable in
+//!       log order, with no dirty, lost or phantom element;
 //!   (d) real time: a transaction with appends acknowledged before another one was invoked has
 //!       a smaller t (in the same database); a client's read-only transaction reads at a basis
 //!       no older than the last t it was answered (its session);
 //!   (e) liveness mode: every transaction a client invoked completed.
 //!
-//! Ops are in the shape of test/checker (list-append-client.ts), whose Elle-style checker runs on
-//! the same history beside these checks.
-import type { Op } from './list-append-client.ts';
-import type { Key, MicroOp } from './list-append-operations.ts';
+//! Ops are test/checker's (history.ts), whose Elle-style checker runs on the same history beside
+//! these checks (they know the log; it infers the version orders from the reads alone).
+import type { Op } from '../checker/history.ts';
+import { databaseOf, type Key, type MicroOp } from './list-append-operations.ts';
 
 /** One database's log as it is in storage at the end: each transaction's key and appends. */
 export interface FinalLog {
@@ -40,7 +40,7 @@ export interface Completed {
 }
 
 /** Invocations paired with their completions, in invocation order. */
-export function pairOps(history: readonly Op[], databases: number): Completed[] {
+export function pairOps(history: readonly Op[]): Completed[] {
   const open = new Map<number, Completed>();
   const counts = new Map<number, number>();
   const pairs: Completed[] = [];
@@ -48,7 +48,7 @@ export function pairOps(history: readonly Op[], databases: number): Completed[] 
     if (op.type === 'invoke') {
       const n = counts.get(op.process) ?? 0;
       counts.set(op.process, n + 1);
-      const pair: Completed = { process: op.process, database: op.txn[0]![1] % databases, invokedMs: op.time, invoke: op, completion: null, n };
+      const pair: Completed = { process: op.process, database: databaseOf(op.txn[0]![1]), invokedMs: op.time, invoke: op, completion: null, n };
       open.set(op.process, pair);
       pairs.push(pair);
     } else {
@@ -61,12 +61,12 @@ export function pairOps(history: readonly Op[], databases: number): Completed[] 
   return pairs;
 }
 
-const appendsOf = (txn: readonly MicroOp[]) => txn.filter((op): op is readonly ['append', Key, number] => op[0] === 'append');
+const appendsOf = (txn: readonly MicroOp[]) => txn.filter((op): op is ['append', Key, number] => op[0] === 'append');
 
 /** (a) to (e); each problem says which transaction, what was expected and what was found. */
 export function checkRun(history: readonly Op[], logs: readonly FinalLog[], liveness: boolean): string[] {
   const problems: string[] = [];
-  const pairs = pairOps(history, logs.length);
+  const pairs = pairOps(history);
   const invoked = new Set<number>();
   for (const pair of pairs) for (const [, , element] of appendsOf(pair.invoke.txn)) invoked.add(element);
   // (a)
@@ -107,11 +107,9 @@ export function checkRun(history: readonly Op[], logs: readonly FinalLog[], live
       }
     }
     // (c)
-    const own = new Map<Key, number[]>();
     completion.txn.forEach((op, index) => {
-      if (op[0] === 'append') return void own.set(op[1], [...(own.get(op[1]) ?? []), op[2]]);
-      const before = (log.lists.get(op[1]) ?? []).filter(([at]) => (appends.length > 0 ? at < t : at <= t)).map(([, element]) => element);
-      const expected = [...before, ...(own.get(op[1]) ?? [])];
+      if (op[0] === 'append') return;
+      const expected = (log.lists.get(op[1]) ?? []).filter(([at]) => (appends.length > 0 ? at < t : at <= t)).map(([, element]) => element);
       if (JSON.stringify(op[2]) !== JSON.stringify(expected)) {
         problems.push(`(c) ${name} (t ${t}) micro-op ${index} read key ${op[1]} as ${JSON.stringify(op[2])}; the log has ${JSON.stringify(expected)} there`);
       }

@@ -32,7 +32,9 @@ import { seededRandom } from '../../nodes/util/random.ts';
 import { kw } from '../../nodes/values/values.ts';
 import { decideCall, noFaults, planEvents, type FaultCounts, type PlannedEvent, type Trouble } from './fault-plan.ts';
 import { JumpingProcess } from './jumping-process.ts';
-import { ListAppendClient, type ClientWorld, type Op } from './list-append-client.ts';
+import { History, type Op } from '../checker/history.ts';
+import { checkListAppend } from '../checker/list-append.ts';
+import { ListAppendClient, type ClientWorld } from './list-append-client.ts';
 import { listAppendSchema, type Key } from './list-append-operations.ts';
 import { simulatedStorage, type StorageCall } from './simulated-storage.ts';
 import { SimulatedNode, type NodeWorld } from './simulated-node.ts';
@@ -109,7 +111,7 @@ class WholeSystem implements NodeWorld, ClientWorld {
   readonly keysPerDatabase = keysPerDatabase;
   readonly indexing: TransactorOptions['indexing'];
   readonly nodes: SimulatedNode[] = [];
-  readonly history: Op[] = [];
+  readonly history = new History();
   readonly events: string[] = [];
   readonly traced: string[] = [];
   readonly problems: string[] = [];
@@ -170,9 +172,8 @@ class WholeSystem implements NodeWorld, ClientWorld {
     this.trace(node.nodeId, 'started');
   }
 
-  record(op: Omit<Op, 'index'>): void {
-    this.history.push({ index: this.history.length, ...op });
-    if (op.type !== 'invoke') this.event(`c${op.process} ${op.type} t ${op.t ?? '-'}`);
+  completed(process: number, type: string, t?: number): void {
+    this.event(`c${process} ${type} t ${t ?? '-'}`);
   }
 
   nextElement(): number {
@@ -312,7 +313,7 @@ class WholeSystem implements NodeWorld, ClientWorld {
         for (const logged of decodeLogEntry(entry.bytes, entry.position)) {
           if (logged.idempotencyKey !== undefined) idempotencyKeys.push(logged.idempotencyKey);
           const appends = new Map<Key, number>();
-          for (const datom of logged.datoms) if (datom.a === ids.key && datom.added) keyOf.set(datom.e, datom.v as number);
+          for (const datom of logged.datoms) if (datom.a === ids.key && datom.added) keyOf.set(datom.e, datom.v as string);
           for (const datom of logged.datoms) {
             if (datom.a !== ids.element || !datom.added) continue;
             const key = keyOf.get(datom.e)!;
@@ -351,6 +352,25 @@ class WholeSystem implements NodeWorld, ClientWorld {
   }
 }
 
+/**
+ * What test/checker's Elle-style checker finds in the history: the whole of it under session
+ * consistency (a read-only transaction reads a follower's db value, which may be behind in real
+ * time, never behind its own client), and its transactions with appends — each on its
+ * db-before, at its t on the transactor — under strict serializability.
+ */
+function anomalies(history: readonly Op[]): string[] {
+  const writing = history.filter((op) => op.txn.some((micro) => micro[0] === 'append')).map((op, index) => ({ ...op, index }));
+  const found: string[] = [];
+  for (const [ops, consistency] of [
+    [history, 'session'],
+    [writing, 'strict-serializable'],
+  ] as const) {
+    const result = checkListAppend(ops, { consistency, reads: 'db-before' });
+    for (const anomaly of result.anomalies) found.push(`(checker, ${consistency}) ${anomaly.kind}: ${anomaly.explanation}`);
+  }
+  return found;
+}
+
 /** One run of the whole system from `seed`: its history, the faults it met, and what its checks found. */
 export async function runSimulation({ seed, mode, tracing = false }: RunOptions): Promise<RunResult> {
   const system = new WholeSystem(seed, mode, tracing);
@@ -379,16 +399,20 @@ export async function runSimulation({ seed, mode, tracing = false }: RunOptions)
     system.network.shutdown();
   }
   for (const client of running) {
-    if (client.pending !== null) system.record({ process: client.id, type: 'info', txn: client.pending.txn, time: time.nowMs });
+    if (client.pending !== null) {
+      system.history.complete(client.id, 'info', null, time.nowMs);
+      system.completed(client.id, 'info');
+    }
     system.figures.clientRetries += client.retries;
     system.figures.duplicates += client.duplicates;
   }
-  const problems = [...system.problems, ...checkRun(system.history, await system.finalLogs(ids), mode === 'liveness')];
+  const history = system.history.ops;
+  const problems = [...system.problems, ...checkRun(history, await system.finalLogs(ids), mode === 'liveness'), ...anomalies(history)];
   const figures = system.figures;
-  figures.ok = system.history.filter((op) => op.type === 'ok').length;
-  figures.info = system.history.filter((op) => op.type === 'info').length;
+  figures.ok = history.filter((op) => op.type === 'ok').length;
+  figures.info = history.filter((op) => op.type === 'info').length;
   figures.rootMoves = await system.rootMoves();
   figures.virtualMs = time.nowMs;
-  const digest = createHash('sha256').update(JSON.stringify(system.history)).update(system.events.join('\n')).digest('hex');
-  return { seed, mode, history: system.history, events: system.events, trace: system.traced, digest, faults: system.faults, figures, problems };
+  const digest = createHash('sha256').update(JSON.stringify(history)).update(system.events.join('\n')).digest('hex');
+  return { seed, mode, history, events: system.events, trace: system.traced, digest, faults: system.faults, figures, problems };
 }
