@@ -10,15 +10,13 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { createClient, type Client } from '../client/index.ts';
 import { resolveAccessKey } from '../client/remote/resolve-key.ts';
 import { Transport } from '../client/remote/transport.ts';
 import { readNodeSettings, startNode, type RunningNode } from '../nodes/main.ts';
 import { isFactumError, type FactumError } from '../nodes/util/errors.ts';
-import { packRevision } from '../nodes/ions/archive.ts';
-import type { IonConfig, IonGroupStatus, RevisionMetadata } from '../nodes/ions/revision.ts';
 import { createLambdaProxy, readLambdaProxyConfig } from './lambda-proxy.ts';
+import { deployGreeter, greeting } from './lambda-proxy-test-support.ts';
 import { bundleLambdaProxy, lambdaProxyEntryFile } from '../infra/constructs/lambda-proxy-bundle.ts';
 
 const run = promisify(execFile);
@@ -190,17 +188,6 @@ describe('the proxy against a running node', () => {
   });
 });
 
-// An ion application with two Lambdas, as one self-contained ES module (what `factum ions push`
-// bundles): `greet` answers from its JSON input, `broken` throws.
-const greeter: IonConfig = { appName: 'greeter', allow: [], lambdas: { greet: { handler: 'greet' }, broken: { handler: 'broken' } } };
-const greeterBundle = `
-export async function greet(input) {
-  const event = JSON.parse(input);
-  return 'Hello, ' + event.name + '! (' + typeof input + ' of ' + input.length + ' characters)';
-}
-export async function broken() { throw new Error('the warehouse is closed'); }
-`;
-
 describe('the proxy end to end: a revision with Lambdas pushed and deployed on the node', () => {
   let dataDir = '';
   let node: RunningNode;
@@ -220,25 +207,7 @@ describe('the proxy end to end: a revision with Lambdas pushed and deployed on t
     readOnlyKeyFile = path.join(folder, (await readdir(folder)).find((file) => file.endsWith('.json'))!);
     // Push and deploy as `factum ions push` and `factum ions deploy` do: the ion operations, with the admin key.
     admin = new Transport({ endpoint: node.endpoint, system: 'local', key: resolveAccessKey({ endpoint: node.endpoint, system: 'local', keyFile: node.keyFile! }) });
-    const archive = packRevision({ bundle: greeterBundle, config: greeter });
-    const metadata: RevisionMetadata = {
-      app: 'greeter',
-      rev: 'proxy-test-1',
-      config: greeter,
-      archiveSha256: createHash('sha256').update(archive).digest('hex'),
-      archiveBytes: archive.length,
-      lockHash: null,
-      pushedAt: new Date().toISOString(),
-    };
-    await admin.call('ionPush', { metadata, archive }, { idempotent: true });
-    await admin.call('ionDeploy', { group: 'primary', app: 'greeter', rev: 'proxy-test-1' }, { idempotent: true });
-    // Until the node runs it (the test's timeout bounds the wait; nothing here is timed).
-    for (;;) {
-      const status = (await admin.call('ionStatus', { group: 'primary' }, { idempotent: true })).value as IonGroupStatus;
-      if (status.deployment?.state === 'deployed') break;
-      if (status.deployment?.state === 'rolled-back') throw new Error(`the deployment was rolled back: ${status.deployment.reason}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await deployGreeter(admin, 'proxy-test-1');
   });
 
   afterAll(async () => {
@@ -254,7 +223,7 @@ describe('the proxy end to end: a revision with Lambdas pushed and deployed on t
     const proxy = proxyFor('greet');
     try {
       const event = { name: 'Ada', items: [1, 2] };
-      expect(await proxy(event)).toBe(`Hello, Ada! (string of ${JSON.stringify(event).length} characters)`);
+      expect(await proxy(event)).toBe(greeting(event));
       // The container's transport and key serve the next invocation too.
       expect(await proxy({ name: 'Grace' })).toMatch(/^Hello, Grace!/);
     } finally {

@@ -21,7 +21,8 @@
 //!   FACTUM_BUCKET        the system's bucket: the function's role fetches the key from it and
 //!   FACTUM_PERMISSION    opens it with KMS (client/remote/access-key.ts); `read-only`,
 //!   FACTUM_DATABASE      `read-write` (with the database) or `admin`; AWS_REGION is the runtime's.
-//!   FACTUM_ACCESS_PREFIX, FACTUM_S3_ENDPOINT, FACTUM_KMS_ENDPOINT  optional (LocalStack)
+//!   FACTUM_ACCESS_PREFIX, FACTUM_STORAGE_PREFIX, FACTUM_S3_ENDPOINT, FACTUM_KMS_ENDPOINT
+//!                        optional, as the node reads them (a storage prefix, LocalStack)
 //!   FACTUM_TIMEOUT_MS    how long to wait for the node's answer (default 60000; the construct
 //!                        sets the function's timeout)
 //!
@@ -86,6 +87,7 @@ export function readLambdaProxyConfig(env: Readonly<Record<string, string | unde
       permission: permission as AccessKeyCredentials['permission'],
       ...(permission === 'admin' || database === undefined ? {} : { database }),
       ...withDefined('accessPrefix', optional('FACTUM_ACCESS_PREFIX')),
+      ...withDefined('prefix', optional('FACTUM_STORAGE_PREFIX')),
       ...withDefined('s3Endpoint', optional('FACTUM_S3_ENDPOINT')),
       ...withDefined('kmsEndpoint', optional('FACTUM_KMS_ENDPOINT')),
     };
