@@ -95,6 +95,8 @@ describe('factum ions against a node', () => {
     const refused = await conn.transact('[[:bank/transfer [:account/id "bob"] [:account/id "alice"] 9999]]').catch((caught: unknown) => caught);
     expect((refused as Error).message).toMatch(/holds 2600 cents, less than the 9999 to transfer/);
     expect(await conn.db().pull('[:account/balance]', ['account/id', 'bob'])).toEqual({ 'account/balance': 2600 });
+    const unknown = await conn.transact('[[:bank/transfer [:account/id "alice"] [:account/id "nobody"] 1]]').catch((caught: unknown) => caught);
+    expect((unknown as Error).message).toMatch(/no account \[":account\/id","nobody"\]/);
     expect(await q('[:find ?id ?risk :where [?a :account/id ?id] [?a :account/balance ?b] [(bank/riskScore ?b) ?risk]]', conn.db())).toEqual(expect.arrayContaining([['alice', 'medium'], ['bob', 'medium']]));
     expect(JSON.parse(await admin.invoke('balance', '{"account":"alice"}'))).toEqual({ account: 'alice', found: true, balance: '25.00' });
   });

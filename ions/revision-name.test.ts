@@ -47,7 +47,7 @@ describe('revisionName', () => {
   it('requires --uname for a modified, staged or untracked file in the project, naming it', () => {
     const { repo, project } = repository('dirty');
     writeFileSync(path.join(project, 'src', 'index.ts'), 'export const x = 1;\n');
-    expect(nameError(() => revisionName({ projectDirectory: project })).message).toMatch(/uncommitted changes[\s\S]*src\/index.ts[\s\S]*pass --uname NAME/);
+    expect(nameError(() => revisionName({ projectDirectory: project })).message).toMatch(/has uncommitted changes, so the revision cannot be named after a commit; pass --uname NAME[\s\S]*Changes \(git status\):\n {2}.M app\/src\/index.ts/);
     git(repo, 'add', '.');
     expect(nameError(() => revisionName({ projectDirectory: project })).message).toMatch(/src\/index.ts/);
     git(repo, 'commit', '-q', '-m', 'second');

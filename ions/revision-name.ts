@@ -28,15 +28,15 @@ export interface RevisionName {
 
 function git(directory: string, args: readonly string[]): string | null {
   try {
-    return execFileSync('git', args, { cwd: directory, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    return execFileSync('git', args, { cwd: directory, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trimEnd();
   } catch {
     // Not a work tree, no commit yet, or no git installed: the caller asks for --uname.
     return null;
   }
 }
 
-function needUname(reason: string, data: Record<string, unknown>): FactumError {
-  return new FactumError('ion/invalid-revision-name', `${reason}, so the revision cannot be named after a commit; pass --uname NAME to name it (letters, digits, ".", "_", "-"), or commit first.`, data);
+function needUname(reason: string, data: Record<string, unknown>, details = ''): FactumError {
+  return new FactumError('ion/invalid-revision-name', `${reason}, so the revision cannot be named after a commit; pass --uname NAME to name it (letters, digits, ".", "_", "-"), or commit first.${details}`, data);
 }
 
 /**
@@ -60,7 +60,7 @@ export function revisionName({ projectDirectory, uname }: RevisionNameOptions): 
     const changes = status.split('\n');
     const shown = changes.slice(0, CHANGES_SHOWN_MAX).map((line) => `  ${line}`).join('\n');
     const more = changes.length > CHANGES_SHOWN_MAX ? `\n  … and ${changes.length - CHANGES_SHOWN_MAX} more` : '';
-    throw needUname(`the project has uncommitted changes (git status):\n${shown}${more}\n`, { projectDirectory: directory, changes: changes.length });
+    throw needUname(`the project ${directory} has uncommitted changes`, { projectDirectory: directory, changes: changes.length }, `\nChanges (git status):\n${shown}${more}`);
   }
   return { rev: head, source: 'git' };
 }

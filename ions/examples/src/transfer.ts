@@ -12,9 +12,13 @@ interface Account {
 }
 
 async function account(db: Db, ref: unknown): Promise<Account> {
-  const entity = await db.pull('[:db/id :account/balance]', ref);
+  // A lookup ref that names no entity is an error of pull; it means "no such account" here.
+  const entity = await db.pull('[:db/id :account/balance]', ref).catch((error: { code?: string }) => {
+    if (error.code === 'pull/entity-not-found') return null;
+    throw error;
+  });
   const id = entity?.['db/id'];
-  if (typeof id !== 'number') throw new Error(`no account ${JSON.stringify(ref)}`);
+  if (entity === null || typeof id !== 'number') throw new Error(`no account ${JSON.stringify(ref)}`);
   return { id, balance: Number(entity['account/balance'] ?? 0) };
 }
 
