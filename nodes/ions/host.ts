@@ -19,6 +19,7 @@
 //! there, not from a data: URL: a file gives stack traces a name, lets bundled CommonJS code
 //! call `createRequire(import.meta.url)` (a data: URL has no path to require from), and every
 //! replacement thread imports the same file. The directory is removed by stop().
+import type { DbRef } from '../../client/wire/protocol.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -137,9 +138,11 @@ export class IonHost {
   }
 
   /** Calls a transaction function with a client Db of this node at exactly `db`'s basis; resolves with the tx-data it returns. */
-  async callTransaction(exportName: string, db: { readonly database: string; readonly basisT: number }, args: readonly unknown[]): Promise<unknown> {
+  async callTransaction(exportName: string, db: DbRef, args: readonly unknown[]): Promise<unknown> {
     this.checkAllowed(exportName);
-    return this.callAsync('transaction', exportName, { db: { database: db.database, basisT: db.basisT }, args });
+    // The whole reference: a transaction's db-before inside a batch is not durable yet, and the
+    // node lends it under a `with` token (DbRefs.lend) for the call's length.
+    return this.callAsync('transaction', exportName, { db, args });
   }
 
   /** Calls the HTTP handler. */

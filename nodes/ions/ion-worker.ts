@@ -14,6 +14,7 @@
 //! Code that throws outside any call (a timer's callback, a promise nobody awaits) is reported
 //! as a cast alert and the thread keeps serving: one stray error must not fail every call in
 //! flight.
+import type { DbRef } from '../../client/wire/protocol.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { RemoteDb } from '../../client/remote/remote-client.ts';
@@ -95,21 +96,22 @@ async function load(): Promise<{ readonly exports: Record<string, unknown>; read
 
 const connections = new Map<string, Promise<Connection>>();
 
-/** A db value of this node at exactly `basisT` (a reference: nothing is read until the ion asks). */
-async function dbAt(database: string, basisT: number): Promise<RemoteDb> {
+/** The db value `ref` names on this node (a reference: nothing is read until the ion asks). */
+async function dbAt(ref: DbRef): Promise<RemoteDb> {
+  const { database } = ref;
   let connection = connections.get(database);
   if (connection === undefined) {
     connection = runtime.getClient().connect(database);
     connections.set(database, connection);
     connection.catch(() => connections.delete(database));
   }
-  return new RemoteDb((await connection) as ConstructorParameters<typeof RemoteDb>[0], { database, basisT });
+  return new RemoteDb((await connection) as ConstructorParameters<typeof RemoteDb>[0], ref);
 }
 
 /** A transaction function's db value; failing to open it is the node's trouble, not the ion's, and says so. */
-async function openDb(name: string, db: { readonly database: string; readonly basisT: number }): Promise<RemoteDb> {
+async function openDb(name: string, db: DbRef): Promise<RemoteDb> {
   try {
-    return await dbAt(db.database, db.basisT);
+    return await dbAt(db);
   } catch (error) {
     throw new ThreadError(`the db value of ${db.database} at t ${db.basisT} could not be opened on this node, so ${app}/${name} was not called: ${describe(error)}`);
   }
@@ -119,7 +121,7 @@ async function answerAsync(message: ToIonWorker): Promise<void> {
   let answer: Answer;
   try {
     const fn = exports[message.name] as (...args: unknown[]) => unknown;
-    const payload = decode(message.payload) as { readonly args: readonly unknown[]; readonly db?: { readonly database: string; readonly basisT: number } };
+    const payload = decode(message.payload) as { readonly args: readonly unknown[]; readonly db?: DbRef };
     const args = message.call === 'transaction' ? [await openDb(message.name, payload.db!), ...payload.args] : payload.args;
     const value = await fn(...args);
     answer = { id: message.id, ok: true, value: ownBytes(encodeAnswer(message.name, value)) };
