@@ -23,6 +23,10 @@ function expectValid(run: ListAppendRun): CheckResult {
   expect(longest).toBeGreaterThan(5);
   expect(result.stats.ok).toBeGreaterThan(100);
   expect(run.casRetries).toBeGreaterThan(0);
+  // The final read of every key used (appendsPerKeyMax 40 retired some) committed last.
+  const final = run.history.ops[run.history.ops.length - 1]!;
+  expect(final.type).toBe('ok');
+  expect(final.txn.length).toBeGreaterThan(3);
   return result;
 }
 
@@ -35,7 +39,7 @@ describe('embedded memory client', () => {
   afterAll(() => client.close());
 
   it('5 processes, 300 transactions: strict serializable', async () => {
-    const run = await runListAppendWorkload([client], { processes: 5, transactions: 300, keys: 3, appendsPerKeyMax: 40, seed: 7 });
+    const run = await runListAppendWorkload([client], { processes: 5, transactions: 300, keys: 3, appendsPerKeyMax: 40, seed: 7, finalRead: true });
     const result = expectValid(run);
     expect(result.stats.info).toBe(0);
   });
@@ -78,7 +82,7 @@ describe('remote clients of a solo node', () => {
   });
 
   it('6 processes over 2 clients, 300 transactions: strict serializable', async () => {
-    const run = await runListAppendWorkload(clients, { processes: 6, transactions: 300, keys: 3, appendsPerKeyMax: 40, seed: 11 });
+    const run = await runListAppendWorkload(clients, { processes: 6, transactions: 300, keys: 3, appendsPerKeyMax: 40, seed: 11, finalRead: true });
     expectValid(run);
   });
 });

@@ -18,9 +18,11 @@
 //!
 //! Reads inside a transaction: factum, like Datomic, evaluates a transaction against its
 //! db-before, so every read of a transaction sees the state before the transaction, never its own
-//! appends (`reads: 'db-before'`, the default; Jepsen's 2024 analysis of Datomic calls this out as
-//! documented behaviour, not an internal anomaly). Elle's usual semantics, where a read sees the
-//! transaction's earlier appends, is `reads: 'in-order'`.
+//! appends (`reads: 'db-before'`, the default). Jepsen's 2024 analysis of Datomic found exactly
+//! this (operations inside a transaction behave as if evaluated concurrently), which Datomic
+//! documents as intended; reading it as serial would report internal anomalies that are not
+//! bugs. Elle's usual semantics, where a read sees its transaction's earlier appends, is
+//! `reads: 'in-order'`.
 //!
 //! Indeterminate transactions (`info`, or no completion): their appends may have happened, at any
 //! time after their invocation, or never. They join the graph only through the values of theirs
