@@ -41,6 +41,8 @@ export interface NodeWorld {
   count(event: 'acquisitions' | 'roleChangeFailures' | 'leaderOpens' | 'forwarded' | 'pushesCut'): void;
   /** The node started: it answers on the network from now on. */
   started(node: SimulatedNode): void;
+  /** A planted bug: read-only transactions are answered unsynced (whole-system.ts `sabotage`). */
+  readonly sabotage: string | null;
 }
 
 interface SimplePeers {
@@ -167,7 +169,8 @@ export class SimulatedNode {
       process: this.process,
       call: async (operation, args) => {
         if (operation === 'txn') {
-          return runTxn(this.seat(args), args.txn as MicroOp[], args.idempotencyKey as string, args.basisT as number, clock.timeout(this.world.leaderWaitMs));
+          const basisT = this.world.sabotage === 'unsynced-reads' ? 0 : (args.basisT as number);
+          return runTxn(this.seat(args), args.txn as MicroOp[], args.idempotencyKey as string, basisT, clock.timeout(this.world.leaderWaitMs));
         }
         if (operation === 'internalTransact') {
           const report = await this.seat(args).transactAsLeader(args.txData, args.idempotencyKey as string, args.log as string);

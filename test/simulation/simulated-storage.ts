@@ -48,6 +48,8 @@ export interface StoragePlan {
   landed?(call: StorageCall, applied: boolean): void;
   /** An append is sent (right after the transactor's write guard passed). */
   appending?(log: string, position: number): void;
+  /** A planted bug (the simulation's own test): this append is answered `true` and never stored. */
+  forget?(log: string, position: number): boolean;
 }
 
 function injected(call: StorageCall, kind: StorageFaultKind): FactumError {
@@ -101,6 +103,7 @@ export function simulatedStorage(shared: Storage, time: VirtualTime, process: Vi
   return overriding(shared, {
     appendLog: (log, position, bytes) => {
       plan.appending?.(log, position);
+      if (plan.forget?.(log, position) === true) return call({ name: 'appendLog', key: log, write: true }, () => Promise.resolve(true));
       return write('appendLog', log, () => shared.appendLog(log, position, bytes), (appended) => appended);
     },
     readLog: (log, start, end) => whole<LogEntry>('readLog', log, () => shared.readLog(log, start, end)),

@@ -47,7 +47,16 @@ export interface RunOptions {
   readonly mode: Mode;
   /** Every node's log lines and every client attempt in `trace`. @default false */
   readonly tracing?: boolean;
+  /**
+   * A bug planted in the system, to show that the checks catch it (whole-system.test.ts):
+   * storage that acknowledges some log appends and stores nothing, or nodes that answer
+   * read-only transactions on whatever db value they have, not synced to the client's t.
+   * @default - none
+   */
+  readonly sabotage?: Sabotage;
 }
+
+export type Sabotage = 'forget-appends' | 'unsynced-reads';
 
 /** Counters of one run (summed over runs by the test). */
 export interface Figures {
@@ -133,6 +142,7 @@ class WholeSystem implements NodeWorld, ClientWorld {
     readonly seed: number,
     readonly mode: Mode,
     private readonly tracing: boolean,
+    readonly sabotage: Sabotage | null,
   ) {
     // One generator per concern: a change to one (say, the clients) leaves the others' draws alone.
     this.plans = seededRandom(seed);
@@ -196,6 +206,7 @@ class WholeSystem implements NodeWorld, ClientWorld {
     const storage = simulatedStorage(this.shared, this.time, process, {
       decide: (call) => this.decide(nodeId, call),
       landed: (call, applied) => this.landed(node, call, applied),
+      forget: () => this.sabotage === 'forget-appends' && this.storageRandom() < 0.05,
     });
     const node: SimulatedNode = new SimulatedNode(nodeId, primary, process, storage, this);
     this.nodes.push(node);
@@ -372,8 +383,8 @@ function anomalies(history: readonly Op[]): string[] {
 }
 
 /** One run of the whole system from `seed`: its history, the faults it met, and what its checks found. */
-export async function runSimulation({ seed, mode, tracing = false }: RunOptions): Promise<RunResult> {
-  const system = new WholeSystem(seed, mode, tracing);
+export async function runSimulation({ seed, mode, tracing = false, sabotage }: RunOptions): Promise<RunResult> {
+  const system = new WholeSystem(seed, mode, tracing, sabotage ?? null);
   const { time } = system;
   const ids = await system.writeSchemas();
   for (let index = 0; index < primaries + queryGroupNodes; index++) system.startNode(index < primaries);
