@@ -10,6 +10,7 @@
 //   handler         client/examples/lambda-handler.ts, split, as deployed
 //   handler, 1 file the same without splitting: the lazily imported KMS envelope is inlined and its
 //                   static import of @aws-sdk/client-kms hoisted, so the KMS client loads at start
+//   ion proxy       ions/lambda-proxy.ts, split: the function of every Lambda ion
 //
 // Cold import: a fresh `node` process per round measures `await import(bundle)` itself (so node's
 // own start is left out), and the table shows the median. Rounds alternate between the bundles and
@@ -64,6 +65,8 @@ const subjects: Subject[] = [
   await bundle('remote', 'client/remote.ts', true),
   await bundle('handler', 'client/examples/lambda-handler.ts', true),
   await bundle('handler, 1 file', 'client/examples/lambda-handler.ts', false),
+  // The generic proxy of every Lambda ion (ions/lambda-proxy.ts; infra/constructs/lambda-proxy-bundle.ts builds it the same way).
+  await bundle('ion proxy', 'ions/lambda-proxy.ts', true),
   { name: '@aws-sdk/client-dynamodb', specifier: '@aws-sdk/client-dynamodb', atStart: null, all: null },
 ];
 const peer = subjects[subjects.length - 1]!;
