@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/integration/**/*.test.ts'],
+    include: ['test/integration/**/*.test.ts', 'test/chaos/**/*.test.ts'],
     globalSetup: ['test/integration/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
