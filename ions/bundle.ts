@@ -2,16 +2,17 @@
 //! target node20): the project's dependencies (the AWS SDK included) are inside it, Node's
 //! built-ins stay imports, and `factum/ion` is this factum's ions/runtime.ts.
 //!
-//! Reproducible: the same sources give the same bytes wherever the project and factum are. esbuild
-//! names every module in the output by its path relative to its working directory, so the build
-//! runs in a fresh directory holding two links, and sees every file through them:
+//! Reproducible: the same sources give the same bytes wherever the project is. esbuild names every
+//! module in the output by its path relative to its working directory, so the build runs in the
+//! project's folder (its modules and dependencies appear as src/index.ts, node_modules/…), and
+//! factum's own files, which may live anywhere (installed in node_modules, or this repository
+//! around the example), are loaded in a namespace of their own, named relative to factum's folder:
 //!
-//!   <tmp>/project -> the ion project        (modules appear as project/src/index.ts)
-//!   <tmp>/factum  -> this factum package    (factum/ions/runtime.ts)
+//!   import … from 'factum/ion'   →   factum:ions/runtime.ts   (and what it imports, relatively)
 //!
 //! No source map, no timestamp, no absolute path reaches the output.
-import { mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Message, type Plugin } from 'esbuild';
@@ -43,23 +44,29 @@ export interface ProjectBundle {
   readonly exports: readonly string[];
 }
 
-/** `factum/ion` in ion code is the runtime module beside this file. */
-function factumIonPlugin(stagingDirectory: string): Plugin {
+const FACTUM_NAMESPACE = 'factum';
+
+/**
+ * `factum/ion` in ion code is factum's ions/runtime.ts, loaded in the `factum` namespace under its
+ * path relative to factum's folder; the relative imports of such files stay in the namespace. (A
+ * package such a file imports would resolve normally; the runtime imports none.)
+ */
+function factumIonPlugin(): Plugin {
+  const root = realpathSync(factumDirectory);
   return {
     name: 'factum-ion',
     setup(builder) {
-      builder.onResolve({ filter: /^factum\/ion$/ }, () => ({ path: path.join(stagingDirectory, 'factum', 'ions', 'runtime.ts') }));
+      builder.onResolve({ filter: /^factum\/ion$/ }, () => ({ path: 'ions/runtime.ts', namespace: FACTUM_NAMESPACE }));
+      builder.onResolve({ filter: /^\.\.?\//, namespace: FACTUM_NAMESPACE }, (args) => ({
+        path: path.posix.join(path.posix.dirname(args.importer), args.path),
+        namespace: FACTUM_NAMESPACE,
+      }));
+      builder.onLoad({ filter: /.*/, namespace: FACTUM_NAMESPACE }, async (args) => {
+        const file = path.join(root, ...args.path.split('/'));
+        return { contents: await readFile(file, 'utf8'), loader: 'ts', resolveDir: path.dirname(file) };
+      });
     },
   };
-}
-
-/** Every node_modules folder above `directory` (dependencies hoisted above the project or factum). */
-function ancestorModules(directory: string): string[] {
-  const folders: string[] = [];
-  for (let current = directory; ; current = path.dirname(current)) {
-    folders.push(path.join(current, 'node_modules'));
-    if (path.dirname(current) === current) return folders;
-  }
 }
 
 function formatMessages(messages: readonly Message[]): string[] {
@@ -75,36 +82,27 @@ function formatMessages(messages: readonly Message[]): string[] {
  */
 export async function bundleProject(projectDirectory: string, config: IonConfig): Promise<ProjectBundle> {
   const project = realpathSync(projectDirectory);
-  const staging = mkdtempSync(path.join(os.tmpdir(), 'factum-ion-build-'));
-  try {
-    symlinkSync(project, path.join(staging, 'project'), 'dir');
-    symlinkSync(realpathSync(factumDirectory), path.join(staging, 'factum'), 'dir');
-    const outfile = path.join('out', 'ions.mjs');
-    const result = await build({
-      absWorkingDir: staging,
-      entryPoints: [path.join('project', config.entry ?? DEFAULT_ENTRY)],
-      outfile,
-      write: false,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      sourcemap: false,
-      metafile: true,
-      // Paths stay those under <tmp>/project and <tmp>/factum instead of becoming the real ones.
-      preserveSymlinks: true,
-      nodePaths: [...ancestorModules(path.dirname(project)), ...ancestorModules(path.dirname(realpathSync(factumDirectory)))],
-      plugins: [factumIonPlugin(staging)],
-      banner: { js: commonJsBanner },
-      logLevel: 'silent',
-    }).catch((error: unknown) => {
-      const errors = (error as { errors?: Message[] }).errors;
-      const problems = errors === undefined ? [(error as Error).message] : formatMessages(errors);
-      throw new FactumError('ion/bundle-failed', `bundling ${path.join(project, config.entry ?? DEFAULT_ENTRY)} failed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}\nFix these and push again.`, { project, problems });
-    });
-    const output = Object.values(result.metafile.outputs)[0]!;
-    return { bundle: result.outputFiles[0]!.text, exports: [...output.exports].sort() };
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
+  const entry = config.entry ?? DEFAULT_ENTRY;
+  const result = await build({
+    absWorkingDir: project,
+    entryPoints: [entry],
+    // Never written (write: false); it names the output in the metafile.
+    outfile: path.join('.factum', 'ions.mjs'),
+    write: false,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: false,
+    metafile: true,
+    plugins: [factumIonPlugin()],
+    banner: { js: commonJsBanner },
+    logLevel: 'silent',
+  }).catch((error: unknown) => {
+    const errors = (error as { errors?: Message[] }).errors;
+    const problems = errors === undefined ? [(error as Error).message] : formatMessages(errors);
+    throw new FactumError('ion/bundle-failed', `bundling ${path.join(project, entry)} failed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}\nFix these and push again.`, { project, problems });
+  });
+  const output = Object.values(result.metafile.outputs)[0]!;
+  return { bundle: result.outputFiles[0]!.text, exports: [...output.exports].sort() };
 }

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,23 @@ describe('prepareRevision', () => {
     expect(await loadExports(bundle)).toEqual({ loaded: true, types: { hash: 'function', joined: 'function' } });
   });
 
+  it('bundles a dependency linked the way pnpm links it (its own dependency a sibling in the store)', async () => {
+    const store = 'node_modules/.pnpm/greeter@1.0.0/node_modules';
+    const directory = project('pnpm', {
+      'ion-config.json': '{"appName":"deps","allow":["greet"]}',
+      [`${store}/greeter/package.json`]: '{"name":"greeter","version":"1.0.0","type":"module","main":"index.js"}',
+      [`${store}/greeter/index.js`]: "import shout from 'shouter';\nexport const greet = (name) => shout(`hello ${name}`);\n",
+      [`${store}/shouter/package.json`]: '{"name":"shouter","version":"1.0.0","type":"module","main":"index.js"}',
+      [`${store}/shouter/index.js`]: 'export default (text) => text.toUpperCase();\n',
+      'src/index.ts': "export { greet } from 'greeter';\n",
+    });
+    symlinkSync(path.join(directory, store, 'greeter'), path.join(directory, 'node_modules', 'greeter'), 'junction');
+    const { archive } = await prepareRevision({ projectDirectory: directory, uname: 'v1' });
+    const { bundle } = unpackRevision(archive);
+    expect(bundle).toContain('// node_modules/.pnpm/greeter@1.0.0/node_modules/shouter/index.js');
+    expect(await loadExports(bundle)).toEqual({ loaded: true, types: { greet: 'function' } });
+  });
+
   it('refuses names that are not exported functions, before anything is uploaded', async () => {
     const directory = project('exports', {
       'ion-config.json': '{"appName":"shop","allow":["transfer","rate","missing"],"lambdas":{"nightly":{"handler":"report"}}}',
@@ -112,7 +129,7 @@ describe('prepareRevision', () => {
     });
     const error = await failure(prepareRevision({ projectDirectory: directory, uname: 'v1' }), 'ion/bundle-failed');
     expect(error.message).toMatch(/bundling .*src\/index.ts failed:\n/);
-    expect((error.data.problems as string[]).join('\n')).toMatch(/project\/src\/index.ts:3:\d+: /);
+    expect((error.data.problems as string[]).join('\n')).toMatch(/^src\/index.ts:3:\d+: /m);
   });
 
   it('checks the config and the revision name before bundling', async () => {
