@@ -1,11 +1,13 @@
 // The toolchain against a real node (in this process, local storage, 127.0.0.1, any port): push the
 // example app, deploy it, and use its ions; the `factum ions` command's output and exit status;
 // a revision whose module throws at load is rolled back and the command says why.
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, q, type Client } from '../client/index.ts';
 import { readNodeSettings, startNode, type RunningNode } from '../nodes/main.ts';
@@ -114,6 +116,26 @@ describe('factum ions against a node', () => {
     const status = await ions('status', { group: 'primary' });
     expect(status.lines[0]).toMatch(/^group primary: bank\/broken-1 rolled-back /);
     expect(status.lines.join('\n')).toMatch(/runs bank\/cli-1/);
+  });
+
+  it('the factum command line: push then deploy, as printed; a usage error exits 1', async () => {
+    const factum = fileURLToPath(new URL('../bin/factum.mjs', import.meta.url));
+    // Asynchronous: the node answering it runs in this process.
+    const run = (args: string[]) =>
+      promisify(execFile)(process.execPath, [factum, ...args], { encoding: 'utf8' }).then(
+        ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
+        (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+      );
+    const push = await run(['ions', 'push', '--project', example, '--uname', 'cli-2', '--endpoint', node.endpoint, '--key-file', node.keyFile!]);
+    expect(push.code, push.stderr).toBe(0);
+    const command = push.stdout.trim().split('\n').at(-1)!.trim().split(' ');
+    expect(command.slice(0, 3)).toEqual(['factum', 'ions', 'deploy']);
+    const deploy = await run(command.slice(1));
+    expect(deploy.code, deploy.stderr).toBe(0);
+    expect(deploy.stdout).toMatch(/^deployed bank\/cli-2 onto primary in /m);
+    const usage = await run(['ions', 'status', '--endpoint', node.endpoint, '--key-file', node.keyFile!]);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toMatch(/^error: factum ions status needs --group G\.\nusage:\n {2}ions push/);
   });
 
   it('says what is missing before it calls the node', async () => {
