@@ -24,17 +24,17 @@ import { DEFAULT_ENTRY } from './config.ts';
 const factumDirectory = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * CommonJS dependencies (much of the AWS SDK's tree) call require() for Node's built-ins and may read
- * __filename/__dirname; an ES module has none of these. The host may load the bundle from a file or
- * from memory, so a non-file URL falls back to the working directory (only built-ins are required).
+ * CommonJS dependencies (much of the AWS SDK's tree) call require() for Node's built-ins, which an
+ * ES module does not have: esbuild's shim calls a global `require` when there is one. The banner
+ * installs one on the thread's global object, not as a module-level name, because ion code often
+ * declares its own `require`, `__filename` or `__dirname` at the top of a module (the usual ESM
+ * idiom), which a module-level declaration here would collide with. Only built-ins are required,
+ * so where it resolves from hardly matters; a bundle loaded from memory resolves from the working
+ * directory.
  */
 const commonJsBanner = [
   "import { createRequire as __factumCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __factumFileUrlToPath } from 'node:url';",
-  "import { dirname as __factumDirname } from 'node:path';",
-  "const __filename = import.meta.url.startsWith('file:') ? __factumFileUrlToPath(import.meta.url) : process.cwd() + '/ion-bundle.mjs';",
-  'const __dirname = __factumDirname(__filename);',
-  'const require = __factumCreateRequire(__filename);',
+  "globalThis.require ??= __factumCreateRequire(import.meta.url.startsWith('file:') ? import.meta.url : process.cwd() + '/');",
 ].join(' ');
 
 export interface ProjectBundle {

@@ -80,6 +80,28 @@ describe('prepareRevision', () => {
     expect(await loadExports(bundle)).toEqual({ loaded: true, types: { hash: 'function', joined: 'function' } });
   });
 
+  it('loads a module that declares its own require, __filename and __dirname (regression: the banner declared them too)', async () => {
+    const directory = project('esm-idiom', {
+      'ion-config.json': '{"appName":"idiom","allow":["where"]}',
+      'node_modules/sizer/package.json': '{"name":"sizer","version":"1.0.0","main":"index.js"}',
+      'node_modules/sizer/index.js': "const os = require('node:os');\nmodule.exports = () => typeof os.cpus;\n",
+      'src/index.ts': [
+        "import { createRequire } from 'node:module';",
+        "import { fileURLToPath } from 'node:url';",
+        "import path from 'node:path';",
+        "import sizer from 'sizer';",
+        'const __filename = fileURLToPath(import.meta.url);',
+        'const __dirname = path.dirname(__filename);',
+        'const require = createRequire(import.meta.url);',
+        'export function where() { return [__dirname, typeof require, sizer()]; }',
+        '',
+      ].join('\n'),
+    });
+    const { archive, notes } = await prepareRevision({ projectDirectory: directory, uname: 'v1' });
+    expect(notes).toEqual([]);
+    expect(await loadExports(unpackRevision(archive).bundle)).toEqual({ loaded: true, types: { where: 'function' } });
+  });
+
   it('bundles a dependency linked the way pnpm links it (its own dependency a sibling in the store)', async () => {
     const store = 'node_modules/.pnpm/greeter@1.0.0/node_modules';
     const directory = project('pnpm', {

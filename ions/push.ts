@@ -16,7 +16,7 @@ import { loadExports } from './load-exports.ts';
 import { readIonConfig } from './read-ion-config.ts';
 import { lockHash, revisionName } from './revision-name.ts';
 import { packRevision, unpackRevision } from '../nodes/ions/archive.ts';
-import type { RevisionMetadata } from '../nodes/ions/revision.ts';
+import type { IonConfig, RevisionMetadata } from '../nodes/ions/revision.ts';
 import { FactumError } from '../nodes/util/errors.ts';
 
 export interface PrepareOptions {
@@ -67,7 +67,7 @@ export async function prepareRevision(options: PrepareOptions): Promise<Prepared
  * entry's exports, types from loading it. A bundle that does not load here still gets the names
  * checked (the nodes check the types when they load it); why it did not load is returned as a note.
  */
-async function checkBundleExports(config: PreparedRevision['metadata']['config'], bundle: string, exportNames: readonly string[]): Promise<string[]> {
+async function checkBundleExports(config: IonConfig, bundle: string, exportNames: readonly string[]): Promise<string[]> {
   const loaded = namedExports(config).length === 0 ? null : await loadExports(bundle);
   // Without a load, only the names are known: a name that is exported at all passes here.
   const types = loaded?.loaded === true ? loaded.types : Object.fromEntries(exportNames.map((name) => [name, null]));
