@@ -85,7 +85,7 @@ try {
       name: 'proxy → ionInvoke',
       open() {
         const proxy = createLambdaProxy({ FACTUM_ENDPOINT: node.endpoint, FACTUM_SYSTEM: 'local', FACTUM_ION_APP: 'greeter', FACTUM_ION_LAMBDA: 'greet', FACTUM_KEY_FILE: keyFile });
-        return { call: () => proxy(event), close: () => proxy.close() };
+        return { call: () => proxy(event), close: () => undefined };
       },
     },
     {

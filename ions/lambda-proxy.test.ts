@@ -3,6 +3,7 @@
 // before any ion is deployed (the node's error, clearly), and end to end once a revision with a
 // Lambda is pushed and deployed.
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { resolveAccessKey } from '../client/remote/resolve-key.ts';
 import { Transport } from '../client/remote/transport.ts';
 import { readNodeSettings, startNode, type RunningNode } from '../nodes/main.ts';
 import { isFactumError, type FactumError } from '../nodes/util/errors.ts';
-import { createLambdaProxy, readLambdaProxyConfig } from './lambda-proxy.ts';
+import { connectionIdleMsMax, createLambdaProxy, readLambdaProxyConfig } from './lambda-proxy.ts';
 import { deployGreeter, greeting } from './lambda-proxy-test-support.ts';
 import { bundleLambdaProxy, lambdaProxyEntryFile } from '../infra/constructs/lambda-proxy-bundle.ts';
 
@@ -152,29 +153,21 @@ describe('the proxy against a running node', () => {
 
   it('before any ion is deployed: throws the node error, its code as the error type, no secret', async () => {
     const proxy = createLambdaProxy(environment('hello'));
-    try {
-      const error = await failure(proxy({ name: 'Ada' }));
-      expect(['ion/unavailable', 'ion/unknown-name']).toContain(error.code);
-      expect(error.name).toBe(error.code); // the Lambda's errorType
-      expect(error.message).toMatch(new RegExp(`^Lambda ion shop/hello via ${node.endpoint} failed: .+ \\[${error.code}\\]$`));
-      const secret = (JSON.parse(await readFile(readOnlyKeyFile, 'utf8')) as { secret: string }).secret;
-      expect(JSON.stringify({ message: error.message, data: error.data })).not.toContain(secret);
-    } finally {
-      proxy.close();
-    }
+    const error = await failure(proxy({ name: 'Ada' }));
+    expect(['ion/unavailable', 'ion/unknown-name']).toContain(error.code);
+    expect(error.name).toBe(error.code); // the Lambda's errorType
+    expect(error.message).toMatch(new RegExp(`^Lambda ion shop/hello via ${node.endpoint} failed: .+ \\[${error.code}\\]$`));
+    const secret = (JSON.parse(await readFile(readOnlyKeyFile, 'utf8')) as { secret: string }).secret;
+    expect(JSON.stringify({ message: error.message, data: error.data })).not.toContain(secret);
   });
 
   it('refuses a key the node does not know: auth error, with its code', async () => {
     const forged = path.join(bundleDir, 'forged.json');
     await writeFile(forged, JSON.stringify({ keyId: 'forged0123456789', secret: 'A'.repeat(43), permission: 'admin', database: null }));
     const proxy = createLambdaProxy({ ...environment('hello'), FACTUM_KEY_FILE: forged });
-    try {
-      const error = await failure(proxy({}));
-      expect(error.code).toMatch(/^auth\//);
-      expect(error.message).not.toContain('A'.repeat(43));
-    } finally {
-      proxy.close();
-    }
+    const error = await failure(proxy({}));
+    expect(error.code).toMatch(/^auth\//);
+    expect(error.message).not.toContain('A'.repeat(43));
   });
 
   it('the bundled proxy, in a fresh process, answers as in-process', async () => {
@@ -216,42 +209,63 @@ describe('the proxy end to end: a revision with Lambdas pushed and deployed on t
     if (dataDir !== '') await rm(dataDir, { recursive: true, force: true });
   });
 
-  const proxyFor = (lambda: string): ReturnType<typeof createLambdaProxy> =>
-    createLambdaProxy({ FACTUM_ENDPOINT: node.endpoint, FACTUM_SYSTEM: 'local', FACTUM_ION_APP: 'greeter', FACTUM_ION_LAMBDA: lambda, FACTUM_KEY_FILE: readOnlyKeyFile });
+  const environmentFor = (lambda: string): Record<string, string> => ({ FACTUM_ENDPOINT: node.endpoint, FACTUM_SYSTEM: 'local', FACTUM_ION_APP: 'greeter', FACTUM_ION_LAMBDA: lambda, FACTUM_KEY_FILE: readOnlyKeyFile });
+  const proxyFor = (lambda: string): ReturnType<typeof createLambdaProxy> => createLambdaProxy(environmentFor(lambda));
 
   it("sends the event as JSON text and returns the ion's string unchanged", async () => {
     const proxy = proxyFor('greet');
-    try {
-      const event = { name: 'Ada', items: [1, 2] };
-      expect(await proxy(event)).toBe(greeting(event));
-      // The container's transport and key serve the next invocation too.
-      expect(await proxy({ name: 'Grace' })).toMatch(/^Hello, Grace!/);
-    } finally {
-      proxy.close();
-    }
+    const event = { name: 'Ada', items: [1, 2] };
+    expect(await proxy(event)).toBe(greeting(event));
+    // The container's transport and key serve the next invocation too.
+    expect(await proxy({ name: 'Grace' })).toMatch(/^Hello, Grace!/);
   });
 
   it("fails with the ion's own message when it throws: ion/call-failed", async () => {
     const proxy = proxyFor('broken');
-    try {
-      const error = await failure(proxy({}));
-      expect(error.code).toBe('ion/call-failed');
-      expect(error.name).toBe('ion/call-failed');
-      expect(error.message).toContain('Lambda ion greeter/broken');
-      expect(error.message).toContain('the warehouse is closed');
-    } finally {
-      proxy.close();
-    }
+    const error = await failure(proxy({}));
+    expect(error.code).toBe('ion/call-failed');
+    expect(error.name).toBe('ion/call-failed');
+    expect(error.message).toContain('Lambda ion greeter/broken');
+    expect(error.message).toContain('the warehouse is closed');
   });
 
   it('fails with ion/unknown-name for a Lambda the deployed revision does not have', async () => {
     const proxy = proxyFor('nightly');
+    const error = await failure(proxy({}));
+    expect(error.code).toBe('ion/unknown-name');
+    expect(error.message).toMatch(/greet/);
+  });
+
+  it('keeps its connection between invocations close together, and opens a new one after an idle spell', async () => {
+    // A TCP relay in front of the node counts the connections the proxy opens.
+    const connections: net.Socket[] = [];
+    const target = new URL(node.endpoint);
+    const relay = net.createServer((socket) => {
+      connections.push(socket);
+      const upstream = net.connect(Number(target.port), target.hostname);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      socket.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     try {
-      const error = await failure(proxy({}));
-      expect(error.code).toBe('ion/unknown-name');
-      expect(error.message).toMatch(/greet/);
+      let clock = 0;
+      const proxy = createLambdaProxy({ ...environmentFor('greet'), FACTUM_ENDPOINT: `http://127.0.0.1:${(relay.address() as net.AddressInfo).port}` }, { now: () => clock });
+      await proxy({ name: 'Ada' });
+      clock += connectionIdleMsMax;
+      await proxy({ name: 'Ada' });
+      expect(connections).toHaveLength(1);
+      // Frozen longer than that: the load balancer may have closed it unseen.
+      clock += connectionIdleMsMax + 1;
+      expect(await proxy({ name: 'Grace' })).toMatch(/^Hello, Grace!/);
+      expect(connections).toHaveLength(2);
+      // The old one is closed by the proxy (the test's timeout bounds the wait).
+      const old = connections[0]!;
+      await new Promise<void>((resolve) => (old.destroyed ? resolve() : old.once('close', () => resolve())));
     } finally {
-      proxy.close();
+      for (const socket of connections) socket.destroy();
+      await new Promise((resolve) => relay.close(resolve));
     }
   });
 });

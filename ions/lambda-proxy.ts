@@ -26,12 +26,15 @@
 //!   FACTUM_TIMEOUT_MS    how long to wait for the node's answer (default 60000; the construct
 //!                        sets the function's timeout)
 //!
-//! The transport and its key are made once per container, at the first invocation, and reused by
-//! the next ones (keep-alive sockets included). Nothing is logged: the key never leaves memory.
+//! The key is fetched once per container, at the first invocation, and kept in memory for the
+//! next ones; so is the connection, unless it sat idle long enough for the other side to close it
+//! while the container was frozen (`connectionIdleMsMax`). Nothing is logged: the key never
+//! leaves memory.
 //! A failure is thrown as the node's FactumError, its message naming the ion, the endpoint and the
 //! code; its `name` is the code, so the caller sees it as the Lambda's `errorType` (what Step
 //! Functions' Retry and Catch match on).
 
+import type { AccessKey } from '../client/remote/access-key.ts';
 import type { AccessKeyCredentials, RemoteClientConfig } from '../client/types.ts';
 import { resolveAccessKey } from '../client/remote/resolve-key.ts';
 import { Transport } from '../client/remote/transport.ts';
@@ -108,32 +111,52 @@ function withDefined<K extends string>(key: K, value: string | undefined): { [P 
 }
 
 /**
- * A Lambda handler forwarding to one Lambda ion. The transport is made at the first call.
+ * How long a connection may sit idle and still be used: half the load balancer's idle timeout
+ * (60 s; a node's own keep-alive is 65 s). While a container is frozen between invocations it
+ * does not see the other side close an idle connection, and ionInvoke, which may write, cannot be
+ * sent again after a reset socket; so a connection idle longer than this is never reused.
+ */
+export const connectionIdleMsMax = 30_000;
+
+export interface LambdaProxyOptions {
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * A Lambda handler forwarding to one Lambda ion. The environment is read at the first call, and
+ * the key fetched then and kept for the container's life. Invocations close together share one
+ * kept-alive connection; after `connectionIdleMsMax` without one, the next opens a new one.
  *
  * @example
  * const handler = createLambdaProxy({ FACTUM_ENDPOINT: 'http://127.0.0.1:8182', FACTUM_SYSTEM: 'local', FACTUM_ION_LAMBDA: 'hello', FACTUM_KEY_FILE: './data/access/admin/1f2e….json' });
  * const output = await handler({ name: 'Ada' }); // the ion's string
  */
-export function createLambdaProxy(env: Readonly<Record<string, string | undefined>>): IonLambdaHandler & { close(): void } {
-  let state: { config: LambdaProxyConfig; transport: Transport } | null = null;
-  const open = (): { config: LambdaProxyConfig; transport: Transport } => {
-    if (state !== null) return state;
-    const config = readLambdaProxyConfig(env);
-    const transport = new Transport({ endpoint: config.client.endpoint, system: config.client.system, key: resolveAccessKey(config.client), timeoutMs: config.timeoutMs });
-    state = { config, transport };
-    return state;
+export function createLambdaProxy(env: Readonly<Record<string, string | undefined>>, options: LambdaProxyOptions = {}): IonLambdaHandler {
+  const now = options.now ?? Date.now;
+  let state: { config: LambdaProxyConfig; key: () => Promise<AccessKey> } | null = null;
+  let connection: { transport: Transport; idleSince: number } | null = null;
+  const transportFor = (config: LambdaProxyConfig, key: () => Promise<AccessKey>): Transport => {
+    if (connection !== null && now() - connection.idleSince <= connectionIdleMsMax) return connection.transport;
+    connection?.transport.close();
+    connection = { transport: new Transport({ endpoint: config.client.endpoint, system: config.client.system, key, timeoutMs: config.timeoutMs }), idleSince: now() };
+    return connection.transport;
   };
   const handler = async (event: unknown): Promise<string> => {
-    const { config, transport } = open();
+    state ??= ((config) => ({ config, key: resolveAccessKey(config.client) }))(readLambdaProxyConfig(env));
+    const { config, key } = state;
     // `undefined` (an empty payload) is sent as JSON's null: the ion always gets JSON text.
     const input = JSON.stringify(event) ?? 'null';
+    const transport = transportFor(config, key);
     let answer: unknown;
     try {
-      // Not idempotent: an ion may write. Only answers the node refused before running it
-      // (busy, unavailable) are sent again.
+      // Not idempotent: only answers the node refused before running the ion (busy,
+      // unavailable) and refused connections are sent again.
       answer = (await transport.call('ionInvoke', { name: config.lambda, input }, { idempotent: false })).value;
     } catch (error) {
       throw explained(error, config);
+    } finally {
+      if (connection?.transport === transport) connection.idleSince = now();
     }
     const output = (answer as { output?: unknown } | null)?.output;
     if (typeof output !== 'string') {
@@ -141,7 +164,7 @@ export function createLambdaProxy(env: Readonly<Record<string, string | undefine
     }
     return output;
   };
-  return Object.assign(handler, { close: () => state?.transport.close() });
+  return handler;
 }
 
 /** The error with the ion, the endpoint and the code in its message, and the code as its name. */
