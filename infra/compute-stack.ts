@@ -61,7 +61,10 @@ export class ComputeStack extends Stack {
     }
     this.bastion = new Bastion(this, 'Bastion', { imports: this.imports, sshCidr: config.bastionCidr });
     new SystemDashboard(this, 'Observability', { imports: this.imports, primary: this.primary, primaryNodes: config.nodeCount });
-    if (props.ionLambdas !== undefined) new IonLambdas(this, 'IonLambdas', { imports: this.imports, groupName: primaryGroupName, ...props.ionLambdas });
+    if (props.ionLambdas !== undefined) {
+      const { appName, lambdas, access } = props.ionLambdas;
+      new IonLambdas(this, 'IonLambdas', { imports: this.imports, groupName: primaryGroupName, appName, lambdas, access });
+    }
     this.addOutputs(config);
   }
 

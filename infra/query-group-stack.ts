@@ -50,7 +50,10 @@ export class QueryGroupStack extends Stack {
       this.nodes.autoScalingGroup.scaleOnRequestCount('Requests', { targetRequestsPerMinute: requestsPerNodePerMinute });
     }
     new CfnOutput(this, 'Endpoint', { value: `http://${this.loadBalancer.endpointName}:${nodePort}`, description: `endpoint of query group ${group.name}` });
-    if (props.ionLambdas !== undefined) new IonLambdas(this, 'IonLambdas', { imports, groupName: group.name, ...props.ionLambdas });
+    if (props.ionLambdas !== undefined) {
+      const { appName, lambdas, access } = props.ionLambdas;
+      new IonLambdas(this, 'IonLambdas', { imports, groupName: group.name, appName, lambdas, access });
+    }
     new CfnOutput(this, 'GroupName', { value: group.name, description: 'query group name' });
   }
 }
