@@ -206,7 +206,9 @@ export class DatabaseSeat implements DatabaseHandle {
   /** The stream of log entries from `from` on, for a follower on another node (log-feed.ts). */
   followLog(from: number, log?: string): AsyncGenerator<FeedItem[]> {
     const leader = this.leading(log);
-    return leaderFeed(leader, this.context.storage, from, () => this.current === leader && !this.closed && this.context.keeper.isLeader(this.logName));
+    // On the seat's clock only when one was given (the simulations'): real time keeps log-feed's own timer.
+    const heartbeat = this.context.clock === undefined ? undefined : (ms: number, wake: () => void) => this.clock.every(ms, wake);
+    return leaderFeed(leader, this.context.storage, from, () => this.current === leader && !this.closed && this.context.keeper.isLeader(this.logName), heartbeat);
   }
 
   /** The lease keeper's events. */

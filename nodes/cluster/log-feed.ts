@@ -13,6 +13,10 @@
 //! to whichever node holds the lease then, catching up from its own position — when this node
 //! stops leading, or when the follower reads so slowly that QUEUED_BYTES_MAX of entries wait: a
 //! slow follower costs the transactor bounded memory, never a wait.
+//!
+//! The heartbeat's wait is on real timers, or on the seat's virtual clock in the seeded
+//! simulations (an injection point: a real timer firing in the middle of a simulated run would
+//! make it replay differently).
 import type { Storage } from '../storage/protocol.ts';
 import type { Transactor } from '../transactor/transactor.ts';
 
@@ -24,7 +28,15 @@ const QUEUED_BYTES_MAX = 32 * 1024 * 1024;
 /** Bytes of entries per chunk (one frame on the wire), at most (one entry may pass it alone). */
 const CHUNK_BYTES_MAX = 1024 * 1024;
 
-export async function* leaderFeed(leader: Transactor, storage: Storage, from: number, leading: () => boolean): AsyncGenerator<FeedItem[]> {
+/** Calls `wake` after `ms` (the heartbeat), unless the function it returns is called first. */
+export type HeartbeatTimer = (ms: number, wake: () => void) => () => void;
+
+const realHeartbeat: HeartbeatTimer = (ms, wake) => {
+  const timer = setTimeout(wake, ms);
+  return () => clearTimeout(timer);
+};
+
+export async function* leaderFeed(leader: Transactor, storage: Storage, from: number, leading: () => boolean, heartbeat: HeartbeatTimer = realHeartbeat): AsyncGenerator<FeedItem[]> {
   const queue: FeedItem[] = [];
   let queuedBytes = 0;
   let overflow = false;
@@ -74,12 +86,12 @@ export async function* leaderFeed(leader: Transactor, storage: Storage, from: nu
         yield nextChunk();
         continue;
       }
-      let timer: NodeJS.Timeout | undefined;
+      let cancel: (() => void) | undefined;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        timer = setTimeout(resolve, HEARTBEAT_MS);
+        cancel = heartbeat(HEARTBEAT_MS, resolve);
       });
-      clearTimeout(timer);
+      cancel?.();
       wake = null;
       if (queue.length === 0) yield [['h']];
     }
