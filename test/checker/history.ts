@@ -133,27 +133,37 @@ function malformed(message: string, data: Record<string, unknown>): never {
 
 // ---- printing, compact enough for an error message ----
 
-export function formatTxn(txn: readonly MicroOp[]): string {
-  return txn.map((m) => (m[0] === 'r' ? `[r ${m[1]} ${m[2] === null ? '_' : `[${m[2].join(' ')}]`}]` : `[append ${m[1]} ${m[2]}]`)).join(' ');
+/** Lists longer than this are shown by their ends (every anomaly names the elements that matter). */
+const LIST_SHOWN_MAX = 12;
+
+/** `[1 2 3]`; a long list as its first 3 and last 8 elements: `[1 2 3 …(40 more)… 50 51 … 57]`. */
+export function formatList(values: readonly number[], full = false): string {
+  if (full || values.length <= LIST_SHOWN_MAX) return `[${values.join(' ')}]`;
+  const tail = LIST_SHOWN_MAX - 4;
+  return `[${values.slice(0, 3).join(' ')} …(${values.length - 3 - tail} more)… ${values.slice(-tail).join(' ')}]`;
 }
 
-/** `#12 p3 ok [append x 4] [r y [1 2]] t=45 @103ms` */
-export function formatOp(op: Op): string {
-  return `#${op.index} p${op.process} ${op.type} ${formatTxn(op.txn)}${op.t === undefined ? '' : ` t=${op.t}`} @${op.time}ms`;
+export function formatTxn(txn: readonly MicroOp[], full = false): string {
+  return txn.map((m) => (m[0] === 'r' ? `[r ${m[1]} ${m[2] === null ? '_' : formatList(m[2], full)}]` : `[append ${m[1]} ${m[2]}]`)).join(' ');
+}
+
+/** `#12 p3 ok [append x 4] [r y [1 2]] t=45 @103ms`; long lists abbreviated unless `full`. */
+export function formatOp(op: Op, full = false): string {
+  return `#${op.index} p${op.process} ${op.type} ${formatTxn(op.txn, full)}${op.t === undefined ? '' : ` t=${op.t}`} @${op.time}ms`;
 }
 
 /**
  * The history, one op a line; with `around`, only the ops within `context` positions of those
  * indexes (gaps shown as `…`), so that a failure message shows what matters in a long history.
  */
-export function formatHistory(history: readonly Op[], options: { readonly around?: readonly number[]; readonly context?: number } = {}): string {
-  const { around, context = 2 } = options;
+export function formatHistory(history: readonly Op[], options: { readonly around?: readonly number[]; readonly context?: number; readonly full?: boolean } = {}): string {
+  const { around, context = 2, full = false } = options;
   const shown = (i: number) => around === undefined || around.some((a) => Math.abs(a - i) <= context);
   const lines: string[] = [];
   let skipped = false;
   for (const op of history) {
     if (shown(op.index)) {
-      lines.push(formatOp(op));
+      lines.push(formatOp(op, full));
       skipped = false;
     } else if (!skipped) {
       lines.push('…');

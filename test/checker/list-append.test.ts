@@ -319,3 +319,14 @@ describe('seeded histories of the reference database', () => {
     }
   }
 });
+
+describe('printing', () => {
+  it('an excerpt around some ops, long lists shortened to their ends', () => {
+    const s = new Script();
+    for (let i = 1; i <= 20; i++) s.serial(1, 'ok', append('x', i));
+    s.serial(2, 'ok', r('x', Array.from({ length: 20 }, (_, i) => i + 1)));
+    const excerpt = formatHistory(s.ops, { around: [40], context: 1 });
+    expect(excerpt.split('\n')).toEqual(['…', '#39 p1 ok [append x 20] @39ms', '#40 p2 invoke [r x _] @40ms', '#41 p2 ok [r x [1 2 3 …(9 more)… 13 14 15 16 17 18 19 20]] @41ms']);
+    expect(formatHistory(s.ops, { around: [41], context: 0, full: true })).toContain(`[r x [${Array.from({ length: 20 }, (_, i) => i + 1).join(' ')}]]`);
+  });
+});

@@ -30,7 +30,7 @@
 //! their session. Failed transactions certainly did not happen: they join no edge.
 import { DependencyGraph, type Edge, type EdgeKind } from './dependency-graph.ts';
 import { classifyComponent, explainCycle, type CycleKind } from './cycles.ts';
-import { formatOp, transactions, type Op, type Transaction } from './history.ts';
+import { formatList, formatOp, transactions, type Op, type Transaction } from './history.ts';
 import { FactumError } from '../../nodes/util/errors.ts';
 
 export type Consistency = 'serializable' | 'strict-serializable' | 'session';
@@ -127,7 +127,7 @@ function toTxn(transaction: Transaction, node: number): Txn {
   for (const m of (completion ?? invoke).txn) {
     if (m[0] === 'append') {
       if (!Number.isSafeInteger(m[2])) malformed(`${formatOp(invoke)} appends ${JSON.stringify(m[2])}; appended values are integers.`, invoke);
-      appends.set(m[1], [...(appends.get(m[1]) ?? []), m[2]]);
+      pushTo(appends, m[1], m[2]);
     } else if (status === 'ok') {
       const value = m[2]!;
       if (!Array.isArray(value) || !value.every((v) => Number.isSafeInteger(v))) malformed(`${formatOp(completion!)} read ${m[1]} as ${JSON.stringify(value)}; a read returns a list of integers.`, completion!);
@@ -146,8 +146,12 @@ function shown(txn: Transaction): Op {
   return txn.completion ?? txn.invoke;
 }
 
-function list(value: readonly number[]): string {
-  return `[${value.join(' ')}]`;
+const list = (value: readonly number[]): string => formatList(value);
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const values = map.get(key);
+  if (values === undefined) map.set(key, [value]);
+  else values.push(value);
 }
 
 function isPrefix(prefix: readonly number[], of: readonly number[]): boolean {
@@ -236,7 +240,7 @@ class ListAppendCheck {
     const appended = new Map<string, number[]>();
     for (const m of txn.completion!.txn) {
       if (m[0] === 'append') {
-        appended.set(m[1], [...(appended.get(m[1]) ?? []), m[2]]);
+        pushTo(appended, m[1], m[2]);
         continue;
       }
       const [, key] = m;
@@ -251,7 +255,7 @@ class ListAppendCheck {
         problem = `it does not end with the transaction's own appends ${list(own)} before it`;
       } else if (earlier !== undefined && !(earlier.length === external.length && isPrefix(earlier, external))) {
         problem = `an earlier read in the same transaction saw ${list(earlier)}${this.reads === 'in-order' ? ' before its own appends' : ''}`;
-      } else if (this.reads === 'db-before' && value.some((v) => this.writer(key, v) === txn)) {
+      } else if (this.reads === 'db-before' && (txn.appends.get(key) ?? []).some((v) => value.includes(v))) {
         problem = `it includes the transaction's own append, and a transaction reads its db-before`;
       }
       if (problem !== null) this.report('internal', `${formatOp(shown(txn))} read ${key} as ${list(value)}, but ${problem}.`, [txn]);
@@ -262,7 +266,7 @@ class ListAppendCheck {
   versionOrders(): void {
     const readsOf = new Map<string, Array<{ txn: Txn; value: readonly number[] }>>();
     for (const txn of this.txns) {
-      for (const { key, value } of txn.reads) readsOf.set(key, [...(readsOf.get(key) ?? []), { txn, value }]);
+      for (const { key, value } of txn.reads) pushTo(readsOf, key, { txn, value });
     }
     for (const [key, observed] of readsOf) {
       const longest = observed.reduce((a, b) => (b.value.length > a.value.length ? b : a));
@@ -272,7 +276,8 @@ class ListAppendCheck {
       const conflicting = observed.find((r) => !isPrefix(r.value, longest.value));
       if (conflicting !== undefined) {
         const at = conflicting.value.findIndex((v, i) => longest.value[i] !== v);
-        this.report('incompatible-order', `Two reads of ${key} disagree on its order at position ${at}, so neither is a prefix of the other:\n  ${formatOp(shown(conflicting.txn))}\n  ${formatOp(shown(longest.txn))}`, [conflicting.txn, longest.txn]);
+        const [a, b] = [conflicting.value[at], longest.value[at]];
+        this.report('incompatible-order', `Two reads of ${key} disagree on its order at position ${at} (${a} in one, ${b ?? 'nothing'} in the other), so neither is a prefix of the other:\n  ${formatOp(shown(conflicting.txn))}\n  ${formatOp(shown(longest.txn))}`, [conflicting.txn, longest.txn]);
       }
     }
   }
@@ -301,18 +306,18 @@ class ListAppendCheck {
 
   /** Two committed transactions that read the same version of a key and both appended to it. */
   lostUpdates(): void {
-    const byVersion = new Map<string, Txn[]>();
+    const byVersion = new Map<string, { key: string; version: readonly number[]; txns: Txn[] }>();
     for (const txn of this.txns) {
-      for (const [key, value] of txn.external) {
+      for (const [key, version] of txn.external) {
         if (!txn.appends.has(key)) continue;
-        const id = `${key} ${list(value)}`;
-        byVersion.set(id, [...(byVersion.get(id) ?? []), txn]);
+        const id = JSON.stringify([key, version]);
+        const group = byVersion.get(id) ?? byVersion.set(id, { key, version, txns: [] }).get(id)!;
+        group.txns.push(txn);
       }
     }
-    for (const [id, txns] of byVersion) {
+    for (const { key, version, txns } of byVersion.values()) {
       if (txns.length < 2) continue;
-      const [key, ...version] = id.split(' ');
-      this.report('lost-update', `${txns.length} committed transactions read ${key} as ${version.join(' ')} and appended to it; one of them must have missed the other's append:\n${txns.map((t) => `  ${formatOp(shown(t))}`).join('\n')}`, txns);
+      this.report('lost-update', `${txns.length} committed transactions read ${key} as ${list(version)} and appended to it; one of them must have missed the other's append:\n${txns.map((t) => `  ${formatOp(shown(t))}`).join('\n')}`, txns);
     }
   }
 
@@ -346,7 +351,7 @@ class ListAppendCheck {
   /** Process edges (each transaction after the last ok one of its process), and lost appends in each session. */
   sessions(): void {
     const byProcess = new Map<number, Txn[]>();
-    for (const txn of this.txns) byProcess.set(txn.invoke.process, [...(byProcess.get(txn.invoke.process) ?? []), txn]);
+    for (const txn of this.txns) pushTo(byProcess, txn.invoke.process, txn);
     for (const txns of byProcess.values()) {
       let lastOk: Txn | null = null;
       const acknowledged = new LostAppends(this);
