@@ -1,6 +1,6 @@
 //! The IAM role of a compute group's nodes, least privilege: this system's table, the bucket's
 //! prefixes, its key, its log group, its EFS access point, and the one node bundle object.
-//! A query group reads only; the primary group (transactor, indexer) also writes, and creates
+//! A query group reads only (but for its own ion status record); the primary group (transactor, indexer) also writes, and creates
 //! access keys under `access/` (the first admin key at first start, a database's read-write and
 //! read-only keys when the database is created, deleted with it), sealed with the key under their
 //! encryption context. Every node lists and opens access keys: it checks the signature of every request.
@@ -49,6 +49,7 @@ export class NodeIamRole extends Construct {
     });
     const statements = [
       new iam.PolicyStatement({ sid: 'Table', actions: tableActions[props.role], resources: [imports.tableArn] }),
+      ...ionStatusStatements(imports.tableArn, props.role, props.groupName, Stack.of(this).region, imports.keyArn),
       ...bucketStatements(imports.bucketArn, props.role),
       ...keyStatements(imports.keyArn, props.role, imports.system, Stack.of(this).region),
       new iam.PolicyStatement({
@@ -83,6 +84,28 @@ export class NodeIamRole extends Construct {
       );
     }
   }
+}
+
+/**
+ * A query group reads only, but for one record: its own group's ion status (nodes/ions/deployer.ts),
+ * where each node says which revision it runs. The table's key encrypts what it writes there.
+ */
+function ionStatusStatements(tableArn: string, role: NodeRole, groupName: string, region: string, keyArn: string): iam.PolicyStatement[] {
+  if (role === 'primary') return [];
+  return [
+    new iam.PolicyStatement({
+      sid: 'IonStatusRecord',
+      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      resources: [tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`record:ions/status/${groupName}`] } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'IonStatusKey',
+      actions: ['kms:GenerateDataKey', 'kms:Encrypt'],
+      resources: [keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${region}.amazonaws.com` } },
+    }),
+  ];
 }
 
 function bucketStatements(bucketArn: string, role: NodeRole): iam.PolicyStatement[] {
