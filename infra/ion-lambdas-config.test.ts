@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FactumError } from '../nodes/util/errors.ts';
 import type { Context, QueryGroupConfig, Topology } from './config.ts';
@@ -74,6 +75,15 @@ describe('Lambda ions configuration', () => {
     const error = errorOf(context);
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
+  });
+
+  it("reads the example application's ion-config (ions/examples) as `cdk synth -c ionConfig=ions/examples/ion-config.json` does", () => {
+    const repository = fileURLToPath(new URL('..', import.meta.url));
+    expect(readIonLambdasConfig({ ionConfig: 'ions/examples/ion-config.json', ionAccess: 'read-only:bank' }, solo, repository)).toMatchObject({
+      appName: 'bank',
+      group: 'primary',
+      lambdas: { balance: { handler: 'balanceLambda', timeoutSeconds: 10 } },
+    });
   });
 
   it('names a function <system>-<app>-<lambda>, with dashes for the dots of an app name', () => {
