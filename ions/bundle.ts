@@ -42,6 +42,8 @@ export interface ProjectBundle {
   readonly bundle: string;
   /** The entry module's export names, as esbuild saw them (sorted). */
   readonly exports: readonly string[];
+  /** Absolute paths of the files bundled (factum's own left out), sorted. */
+  readonly sources: readonly string[];
 }
 
 const FACTUM_NAMESPACE = 'factum';
@@ -104,5 +106,6 @@ export async function bundleProject(projectDirectory: string, config: IonConfig)
     throw new FactumError('ion/bundle-failed', `bundling ${path.join(project, entry)} failed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}\nFix these and push again.`, { project, problems });
   });
   const output = Object.values(result.metafile.outputs)[0]!;
-  return { bundle: result.outputFiles[0]!.text, exports: [...output.exports].sort() };
+  const sources = Object.keys(result.metafile.inputs).filter((input) => !input.startsWith(`${FACTUM_NAMESPACE}:`));
+  return { bundle: result.outputFiles[0]!.text, exports: [...output.exports].sort(), sources: sources.map((input) => path.resolve(project, input)).sort() };
 }

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lockHash, revisionName } from './revision-name.ts';
+import { checkSourcesCommitted, lockHash, revisionName } from './revision-name.ts';
+import { prepareRevision } from './push.ts';
 import { isFactumError } from '../nodes/util/errors.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'factum-rev-name-'));
@@ -83,6 +84,30 @@ describe('revisionName', () => {
     for (const uname of ['', '-x', 'a/b', 'a b', 'x'.repeat(101), '../up']) {
       expect(nameError(() => revisionName({ projectDirectory: root, uname })).message).toContain(`--uname is ${JSON.stringify(uname)}`);
     }
+  });
+});
+
+describe('checkSourcesCommitted', () => {
+  it('requires the sources imported from outside the project folder to be committed too (node_modules aside)', async () => {
+    const { repo, project } = repository('monorepo');
+    mkdirSync(path.join(repo, 'shared'));
+    mkdirSync(path.join(repo, 'node_modules', 'dep'), { recursive: true });
+    writeFileSync(path.join(repo, 'shared', 'money.ts'), 'export const cents = (n: number) => n * 100;\n');
+    writeFileSync(path.join(project, 'src', 'index.ts'), "import { cents } from '../../shared/money.ts';\nexport const price = () => cents(3);\n");
+    writeFileSync(path.join(project, 'ion-config.json'), '{"appName":"shop","allow":["price"]}');
+    git(repo, 'add', 'shared', 'app');
+    git(repo, 'commit', '-q', '-m', 'shared');
+    const shared = path.join(repo, 'shared', 'money.ts');
+    const dependency = path.join(repo, 'node_modules', 'dep', 'index.js');
+    writeFileSync(dependency, '');
+    expect(() => checkSourcesCommitted(project, [path.join(project, 'src', 'index.ts'), shared, dependency, '/elsewhere/x.ts'])).not.toThrow();
+    expect((await prepareRevision({ projectDirectory: project })).metadata.rev).toBe(git(repo, 'rev-parse', 'HEAD'));
+
+    writeFileSync(shared, 'export const cents = (n: number) => n * 1000;\n');
+    expect(nameError(() => checkSourcesCommitted(project, [shared])).message).toMatch(/sources the project imports from outside its folder have uncommitted changes, so the revision cannot be named after a commit; pass --uname NAME[\s\S]*M shared\/money.ts/);
+    const error = await prepareRevision({ projectDirectory: project }).catch((caught: unknown) => caught);
+    expect(isFactumError(error, 'ion/invalid-revision-name')).toBe(true);
+    expect((await prepareRevision({ projectDirectory: project, uname: 'wip' })).metadata.rev).toBe('wip');
   });
 });
 

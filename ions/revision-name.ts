@@ -6,7 +6,7 @@
 //! untracked file under it (ignored files do not count).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { REV_NAME } from '../nodes/ions/revision.ts';
 import { FactumError } from '../nodes/util/errors.ts';
@@ -54,15 +54,38 @@ export function revisionName({ projectDirectory, uname }: RevisionNameOptions): 
   if (git(directory, ['rev-parse', '--is-inside-work-tree']) !== 'true') throw needUname(`${directory} is not in a git work tree`, { projectDirectory: directory });
   const head = git(directory, ['rev-parse', '--verify', 'HEAD']);
   if (head === null) throw needUname(`the git repository of ${directory} has no commit yet`, { projectDirectory: directory });
-  const status = git(directory, ['status', '--porcelain', '--untracked-files=all', '--', '.']);
-  if (status === null) throw needUname(`git status failed in ${directory}`, { projectDirectory: directory });
-  if (status !== '') {
-    const changes = status.split('\n');
-    const shown = changes.slice(0, CHANGES_SHOWN_MAX).map((line) => `  ${line}`).join('\n');
-    const more = changes.length > CHANGES_SHOWN_MAX ? `\n  … and ${changes.length - CHANGES_SHOWN_MAX} more` : '';
-    throw needUname(`the project ${directory} has uncommitted changes`, { projectDirectory: directory, changes: changes.length }, `\nChanges (git status):\n${shown}${more}`);
-  }
+  throwIfUncommitted(directory, ['.'], `the project ${directory} has uncommitted changes`);
   return { rev: head, source: 'git' };
+}
+
+/** Throws the dirty-tree error when git status shows changes (modified, staged, untracked) of `paths`. */
+function throwIfUncommitted(directory: string, paths: readonly string[], reason: string): void {
+  const status = git(directory, ['status', '--porcelain', '--untracked-files=all', '--', ...paths]);
+  if (status === null) throw needUname(`git status failed in ${directory}`, { projectDirectory: directory });
+  if (status === '') return;
+  const changes = status.split('\n');
+  const shown = changes.slice(0, CHANGES_SHOWN_MAX).map((line) => `  ${line}`).join('\n');
+  const more = changes.length > CHANGES_SHOWN_MAX ? `\n  … and ${changes.length - CHANGES_SHOWN_MAX} more` : '';
+  throw needUname(reason, { projectDirectory: directory, changes: changes.length }, `\nChanges (git status):\n${shown}${more}`);
+}
+
+/**
+ * After bundling: the sources the bundle holds from outside the project folder but inside its
+ * repository (a monorepo's shared code) must be committed too, or the commit would not say what the
+ * revision holds. Dependencies under node_modules are left out: the lock file's hash records them.
+ * @example checkSourcesCommitted('packages/bank', ['/repo/packages/shared/money.ts'])
+ */
+export function checkSourcesCommitted(projectDirectory: string, sources: readonly string[]): void {
+  const directory = realpathSync(projectDirectory);
+  const top = git(directory, ['rev-parse', '--show-toplevel']);
+  if (top === null) return;
+  const inside = (file: string, folder: string) => {
+    const relative = path.relative(folder, file);
+    return relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+  };
+  const outside = sources.filter((file) => !inside(file, directory) && inside(file, top) && !file.split(path.sep).includes('node_modules'));
+  if (outside.length === 0) return;
+  throwIfUncommitted(directory, outside, `sources the project imports from outside its folder have uncommitted changes`);
 }
 
 /** SHA-256 (hex) of the project's package-lock.json, or null without one. */
