@@ -5,7 +5,12 @@
 // group, a role that can fetch only its one kind of access key, and no secret anywhere.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../config.ts';
+import { SystemImports } from '../system-imports.ts';
+import { IonLambdas } from './ion-lambdas.ts';
 import { renderValue, resourcesOfType, statementsOf, synthesizeSystem, type SynthesizedSystem, type TemplateJson } from '../test/synth.ts';
 
 const ionConfig = 'infra/test/fixtures/ion-config.json';
@@ -103,7 +108,7 @@ describe('Lambda ions', () => {
     );
     expect(rendered.find((statement) => statement.actions.startsWith('logs:'))).toEqual({
       actions: 'logs:CreateLogStream logs:PutLogEvents',
-      resource: '<IonLambdasLogs0C2C03D71.Arn>,<IonLambdasLogs125D97D5B.Arn>',
+      resource: expect.stringMatching(/^<IonLambdashelloLogs[0-9A-F]{8}\.Arn>,<IonLambdasstockreportLogs[0-9A-F]{8}\.Arn>$/),
       condition: 'null',
     });
     // The only wildcard resource: the network interfaces Lambda makes in the VPC.
@@ -139,5 +144,31 @@ describe('Lambda ions', () => {
     expect(files).toContain('index.mjs');
     expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
     expect(readFileSync(join(assetDirectory, 'index.mjs'), 'utf8')).toContain('ionInvoke');
+  });
+});
+
+describe('a Lambda ion function', () => {
+  /** The logical ids of the functions an application with `lambdas` gets, by function name. */
+  function logicalIds(lambdas: readonly string[]): Record<string, string> {
+    const app = new App();
+    const stack = new Stack(app, 'Group', { env: { region: 'us-east-1' } });
+    const imports = new SystemImports(stack, 'Storage', readConfig({ system: 'demo', topology: 'solo', bastionCidr: 'none' }, {}));
+    new IonLambdas(stack, 'IonLambdas', {
+      imports,
+      groupName: 'primary',
+      appName: 'shop',
+      lambdas: Object.fromEntries(lambdas.map((name) => [name, { handler: 'hello' }])),
+      access: { permission: 'read-only', database: 'shop' },
+    });
+    const resources = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    return Object.fromEntries(Object.entries(resources).map(([id, resource]) => [(resource as any).Properties.FunctionName, id]));
+  }
+
+  it('keeps its logical id when other Lambdas are added, removed or reordered (a replaced function would clash with its own name)', () => {
+    const before = logicalIds(['hello', 'report']);
+    const after = logicalIds(['audit', 'report', 'hello']);
+    expect(after['demo-shop-hello']).toBe(before['demo-shop-hello']);
+    expect(after['demo-shop-report']).toBe(before['demo-shop-report']);
+    expect(logicalIds(['report'])['demo-shop-report']).toBe(before['demo-shop-report']);
   });
 });

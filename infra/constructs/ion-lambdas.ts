@@ -74,10 +74,13 @@ export class IonLambdas extends Construct {
     const code = proxyCode();
     const key = kms.Key.fromKeyArn(this, 'SystemKey', imports.keyArn);
     const functions: Record<string, lambda.Function> = {};
-    Object.entries(props.lambdas).forEach(([name, config], index) => {
+    for (const [name, config] of Object.entries(props.lambdas)) {
+      // Named by the Lambda, not its position: adding or removing another never replaces this one
+      // (a replacement of a function with a fixed name would fail: the name is taken).
+      const scope = new Construct(this, name);
       const functionName = ionFunctionName(imports.system, appName, name);
       // Under the system's log prefix: the system key's policy lets CloudWatch Logs use it there.
-      const logGroup = new logs.LogGroup(this, `Logs${index}`, {
+      const logGroup = new logs.LogGroup(scope, 'Logs', {
         logGroupName: `/factum/${imports.system}/ions/${functionName}`,
         retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
         encryptionKey: key,
@@ -87,7 +90,7 @@ export class IonLambdas extends Construct {
       });
       logGroup.grantWrite(this.role);
       const timeoutSeconds = config.timeoutSeconds ?? defaultIonTimeoutSeconds;
-      functions[name] = new lambda.Function(this, `Function${index}`, {
+      functions[name] = new lambda.Function(scope, 'Function', {
         functionName,
         description: config.description ?? `factum ${imports.system}: Lambda ion ${appName}/${name} on compute group ${props.groupName}`,
         runtime: ionLambdaRuntime,
@@ -106,8 +109,8 @@ export class IonLambdas extends Construct {
       });
       // Lambda checks at creation that its role may create network interfaces in the VPC.
       functions[name].node.addDependency(networkPolicy);
-      new CfnOutput(this, `Function${index}Name`, { value: functionName, description: `Lambda ion ${appName}/${name}` });
-    });
+      new CfnOutput(scope, 'FunctionName', { value: functionName, description: `Lambda ion ${appName}/${name}` });
+    }
     this.functions = functions;
   }
 
