@@ -149,6 +149,7 @@ export class Deployer {
       if (this.lastFailure !== null && this.lastFailure.target === key && this.now() - this.lastFailure.atMs < RETRY_MS) return;
     }
     const deployId = deployment?.deployId ?? null;
+    if (target !== null) this.options.log('info', `ions: loading ${target.app} revision ${target.rev} (the node serves what it ran until it has loaded)`, { group: this.options.group, deployId, phase: 'loading', ...target });
     let loaded: LoadedRevision | null = null;
     try {
       loaded = target === null ? null : await this.options.load(target.app, target.rev);
@@ -164,7 +165,7 @@ export class Deployer {
       return this.failed(deployment, target, error as Error, rolling);
     }
     this.lastFailure = null;
-    this.options.log('info', target === null ? 'ions: no revision runs on this node now' : `ions: this node runs ${target.app} revision ${target.rev} now`, { group: this.options.group, deployId, ...(target ?? {}) });
+    this.options.log('info', target === null ? 'ions: no revision runs on this node now' : `ions: this node runs ${target.app} revision ${target.rev} now`, { group: this.options.group, deployId, phase: 'running', ...(target ?? {}) });
     await this.report({ deployId, running: target, state: 'running' }, true);
     if (rolling) await this.completeIfDone(deployment.deployId);
   }

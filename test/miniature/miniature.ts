@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createClient, type Client } from '../../client/index.ts';
+import { createClient, type Client, type RemoteClientConfig } from '../../client/index.ts';
 import { startChildNode, type ChildNode } from '../../nodes/cli/child-node.ts';
 import type { AwsStorageConfig } from '../../nodes/storage/aws/index.ts';
 
@@ -171,7 +171,12 @@ export async function startMiniature(options: MiniatureOptions): Promise<Miniatu
 
 /** A client of the node at `endpoint` that fetches its access key from the system's bucket and unwraps it with KMS, as a client on AWS does. */
 export function bucketClient(endpoint: string, system: string, config: AwsStorageConfig, permission: 'admin' | 'read-write' | 'read-only', database?: string): Client {
-  return createClient({
+  return createClient(bucketConfig(endpoint, system, config, permission, database));
+}
+
+/** The configuration of such a client (also what the ion tooling, ions/ion-admin.ts, takes). */
+export function bucketConfig(endpoint: string, system: string, config: AwsStorageConfig, permission: 'admin' | 'read-write' | 'read-only', database?: string): RemoteClientConfig {
+  return {
     endpoint,
     system,
     credentials: {
@@ -184,7 +189,7 @@ export function bucketClient(endpoint: string, system: string, config: AwsStorag
       ...(config.kmsEndpoint === undefined ? {} : { kmsEndpoint: config.kmsEndpoint }),
       ...(config.credentials === undefined ? {} : { aws: config.credentials }),
     },
-  });
+  };
 }
 
 function fail(message: string): never {
