@@ -138,7 +138,9 @@ describe('factum ions against a node', () => {
     expect(usage.stderr).toMatch(/^error: factum ions status needs --group G\.\nusage:\n {2}ions push/);
   });
 
-  it('says what is missing before it calls the node', async () => {
+  it('lists revisions; says what is missing before it calls the node', async () => {
+    expect((await ions('revisions', { app: 'nothing' })).lines).toEqual(['no revision of nothing pushed yet']);
+    expect((await ions('revisions', { app: 'bank' })).lines).toContainEqual(expect.stringMatching(/^bank\/cli-1 {2}pushed \S+ {2}\d+ bytes {2}sha256 [0-9a-f]{12}…$/));
     await expect(ions('deploy', { group: 'primary' })).rejects.toThrow(/factum ions deploy needs --rev R/);
     await expect(ions('status', {})).rejects.toThrow(/factum ions status needs --group G/);
     await expect(ions('frobnicate', {})).rejects.toThrow(/unknown ions command "frobnicate"/);

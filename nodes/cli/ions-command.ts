@@ -106,11 +106,14 @@ export async function runIonsCommand(subcommand: string | undefined, options: Io
       case 'status':
         for (const line of describeStatus(await admin.status(options.group!))) print(line);
         return 0;
-      case 'revisions':
-        for (const revision of await admin.revisions(options.app)) {
+      case 'revisions': {
+        const revisions = await admin.revisions(options.app);
+        if (revisions.length === 0) print(options.app === undefined ? 'no revision pushed yet' : `no revision of ${options.app} pushed yet`);
+        for (const revision of revisions) {
           print(`${revision.app}/${revision.rev}  pushed ${revision.pushedAt}  ${revision.archiveBytes} bytes  sha256 ${revision.archiveSha256.slice(0, 12)}…`);
         }
         return 0;
+      }
     }
   } finally {
     admin.close();
