@@ -20,8 +20,9 @@ mkdirSync(directory, { recursive: true });
 const outfile = path.join(directory, path.basename(entry).replace(/\.ts$/, '.mjs'));
 const options = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', keepNames: false, logLevel: 'warning' } as const;
 await build({ ...options, entryPoints: [entry], outfile });
-// The worker threads' entries, beside the bundle, where a bundled Indexer and query pool start them from.
+// The worker threads' entries, beside the bundle, where a bundled Indexer, query pool and ion host start them from.
 await build({ ...options, entryPoints: ['nodes/indexer/index-worker.ts'], outfile: path.join(directory, 'index-worker.mjs') });
 await build({ ...options, entryPoints: ['nodes/server/query-worker.ts'], outfile: path.join(directory, 'query-worker.mjs') });
+await build({ ...options, entryPoints: ['nodes/ions/ion-worker.ts'], outfile: path.join(directory, 'ion-worker.mjs') });
 const result = spawnSync(process.execPath, [...process.execArgv.filter((a) => a.startsWith('--expose-gc')), outfile, ...process.argv.slice(3)], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -14,7 +14,9 @@ import { readAccessKeyFile } from '../../client/remote/access-key.ts';
 import { readNodeSettings, startNode, type RunningNode } from '../main.ts';
 import { FactumError } from '../util/errors.ts';
 import { kw, Uuid } from '../values/values.ts';
+import { Worker } from 'node:worker_threads';
 import { IonHost, type IonHostOptions } from './host.ts';
+import { waitWhile } from './ion-thread.ts';
 import type { IonConfig } from './revision.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -167,6 +169,33 @@ describe('calls', () => {
     expect(host.callSync('score', [20])).toBe(41);
     expect(host.has('score')).toBe(true);
     expect(host.has('web')).toBe(false);
+  });
+
+  it('regression: a wake-up without the cell changing (a late notify of the previous call) does not end the wait', async () => {
+    const cells = new Int32Array(new SharedArrayBuffer(4));
+    // Notifies for a while without storing anything, then stores and notifies.
+    const notifier = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       const cells = new Int32Array(workerData);
+       const until = Date.now() + 200;
+       while (Date.now() < until) { Atomics.notify(cells, 0); Atomics.wait(cells, 0, 0, 1); }
+       Atomics.store(cells, 0, 1);
+       Atomics.notify(cells, 0);`,
+      { eval: true, workerData: cells.buffer },
+    );
+    try {
+      expect(waitWhile(cells, 0, 0, 10_000)).toBe(true);
+      expect(Atomics.load(cells, 0)).toBe(1);
+    } finally {
+      await notifier.terminate();
+    }
+  });
+
+  it('sync calls in a tight loop each get their own answer', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const answer = host.callSync('score', [i]);
+      if (answer !== 2 * i + 1) expect(answer).toBe(2 * i + 1);
+    }
   });
 
   it('refuses an unknown name, a value that cannot travel, and a query function answering a promise', () => {

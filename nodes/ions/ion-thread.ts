@@ -153,14 +153,12 @@ export class IonThread {
    * what went wrong; the host decides what to do with the thread.
    */
   callSync(name: string, args: Uint8Array, limitMs: number, startMs: number): Answer | 'not-ready' | 'failed' | 'timed-out' {
-    if (Atomics.load(this.cells, control.ready) === readyState.loading) Atomics.wait(this.cells, control.ready, readyState.loading, startMs);
-    const state = Atomics.load(this.cells, control.ready);
-    if (state === readyState.loading) return 'not-ready';
-    if (state === readyState.failed || this.retired) return 'failed';
+    if (!waitWhile(this.cells, control.ready, readyState.loading, startMs)) return 'not-ready';
+    if (Atomics.load(this.cells, control.ready) === readyState.failed || this.retired) return 'failed';
     const id = ++this.nextId;
     Atomics.store(this.cells, control.sync, syncState.posted);
     this.syncPort.postMessage({ id, name, args }, [args.buffer as ArrayBuffer]);
-    if (Atomics.wait(this.cells, control.sync, syncState.posted, limitMs) === 'timed-out') return 'timed-out';
+    if (!waitWhile(this.cells, control.sync, syncState.posted, limitMs)) return 'timed-out';
     const received = receiveMessageOnPort(this.syncPort);
     // The thread posts its answer before it sets the cell, so the answer is there.
     assert(received !== undefined, `ion thread of ${this.app}: the sync cell was set without an answer on the port`);
@@ -281,6 +279,21 @@ export class IonThread {
     });
     void once(readable, 'close').then(() => lines.close());
   }
+}
+
+/**
+ * Blocks while `cells[index]` holds `value`, up to `limitMs`; false when the time ran out. A wake-up
+ * alone proves nothing: the thread notifies after it stores, so the notify of the previous call
+ * can arrive while the caller already waits for the next one. The cell's value decides.
+ */
+export function waitWhile(cells: Int32Array, index: number, value: number, limitMs: number): boolean {
+  const deadline = performance.now() + limitMs;
+  while (Atomics.load(cells, index) === value) {
+    const remainingMs = deadline - performance.now();
+    if (remainingMs <= 0) return false;
+    Atomics.wait(cells, index, value, remainingMs);
+  }
+  return true;
 }
 
 /** The error of a call made to a thread that could not load its revision. */
