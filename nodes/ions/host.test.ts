@@ -3,6 +3,8 @@
 // to ions/runtime.ts, as `factum ions push` does), loaded, and called every way the node calls
 // them; hangs, a crash and running out of memory each fail their call and leave the host serving.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -40,7 +42,7 @@ const ledgerConfig: IonConfig = {
   appName: 'ledger',
   allow: ['echo', 'score', 'spin', 'promised', 'audit', 'refuse', 'copied', 'hang', 'busy', 'hog', 'quit', 'casts', 'params', 'environment'],
   http: { handler: 'web' },
-  lambdas: { shout: { handler: 'upper' } },
+  lambdas: { shout: { handler: 'upper' }, list: { handler: 'databases' } },
 };
 
 interface Cast {
@@ -135,6 +137,15 @@ describe('loading a revision', () => {
     const error = await failure(IonHost.start(options({ bundle: await bundle({ text }), config: { appName: 'broken', allow: ['echo'] } })));
     expect(error.code).toBe('ion/load-failed');
     expect(error.data.problems).toEqual(['the module threw while it was imported: no database configured for stage test']);
+  });
+
+  it('reports a module that never finishes loading, whether its thread has something left to wait for or not', async () => {
+    const config = { appName: 'stuck', allow: ['echo'] };
+    const never = await failure(IonHost.start(options({ bundle: 'await new Promise(() => {});\nexport function echo() {}', config })));
+    expect(never.code).toBe('ion/load-failed');
+    expect(never.data.problems).toEqual(['its thread died while loading: the module waits at its top level for something that never happens (exit code 13)']);
+    const ticking = await failure(IonHost.start(options({ bundle: 'await new Promise(() => setInterval(() => {}, 1000));\nexport function echo() {}', config, loadTimeoutMs: 500 })));
+    expect(ticking.data.problems).toEqual(['it did not finish loading within 500 ms (a module that waits at its top level?)']);
   });
 
   it('loads a module importing factum/ion through the alias, and gives it nothing of the node but what it was given', async () => {
@@ -268,11 +279,81 @@ describe('calls', () => {
     expect(bad.message).toMatch(/answered a status of ok/);
   });
 
+  it("getClient() is a client of the node, with the key the host was given", async () => {
+    expect(JSON.parse(await host.lambda('list', ''))).toEqual(['bank']);
+  });
+
   it('a Lambda handler answers its input; an unknown Lambda is refused', async () => {
     expect(await host.lambda('shout', 'hello')).toBe('HELLO');
     const error = await failure(host.lambda('whisper', 'x'));
     expect(error.code).toBe('ion/unknown-name');
-    expect(error.message).toMatch(/has no Lambda named "whisper"; it has shout/);
+    expect(error.message).toMatch(/has no Lambda named "whisper"; it has shout, list/);
+  });
+});
+
+/**
+ * SSM Parameter Store's GetParametersByPath, as the AWS SDK speaks it (JSON 1.1 over HTTP), two
+ * parameters a page; `deny` answers AccessDeniedException instead.
+ */
+async function startParameterStore(parameters: Readonly<Record<string, string>>, deny = false): Promise<{ readonly server: Server; readonly endpoint: string; readonly requests: Array<Record<string, unknown>> }> {
+  const requests: Array<Record<string, unknown>> = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Path: string; Recursive?: boolean; WithDecryption?: boolean; NextToken?: string };
+      requests.push({ target: request.headers['x-amz-target'], ...body });
+      if (deny) {
+        response.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: 'not authorized to perform ssm:GetParametersByPath' }));
+        return;
+      }
+      const under = Object.keys(parameters).filter((name) => name.startsWith(`${body.Path}/`)).sort();
+      const start = body.NextToken === undefined ? 0 : Number(body.NextToken);
+      const page = under.slice(start, start + 2).map((name) => ({ Name: name, Value: parameters[name], Type: 'SecureString' }));
+      const next = start + 2 < under.length ? { NextToken: String(start + 2) } : {};
+      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ Parameters: page, ...next }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+describe('getParams from SSM Parameter Store', () => {
+  const aws = { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test-secret' };
+  beforeAll(() => Object.assign(process.env, aws));
+  afterAll(() => {
+    for (const name of Object.keys(aws)) delete process.env[name];
+  });
+
+  it('reads every page, recursively and decrypted, names relative to the path, cached for a moment', async () => {
+    const store = await startParameterStore({ '/ledger/prod/a': '1', '/ledger/prod/b': '2', '/ledger/prod/stripe/key': 'sk_live', '/ledger/prod/z': '26', '/ledger/production/x': 'no' });
+    const host = await IonHost.start(options({ params: { kind: 'ssm', region: 'eu-west-1', endpoint: store.endpoint } }));
+    try {
+      const expected = { a: '1', b: '2', 'stripe/key': 'sk_live', z: '26' };
+      expect(await host.callTransaction('params', { database: 'bank', basisT: 1 }, ['/ledger/prod/'])).toEqual(expected);
+      expect(store.requests).toEqual([
+        { target: 'AmazonSSM.GetParametersByPath', Path: '/ledger/prod', Recursive: true, WithDecryption: true },
+        { target: 'AmazonSSM.GetParametersByPath', Path: '/ledger/prod', Recursive: true, WithDecryption: true, NextToken: '2' },
+      ]);
+      expect(await host.callTransaction('params', { database: 'bank', basisT: 1 }, ['/ledger/prod'])).toEqual(expected);
+      expect(store.requests).toHaveLength(2);
+    } finally {
+      await host.stop();
+      store.server.close();
+    }
+  });
+
+  it('a refusal fails the ion with ion/params-failed naming the path and what to check, never a value', async () => {
+    const store = await startParameterStore({}, true);
+    const host = await IonHost.start(options({ params: { kind: 'ssm', region: 'eu-west-1', endpoint: store.endpoint } }));
+    try {
+      const error = await failure(host.callTransaction('params', { database: 'bank', basisT: 1 }, ['/ledger/prod/']));
+      expect(error.data.errorCode).toBe('ion/params-failed');
+      expect(error.message).toMatch(/getParams could not read \/ledger\/prod\/ from SSM Parameter Store in eu-west-1: AccessDeniedException: not authorized.*ssm:GetParametersByPath/);
+    } finally {
+      await host.stop();
+      store.server.close();
+    }
   });
 });
 

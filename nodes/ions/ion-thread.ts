@@ -197,7 +197,9 @@ export class IonThread {
       };
       const diedLoading = (code: number): void => {
         clearTimeout(timer);
-        reject(this.loadFailed([`its thread died while loading: ${this.fatal ?? `exit code ${code}`}`]));
+        // Node ends a thread with 13 when its top-level await can never settle (nothing left to wait for).
+        const cause = this.fatal ?? (code === 13 ? 'the module waits at its top level for something that never happens (exit code 13)' : `exit code ${code}`);
+        reject(this.loadFailed([`its thread died while loading: ${cause}`]));
       };
       this.worker.on('message', settle);
       this.worker.on('exit', diedLoading);

@@ -2,7 +2,7 @@
 // host must handle (plain answers, a transaction function that reads its db, hangs, a crash, casts,
 // parameters, HTTP and Lambda handlers). Bundled by esbuild in the test, as `factum ions push` does.
 import type { Db } from '../../../client/types.ts';
-import { cast, getEnv, getParams, kw } from '../../../ions/runtime.ts';
+import { cast, getClient, getEnv, getParams, kw } from '../../../ions/runtime.ts';
 import { kw as copiedKw } from '../../values/values.ts';
 
 /** Query function: its arguments back, as they arrived. */
@@ -85,6 +85,11 @@ export async function params(_db: Db, path: string): Promise<Readonly<Record<str
 /** The group's environment, and what the thread's process.env holds. */
 export async function environment(): Promise<{ env: unknown; processEnv: string[] }> {
   return { env: getEnv(), processEnv: Object.keys(process.env) };
+}
+
+/** Lambda handler: the databases getClient() sees. */
+export async function databases(): Promise<string> {
+  return JSON.stringify(await getClient().listDatabases());
 }
 
 /** HTTP handler: echoes the request; `/bad` answers an invalid response. */
