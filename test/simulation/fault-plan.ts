@@ -66,10 +66,14 @@ function kindAt(roll: number): PlannedEvent['kind'] {
   return weights[weights.length - 1]![0];
 }
 
-/** The events of a run, from 0.5 periods on until `faultEndMs`, each ending by `quietMs`. */
+/**
+ * The events of a run, from 0.5 periods on until `faultEndMs`, each ending by `quietMs`. Runs
+ * differ in intensity: from a fault every 0.06 to 0.54 periods (a storm) to one every 0.2 to 1.8.
+ */
 export function planEvents(random: () => number, periodMs: number, faultEndMs: number, quietMs: number): PlannedEvent[] {
   const events: PlannedEvent[] = [];
-  for (let atMs = (0.5 + random()) * periodMs; atMs < faultEndMs; atMs += (0.2 + random() * 1.6) * periodMs) {
+  const intensity = 0.3 + random() * 0.7;
+  for (let atMs = (0.5 + random()) * periodMs; atMs < faultEndMs; atMs += (0.2 + random() * 1.6) * intensity * periodMs) {
     const kind = kindAt(random());
     const pick = random();
     const durationMs = Math.min((0.2 + random() * 2.8) * periodMs, quietMs - atMs);

@@ -24,6 +24,11 @@ function modeOf(seed: number): Mode {
   return onlyMode ?? (Math.floor(seed / 2) % 2 === 0 ? 'safety' : 'liveness');
 }
 
+function median(values: number[]): string {
+  const sorted = [...values].sort((left, right) => left - right);
+  return sorted.length === 0 ? '-' : sorted[sorted.length >> 1]!.toFixed(0);
+}
+
 function add(total: FaultCounts, faults: FaultCounts): void {
   for (const kind of Object.keys(total) as (keyof FaultCounts)[]) total[kind] += faults[kind];
 }
@@ -39,6 +44,7 @@ describe('whole-system simulation', () => {
     const figures = noFigures();
     const modes = { safety: 0, liveness: 0 };
     const failures: string[] = [];
+    const settleMs: number[] = [];
     const startedMs = performance.now();
     for (const seed of seeds) {
       const result = await runSimulation({ seed, mode: modeOf(seed), tracing });
@@ -49,6 +55,8 @@ describe('whole-system simulation', () => {
         console.log(failures[failures.length - 1]);
         continue;
       }
+      if (onlySeed !== null) console.log(`seed ${seed} (${result.mode}): history digest ${result.digest}`);
+      if (result.settleMs !== null) settleMs.push(result.settleMs);
       add(faults, result.faults);
       addFigures(figures, result.figures);
       modes[result.mode]++;
@@ -56,6 +64,7 @@ describe('whole-system simulation', () => {
     const seconds = (performance.now() - startedMs) / 1000;
     console.log(
       `whole-system simulation: ${seeds.length} seeds (${modes.safety} safety, ${modes.liveness} liveness) in ${seconds.toFixed(1)} s = ${(seeds.length / seconds).toFixed(1)} seeds/s, ${(figures.virtualMs / 1000).toFixed(0)} virtual s; heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MiB`,
+      `\nliveness: end of faults to last completion, virtual ms: median ${median(settleMs)}, max ${Math.max(0, ...settleMs).toFixed(0)}`,
       '\nfaults injected by kind:', faults,
       '\nfigures:', figures,
     );

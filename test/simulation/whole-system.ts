@@ -1,8 +1,8 @@
-//! The seeded whole-system simulation (issue 19): the production topology — primary nodes each
-//! contending for every database's lease, a query-group node that only follows and forwards, a
-//! leader transactor and followers per database, novelty pushed between them — and list-append
-//! clients, all in ONE process on virtual time (unlike everywhere else, where every node is its
-//! own process), with faults drawn from the seed (fault-plan.ts).
+//! The seeded whole-system simulation (issue 19): the production topology — 2 to 4 primary nodes
+//! each contending for every database's lease, 0 to 2 query-group nodes that only follow and
+//! forward (by seed), a leader transactor and followers per database, novelty pushed between
+//! them — and list-append clients, all in ONE process on virtual time (unlike everywhere else,
+//! where every node is its own process), with faults drawn from the seed (fault-plan.ts).
 //!
 //!   clients ──txn──▶ any node ──forward──▶ the database's transactor ──appendLog──▶ storage
 //!                        ▲                          │ novelty (internalFollow)
@@ -85,6 +85,8 @@ export interface RunResult {
   readonly digest: string;
   readonly faults: FaultCounts;
   readonly figures: Figures;
+  /** Liveness: virtual ms from the end of the faults to the last completion (null in safety mode). */
+  readonly settleMs: number | null;
   /** Empty when the run passed every check. */
   readonly problems: readonly string[];
 }
@@ -100,8 +102,6 @@ const faultsMs = 6000;
  * as every client is done (and every node caught up), mostly within a second or two.
  */
 const livenessBoundMs = 15_000;
-const primaries = 3;
-const queryGroupNodes = 1;
 const clients = 3;
 const databaseNames = ['a', 'b'];
 const keysPerDatabase = 4;
@@ -137,6 +137,7 @@ class WholeSystem implements NodeWorld, ClientWorld {
   private readonly networkRandom: () => number;
   private nextNode = 0;
   private nextElementValue = 1;
+  lastCompletionMs = 0;
 
   constructor(
     readonly seed: number,
@@ -183,6 +184,7 @@ class WholeSystem implements NodeWorld, ClientWorld {
   }
 
   completed(process: number, type: string, t?: number): void {
+    this.lastCompletionMs = this.time.nowMs;
     this.event(`c${process} ${type} t ${t ?? '-'}`);
   }
 
@@ -395,6 +397,10 @@ export async function runSimulation({ seed, mode, tracing = false, sabotage }: R
   const system = new WholeSystem(seed, mode, tracing, sabotage ?? null);
   const { time } = system;
   const ids = await system.writeSchemas();
+  // The topology varies by seed: 2 to 4 primary nodes, 0 to 2 query-group nodes.
+  const topology = seededRandom(seed * 2_147_483 + 4);
+  const primaries = 2 + Math.floor(topology() * 3);
+  const queryGroupNodes = Math.floor(topology() * 3);
   for (let index = 0; index < primaries + queryGroupNodes; index++) system.startNode(index < primaries);
   system.scheduleEvents();
   const clientRandom = seededRandom(seed * 15_485_863 + 3);
@@ -433,5 +439,6 @@ export async function runSimulation({ seed, mode, tracing = false, sabotage }: R
   figures.rootMoves = await system.rootMoves();
   figures.virtualMs = time.nowMs;
   const digest = createHash('sha256').update(JSON.stringify(history)).update(system.events.join('\n')).digest('hex');
-  return { seed, mode, history, events: system.events, trace: system.traced, digest, faults: system.faults, figures, problems };
+  const settleMs = mode === 'liveness' ? Math.max(0, system.lastCompletionMs - system.faultEndMs) : null;
+  return { seed, mode, history, events: system.events, trace: system.traced, digest, faults: system.faults, figures, settleMs, problems };
 }
