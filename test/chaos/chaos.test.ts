@@ -2,8 +2,9 @@
 // a query-group node, separate processes on the AWS emulator's storage) behind a round-robin load
 // balancer, five clients running the list-append workload, while the nemesis kills (kill -9) or
 // pauses (SIGSTOP, for up to three leases) a node every few seconds: the transactor of the
-// workload's database half the time, any node otherwise. Every call a fault leaves without an
-// answer is recorded as info. After the run, a final read of every key; the history must check
+// workload's database half the time, any node otherwise. On the emulator, the nodes reach
+// DynamoDB and S3 through proxies, and some faults make one of them slow or failing for a while
+// instead. Every call a fault leaves without an answer is recorded as info. After the run, a final read of every key; the history must check
 // strict serializable (reads at each transaction's db-before), with every acknowledged append in
 // place.
 //
@@ -14,10 +15,12 @@ import type { Client } from '../../client/index.ts';
 import { formatHistory } from '../checker/history.ts';
 import { checkListAppend } from '../checker/list-append.ts';
 import { prepareListAppend, runListAppendWorkload } from '../checker/list-append-workload.ts';
-import { integrationConfig, removePrefix } from '../integration/aws-environment.ts';
+import { integrationConfig, isEmulator, removePrefix } from '../integration/aws-environment.ts';
+import { seededRandom } from '../../nodes/util/random.ts';
 import { startLoadBalancer, type LoadBalancer } from '../miniature/load-balancer.ts';
 import { startMiniature, type Miniature } from '../miniature/miniature.ts';
 import { startNemesis } from './nemesis.ts';
+import { startStorageProxy, type StorageProxy } from './storage-proxy.ts';
 
 const CHAOS_MS = Number(process.env.CHAOS_MS ?? 25_000);
 const SEED = Number(process.env.CHAOS_SEED ?? 1);
@@ -27,9 +30,18 @@ const DATABASE = 'chaos';
 describe('chaos: list-append on the miniature under kill -9 and SIGSTOP', () => {
   let mini: Miniature;
   let balancer: LoadBalancer;
+  const proxies: StorageProxy[] = [];
 
   beforeAll(async () => {
-    mini = await startMiniature({ environment: inject('awsEnvironment'), config: integrationConfig(), removePrefix, primaries: 2, queryGroupNodes: 1, leaseMs: LEASE_MS, noveltyBytesMax: 64 * 1024 });
+    const environment = { ...inject('awsEnvironment') };
+    if (isEmulator()) {
+      const random = seededRandom(SEED + 1);
+      const dynamodb = await startStorageProxy(environment.FACTUM_DYNAMODB_ENDPOINT!, 'dynamodb', random);
+      const s3 = await startStorageProxy(environment.FACTUM_S3_ENDPOINT!, 's3', random);
+      proxies.push(dynamodb, s3);
+      Object.assign(environment, { FACTUM_DYNAMODB_ENDPOINT: dynamodb.endpoint, FACTUM_S3_ENDPOINT: s3.endpoint });
+    }
+    mini = await startMiniature({ environment, config: integrationConfig(), removePrefix, primaries: 2, queryGroupNodes: 1, leaseMs: LEASE_MS, noveltyBytesMax: 64 * 1024 });
     balancer = await startLoadBalancer(() => mini.nodes.flatMap((node) => (node.child === null ? [] : [node.endpoint()])));
     await prepareListAppend(mini.client(balancer.endpoint, 'admin'), DATABASE);
   }, 120_000);
@@ -37,12 +49,13 @@ describe('chaos: list-append on the miniature under kill -9 and SIGSTOP', () => 
   afterAll(async () => {
     await balancer?.close();
     await mini?.stop();
+    for (const proxy of proxies) await proxy.close();
   }, 60_000);
 
   it(`is strict serializable after ${CHAOS_MS} ms of faults (seed ${SEED})`, async () => {
     const clients: Client[] = Array.from({ length: 5 }, () => mini.client(balancer.endpoint, 'read-write', DATABASE));
     const started = Date.now();
-    const nemesis = startNemesis(mini, { seed: SEED, durationMs: CHAOS_MS, leaseMs: LEASE_MS, database: DATABASE });
+    const nemesis = startNemesis(mini, { seed: SEED, durationMs: CHAOS_MS, leaseMs: LEASE_MS, database: DATABASE, storage: proxies });
     const run = await runListAppendWorkload(clients, { database: DATABASE, processes: 5, transactions: Infinity, durationMs: CHAOS_MS, keys: 4, seed: SEED, finalRead: true, finalReadMs: 120_000 });
     const faults = await nemesis.stopped();
     const checking = Date.now();
@@ -53,7 +66,9 @@ describe('chaos: list-append on the miniature under kill -9 and SIGSTOP', () => 
     const byKind = (kind: string) => `${faults.filter((f) => f.kind === kind).length} (${faults.filter((f) => f.kind === kind && f.leader).length} of the leader)`;
     console.log(
       `chaos seed ${SEED}: ${((Date.now() - started) / 1000).toFixed(1)} s, ${ok} ok / ${fail} fail / ${info} info transactions ` +
-        `(${(ok / (CHAOS_MS / 1000)).toFixed(1)} ok/s), ${run.casRetries} cas retries, faults: ${byKind('kill')} kill -9, ${byKind('pause')} SIGSTOP; ` +
+        `(${(ok / (CHAOS_MS / 1000)).toFixed(1)} ok/s), ${run.casRetries} cas retries, faults: ${byKind('kill')} kill -9, ${byKind('pause')} SIGSTOP, ` +
+        `${faults.filter((f) => f.kind === 'slow-storage').length} slow and ${faults.filter((f) => f.kind === 'failing-storage').length} failing storage ` +
+        `(${proxies.map((p) => `${p.protocol}: ${p.counts.held} held, ${p.counts.refused} refused, ${p.counts.cut} answers cut`).join('; ')}); ` +
         `checked ${run.history.ops.length} ops over ${result.stats.keys} keys in ${checkMs} ms: ${result.anomalies.length} anomalies`,
     );
     const shown = result.anomalies.slice(0, 3).map((a) => a.explanation);
