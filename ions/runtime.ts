@@ -116,7 +116,8 @@ export const cast: IonRuntime['cast'] = {
 };
 
 /**
- * A factum client of the node the ion runs on (the same client API as anywhere else), made once.
+ * A factum client of the node the ion runs on (the same client API as anywhere else), made once
+ * for the thread's life: its close() does nothing.
  *
  * @example
  * const conn = await getClient().connect('shop');

@@ -279,7 +279,7 @@ describe('calls', () => {
     expect(bad.message).toMatch(/answered a status of ok/);
   });
 
-  it("getClient() is a client of the node, with the key the host was given", async () => {
+  it('getClient() is a client of the node, with the key the host was given, that the ion cannot close', async () => {
     expect(JSON.parse(await host.lambda('list', ''))).toEqual(['bank']);
   });
 

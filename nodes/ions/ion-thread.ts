@@ -167,17 +167,12 @@ export class IonThread {
     return answer;
   }
 
-  /** Fails every call in flight with `errorOf(name)` and terminates the thread. */
+  /** Fails every call in flight with `errorOf(call)` and terminates the thread. */
   async retire(errorOf: (call: InFlightCall) => FactumError): Promise<void> {
     this.retired = true;
     this.failAll(errorOf);
     this.syncPort.close();
     await this.worker.terminate();
-  }
-
-  /** The calls in flight now. */
-  get inFlight(): number {
-    return this.pending.size;
   }
 
   private watchLoad(): Promise<void> {

@@ -49,7 +49,9 @@ const runtime: IonRuntime = {
     metric: (metric) => castOut('metric', metric as unknown as Record<string, unknown>),
   },
   getClient() {
-    client ??= createClient({ endpoint: data.client.endpoint, system: data.client.system, accessKey: data.client.accessKey });
+    // One client for the thread's life, shared with the db values of transaction functions: an ion
+    // that closes it would break every later call, so its close does nothing.
+    client ??= { ...createClient({ endpoint: data.client.endpoint, system: data.client.system, accessKey: data.client.accessKey }), close: async () => undefined };
     return client;
   },
   values,
