@@ -12,7 +12,7 @@
 //!
 //! No source map, no timestamp, no absolute path reaches the output.
 import { readFile } from 'node:fs/promises';
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Message, type Plugin } from 'esbuild';
@@ -21,7 +21,9 @@ import { FactumError } from '../nodes/util/errors.ts';
 import { DEFAULT_ENTRY } from './config.ts';
 
 /** This factum package's folder (the one holding ions/ and node_modules/). */
-const factumDirectory = fileURLToPath(new URL('..', import.meta.url));
+// This factum's folder: above this file, or (this file bundled elsewhere, as bench/run.ts does) the
+// project's root the process runs from.
+const factumDirectory = ((beside: string) => (existsSync(path.join(beside, 'ions', 'runtime.ts')) ? beside : process.cwd()))(fileURLToPath(new URL('..', import.meta.url)));
 
 /**
  * CommonJS dependencies (much of the AWS SDK's tree) call require() for Node's built-ins, which an
