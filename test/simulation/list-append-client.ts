@@ -6,7 +6,9 @@
 //! often it is sent; anything else is a bug of the node, reported.
 //!
 //! A completion is `ok` with the reads filled in and the transaction's t (a read-only
-//! transaction's basis), or `info` (indeterminate: the run ended while it was still being sent).
+//! transaction's basis), `fail` (a doomed transaction, one in 20 of those with appends: refused
+//! whole by the transactor, `value/wrong-type`), or `info` (indeterminate: the run ended while it
+//! was still being sent).
 //! Clients run on virtual time in processes that never fail: they outlive the nodes.
 import type { VirtualProcess } from '../../nodes/cluster/lease-test-support.ts';
 import type { SimulatedNetwork } from '../../nodes/cluster/seat-test-support.ts';
@@ -84,30 +86,40 @@ export class ListAppendClient {
       await this.sleep(50 + this.random() * 350);
       if (!invoking()) return;
       const { database, txn } = generateTxn(this.random, this.world);
+      const doomed = txn.some((op) => op[0] === 'append') && this.random() < 0.05;
       const key = `c${this.id}-${n}`;
       this.pending = { txn };
       this.world.history.invoke(this.id, txn, this.process.time.nowMs);
-      const answer = await this.send(database, txn, key);
+      const answer = await this.send(database, txn, key, doomed);
       this.pending = null;
+      if (answer === 'refused') {
+        this.world.history.complete(this.id, 'fail', null, this.process.time.nowMs);
+        this.world.completed(this.id, 'fail');
+        continue;
+      }
       this.seen[database] = Math.max(this.seen[database]!, answer.t);
       this.world.history.complete(this.id, 'ok', answer.txn, this.process.time.nowMs, answer.t);
       this.world.completed(this.id, 'ok', answer.t);
     }
   }
 
-  private async send(database: number, txn: readonly MicroOp[], idempotencyKey: string): Promise<TxnAnswer> {
-    const args = { database: this.world.databaseNames[database], txn, idempotencyKey, basisT: this.seen[database] };
+  /** The answer, or 'refused' when a doomed transaction was refused as expected. */
+  private async send(database: number, txn: readonly MicroOp[], idempotencyKey: string, doomed: boolean): Promise<TxnAnswer | 'refused'> {
+    const args = { database: this.world.databaseNames[database], txn, idempotencyKey, basisT: this.seen[database], doomed };
     for (let attempt = 0; ; attempt++) {
       const address = this.world.target(this.random());
       try {
         if (address === null) throw new FactumError('client/network', 'simulated: no node runs', {});
         const answer = (await this.withTimeout(this.world.network.call(this.process, address, 'txn', args))) as TxnAnswer;
+        if (doomed) this.world.problem(`client ${this.id}: doomed ${idempotencyKey} was committed at t ${answer.t}`);
         if (answer.duplicate) this.duplicates++;
         this.world.trace(`c${this.id}`, `${idempotencyKey} answered by ${address} at t ${answer.t}${answer.duplicate ? ' (duplicate)' : ''}`);
         return answer;
       } catch (error) {
         this.world.trace(`c${this.id}`, `${idempotencyKey} to ${address ?? 'none'}: ${isFactumError(error) ? error.code : 'error'} ${String((error as Error).message)}`);
-        if (!retryable(error)) this.world.problem(`client ${this.id}: ${idempotencyKey} got an error a client does not retry: ${String(error)}`);
+        if (doomed && isFactumError(error, 'value/wrong-type')) return 'refused';
+        if (doomed) this.world.problem(`client ${this.id}: doomed ${idempotencyKey} was answered ${String(error)}, not refused as value/wrong-type`);
+        else if (!retryable(error)) this.world.problem(`client ${this.id}: ${idempotencyKey} got an error a client does not retry: ${String(error)}`);
         this.retries++;
         await this.sleep(this.random() * Math.min(2000, 50 * 2 ** Math.min(attempt, 6))); // the remote client's backoff
       }

@@ -60,8 +60,12 @@ async function answered(before: Db, txn: readonly MicroOp[]): Promise<MicroOp[]>
   return txn.map((op): MicroOp => (op[0] === 'append' ? op : ['r', op[1], lists.get(op[1])!]));
 }
 
-/** Runs one list-append transaction on `seat`; `basisT` is the client's last t seen in this database. */
-export async function runTxn(seat: DatabaseSeat, txn: readonly MicroOp[], idempotencyKey: string, basisT: number, signal: AbortSignal): Promise<TxnAnswer> {
+/**
+ * Runs one list-append transaction on `seat`; `basisT` is the client's last t seen in this
+ * database. A `doomed` one carries a datom of the wrong type besides its appends: the transactor
+ * refuses it whole (`value/wrong-type`), and none of its appends may ever be seen.
+ */
+export async function runTxn(seat: DatabaseSeat, txn: readonly MicroOp[], idempotencyKey: string, basisT: number, signal: AbortSignal, doomed = false): Promise<TxnAnswer> {
   const appends = txn.filter((op) => op[0] === 'append');
   if (appends.length === 0) {
     let db: Db;
@@ -73,7 +77,8 @@ export async function runTxn(seat: DatabaseSeat, txn: readonly MicroOp[], idempo
     }
     return { t: db.basisT, duplicate: false, txn: await answered(db, txn) };
   }
-  const txData = appends.map((op) => ({ 'sim/key': op[1], 'sim/element': op[2] }));
+  const txData: unknown[] = appends.map((op) => ({ 'sim/key': op[1], 'sim/element': op[2] }));
+  if (doomed) txData.push({ 'sim/key': appends[0]![1], 'sim/element': 'not a long' });
   const report = await seat.transact(txData, { idempotencyKey });
   // The db value just before t (a duplicate's and a forwarded one's are asOf views: the same datoms).
   return { t: report.t, duplicate: report.duplicate, txn: await answered(report.dbBefore, txn) };

@@ -170,7 +170,7 @@ export class SimulatedNode {
       call: async (operation, args) => {
         if (operation === 'txn') {
           const basisT = this.world.sabotage === 'unsynced-reads' ? 0 : (args.basisT as number);
-          return runTxn(this.seat(args), args.txn as MicroOp[], args.idempotencyKey as string, basisT, clock.timeout(this.world.leaderWaitMs));
+          return runTxn(this.seat(args), args.txn as MicroOp[], args.idempotencyKey as string, basisT, clock.timeout(this.world.leaderWaitMs), args.doomed === true);
         }
         if (operation === 'internalTransact') {
           const report = await this.seat(args).transactAsLeader(args.txData, args.idempotencyKey as string, args.log as string);

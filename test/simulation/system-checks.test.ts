@@ -59,6 +59,17 @@ describe('whole-system simulation checks', () => {
     expect(problems).toMatch(/\(a\) element 99 .* no client appended it/);
   });
 
+  it('catch an element of a failed transaction in the log (partly visible)', () => {
+    const failed = historyOf([
+      [0, 'invoke', [['append', '0.0', 1]], 0],
+      [0, 'ok', [['append', '0.0', 1]], 10, 2],
+      [1, 'invoke', [['append', '0.0', 2]], 20],
+      [1, 'fail', [['append', '0.0', 2]], 30],
+    ]);
+    expect(checkRun(failed, [logOf([[2, 'c0-0', [['0.0', 1]]]])], true)).toEqual([]);
+    expect(checkRun(failed, [log], true).join('\n')).toMatch(/\(a\) element 2 \(key 0.0, t 3\) is in the log but no client appended it/);
+  });
+
   it('catch a read that is not the list the log has before its t (a lost or dirty element)', () => {
     const dirty = good.map((op) => (op.index === 3 ? { ...op, txn: [['append', '0.0', 2], ['r', '0.0', [1, 2]]] as MicroOp[] } : op));
     expect(checkRun(dirty, [log], false).join('\n')).toMatch(/\(c\) c1-0 \(t 3\) micro-op 1 read key 0.0 as \[1,2\]; the log has \[1\]/);

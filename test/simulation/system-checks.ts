@@ -2,7 +2,8 @@
 //! storage at the end of the run (the truth: what was durably committed, in t order).
 //!
 //!   (a) no duplicates: every idempotency key, and every appended element, is in the logs at most
-//!       once; every element in the logs was appended by some transaction a client sent;
+//!       once; every element in the logs was appended by some transaction a client sent and
+//!       that did not fail (a refused transaction is not partly visible);
 //!   (b) no lost acknowledged transaction: every `ok` transaction with appends is in its
 //!       database's log at the t it was acknowledged with, under its idempotency key, with
 //!       exactly its appends;
@@ -68,7 +69,8 @@ export function checkRun(history: readonly Op[], logs: readonly FinalLog[], live
   const problems: string[] = [];
   const pairs = pairOps(history);
   const invoked = new Set<number>();
-  for (const pair of pairs) for (const [, , element] of appendsOf(pair.invoke.txn)) invoked.add(element);
+  // A failed transaction's elements count as never appended: seen in the log, they are problems.
+  for (const pair of pairs) if (pair.completion?.type !== 'fail') for (const [, , element] of appendsOf(pair.invoke.txn)) invoked.add(element);
   // (a)
   const seen = new Set<number>();
   logs.forEach((log, database) => {
@@ -90,7 +92,7 @@ export function checkRun(history: readonly Op[], logs: readonly FinalLog[], live
     const { completion, invoke } = pair;
     const name = `c${pair.process}-${pair.n}`;
     if (completion === null || completion.type !== 'ok') {
-      if (liveness) problems.push(`(e) ${name} (invoked at ${invoke.time.toFixed(0)} ms) never completed after faults stopped`);
+      if (liveness && completion?.type !== 'fail') problems.push(`(e) ${name} (invoked at ${invoke.time.toFixed(0)} ms) never completed after faults stopped`);
       continue;
     }
     const log = logs[pair.database]!;

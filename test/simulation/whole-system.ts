@@ -61,6 +61,8 @@ export type Sabotage = 'forget-appends' | 'unsynced-reads';
 /** Counters of one run (summed over runs by the test). */
 export interface Figures {
   ok: number;
+  /** Doomed transactions refused (list-append-client.ts). */
+  fail: number;
   info: number;
   duplicates: number;
   clientRetries: number;
@@ -107,7 +109,7 @@ const databaseNames = ['a', 'b'];
 const keysPerDatabase = 4;
 
 export function noFigures(): Figures {
-  return { ok: 0, info: 0, duplicates: 0, clientRetries: 0, acquisitions: 0, leaderOpens: 0, roleChangeFailures: 0, forwarded: 0, pushesCut: 0, rootMoves: 0, virtualMs: 0 };
+  return { ok: 0, fail: 0, info: 0, duplicates: 0, clientRetries: 0, acquisitions: 0, leaderOpens: 0, roleChangeFailures: 0, forwarded: 0, pushesCut: 0, rootMoves: 0, virtualMs: 0 };
 }
 
 class WholeSystem implements NodeWorld, ClientWorld {
@@ -151,8 +153,10 @@ class WholeSystem implements NodeWorld, ClientWorld {
     this.networkRandom = seededRandom(seed * 104_729 + 2);
     this.faultEndMs = faultsMs;
     this.endMs = mode === 'safety' ? faultsMs : faultsMs + livenessBoundMs;
-    // Every other seed indexes with tiny trees: roots move, segments are read (and corrupted).
-    this.indexing = seed % 2 === 0 ? false : { noveltyBytesMax: 4000, backPressureBytes: 1e9, leafMax: 8, branchMax: 4, tier0Max: 40 };
+    // Every other seed indexes with tiny trees: roots move, segments are read (and corrupted);
+    // half of those with so little room for novelty that transactions are refused (storage/busy)
+    // while an index run is behind.
+    this.indexing = seed % 2 === 0 ? false : { noveltyBytesMax: 4000, backPressureBytes: seed % 4 === 1 ? 4200 : 1e9, leafMax: 8, branchMax: 4, tier0Max: 40 };
     this.network = new SimulatedNetwork(this.time, () => 0.2 + this.networkRandom() * 3, (error) => this.problem(`a node threw a non-FactumError: ${String((error as Error)?.stack ?? error)}`));
   }
 
@@ -435,6 +439,7 @@ export async function runSimulation({ seed, mode, tracing = false, sabotage }: R
   const problems = [...system.problems, ...checkRun(history, await system.finalLogs(ids), mode === 'liveness'), ...anomalies(history)];
   const figures = system.figures;
   figures.ok = history.filter((op) => op.type === 'ok').length;
+  figures.fail = history.filter((op) => op.type === 'fail').length;
   figures.info = history.filter((op) => op.type === 'info').length;
   figures.rootMoves = await system.rootMoves();
   figures.virtualMs = time.nowMs;
