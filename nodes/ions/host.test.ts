@@ -40,7 +40,7 @@ async function bundle(input: { readonly file: string } | { readonly text: string
 
 const ledgerConfig: IonConfig = {
   appName: 'ledger',
-  allow: ['echo', 'score', 'spin', 'promised', 'audit', 'refuse', 'copied', 'hang', 'busy', 'hog', 'quit', 'casts', 'params', 'environment'],
+  allow: ['echo', 'score', 'spin', 'promised', 'audit', 'refuse', 'copied', 'later', 'hang', 'busy', 'hog', 'quit', 'casts', 'params', 'environment'],
   http: { handler: 'web' },
   lambdas: { shout: { handler: 'upper' }, list: { handler: 'databases' } },
 };
@@ -236,6 +236,24 @@ describe('calls', () => {
     const error = await failure(host.callTransaction('copied', { database: 'bank', basisT: 1 }, []));
     expect(error.code).toBe('ion/call-failed');
     expect(error.message).toMatch(/its Keyword comes from another copy of factum's values inside the revision: make values with kw, sym, list, uuid, bigdec and uri from factum\/ion/);
+  });
+
+  it('asynchronous calls interleave: a quick one answers while a slow one waits', async () => {
+    const order: string[] = [];
+    const basis = { database: 'bank', basisT: 1 };
+    const slow = host.callTransaction('later', basis, [400, 'slow']).then((value) => order.push(value as string));
+    const quick = host.callTransaction('later', basis, [0, 'quick']).then((value) => order.push(value as string));
+    await Promise.all([slow, quick]);
+    expect(order).toEqual(['quick', 'slow']);
+  });
+
+  it('a query function answers while a transaction function on the same thread waits for this (blocked) thread', async () => {
+    // audit's query goes to the node on this very thread, which callSync blocks: the ion thread
+    // must answer the query function without it, or both would wait for ever.
+    const reading = host.callTransaction('audit', { database: 'bank', basisT: conn.db().basisT }, ['ann']);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // let audit reach its query
+    for (let i = 0; i < 100; i++) expect(host.callSync('score', [i])).toBe(2 * i + 1);
+    expect((await reading) as unknown[]).toHaveLength(1);
   });
 
   it('a transaction function that throws fails its call with its message', async () => {

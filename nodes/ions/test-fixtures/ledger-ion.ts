@@ -38,6 +38,12 @@ export async function refuse(_db: Db, amount: number): Promise<unknown[]> {
   throw new Error(`insufficient funds for ${amount}`);
 }
 
+/** Transaction function answering `value` after `ms` milliseconds. */
+export async function later(_db: Db, ms: number, value: string): Promise<string> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return value;
+}
+
 /** Waits forever (a call that never answers). */
 export async function hang(): Promise<never> {
   return new Promise<never>(() => undefined);
