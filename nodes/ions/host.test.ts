@@ -40,7 +40,7 @@ async function bundle(input: { readonly file: string } | { readonly text: string
 
 const ledgerConfig: IonConfig = {
   appName: 'ledger',
-  allow: ['echo', 'score', 'spin', 'promised', 'audit', 'refuse', 'copied', 'later', 'hang', 'busy', 'hog', 'quit', 'casts', 'params', 'environment'],
+  allow: ['echo', 'score', 'spin', 'promised', 'audit', 'refuse', 'copied', 'later', 'hang', 'busy', 'hog', 'hogSync', 'quit', 'casts', 'params', 'environment'],
   http: { handler: 'web' },
   lambdas: { shout: { handler: 'upper' }, list: { handler: 'databases' } },
 };
@@ -413,7 +413,7 @@ describe('limits', () => {
   });
 
   it('an ion that runs out of memory, or exits, fails its call with ion/crashed, and later calls work', async () => {
-    const host = await IonHost.start(options({ memoryMb: 32 }));
+    const host = await IonHost.start(options({ memoryMb: 32, syncTimeoutMs: 3000 }));
     try {
       const oom = await failure(host.callTransaction('hog', { database: 'bank', basisT: 1 }, []));
       expect(oom.code).toBe('ion/crashed');
@@ -423,6 +423,11 @@ describe('limits', () => {
       expect(exited.code).toBe('ion/crashed');
       expect(exited.message).toMatch(/process\.exit\(3\)/);
       expect(host.callSync('score', [3])).toBe(7);
+      // A query function's caller is blocked and cannot see the thread die: it sees no answer in time.
+      const oomSync = syncFailure(() => host.callSync('hogSync', []));
+      expect(oomSync.code).toBe('ion/timeout');
+      expect(oomSync.message).toMatch(/or its thread died, e\.g\. out of memory/);
+      expect(host.callSync('score', [4])).toBe(9);
     } finally {
       await host.stop();
     }

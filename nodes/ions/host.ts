@@ -13,7 +13,9 @@
 //! `ion/call-failed`; one that runs past its limit fails with `ion/timeout`, and its thread is
 //! terminated and replaced by a fresh one from the same bundle; a thread that dies (out of memory,
 //! process.exit) fails its calls with `ion/crashed` and is replaced likewise. Calls in flight on a
-//! replaced thread fail with `ion/crashed`, naming the call that caused it.
+//! replaced thread fail with `ion/crashed`, naming the call that caused it. (A query function's
+//! caller is blocked while it waits, so it cannot see its thread die: a query function that runs
+//! out of memory fails as `ion/timeout` when its limit comes, and its message says so.)
 //!
 //! The bundle is written once to a file in a private temporary directory and imported from
 //! there, not from a data: URL: a file gives stack traces a name, lets bundled CommonJS code

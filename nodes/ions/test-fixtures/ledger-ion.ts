@@ -68,6 +68,12 @@ export async function copied(): Promise<unknown[]> {
   return [['db/add', 'x', 'audit/kind', copiedKw('audit/read')]];
 }
 
+/** Query function that allocates until the heap limit. */
+export function hogSync(): number {
+  const kept: unknown[] = [];
+  for (let i = 0; ; i++) kept.push({ i, text: `${i}-${'x'.repeat(64)}` });
+}
+
 /** Ends its thread. */
 export async function quit(): Promise<void> {
   process.exit(3);
