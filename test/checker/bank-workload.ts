@@ -20,6 +20,7 @@ import { registerTxFunction } from '../../nodes/tx/functions.ts';
 import { FactumError, isFactumError } from '../../nodes/util/errors.ts';
 import { seededRandom } from '../../nodes/util/random.ts';
 import { q } from '../../client/index.ts';
+import { connectRetrying, definitelyRefused } from './client-outcomes.ts';
 
 export interface BankOptions {
   /** @default 'bank' */
@@ -34,8 +35,10 @@ export interface BankWorkloadOptions extends BankOptions {
   readonly transfer: 'function' | 'cas';
   /** @default 5 */
   readonly processes?: number;
-  /** Operations in all (transfers and reads, half each). @default 200 */
+  /** Operations in all (transfers and reads, half each); the run ends when they are done (or at `durationMs`). @default 200 */
   readonly operations?: number;
+  /** No operation starts after this many milliseconds. @default - no limit */
+  readonly durationMs?: number;
   /** @default 1 */
   readonly seed?: number;
   /** @default 10 */
@@ -114,22 +117,26 @@ async function balances(db: ClientDb): Promise<Map<number, number>> {
  * from the accounts' creation to the end; check the reads with checkBank.
  */
 export async function runBankWorkload(clients: readonly Client[], options: BankWorkloadOptions): Promise<BankRun> {
-  const { database = 'bank', accounts = 5, opening = 100, processes = 5, operations = 200, seed = 1, casAttemptsMax = 10, transfer } = options;
+  const { database = 'bank', accounts = 5, opening = 100, processes = 5, operations = 200, durationMs = Infinity, seed = 1, casAttemptsMax = 10, transfer } = options;
   if (clients.length === 0 || accounts < 2 || (transfer !== 'function' && transfer !== 'cas')) {
     throw new FactumError('check/invalid-option', `The bank workload needs a client, two accounts or more, and transfer 'function' or 'cas'; got ${clients.length} clients and ${JSON.stringify(options)}.`, { options });
   }
   const random = seededRandom(seed);
   const reads: BalanceRead[] = [];
   const transfers = { ok: 0, fail: 0, info: 0 };
+  const start = Date.now();
   let started = 0;
+  const more = () => started < operations && Date.now() - start < durationMs;
 
   const runProcess = async (process: number) => {
-    const conn = await clients[process % clients.length]!.connect(database);
-    while (started < operations) {
+    const conn = await connectRetrying(clients[process % clients.length]!, database, more);
+    while (conn !== null && more()) {
       started += 1;
       if (random() < 0.5) {
-        const db = random() < 0.5 ? conn.db() : await conn.sync();
-        reads.push({ process, t: db.basisT, asOf: false, balances: await balances(db) });
+        // A read that fails (a node down) shows nothing; one that answers must add up.
+        const db = await (random() < 0.5 ? Promise.resolve(conn.db()) : conn.sync()).catch(() => null);
+        const seen = db === null ? null : await balances(db).catch(() => null);
+        if (db !== null && seen !== null) reads.push({ process, t: db.basisT, asOf: false, balances: seen });
         continue;
       }
       const from = Math.floor(random() * accounts);
@@ -159,7 +166,9 @@ async function transferByFunction(conn: Connection, from: number, to: number, am
 
 async function transferByCas(conn: Connection, from: number, to: number, amount: number, attemptsMax: number): Promise<Outcome> {
   for (let attempt = 0; attempt < attemptsMax; attempt++) {
-    const now = await balances(attempt === 0 ? conn.db() : await conn.sync());
+    const now = await (attempt === 0 ? Promise.resolve(conn.db()) : conn.sync()).then(balances).catch(() => null);
+    // Nothing was sent to be written yet: this transfer certainly did not happen.
+    if (now === null) return 'fail';
     const [source, target] = [now.get(from)!, now.get(to)!];
     if (source < amount) return 'fail';
     try {
@@ -174,10 +183,6 @@ async function transferByCas(conn: Connection, from: number, to: number, amount:
     }
   }
   return 'fail';
-}
-
-function definitelyRefused(error: unknown): boolean {
-  return isFactumError(error) && ['incorrect', 'forbidden', 'not-found', 'conflict'].includes(error.category);
 }
 
 /** Every read must hold every account, none negative, adding up to the total. */

@@ -34,6 +34,7 @@ import { q } from '../../client/index.ts';
 import type { Client, Connection, Db } from '../../client/types.ts';
 import { FactumError, isFactumError } from '../../nodes/util/errors.ts';
 import { seededRandom } from '../../nodes/util/random.ts';
+import { connectRetrying, definitelyRefused } from './client-outcomes.ts';
 import { History, type MicroOp } from './history.ts';
 
 export interface ListAppendWorkloadOptions {
@@ -106,7 +107,7 @@ export async function runListAppendWorkload(clients: readonly Client[], options:
     let conn: Connection | null = null;
     let process = slot;
     while (more()) {
-      conn ??= await connect(client, database, more);
+      conn ??= await connectRetrying(client, database, more);
       if (conn === null || !more()) return;
       invoked += 1;
       const txn = generator.next();
@@ -121,7 +122,7 @@ export async function runListAppendWorkload(clients: readonly Client[], options:
   if (finalRead) {
     const deadline = now() + finalReadMs;
     const txn = generator.usedKeys().map((key): MicroOp => ['r', key, null]);
-    const conn = await connect(clients[0]!, database, () => now() < deadline);
+    const conn = await connectRetrying(clients[0]!, database, () => now() < deadline);
     for (let wait = 100; conn !== null && now() < deadline; wait = Math.min(wait * 2, 2000)) {
       const process = nextProcess++;
       history.invoke(process, txn, now());
@@ -132,19 +133,6 @@ export async function runListAppendWorkload(clients: readonly Client[], options:
     }
   }
   return { history, casRetries };
-}
-
-/** A connection, retried while the node is down (a killed node comes back); null once the run is over. */
-async function connect(client: Client, database: string, more: () => boolean): Promise<Connection | null> {
-  for (let wait = 50; more(); wait = Math.min(wait * 2, 1000)) {
-    try {
-      return await client.connect(database);
-    } catch (error) {
-      if (isFactumError(error) && (error.category === 'incorrect' || error.category === 'forbidden' || error.category === 'not-found')) throw error;
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  }
-  return null;
 }
 
 /** Micro-ops from a seed over a pool of keys; a key that had its appends retires for a new one. */
@@ -231,9 +219,4 @@ async function readTexts(db: Db, keys: readonly string[]): Promise<Map<string, s
 
 function parseList(text: string | undefined): number[] {
   return text === undefined ? [] : (JSON.parse(text) as number[]);
-}
-
-/** Errors after which the transaction certainly did not commit. */
-function definitelyRefused(error: unknown): boolean {
-  return isFactumError(error) && (error.category === 'incorrect' || error.category === 'forbidden' || error.category === 'not-found' || error.category === 'conflict');
 }
