@@ -12,6 +12,8 @@
 //!   clock-jump        the node's monotonic clock jumps 0.3 to 3 periods ahead
 //!   slow-pushes       novelty streams to the node are held, then delivered
 //!   lost-pushes       novelty streams to the node break (chunks lost)          it reconnects
+//!   partition         the node is cut off from the other nodes (clients and    healed
+//!                     storage still reach it)
 //!   throttle, unavailable, timeout, lost-response, corrupt
 //!                     storage in trouble for one node or all, for a while:
 //!                     a share of its calls meets that fault (simulated-storage.ts)
@@ -20,14 +22,14 @@
 //! crashed node's replacement starts, storage trouble ends.
 import type { StorageCall, StorageDecision, StorageFaultKind } from './simulated-storage.ts';
 
-export type EventKind = 'crash' | 'crash-at-write' | 'stop' | 'pause' | 'long-pause' | 'clock-jump' | 'slow-pushes' | 'lost-pushes';
+export type EventKind = 'crash' | 'crash-at-write' | 'stop' | 'pause' | 'long-pause' | 'clock-jump' | 'slow-pushes' | 'lost-pushes' | 'partition';
 export type FaultKind = EventKind | StorageFaultKind;
 
 /** Faults injected, by kind: events as they happen, storage faults per call that met one. */
 export type FaultCounts = Record<FaultKind, number>;
 
 export function noFaults(): FaultCounts {
-  return { crash: 0, 'crash-at-write': 0, stop: 0, pause: 0, 'long-pause': 0, 'clock-jump': 0, 'slow-pushes': 0, 'lost-pushes': 0, throttle: 0, unavailable: 0, timeout: 0, 'lost-response': 0, corrupt: 0 };
+  return { crash: 0, 'crash-at-write': 0, stop: 0, pause: 0, 'long-pause': 0, 'clock-jump': 0, 'slow-pushes': 0, 'lost-pushes': 0, partition: 0, throttle: 0, unavailable: 0, timeout: 0, 'lost-response': 0, corrupt: 0 };
 }
 
 /** One planned event: at `atMs`, on the running node picked by `pick` (in [0, 1)), lasting `durationMs`. */
@@ -49,6 +51,7 @@ const weights: ReadonlyArray<readonly [PlannedEvent['kind'], number]> = [
   ['clock-jump', 1],
   ['slow-pushes', 1],
   ['lost-pushes', 1],
+  ['partition', 1],
   ['throttle', 2],
   ['unavailable', 2],
   ['timeout', 1],

@@ -118,8 +118,7 @@ export class ListAppendClient {
       } catch (error) {
         this.world.trace(`c${this.id}`, `${idempotencyKey} to ${address ?? 'none'}: ${isFactumError(error) ? error.code : 'error'} ${String((error as Error).message)}`);
         if (doomed && isFactumError(error, 'value/wrong-type')) return 'refused';
-        if (doomed) this.world.problem(`client ${this.id}: doomed ${idempotencyKey} was answered ${String(error)}, not refused as value/wrong-type`);
-        else if (!retryable(error)) this.world.problem(`client ${this.id}: ${idempotencyKey} got an error a client does not retry: ${String(error)}`);
+        if (!retryable(error)) this.world.problem(`client ${this.id}: ${idempotencyKey} got an error a client does not retry: ${String(error)}`);
         this.retries++;
         await this.sleep(this.random() * Math.min(2000, 50 * 2 ** Math.min(attempt, 6))); // the remote client's backoff
       }

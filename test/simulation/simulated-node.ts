@@ -10,7 +10,9 @@
 //! operations.ts), `internalTransact` and `internalFollow` (other nodes' forwarded transactions
 //! and novelty streams), as the server's operations do. Novelty streams to this node can be cut
 //! (`cutPushes`: the connection breaks and its chunks in flight are lost, the follower reconnects
-//! and catches up from its own position).
+//! and catches up from its own position), and a node can be cut off from the other nodes (a
+//! partition: its calls and streams to them, and theirs to it, fail as a connection does, while
+//! clients and storage still reach it).
 import { pino } from 'pino';
 import { flattenDatoms } from '../../client/wire/protocol.ts';
 import { DatabaseSeat } from '../../nodes/cluster/database-seat.ts';
@@ -41,6 +43,8 @@ export interface NodeWorld {
   count(event: 'acquisitions' | 'roleChangeFailures' | 'leaderOpens' | 'forwarded' | 'pushesCut'): void;
   /** The node started: it answers on the network from now on. */
   started(node: SimulatedNode): void;
+  /** Whether the node at `address` is cut off from the other nodes now (clients and storage still reach it). */
+  partitioned(address: string): boolean;
   /** A planted bug: read-only transactions are answered unsynced (whole-system.ts `sabotage`). */
   readonly sabotage: string | null;
 }
@@ -60,6 +64,8 @@ export class SimulatedNode {
   stopping = false;
   /** Incoming novelty streams are broken (and new ones fail) until this virtual instant. */
   cutUntilMs = -1;
+  /** Cut off from the other nodes until this virtual instant. */
+  partitionedUntilMs = -1;
 
   constructor(
     readonly nodeId: string,
@@ -193,12 +199,21 @@ export class SimulatedNode {
     const cutting = () => this.world.time.nowMs < this.cutUntilMs;
     const cut = () => new FactumError('client/network', `simulated: the novelty stream to ${this.nodeId} broke; its chunks in flight were lost`, { host: this.address });
     const counted = () => this.world.count('pushesCut');
+    const apart = (address: string) => this.world.partitioned(this.address) || this.world.partitioned(address);
+    const unreachable = (address: string) => new FactumError('client/network', `simulated: ${this.nodeId} and ${address} are partitioned`, { host: address });
     return {
       at: (address: string) => ({
-        call: (operation: string, args: Record<string, unknown>) => inner.at(address).call(operation, args, {}),
+        call: async (operation: string, args: Record<string, unknown>) => {
+          if (apart(address)) throw unreachable(address);
+          const answer = await inner.at(address).call(operation, args, {});
+          if (apart(address)) throw unreachable(address); // the answer was lost on the way back
+          return answer;
+        },
         async *streamChunks(operation: string, args: Record<string, unknown>) {
           if (cutting()) throw cut();
+          if (apart(address)) throw unreachable(address);
           for await (const chunk of inner.at(address).streamChunks(operation, args)) {
+            if (apart(address)) throw unreachable(address);
             if (cutting()) {
               counted();
               throw cut();

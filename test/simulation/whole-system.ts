@@ -196,6 +196,11 @@ class WholeSystem implements NodeWorld, ClientWorld {
     return this.nextElementValue++;
   }
 
+  partitioned(address: string): boolean {
+    const node = this.nodes.find((candidate) => candidate.address === address);
+    return node !== undefined && this.time.nowMs < node.partitionedUntilMs;
+  }
+
   running(): SimulatedNode[] {
     return this.nodes.filter((node) => node.ready && !node.stopping);
   }
@@ -298,6 +303,11 @@ class WholeSystem implements NodeWorld, ClientWorld {
       this.event(`${what} novelty pushes held for ${durationMs.toFixed(0)} ms`);
       this.network.stall(target.process);
       return void this.time.schedule(durationMs, () => this.network.flow(target.process));
+    }
+    if (kind === 'partition') {
+      this.faults.partition++;
+      this.event(`${what} partitioned from the other nodes for ${durationMs.toFixed(0)} ms`);
+      return void (target.partitionedUntilMs = untilMs);
     }
     this.faults['lost-pushes']++;
     this.event(`${what} novelty pushes lost for ${durationMs.toFixed(0)} ms`);
