@@ -433,6 +433,37 @@ describe('limits', () => {
     }
   });
 
+  it('a thread that cannot be restarted from its revision is reported, fails calls, and is tried again later', async () => {
+    const flakyParams = path.join(dir, 'flaky-params.json');
+    await writeFile(flakyParams, JSON.stringify({ '/flaky/mode': 'ok' }));
+    const text = `import { getParams } from 'factum/ion';
+      const { mode } = await getParams('/flaky/');
+      if (mode === 'broken') throw new Error('the parameter store says broken');
+      export function echo(x) { return x; }
+      export async function quit() { process.exit(2); }`;
+    const casts: Cast[] = [];
+    const host = await IonHost.start(options({ bundle: await bundle({ text }), config: { appName: 'flaky', allow: ['echo', 'quit'] }, params: { kind: 'file', path: flakyParams }, casts }));
+    try {
+      await writeFile(flakyParams, JSON.stringify({ '/flaky/mode': 'broken' }));
+      expect((await failure(host.callTransaction('quit', { database: 'bank', basisT: 1 }, []))).code).toBe('ion/crashed');
+      await expect.poll(() => casts.find((cast) => cast.kind === 'alert' && String(cast.data.msg).includes('could not be restarted'))).toBeDefined();
+      expect(syncFailure(() => host.callSync('echo', [1])).code).toBe('ion/crashed');
+      await writeFile(flakyParams, JSON.stringify({ '/flaky/mode': 'ok' }));
+      let answer: unknown = null;
+      for (let attempt = 0; attempt < 20 && answer === null; attempt++) {
+        try {
+          answer = host.callSync('echo', ['back']);
+        } catch (error) {
+          expect((error as FactumError).code).toBe('ion/crashed');
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+      expect(answer).toBe('back');
+    } finally {
+      await host.stop();
+    }
+  });
+
   it('stop lets calls in flight finish and refuses later ones', async () => {
     const host = await IonHost.start(options());
     const inFlight = host.callTransaction('audit', { database: 'bank', basisT: conn.db().basisT }, ['ann']);

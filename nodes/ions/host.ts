@@ -30,7 +30,7 @@ import type { IonHttpRequest, IonHttpResponse } from '../../ions/runtime.ts';
 import { assert } from '../util/assert.ts';
 import { FactumError } from '../util/errors.ts';
 import { ownBytes, type AsyncCallKind } from './ion-messages.ts';
-import { callFailed, IonThread, type InFlightCall } from './ion-thread.ts';
+import { callFailed, IonThread, notStarted, type InFlightCall } from './ion-thread.ts';
 import type { IonConfig } from './revision.ts';
 
 export type { IonHttpRequest, IonHttpResponse } from '../../ions/runtime.ts';
@@ -41,6 +41,9 @@ export type { IonHttpRequest, IonHttpResponse } from '../../ions/runtime.ts';
  * started through tsx in development in about 0.5 s, and the query should not fail for that.
  */
 const RESTART_WAIT_MS = 3_000;
+
+/** A thread that could not load its revision is followed by another at most this often. */
+const RESPAWN_MIN_MS = 1_000;
 
 export interface IonHostOptions {
   /** The revision's ESM bundle (one self-contained file). */
@@ -205,9 +208,11 @@ export class IonHost {
       },
     });
     if (replacement) {
-      thread.loaded.catch((error: FactumError) =>
-        this.options.onCast('alert', { msg: `ion ${this.app}: its thread could not be restarted from the revision; the next call tries again`, app: this.app, problems: error.data.problems ?? [error.message] }),
-      );
+      thread.loaded.catch((error: FactumError) => {
+        // A thread ended by stop() while it loaded is no failure.
+        if (this.stopping !== null) return;
+        this.options.onCast('alert', { msg: `ion ${this.app}: its thread could not be restarted from the revision; the next call tries again`, app: this.app, problems: error.data.problems ?? [error.message] });
+      });
     }
     return thread;
   }
@@ -235,7 +240,13 @@ export class IonHost {
 
   /** The thread to call: the current one, or a new one when the current one could not load its revision. */
   private current(): IonThread {
-    if (this.thread.failed) this.thread = this.spawn(true);
+    const failure = this.thread.failure;
+    if (failure !== null) {
+      // A revision whose import fails now (it reads a parameter store that is down) would otherwise
+      // start a thread per call.
+      if (performance.now() - this.thread.startedAtMs < RESPAWN_MIN_MS) throw notStarted(this.app, failure);
+      this.thread = this.spawn(true);
+    }
     return this.thread;
   }
 

@@ -77,7 +77,10 @@ export class IonThread {
   /** Why the thread died (its error event comes before its exit). */
   private fatal: string | null = null;
   private ready = false;
-  private failedToLoad = false;
+  /** Why the thread could not load its revision, once it could not. */
+  private loadError: FactumError | null = null;
+  /** When the thread was started (performance.now()). */
+  readonly startedAtMs = performance.now();
 
   constructor(
     private readonly options: IonHostOptions,
@@ -122,9 +125,9 @@ export class IonThread {
     return this.options.config.appName;
   }
 
-  /** The thread could not load the revision (a replacement thread whose import failed): the host starts another. */
-  get failed(): boolean {
-    return this.failedToLoad;
+  /** Why the thread could not load the revision (a replacement thread whose import failed), or null: the host starts another. */
+  get failure(): FactumError | null {
+    return this.loadError;
   }
 
   /** Posts an asynchronous call; the answer's bytes, or `ion/call-failed`. Its clock starts when the thread is ready. */
@@ -199,7 +202,7 @@ export class IonThread {
       this.worker.on('message', settle);
       this.worker.on('exit', diedLoading);
     }).catch((error: FactumError) => {
-      this.failedToLoad = true;
+      this.loadError = error;
       this.failAll(() => notStarted(this.app, error));
       if (!this.retired) {
         this.retired = true;
@@ -294,9 +297,9 @@ export function waitWhile(cells: Int32Array, index: number, value: number, limit
 }
 
 /** The error of a call made to a thread that could not load its revision. */
-function notStarted(app: string, error: FactumError): FactumError {
+export function notStarted(app: string, error: FactumError): FactumError {
   const problems = (error.data.problems as string[] | undefined) ?? [error.message];
-  return new FactumError('ion/crashed', `The ion thread of ${app} could not be restarted from its revision (${problems.join('; ')}), so the call was not run; retry it (the node starts another thread).`, { app, problems });
+  return new FactumError('ion/crashed', `The ion thread of ${app} could not be restarted from its revision (${problems.join('; ')}), so the call was not run; retry it in a moment (the node tries another thread at most once a second).`, { app, problems });
 }
 
 /** The error of a call whose ion threw. */
