@@ -98,7 +98,8 @@ export class IonHost {
       assert(Number.isFinite(options[key]) && options[key] > 0, `IonHost: ${key} must be a positive number, got ${options[key]}`);
     }
     const directory = await mkdtemp(path.join(os.tmpdir(), 'factum-ion-'));
-    const bundleFile = path.join(directory, `${options.config.appName}.mjs`);
+    // Named for the app, so stack traces say whose code it is (the name is checked upstream; kept to a file name here all the same).
+    const bundleFile = path.join(directory, `${options.config.appName.replace(/[^A-Za-z0-9.-]/g, '_')}.mjs`);
     await writeFile(bundleFile, options.bundle, { mode: 0o600 });
     const host = new IonHost(options, directory, bundleFile);
     try {
