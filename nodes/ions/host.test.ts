@@ -152,8 +152,11 @@ describe('loading a revision', () => {
     process.env.FACTUM_HOST_TEST_SECRET = 'never in an ion';
     const host = await IonHost.start(options());
     try {
-      const { env, processEnv } = (await host.callTransaction('environment', { database: 'bank', basisT: conn.db().basisT }, [])) as { env: unknown; processEnv: string[] };
+      const { env, processEnv, workerClient } = (await host.callTransaction('environment', { database: 'bank', basisT: conn.db().basisT }, [])) as { env: unknown; processEnv: string[]; workerClient: string };
       expect(env).toEqual({ stage: 'test', limits: [1, 2] });
+      // The node's access key is not to be found in the thread's workerData.
+      expect(JSON.parse(workerClient)).toEqual({ endpoint: node.endpoint, system: 'local' });
+      expect(workerClient).not.toContain(hostClient.accessKey.secret);
       expect(processEnv).not.toContain('FACTUM_HOST_TEST_SECRET');
       expect(processEnv.every((name) => name.startsWith('AWS_') || name === 'TZ')).toBe(true);
     } finally {

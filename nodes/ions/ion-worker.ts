@@ -30,6 +30,10 @@ import { paramsReader } from './ion-params.ts';
 
 const port = parentPort!;
 const data = workerData as IonWorkerData;
+// Ion code can import workerData too: the node's access key stays here only, where getClient()
+// uses it, and the revision sees the endpoint and the system.
+const clientSettings = data.client;
+(workerData as { client: unknown }).client = { endpoint: clientSettings.endpoint, system: clientSettings.system };
 const cells = new Int32Array(data.control);
 const app = data.config.appName;
 
@@ -51,7 +55,7 @@ const runtime: IonRuntime = {
   getClient() {
     // One client for the thread's life, shared with the db values of transaction functions: an ion
     // that closes it would break every later call, so its close does nothing.
-    client ??= { ...createClient({ endpoint: data.client.endpoint, system: data.client.system, accessKey: data.client.accessKey }), close: async () => undefined };
+    client ??= { ...createClient({ endpoint: clientSettings.endpoint, system: clientSettings.system, accessKey: clientSettings.accessKey }), close: async () => undefined };
     return client;
   },
   values,

@@ -1,6 +1,7 @@
 // An ion application for host.test.ts and bench/ion-call.bench.ts: one export per behaviour the
 // host must handle (plain answers, a transaction function that reads its db, hangs, a crash, casts,
 // parameters, HTTP and Lambda handlers). Bundled by esbuild in the test, as `factum ions push` does.
+import { workerData } from 'node:worker_threads';
 import type { Db } from '../../../client/types.ts';
 import { cast, getClient, getEnv, getParams, kw } from '../../../ions/runtime.ts';
 import { kw as copiedKw } from '../../values/values.ts';
@@ -94,9 +95,9 @@ export async function params(_db: Db, path: string): Promise<Readonly<Record<str
   return getParams(path);
 }
 
-/** The group's environment, and what the thread's process.env holds. */
-export async function environment(): Promise<{ env: unknown; processEnv: string[] }> {
-  return { env: getEnv(), processEnv: Object.keys(process.env) };
+/** The group's environment, what the thread's process.env holds, and what its workerData says of the client. */
+export async function environment(): Promise<{ env: unknown; processEnv: string[]; workerClient: string }> {
+  return { env: getEnv(), processEnv: Object.keys(process.env), workerClient: JSON.stringify((workerData as { client: unknown }).client) };
 }
 
 /** Lambda handler: the databases getClient() sees (after closing it, which must change nothing). */
