@@ -64,6 +64,9 @@ export class History {
     this.pending.delete(process);
     const completed = txn ?? invocation.txn;
     checkSameShape(invocation, completed);
+    if (type === 'ok' && completed.some((m) => m[0] === 'r' && m[2] === null)) {
+      malformed(`Process ${process} completed ${formatTxn(completed)} as ok without saying what each read returned.`, { process });
+    }
     return this.push({ process, type, txn: completed.map(copy), time, ...(t === undefined ? {} : { t }) });
   }
 

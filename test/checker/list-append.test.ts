@@ -255,6 +255,8 @@ describe('malformed histories', () => {
     expect(() => history.complete(1, 'ok', null, 0)).toThrow(/never invoked/);
     history.invoke(1, [append('x', 1)], 0);
     expect(() => history.invoke(1, [append('x', 2)], 1)).toThrow(/has no completion/);
+    history.invoke(2, [r('x')], 1);
+    expect(() => history.complete(2, 'ok', null, 2)).toThrow(/without saying what each read returned/);
     const error = (() => {
       try {
         transactions([{ index: 0, process: 1, type: 'ok', txn: [], time: 0 }]);

@@ -50,7 +50,7 @@ export interface Anomaly {
   readonly explanation: string;
   /** The ops involved (completions; the invocation of one that has none). */
   readonly ops: readonly Op[];
-  /** For G0, G1c, G-single and G2: the cycle's edges, between positions in `ops`' transactions. */
+  /** For G0, G1c, G-single and G2: the cycle's edges; `from` and `to` number transactions in the order of their invocations. */
   readonly cycle?: readonly Edge[];
   /** For cycles: the order edges the cycle needs (null: data dependencies alone). */
   readonly order?: 'realtime' | 'process' | null;
