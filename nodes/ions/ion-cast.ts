@@ -12,7 +12,7 @@ const TEXT_MAX = 4096;
  */
 export function checkCast(kind: 'event' | 'alert' | 'metric', map: unknown): Record<string, unknown> {
   if (typeof map !== 'object' || map === null || Array.isArray(map) || (Object.getPrototypeOf(map) !== Object.prototype && Object.getPrototypeOf(map) !== null)) {
-    invalid(kind, `expects a plain object, got ${map === null ? 'null' : Array.isArray(map) ? 'an array' : typeof map}`, {});
+    invalid(kind, `expects a plain object, got ${kindOf(map)}`, {});
   }
   const fields = map as Record<string, unknown>;
   if (kind === 'metric') {
@@ -33,6 +33,13 @@ export function checkCast(kind: 'event' | 'alert' | 'metric', map: unknown): Rec
 
 function invalid(kind: string, problem: string, data: Record<string, unknown>): never {
   throw new FactumError('ion/invalid-cast', `cast.${kind} ${problem}.`, data);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value !== 'object') return typeof value;
+  return `an instance of ${(value as object).constructor?.name ?? 'a class'}`;
 }
 
 function describe(value: unknown): string {

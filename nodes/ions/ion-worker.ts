@@ -41,12 +41,23 @@ function post(message: FromIonWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
+/** The same map for every call: frozen, so that one call cannot change what the next one reads. */
+const env = deepFreeze(data.env);
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 let client: Client | null = null;
 const readParams = paramsReader(data.params);
 
 const runtime: IonRuntime = {
   getParams: (path) => readParams(path),
-  getEnv: () => data.env,
+  getEnv: () => env,
   cast: {
     event: (map) => castOut('event', map),
     alert: (map) => castOut('alert', map),
