@@ -42,11 +42,18 @@ function relative(prefix: string, entries: Iterable<readonly [string, string]>):
 }
 
 async function fromFile(file: string, prefix: string): Promise<Params> {
-  let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
   } catch (error) {
     throw new FactumError('ion/params-failed', `getParams could not read the local parameter file ${file}: ${(error as Error).message}. It must be a JSON object whose keys are full parameter names and whose values are strings.`, { file, path: prefix });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // The parser's message may quote the file, which holds secrets.
+    throw new FactumError('ion/params-failed', `The local parameter file ${file} is not valid JSON; it must be a JSON object whose keys are full parameter names and whose values are strings.`, { file, path: prefix });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new FactumError('ion/params-failed', `The local parameter file ${file} holds ${Array.isArray(parsed) ? 'an array' : typeof parsed}; expected a JSON object of parameter name → string value.`, { file });
