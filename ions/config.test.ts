@@ -38,6 +38,8 @@ describe('validateConfig', () => {
     ['missing appName', { allow: [] }, 'appName is undefined; expected a lowercase name'],
     ['uppercase appName', { ...base, appName: 'Shop' }, 'appName is "Shop"'],
     ['appName with a slash', { ...base, appName: 'my/shop' }, 'appName is "my/shop"'],
+    ['appName db (it would take :db/add over)', { ...base, appName: 'db' }, 'appName is "db", a namespace of factum\'s own operations'],
+    ['appName db.fn', { ...base, appName: 'db.fn' }, 'appName is "db.fn", a namespace of factum\'s own operations'],
     ['appName too long', { ...base, appName: 'a'.repeat(64) }, `appName is "${'a'.repeat(64)}"`],
     ['unknown key', { ...base, allowed: [] }, '"allowed" is not a known key; expected one of appName, entry, allow, http, lambdas'],
     ['allow missing', { appName: 'shop' }, 'allow is undefined; expected an array of exported function names'],

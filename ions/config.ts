@@ -11,7 +11,7 @@
 //!
 //! Both throw one FactumError whose `data.problems` lists one line per problem, each naming where
 //! the problem is (`lambdas.nightly.timeoutSeconds`), the value given and what was expected.
-import { APP_NAME, EXPORT_NAME, type IonConfig, type IonLambdaConfig } from '../nodes/ions/revision.ts';
+import { APP_NAME, EXPORT_NAME, isReservedAppName, type IonConfig, type IonLambdaConfig } from '../nodes/ions/revision.ts';
 import { FactumError, type Code } from '../nodes/util/errors.ts';
 
 /** The entry module when the config names none. */
@@ -113,6 +113,8 @@ export function validateConfig(value: unknown, source = 'ion-config.json'): IonC
   unknownKeys(value, configKeys, '', problems);
   if (typeof value.appName !== 'string' || !APP_NAME.test(value.appName)) {
     problems.push(`appName is ${show(value.appName)}; expected a lowercase name of letters, digits, "." and "-" starting with a letter, at most 63 characters (e.g. "shop")`);
+  } else if (isReservedAppName(value.appName)) {
+    problems.push(`appName is ${show(value.appName)}, a namespace of factum's own operations and functions (db, db.*, clojure.core, datomic.*, factum.*): its ions would take :db/add and the like over; choose another name`);
   }
   if (value.entry !== undefined) checkEntry(value.entry, problems);
   checkAllow(value.allow, problems);

@@ -203,7 +203,10 @@ function nodeIons(settings: NodeSettings, storage: Storage, system: System, refs
     if (!logNames.has(logName)) logNames = new Map([...(await system.databaseLogs())].map(([name, logOf]) => [logOf, name]));
     return logNames.get(logName) ?? fail('db/invalid-reference', `No database of this system has the log ${logName} any more (it was deleted).`, { log: logName });
   };
-  const active = new ActiveIons(async (db, logName) => refs.lend(await databaseOfLog(logName), logName, db));
+  const active = new ActiveIons(
+    async (db, logName) => refs.lend(await databaseOfLog(logName), logName, db),
+    (revision, error) => log.error({ event: 'ions/retire-failed', app: revision.app, rev: revision.rev, error: String(error) }, 'the thread of a replaced ion revision could not be stopped; it stays until the node restarts'),
+  );
   let host: HostSettings | null = null;
   const deployer = new Deployer({
     storage,

@@ -1,6 +1,6 @@
 //! The IAM role of a compute group's nodes, least privilege: this system's table, the bucket's
 //! prefixes, its key, its log group, its EFS access point, and the one node bundle object.
-//! A query group reads only (but for its own ion status record); the primary group (transactor, indexer) also writes, and creates
+//! A query group reads only (but for its own ion status and deployment records); the primary group (transactor, indexer) also writes, and creates
 //! access keys under `access/` (the first admin key at first start, a database's read-write and
 //! read-only keys when the database is created, deleted with it), sealed with the key under their
 //! encryption context. Every node lists and opens access keys: it checks the signature of every request.
@@ -87,8 +87,9 @@ export class NodeIamRole extends Construct {
 }
 
 /**
- * A query group reads only, but for one record: its own group's ion status (nodes/ions/deployer.ts),
- * where each node says which revision it runs. The table's key encrypts what it writes there.
+ * A query group reads only, but for two records: its own group's ion status and deployment
+ * (nodes/ions/deployer.ts), where each node says which revision it runs and the last one to move
+ * marks the deployment deployed (or rolls it back). The table's key encrypts what it writes there.
  */
 function ionStatusStatements(tableArn: string, role: NodeRole, groupName: string, region: string, keyArn: string): iam.PolicyStatement[] {
   if (role === 'primary') return [];
@@ -97,7 +98,7 @@ function ionStatusStatements(tableArn: string, role: NodeRole, groupName: string
       sid: 'IonStatusRecord',
       actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
       resources: [tableArn],
-      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`record:ions/status/${groupName}`] } },
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`record:ions/status/${groupName}`, `record:ions/deployment/${groupName}`] } },
     }),
     new iam.PolicyStatement({
       sid: 'IonStatusKey',

@@ -132,10 +132,10 @@ describe('production system with two query groups', () => {
     const statements = statementsOf(withGroups.json[analyticsName]!);
     const actions = statements.flatMap((statement) => [statement.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 'kms:Decrypt']));
-    // The one write: the group's own ion status record (which revision each node runs), by its partition key.
+    // The one write: the group's own ion status and deployment records (which revision each node runs), by partition key.
     const [ionStatus, ...others] = statements.filter((statement) => [statement.Action].flat().some((action) => action === 'dynamodb:PutItem' || action === 'dynamodb:UpdateItem'));
     expect(others).toEqual([]);
-    expect(JSON.stringify(ionStatus)).toContain('"dynamodb:LeadingKeys":["record:ions/status/analytics"]');
+    expect(JSON.stringify(ionStatus)).toContain('"dynamodb:LeadingKeys":["record:ions/status/analytics","record:ions/deployment/analytics"]');
     // (and the table's key to encrypt it, through DynamoDB only)
     const isStatusKey = (statement: (typeof statements)[number]): boolean => [statement.Action].flat().includes('kms:Encrypt') && /kms:ViaService.*dynamodb\./.test(JSON.stringify(statement.Condition ?? null));
     expect(statements.filter(isStatusKey).flatMap((statement) => [statement.Action].flat()).sort()).toEqual(['kms:Encrypt', 'kms:GenerateDataKey']);

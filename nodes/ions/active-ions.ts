@@ -55,7 +55,13 @@ export class ActiveIons {
   private readonly calls = new Map<IonThread, number>();
   private readonly drained = new Map<IonThread, () => void>();
 
-  constructor(private readonly lend: Lend) {}
+  private readonly retiring = new Set<Promise<void>>();
+
+  constructor(
+    private readonly lend: Lend,
+    /** Told when a replaced revision's thread could not be stopped (it may linger until the node stops). */
+    private readonly onRetireFailed: (revision: LoadedRevision, error: unknown) => void = () => undefined,
+  ) {}
 
   /** The revision running, or null. */
   get revision(): { readonly app: string; readonly rev: string } | null {
@@ -89,7 +95,12 @@ export class ActiveIons {
     }
     for (const fqn of names(previous)) if (!names(next).includes(fqn)) forget(fqn);
     this.current = next;
-    if (previous !== null && previous.host !== next?.host) await this.retire(previous.host);
+    // The old revision's thread is stopped once its calls end, in the background: the switch is done.
+    if (previous !== null && previous.host !== next?.host) {
+      const retiring = this.retire(previous.host).catch((error: unknown) => this.onRetireFailed(previous, error));
+      this.retiring.add(retiring);
+      void retiring.finally(() => this.retiring.delete(retiring));
+    }
   }
 
   /** The node's transactor option `expandTxData`: ion calls in `txData` expanded against `db`. */
@@ -121,9 +132,10 @@ export class ActiveIons {
     return this.track(current.host, () => current.host.lambda(name, input));
   }
 
-  /** Stops the running revision (the node is stopping). */
+  /** Stops the running revision (the node is stopping), and waits for replaced ones to stop. */
   async close(): Promise<void> {
     await this.switchTo(null);
+    await Promise.all([...this.retiring]);
   }
 
   private register(revision: LoadedRevision): void {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStorage } from '../storage/memory/memory-storage.ts';
 import type { Storage } from '../storage/protocol.ts';
+import { FactumError } from '../util/errors.ts';
 import { ActiveIons, type IonThread, type LoadedRevision } from './active-ions.ts';
 import { packRevision } from './archive.ts';
 import { Deployer, readDeployment, readStatus } from './deployer.ts';
@@ -74,7 +75,12 @@ async function tickUntilSettledOrLoading(n: Node): Promise<{ readonly ticking: P
 
 /** Every node ticks, `rounds` times over. */
 async function rounds(nodes: readonly Node[], count: number): Promise<void> {
-  for (let round = 0; round < count; round++) for (const n of nodes) await n.deployer.tick();
+  for (let round = 0; round < count; round++) {
+    for (const n of nodes) {
+      await n.deployer.heartbeat(); // what each node's heartbeat timer does
+      await n.deployer.tick();
+    }
+  }
 }
 
 async function push(rev: string, text?: string): Promise<void> {
@@ -94,6 +100,7 @@ describe('a deployment', () => {
     const nodes = [node('n1', () => 'pending'), node('n2', () => 'pending'), node('n3', () => 'pending')];
     for (const n of nodes) await n.deployer.tick(); // each writes its entry: all three live
     await push('r1');
+    await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
     await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' });
     const { ticking: first } = await tickUntilSettledOrLoading(nodes[0]!);
     expect(nodes[0]!.loads.map((l) => l.rev)).toEqual(['r1']);
@@ -123,9 +130,10 @@ describe('a deployment', () => {
   });
 
   it('that fails to load on the first node is rolled back before any other node loads it', async () => {
-    const broken = new Error('the module threw on import: TypeError: x is not a function');
+    const broken = new FactumError('ion/load-failed', 'the module threw on import: TypeError: x is not a function', {});
     const nodes = [node('n1', (rev) => (rev === 'bad' ? broken : 'ok')), node('n2'), node('n3')];
     await push('good');
+    await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
     await service.deploy({ group: 'primary', app: 'shop', rev: 'good' });
     await rounds(nodes, 2);
     expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deployed');
@@ -152,6 +160,7 @@ describe('a deployment', () => {
   it('is not held up by a node gone quiet, and a node started later loads the deployed revision at once', async () => {
     const nodes = [node('n1'), node('n2'), node('n3')];
     await push('r1');
+    await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
     await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' });
     await rounds(nodes, 2);
     await push('r2');
@@ -172,6 +181,95 @@ describe('a deployment', () => {
     await ticking;
     expect(late.active.revision).toEqual({ app: 'shop', rev: 'r2' });
   });
+  it('keeps a loading node live by its heartbeats: no second node loads meanwhile, and no deployed while one still runs the old revision', async () => {
+    const nodes = [node('n1', (rev) => (rev === 'r2' ? 'pending' : 'ok')), node('n2'), node('n3')];
+    await push('r1');
+    await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
+    await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' });
+    await rounds(nodes, 2);
+    await push('r2');
+    await service.deploy({ group: 'primary', app: 'shop', rev: 'r2' });
+    const { ticking } = await tickUntilSettledOrLoading(nodes[0]!);
+    // n1 loads for 40 s (heartbeats going on): the others wait their turn all along.
+    for (let second = 0; second < 40; second += 5) {
+      nowMs += 5000;
+      await nodes[0]!.deployer.heartbeat();
+      await rounds(nodes.slice(1), 1);
+    }
+    expect(nodes[1]!.loads.map((l) => l.rev)).toEqual(['r1']);
+    expect(nodes[2]!.loads.map((l) => l.rev)).toEqual(['r1']);
+    expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deploying');
+    nodes[0]!.loads[1]!.finish();
+    await ticking;
+    await rounds(nodes, 3);
+    expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deployed');
+    for (const n of nodes) expect(n.active.revision?.rev).toBe('r2');
+  });
+
+  it('does not roll back for a failure of storage: the node tries again and goes on', async () => {
+    let throttled = true;
+    const nodes = [node('n1', (rev) => (rev === 'r2' && throttled ? new Error('ThrottlingException: rate exceeded') : 'ok')), node('n2')];
+    await push('r1');
+    await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
+    await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' });
+    await rounds(nodes, 2);
+    await push('r2');
+    await service.deploy({ group: 'primary', app: 'shop', rev: 'r2' });
+    await rounds(nodes.slice(0, 1), 1);
+    expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deploying');
+    expect((await readStatus(storage, 'primary')).status.nodes.n1).toMatchObject({ state: 'failed', error: 'ThrottlingException: rate exceeded' });
+    // n1 gave its turn back: n2 loads; n1 tries again after its retry delay.
+    await rounds(nodes.slice(1), 1);
+    expect(nodes[1]!.active.revision?.rev).toBe('r2');
+    throttled = false;
+    nowMs += 11_000;
+    await rounds(nodes, 2);
+    expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deployed');
+  });
+
+  it('starts a node during a deployment on the revision before it, without waiting for a turn', async () => {
+    const nodes = [node('n1', (rev) => (rev === 'r2' ? 'pending' : 'ok'))];
+    await push('r1');
+    await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
+    await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' });
+    await rounds(nodes, 2);
+    await push('r2');
+    await service.deploy({ group: 'primary', app: 'shop', rev: 'r2' });
+    const { ticking } = await tickUntilSettledOrLoading(nodes[0]!); // n1 holds the turn
+    const fresh = node('n9');
+    await fresh.deployer.tick();
+    expect(fresh.active.revision?.rev).toBe('r1');
+    nodes[0]!.loads[1]!.finish();
+    await ticking;
+    await rounds([...nodes, fresh], 3);
+    expect(fresh.active.revision?.rev).toBe('r2');
+    expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deployed');
+  });
+
+  it('records a rollback it could not write at first on a later tick, and no other node loads the broken revision meanwhile', async () => {
+    const broken = new FactumError('ion/load-failed', 'missing export transfer', {});
+    let refuseDeploymentWrites = false;
+    const inner = storage;
+    const casRecord: Storage['casRecord'] = (key, version, bytes) => (refuseDeploymentWrites && key.startsWith('ions/deployment/') ? Promise.reject(new Error('ServiceUnavailable')) : inner.casRecord(key, version, bytes));
+    storage = new Proxy(inner, { get: (target, name) => (name === 'casRecord' ? casRecord : (Reflect.get(target, name) as unknown as (...args: unknown[]) => unknown).bind(target)) });
+    service = new IonService({ storage, group: 'primary', active: new ActiveIons(() => Promise.reject(new Error('unused'))), deployer: null, now: () => nowMs });
+    const nodes = [node('n1', (rev) => (rev === 'bad' ? broken : 'ok')), node('n2')];
+    await push('good');
+    await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
+    await service.deploy({ group: 'primary', app: 'shop', rev: 'good' });
+    await rounds(nodes, 2);
+    await push('bad');
+    await service.deploy({ group: 'primary', app: 'shop', rev: 'bad' });
+    refuseDeploymentWrites = true;
+    await rounds(nodes, 3);
+    expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deploying');
+    // n2 sees n1's failure: it tries to record the rollback too, and never loads `bad`.
+    expect(nodes[1]!.loads.map((l) => l.rev)).toEqual(['good']);
+    refuseDeploymentWrites = false;
+    await rounds(nodes, 2);
+    expect((await readDeployment(storage, 'primary')).deployment).toMatchObject({ state: 'rolled-back', reason: 'n1: missing export transfer' });
+    for (const n of nodes) expect(n.active.revision?.rev).toBe('good');
+  });
 });
 
 describe('the ion operations refuse', () => {
@@ -179,6 +277,9 @@ describe('the ion operations refuse', () => {
     const { metadata, archive } = revision('r1');
     await expect(service.push({ metadata: { ...metadata, archiveSha256: '0'.repeat(64) }, archive })).rejects.toMatchObject({ code: 'ion/invalid-revision' });
     await expect(service.push({ metadata: { ...metadata, app: 'Shop' }, archive })).rejects.toMatchObject({ code: 'ion/invalid-revision' });
+    // An app named db would take :db/add over.
+    const dbApp = packRevision({ bundle: 'export function add() { return []; }', config: { appName: 'db', allow: ['add'] } });
+    await expect(service.push({ metadata: { ...metadata, app: 'db', config: { appName: 'db', allow: ['add'] }, archiveSha256: createHash('sha256').update(dbApp).digest('hex'), archiveBytes: dbApp.length }, archive: dbApp })).rejects.toMatchObject({ code: 'ion/invalid-revision' });
     await expect(service.push({ metadata, archive: 'bytes' })).rejects.toMatchObject({ code: 'request/wrong-type' });
     const damaged = Uint8Array.from(archive);
     damaged[damaged.length - 1] ^= 1;
@@ -188,10 +289,17 @@ describe('the ion operations refuse', () => {
     expect(await service.push({ metadata, archive })).toEqual({ app: 'shop', rev: 'r1', created: false });
     const other = revision('r1', 'export function score(x) { return -x; }');
     await expect(service.push(other)).rejects.toMatchObject({ code: 'ion/revision-exists' });
+    // Refused without writing anything: no archive of the other bytes in storage.
+    const archives: string[] = [];
+    for await (const key of storage.listSegments('ions/revisions/')) archives.push(key);
+    expect(archives).toEqual([`ions/revisions/shop/r1/${metadata.archiveSha256}`]);
     expect(await service.revisions({ app: 'shop' })).toEqual([metadata]);
   });
 
   it('a deployment of an unknown revision or group, and one while another is in progress', async () => {
+    await push('r0');
+    await expect(service.deploy({ group: 'primary', app: 'shop', rev: 'r0' })).rejects.toMatchObject({ code: 'ion/unknown-group' });
+    await node('n1').deployer.tick();
     await expect(service.deploy({ group: 'primary', app: 'shop', rev: 'nope' })).rejects.toMatchObject({ code: 'ion/revision-not-found' });
     await push('r1');
     await push('r2');
@@ -199,8 +307,8 @@ describe('the ion operations refuse', () => {
     const { deployId } = (await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' })) as { deployId: string };
     expect(await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' })).toEqual({ deployId });
     await expect(service.deploy({ group: 'primary', app: 'shop', rev: 'r2' })).rejects.toMatchObject({ code: 'ion/deploy-in-progress' });
-    // A deployment no node finished for two minutes (no node of the group runs) no longer holds the next one.
-    nowMs += 121_000;
+    // A deployment no node finished for ten minutes no longer holds the next one.
+    nowMs += 601_000;
     expect(await service.deploy({ group: 'primary', app: 'shop', rev: 'r2' })).not.toEqual({ deployId });
   });
 });

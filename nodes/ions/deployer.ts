@@ -19,10 +19,13 @@
 //! counts (it does not hold up `deployed`, and its `loading` turn lapses after LOADING_STALE_MS).
 import type { Storage } from '../storage/protocol.ts';
 import type { ActiveIons, LoadedRevision } from './active-ions.ts';
+import { isFactumError } from '../util/errors.ts';
 import { ionKeys, type Deployment, type IonNodeStatus } from './revision.ts';
 
-const POLL_MS = 1000;
-const HEARTBEAT_MS = 5000;
+const POLL_MS = 500;
+const HEARTBEAT_MS = 3000;
+/** How long a starting node tries to load its group's revision before it serves without it. */
+const START_MS = 30_000;
 const GONE_MS = 15_000;
 const LOADING_STALE_MS = 120_000;
 /** Entries of nodes gone this long are dropped from the status record. */
@@ -75,36 +78,77 @@ function json(value: unknown): Uint8Array {
   return Buffer.from(JSON.stringify(value), 'utf8');
 }
 
+/** Failures that are the revision's own (it will fail the same way on every node): they roll a deployment back. */
+const REVISION_FAILURES: ReadonlySet<string> = new Set(['ion/load-failed', 'ion/invalid-revision', 'ion/revision-not-found', 'query/invalid-input', 'pull/invalid-xform']);
+/** Errors and reasons recorded are cut to this many characters (a record stays far below DynamoDB's 400 KB). */
+const TEXT_MAX = 2000;
+
+function isRevisionFailure(error: unknown): boolean {
+  return isFactumError(error) && REVISION_FAILURES.has(error.code);
+}
+
+function cut(text: string): string {
+  return text.length <= TEXT_MAX ? text : `${text.slice(0, TEXT_MAX)}…`;
+}
+
+type Fields = Pick<IonNodeStatus, 'deployId' | 'running' | 'state' | 'error' | 'rollBack'>;
+
 export class Deployer {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
+  private beating: Promise<void> | null = null;
   private stopped = false;
   private beat = 0;
-  private lastWrittenMs = -Infinity;
+  /** What this node's entry says (rewritten with a new beat every HEARTBEAT_MS, whatever the node is doing). */
+  private mine: Fields = { deployId: null, running: null, state: 'running' };
   private lastWritten = '';
   /** Other nodes' beats as last seen, and when (this node's clock) each last changed. */
   private readonly seen = new Map<string, { beat: number; changedMs: number }>();
+  /** When (this node's clock) each node was first seen loading a deployment: a turn held too long lapses. */
+  private readonly loadingSince = new Map<string, { deployId: string; sinceMs: number }>();
   /** The deployment this node failed to load (it rolled it back; not tried again). */
   private failedDeployId: string | null = null;
+  /** A rollback this node owes: its compare-and-swap has not landed yet (tried again every tick). */
+  private owedRollback: { deployId: string; reason: string } | null = null;
   private lastFailure: { target: string; atMs: number } | null = null;
 
   constructor(private readonly options: DeployerOptions) {
     this.now = options.now ?? Date.now;
   }
 
-  /** Starts watching: a first look now (awaited: a node starts with its group's revision), then every poll. */
+  /**
+   * Starts watching. The first looks are awaited: a node starts serving with its group's revision
+   * (or, while the group deploys a new one, the one before it), trying for up to START_MS when
+   * storage or the load fails, then starts anyway and keeps trying.
+   */
   async start(): Promise<void> {
-    await this.tick();
+    const deadline = this.now() + START_MS;
+    for (;;) {
+      await this.tick();
+      const { deployment } = await readDeployment(this.options.storage, this.options.group).catch(() => ({ deployment: undefined }));
+      if (deployment !== undefined && (targetOf(deployment) === null || this.options.active.revision !== null)) break;
+      if (this.now() >= deadline) {
+        this.options.log('warn', `ions: this node starts without its group's ion revision (it could not load it within ${START_MS / 1000} s); it keeps trying, and ion calls fail with ion/unknown-name meanwhile.`, { group: this.options.group });
+        break;
+      }
+      this.lastFailure = null;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     this.timer = setInterval(() => void this.tick(), this.options.pollMs ?? POLL_MS);
     this.timer.unref();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), HEARTBEAT_MS);
+    this.heartbeatTimer.unref();
   }
 
   /** Stops watching and leaves the status record (the node is stopping). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     await this.ticking;
+    await this.beating;
     await this.updateStatus((nodes) => {
       delete nodes[this.options.nodeId];
     }).catch(() => undefined);
@@ -121,76 +165,108 @@ export class Deployer {
   tick(): Promise<void> {
     if (this.ticking !== null || this.stopped) return this.ticking ?? Promise.resolve();
     this.ticking = this.step()
-      .catch((error: unknown) => this.options.log('warn', `ions: could not check this group's deployment (${(error as Error).message}); trying again in a second. If this repeats, check that storage can be read.`, { group: this.options.group }))
+      .catch((error: unknown) => this.options.log('warn', `ions: could not check this group's deployment (${(error as Error).message}); trying again shortly. If this repeats, check that storage can be read.`, { group: this.options.group }))
       .finally(() => {
         this.ticking = null;
       });
     return this.ticking;
   }
 
+  /** Rewrites this node's entry with a new beat: it is alive, whatever it is doing (loading too). */
+  heartbeat(): Promise<void> {
+    if (this.beating !== null || this.stopped) return this.beating ?? Promise.resolve();
+    this.beating = this.write(this.mine)
+      .catch((error: unknown) => this.options.log('warn', `ions: could not write this node's status (${(error as Error).message}); trying again shortly.`, { group: this.options.group }))
+      .finally(() => {
+        this.beating = null;
+      });
+    return this.beating;
+  }
+
   private async step(): Promise<void> {
+    if (this.owedRollback !== null) await this.rollBack(this.owedRollback);
     const { deployment } = await readDeployment(this.options.storage, this.options.group);
     const { status } = await readStatus(this.options.storage, this.options.group);
     this.observe(status);
+    // A node that failed to load this deployment's revision may not have managed to record the
+    // rollback: whoever sees its entry does, and nobody loads that revision meanwhile.
+    const failure = deployment?.state === 'deploying' ? Object.values(status.nodes).find((entry) => entry.deployId === deployment.deployId && entry.state === 'failed' && entry.rollBack === true) : undefined;
+    if (failure !== undefined) return this.rollBack(this.owedRollback ?? { deployId: failure.deployId!, reason: cut(`${failure.node}: ${failure.error ?? 'failed to load'}`) });
     const target = targetOf(deployment);
     const running = this.options.active.revision;
-    if (!sameTarget(running, target)) return this.moveTo(deployment, target);
-    await this.report({ deployId: deployment?.deployId ?? null, running, state: 'running' }, false);
+    if (!sameTarget(running, target)) {
+      // A node running nothing while its group deploys (it just started) first runs what the
+      // group ran before, without waiting for a turn: it serves the group's ions meanwhile.
+      const before = deployment?.state === 'deploying' ? deployment.previous : null;
+      if (running === null && before !== null) return this.moveTo(deployment, before, 'catch-up');
+      return this.moveTo(deployment, target, deployment?.state === 'deploying' ? 'rolling' : 'direct');
+    }
+    await this.report({ deployId: deployment?.deployId ?? null, running, state: 'running' });
     if (deployment?.state === 'deploying') await this.completeIfDone(deployment.deployId);
   }
 
-  private async moveTo(deployment: Deployment | null, target: Target): Promise<void> {
-    const rolling = deployment !== null && deployment.state === 'deploying';
-    if (rolling) {
-      if (this.failedDeployId === deployment.deployId) return;
-      if (!(await this.takeTurn(deployment.deployId))) return;
-    } else {
-      const key = target === null ? '' : `${target.app}@${target.rev}`;
-      if (this.lastFailure !== null && this.lastFailure.target === key && this.now() - this.lastFailure.atMs < RETRY_MS) return;
-    }
+  /**
+   * Loads `target` and switches to it. `rolling`: a deployment's new revision, loaded in turn, whose
+   * failure rolls the deployment back; `direct`: the group's settled revision (deployed, or rolled
+   * back to); `catch-up`: the revision before a deployment, for a node that runs none.
+   */
+  private async moveTo(deployment: Deployment | null, target: Target, how: 'rolling' | 'direct' | 'catch-up'): Promise<void> {
+    const key = target === null ? '' : `${target.app}@${target.rev}`;
+    if (this.lastFailure !== null && this.lastFailure.target === key && this.now() - this.lastFailure.atMs < RETRY_MS) return;
     const deployId = deployment?.deployId ?? null;
+    if (how === 'rolling') {
+      if (this.failedDeployId === deployId || this.owedRollback?.deployId === deployId) return;
+      if (!(await this.takeTurn(deployId!))) return;
+    }
     if (target !== null) this.options.log('info', `ions: loading ${target.app} revision ${target.rev} (the node serves what it ran until it has loaded)`, { group: this.options.group, deployId, phase: 'loading', ...target });
     let loaded: LoadedRevision | null = null;
     try {
       loaded = target === null ? null : await this.options.load(target.app, target.rev);
       // A newer deployment while this one loaded: it is the next tick's.
       const now = await readDeployment(this.options.storage, this.options.group);
-      if (now.deployment?.deployId !== deployId || !sameTarget(targetOf(now.deployment), target)) {
+      const wanted = how === 'catch-up' ? now.deployment?.deployId === deployId : now.deployment?.deployId === deployId && sameTarget(targetOf(now.deployment), target);
+      if (!wanted) {
         await loaded?.host.stop();
+        await this.report({ deployId: null, running: this.options.active.revision, state: 'running' }); // gives the turn back
         return;
       }
       await this.options.active.switchTo(loaded);
     } catch (error) {
       await loaded?.host.stop().catch(() => undefined);
-      return this.failed(deployment, target, error as Error, rolling);
+      return this.failed(deployment, target, error as Error, how === 'rolling' && isRevisionFailure(error));
     }
     this.lastFailure = null;
     this.options.log('info', target === null ? 'ions: no revision runs on this node now' : `ions: this node runs ${target.app} revision ${target.rev} now`, { group: this.options.group, deployId, phase: 'running', ...(target ?? {}) });
-    await this.report({ deployId, running: target, state: 'running' }, true);
-    if (rolling) await this.completeIfDone(deployment.deployId);
+    await this.report({ deployId: how === 'catch-up' ? null : deployId, running: target, state: 'running' });
+    if (how === 'rolling') await this.completeIfDone(deployId!);
   }
 
-  private async failed(deployment: Deployment | null, target: Target, error: Error, rolling: boolean): Promise<void> {
+  /** A load that failed: the revision's own failure in a rolling deployment rolls it back; any other is tried again later. */
+  private async failed(deployment: Deployment | null, target: Target, error: Error, rollBack: boolean): Promise<void> {
     const what = target === null ? 'no revision' : `${target.app} revision ${target.rev}`;
-    this.options.log('error', `ions: ${what} failed to load on this node: ${error.message}${rolling ? ' The deployment is rolled back to the revision before it.' : ` It keeps running what it ran; trying again in ${RETRY_MS / 1000} s.`}`, { group: this.options.group, deployId: deployment?.deployId ?? null });
-    await this.report({ deployId: deployment?.deployId ?? null, running: this.options.active.revision, state: 'failed', error: error.message }, true);
-    if (!rolling) {
-      this.lastFailure = { target: target === null ? '' : `${target.app}@${target.rev}`, atMs: this.now() };
-      return;
-    }
-    this.failedDeployId = deployment!.deployId;
-    await this.rollBack(deployment!.deployId, `${this.options.nodeId}: ${error.message}`);
+    const deployId = deployment?.deployId ?? null;
+    this.options.log('error', `ions: ${what} failed to load on this node: ${error.message}${rollBack ? ' The deployment is rolled back to the revision before it.' : ` It keeps running what it ran; trying again in ${RETRY_MS / 1000} s.`}`, { group: this.options.group, deployId });
+    this.lastFailure = { target: target === null ? '' : `${target.app}@${target.rev}`, atMs: this.now() };
+    await this.report({ deployId, running: this.options.active.revision, state: 'failed', error: cut(error.message), ...(rollBack ? { rollBack: true } : {}) });
+    if (!rollBack) return;
+    this.owedRollback = { deployId: deployId!, reason: cut(`${this.options.nodeId}: ${error.message}`) };
+    await this.rollBack(this.owedRollback);
   }
 
-  /** Marks this node `loading` for `deployId`, unless another live node is loading it now. */
+  /** Marks this node `loading` for `deployId`, unless another live node is loading it now (and has not for too long). */
   private async takeTurn(deployId: string): Promise<boolean> {
     let mine = false;
     await this.updateStatus((nodes) => {
       mine = false;
-      const other = Object.entries(nodes).find(([node, entry]) => node !== this.options.nodeId && entry.state === 'loading' && entry.deployId === deployId && this.isLive(node) && this.now() - (this.seen.get(node)?.changedMs ?? 0) < LOADING_STALE_MS);
+      const other = Object.entries(nodes).find(([node, entry]) => {
+        if (node === this.options.nodeId || entry.state !== 'loading' || entry.deployId !== deployId || !this.isLive(node)) return false;
+        const since = this.loadingSince.get(node);
+        return since === undefined || since.deployId !== deployId || this.now() - since.sinceMs < LOADING_STALE_MS;
+      });
       if (other !== undefined) return false;
       mine = true;
-      nodes[this.options.nodeId] = this.entry({ deployId, running: this.options.active.revision, state: 'loading' });
+      this.mine = { deployId, running: this.options.active.revision, state: 'loading' };
+      nodes[this.options.nodeId] = this.entry(this.mine);
       return true;
     });
     return mine;
@@ -209,27 +285,36 @@ export class Deployer {
     }
   }
 
-  private async rollBack(deployId: string, reason: string): Promise<void> {
+  /** Rolls `owed` back; settled once it landed (or the deployment moved on). Throws when it could not: the next tick tries again. */
+  private async rollBack(owed: { readonly deployId: string; readonly reason: string }): Promise<void> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS_MAX; attempt++) {
       const { deployment, version } = await readDeployment(this.options.storage, this.options.group);
-      if (deployment === null || deployment.deployId !== deployId || deployment.state !== 'deploying') return;
-      if (await this.options.storage.casRecord(ionKeys.deployment(this.options.group), version, json({ ...deployment, state: 'rolled-back', reason } satisfies Deployment))) return;
+      const settled = deployment === null || deployment.deployId !== owed.deployId || deployment.state !== 'deploying';
+      if (settled || (await this.options.storage.casRecord(ionKeys.deployment(this.options.group), version, json({ ...deployment, state: 'rolled-back', reason: owed.reason } satisfies Deployment)))) {
+        this.failedDeployId = owed.deployId;
+        this.owedRollback = null;
+        return;
+      }
     }
+    throw new Error(`could not record the rollback of deployment ${owed.deployId} (the record kept changing)`);
   }
 
-  private entry(fields: Pick<IonNodeStatus, 'deployId' | 'running' | 'state' | 'error'>): Entry {
-    return { node: this.options.nodeId, deployId: fields.deployId, running: fields.running, state: fields.state, ...(fields.error === undefined ? {} : { error: fields.error }), at: new Date(this.now()).toISOString(), beat: ++this.beat };
+  private entry(fields: Fields): Entry {
+    return { node: this.options.nodeId, deployId: fields.deployId, running: fields.running, state: fields.state, ...(fields.error === undefined ? {} : { error: fields.error }), ...(fields.rollBack === true ? { rollBack: true } : {}), at: new Date(this.now()).toISOString(), beat: ++this.beat };
   }
 
-  /** Writes this node's entry when it changed, or when a heartbeat is due (`force`: now). */
-  private async report(fields: Pick<IonNodeStatus, 'deployId' | 'running' | 'state' | 'error'>, force: boolean): Promise<void> {
-    const text = JSON.stringify(fields);
-    if (!force && text === this.lastWritten && this.now() - this.lastWrittenMs < HEARTBEAT_MS) return;
+  /** Records this node's entry when it changed (heartbeat() rewrites it regularly anyway). */
+  private async report(fields: Fields): Promise<void> {
+    this.mine = fields;
+    if (JSON.stringify(fields) === this.lastWritten) return;
+    await this.write(fields);
+  }
+
+  private async write(fields: Fields): Promise<void> {
     await this.updateStatus((nodes) => {
       nodes[this.options.nodeId] = this.entry(fields);
     });
-    this.lastWritten = text;
-    this.lastWrittenMs = this.now();
+    this.lastWritten = JSON.stringify(fields);
   }
 
   /** Read, change (false from `change`: leave it), compare-and-swap; again on a lost race. */
@@ -252,6 +337,12 @@ export class Deployer {
     for (const [node, entry] of Object.entries(status.nodes)) {
       const seen = this.seen.get(node);
       if (seen === undefined || seen.beat !== entry.beat) this.seen.set(node, { beat: entry.beat, changedMs: this.now() });
+      const since = this.loadingSince.get(node);
+      if (entry.state === 'loading' && entry.deployId !== null) {
+        if (since === undefined || since.deployId !== entry.deployId) this.loadingSince.set(node, { deployId: entry.deployId, sinceMs: this.now() });
+      } else this.loadingSince.delete(node);
     }
+    // Nodes dropped from the record are forgotten here too.
+    for (const node of this.seen.keys()) if (status.nodes[node] === undefined) this.seen.delete(node);
   }
 }

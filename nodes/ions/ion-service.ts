@@ -9,10 +9,10 @@ import { unpackRevision } from './archive.ts';
 import type { ActiveIons } from './active-ions.ts';
 import type { Deployer } from './deployer.ts';
 import { readDeployment, readStatus, targetOf } from './deployer.ts';
-import { APP_NAME, GROUP_NAME, REV_NAME, ionKeys, type Deployment, type IonGroupStatus, type RevisionMetadata } from './revision.ts';
+import { APP_NAME, GROUP_NAME, REV_NAME, ionKeys, isReservedAppName, type Deployment, type IonGroupStatus, type RevisionMetadata } from './revision.ts';
 
-/** A deployment no node has finished for this long no longer holds up the next one. */
-const DEPLOY_STALE_MS = 120_000;
+/** A deployment no node has finished for this long (by this node's clock against its start) no longer holds up the next one. */
+const DEPLOY_STALE_MS = 600_000;
 /** As the deployer's: a node not heard from for this long is shown as gone (other groups: by `at`). */
 const GONE_MS = 15_000;
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -54,6 +54,7 @@ function checkMetadata(value: unknown, archive: Uint8Array): RevisionMetadata {
   const metadata = value as Record<string, unknown>;
   const invalid = (problem: string): never => fail('ion/invalid-revision', `The revision's metadata is not valid: ${problem}. Push again with factum ions push.`, { problem });
   if (typeof metadata.app !== 'string' || !APP_NAME.test(metadata.app)) invalid(`app is ${JSON.stringify(metadata.app)}; expected lowercase letters, digits, '.' and '-', starting with a letter`);
+  if (isReservedAppName(metadata.app as string)) invalid(`app is ${JSON.stringify(metadata.app)}, a namespace of factum's own operations and functions (db, db.*, clojure.core, datomic.*, factum.*); choose another appName`);
   if (typeof metadata.rev !== 'string' || !REV_NAME.test(metadata.rev)) invalid(`rev is ${JSON.stringify(metadata.rev)}; expected a git commit or a --uname of letters, digits, '.', '_' and '-'`);
   if (typeof metadata.archiveSha256 !== 'string' || metadata.archiveSha256 !== sha256(archive)) invalid('archiveSha256 is not the SHA-256 of the archive sent (it was damaged on the way, or the metadata is of another archive)');
   if (metadata.archiveBytes !== archive.length) invalid(`archiveBytes is ${String(metadata.archiveBytes)}, the archive has ${archive.length}`);
@@ -80,13 +81,23 @@ export class IonService implements IonOperations {
     if (!(archive instanceof Uint8Array)) return wrongArgument('archive', archive, "the revision's archive (bytes)");
     const metadata = checkMetadata(args.metadata, archive);
     const { storage } = this.options;
+    const key = ionKeys.metadata(metadata.app, metadata.rev);
+    const answer = async (): Promise<unknown> => {
+      const existing = await storage.getRecord(key);
+      const stored = existing === null ? null : parseJson<RevisionMetadata>(existing.bytes);
+      if (stored?.archiveSha256 === metadata.archiveSha256) return { app: metadata.app, rev: metadata.rev, created: false };
+      return existing === null ? null : this.exists(metadata, stored);
+    };
+    // Pushed before: answered from the record, nothing written (a refused push leaves nothing behind).
+    const before = await answer();
+    if (before !== null) return before;
     // Content-addressed: a racing push of other bytes writes another segment, never this one.
     await storage.putSegment(ionKeys.archive(metadata.app, metadata.rev, metadata.archiveSha256), archive);
-    const key = ionKeys.metadata(metadata.app, metadata.rev);
     if (await storage.casRecord(key, null, Buffer.from(JSON.stringify(metadata), 'utf8'))) return { app: metadata.app, rev: metadata.rev, created: true };
-    const existing = await storage.getRecord(key);
-    const stored = existing === null ? null : parseJson<RevisionMetadata>(existing.bytes);
-    if (stored?.archiveSha256 === metadata.archiveSha256) return { app: metadata.app, rev: metadata.rev, created: false };
+    return (await answer()) ?? fail('ion/revision-exists', `Revision ${metadata.rev} of ${metadata.app} was being pushed at the same moment; push again.`, { app: metadata.app, rev: metadata.rev });
+  }
+
+  private exists(metadata: RevisionMetadata, stored: RevisionMetadata | null): never {
     return fail('ion/revision-exists', `Revision ${metadata.rev} of ${metadata.app} was pushed before with other contents (pushed ${stored?.pushedAt ?? 'just now'}), and a revision never changes. Commit your change (the revision is named after the commit) or push with another --uname.`, { app: metadata.app, rev: metadata.rev });
   }
 
@@ -113,6 +124,10 @@ export class IonService implements IonOperations {
     const { storage } = this.options;
     if ((await storage.getRecord(ionKeys.metadata(app, rev))) === null) {
       return fail('ion/revision-not-found', `No revision ${rev} of ${app} was pushed to this system. Push it first (factum ions push), then deploy the revision it prints.`, { app, rev });
+    }
+    // A group's nodes write its status record from their start: none means no node of that name runs.
+    if ((await storage.getRecord(ionKeys.status(group))) === null) {
+      return fail('ion/unknown-group', `No node of compute group ${JSON.stringify(group)} has ever reported to this system, so nothing would load the revision. Check the group's name (primary, or a query group's: factum ions status --group <name>).`, { group });
     }
     const { deployment: current, version } = await readDeployment(storage, group);
     if (current !== null && current.state === 'deploying' && this.now() - Date.parse(current.startedAt) < DEPLOY_STALE_MS) {

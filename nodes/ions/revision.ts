@@ -70,6 +70,8 @@ export interface IonNodeStatus {
   readonly running: { readonly app: string; readonly rev: string } | null;
   readonly state: 'loading' | 'running' | 'failed';
   readonly error?: string;
+  /** With `failed`: the failure is the revision's own, so the deployment must be rolled back (any node that sees it does). */
+  readonly rollBack?: boolean;
   /** When the node last wrote its entry, by its own clock. */
   readonly at: string;
   /** In ionStatus answers: whether the node still writes its entry (a node gone stops counting). */
@@ -101,6 +103,15 @@ export const ionKeys = {
 /** Names: an app name or a revision name (git commit or `--uname`). */
 export const APP_NAME = /^[a-z][a-z0-9.-]{0,62}$/;
 export const REV_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/**
+ * App names an application may not take: the namespaces of the engine's own operations and
+ * functions (`:db/add`, `:db.fn/cas`, `clojure.core/str`): calls of an app's ions are found by
+ * their namespace, so such an app would take those over.
+ */
+export function isReservedAppName(app: string): boolean {
+  return app === 'db' || app.startsWith('db.') || app === 'clojure.core' || app === 'datomic' || app.startsWith('datomic.') || app === 'factum' || app.startsWith('factum.');
+}
+
 /** A compute group's name: `primary` or a query group's. */
 export const GROUP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** An export name an ion-config may name. */

@@ -147,6 +147,7 @@ export const codes = {
   'ion/timeout': 'interrupted', // the ion ran past its time limit and was stopped
   'ion/crashed': 'fault', // the ion's thread died (out of memory, or it exited)
   'ion/deploy-in-progress': 'conflict', // another deployment of the group is not finished
+  'ion/unknown-group': 'not-found', // no node of that compute group ever reported
   'ion/invalid-argument': 'incorrect', // a value given to an ion (or returned by one) cannot travel to its thread, e.g. a db value to a query function
   'ion/invalid-cast': 'incorrect', // cast.event, cast.alert or cast.metric was given a malformed map
   'ion/invalid-params-path': 'incorrect', // getParams was given a path that is not /-rooted
