@@ -8,6 +8,9 @@
 //!
 //! Values travel as wire bytes (client/wire/codec.ts). The thread sees nothing of the node but
 //! the bundle, these options and its ports: ion code reaches data only through the client API.
+//! Its process.env holds only the AWS SDK's settings (AWS_*) and TZ; the node's access key is
+//! taken out of its workerData before the revision loads (getClient() keeps it); its heap is
+//! limited to memoryMb; what it prints goes to onCast as `ion output` events (ion-thread.ts).
 //!
 //! Failure is per call, and the node keeps serving: an ion that throws fails its call with
 //! `ion/call-failed`; one that runs past its limit fails with `ion/timeout`, and its thread is
