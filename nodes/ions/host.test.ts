@@ -396,8 +396,8 @@ describe('limits', () => {
     const casts: Cast[] = [];
     const host = await IonHost.start(options({ callTimeoutMs: 800, casts }));
     try {
+      // Both limits start together; timers of one length fire in the order they were set, so upper's comes first.
       const hanging = failure(host.lambda('shout', 'hang'));
-      await new Promise((resolve) => setTimeout(resolve, 300));
       const alongside = failure(host.callTransaction('hang', { database: 'bank', basisT: 1 }, []));
       const timedOut = await hanging;
       expect(timedOut.code).toBe('ion/timeout');
