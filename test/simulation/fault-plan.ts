@@ -4,6 +4,8 @@
 //!
 //!   event             what it does                                            then
 //!   crash             kill -9 of a node at a random instant (any await point)  a new node later
+//!   crash-at-call     kill -9 of a node as it sends its next storage call      a new node later
+//!                     (the call lands; the node never resumes from its await)
 //!   crash-at-write    kill -9 of a node as its next write lands, before the    a new node later
 //!                     answer reaches it
 //!   stop              a graceful stop (leases released, seats closed)         a new node later
@@ -22,14 +24,14 @@
 //! crashed node's replacement starts, storage trouble ends.
 import type { StorageCall, StorageDecision, StorageFaultKind } from './simulated-storage.ts';
 
-export type EventKind = 'crash' | 'crash-at-write' | 'stop' | 'pause' | 'long-pause' | 'clock-jump' | 'slow-pushes' | 'lost-pushes' | 'partition';
+export type EventKind = 'crash' | 'crash-at-call' | 'crash-at-write' | 'stop' | 'pause' | 'long-pause' | 'clock-jump' | 'slow-pushes' | 'lost-pushes' | 'partition';
 export type FaultKind = EventKind | StorageFaultKind;
 
 /** Faults injected, by kind: events as they happen, storage faults per call that met one. */
 export type FaultCounts = Record<FaultKind, number>;
 
 export function noFaults(): FaultCounts {
-  return { crash: 0, 'crash-at-write': 0, stop: 0, pause: 0, 'long-pause': 0, 'clock-jump': 0, 'slow-pushes': 0, 'lost-pushes': 0, partition: 0, throttle: 0, unavailable: 0, timeout: 0, 'lost-response': 0, corrupt: 0 };
+  return { crash: 0, 'crash-at-call': 0, 'crash-at-write': 0, stop: 0, pause: 0, 'long-pause': 0, 'clock-jump': 0, 'slow-pushes': 0, 'lost-pushes': 0, partition: 0, throttle: 0, unavailable: 0, timeout: 0, 'lost-response': 0, corrupt: 0 };
 }
 
 /** One planned event: at `atMs`, on the running node picked by `pick` (in [0, 1)), lasting `durationMs`. */
@@ -45,6 +47,7 @@ export interface PlannedEvent {
 /** Weights of the event kinds (storage trouble is picked as often as node faults). */
 const weights: ReadonlyArray<readonly [PlannedEvent['kind'], number]> = [
   ['crash', 3],
+  ['crash-at-call', 1],
   ['crash-at-write', 2],
   ['stop', 1],
   ['pause', 3],

@@ -134,6 +134,8 @@ class WholeSystem implements NodeWorld, ClientWorld {
   private readonly troubles: Trouble[] = [];
   /** Nodes to kill as their next write lands, until the instant given. */
   private readonly crashAtWrite = new Map<string, number>();
+  /** Nodes to kill as they send their next storage call, until the instant given. */
+  private readonly crashAtCall = new Map<string, number>();
   private readonly plans: () => number;
   private readonly storageRandom: () => number;
   private readonly networkRandom: () => number;
@@ -215,7 +217,7 @@ class WholeSystem implements NodeWorld, ClientWorld {
     const nodeId = `n${this.nextNode++}`;
     const process = new JumpingProcess(this.time, this.plans() * 1e9, 0.996 + this.plans() * 0.008);
     const storage = simulatedStorage(this.shared, this.time, process, {
-      decide: (call) => this.decide(nodeId, call),
+      decide: (call) => this.decide(node, call),
       landed: (call, applied) => this.landed(node, call, applied),
       forget: () => this.sabotage === 'forget-appends' && this.storageRandom() < 0.05,
     });
@@ -225,7 +227,16 @@ class WholeSystem implements NodeWorld, ClientWorld {
     void node.open();
   }
 
-  private decide(nodeId: string, call: StorageCall) {
+  private decide(node: SimulatedNode, call: StorageCall) {
+    const { nodeId } = node;
+    const untilMs = this.crashAtCall.get(nodeId);
+    if (untilMs !== undefined && this.time.nowMs <= untilMs && !node.process.killed) {
+      // Killed right here, in the middle of the node's code: it never resumes from this await.
+      this.crashAtCall.delete(nodeId);
+      this.faults['crash-at-call']++;
+      this.event(`${nodeId} kill -9 as it sends ${call.name}(${call.key})`);
+      this.crash(node);
+    }
     const decision = decideCall(this.storageRandom, this.time.nowMs, nodeId, call, this.troubles, periodMs);
     if (decision.fault !== null) {
       this.faults[decision.fault]++;
@@ -276,6 +287,10 @@ class WholeSystem implements NodeWorld, ClientWorld {
       this.faults.crash++;
       this.event(`${what} kill -9`);
       return this.crash(target);
+    }
+    if (kind === 'crash-at-call') {
+      this.event(`${what} will be killed as it sends its next storage call (for ${durationMs.toFixed(0)} ms)`);
+      return void this.crashAtCall.set(target.nodeId, untilMs);
     }
     if (kind === 'crash-at-write') {
       this.event(`${what} will be killed as its next write lands (for ${durationMs.toFixed(0)} ms)`);
