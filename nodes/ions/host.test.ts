@@ -379,7 +379,7 @@ describe('getParams from SSM Parameter Store', () => {
 });
 
 describe('limits', () => {
-  it('a hanging query function is stopped by its limit, and later calls work', async () => {
+  it('a hanging query function is stopped by its limit, and later calls work (the next one waits for the fresh thread)', async () => {
     const host = await IonHost.start(options({ syncTimeoutMs: 500 }));
     try {
       const error = syncFailure(() => host.callSync('spin', []));
@@ -409,6 +409,7 @@ describe('limits', () => {
       expect(casts).toContainEqual({ kind: 'alert', data: { msg: 'ion ledger: its thread was restarted because ledger/upper ran past its limit of 800 ms', app: 'ledger', cause: 'ledger/upper ran past its limit of 800 ms' } });
       const busy = await failure(host.callTransaction('busy', { database: 'bank', basisT: 1 }, []));
       expect(busy.code).toBe('ion/timeout');
+      expect(await host.lambda('shout', 'again')).toBe('AGAIN');
       expect(host.callSync('score', [2])).toBe(5);
     } finally {
       await host.stop();
@@ -425,11 +426,13 @@ describe('limits', () => {
       const exited = await failure(host.callTransaction('quit', { database: 'bank', basisT: 1 }, []));
       expect(exited.code).toBe('ion/crashed');
       expect(exited.message).toMatch(/process\.exit\(3\)/);
+      expect(await host.lambda('shout', 'after exit')).toBe('AFTER EXIT');
       expect(host.callSync('score', [3])).toBe(7);
       // A query function's caller is blocked and cannot see the thread die: it sees no answer in time.
       const oomSync = syncFailure(() => host.callSync('hogSync', []));
       expect(oomSync.code).toBe('ion/timeout');
       expect(oomSync.message).toMatch(/or its thread died, e\.g\. out of memory/);
+      expect(await host.lambda('shout', 'after oom in a query function')).toBe('AFTER OOM IN A QUERY FUNCTION');
       expect(host.callSync('score', [4])).toBe(9);
     } finally {
       await host.stop();
