@@ -120,19 +120,24 @@ export async function runListAppendWorkload(clients: readonly Client[], options:
   };
   await Promise.all(Array.from({ length: processes }, (_, slot) => runProcess(slot)));
   if (finalRead) {
-    const deadline = now() + finalReadMs;
-    const txn = generator.usedKeys().map((key): MicroOp => ['r', key, null]);
-    const conn = await connectRetrying(clients[0]!, database, () => now() < deadline);
-    for (let wait = 100; conn !== null && now() < deadline; wait = Math.min(wait * 2, 2000)) {
-      const process = nextProcess++;
-      history.invoke(process, txn, now());
-      const outcome = await execute(conn, txn, casAttemptsMax);
-      history.complete(process, outcome.type, outcome.txn, now(), outcome.t);
-      if (outcome.type === 'ok') break;
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
+    const keysUsed = generator.usedKeys();
+    await readEveryKey(clients[0]!, database, keysUsed, { history, now, deadline: now() + finalReadMs, firstProcess: nextProcess, casAttemptsMax });
   }
   return { history, casRetries };
+}
+
+/** One transaction reading every key, retried as new transactions (new processes) until one commits or the deadline passes. */
+async function readEveryKey(client: Client, database: string, keys: readonly string[], run: { history: History; now: () => number; deadline: number; firstProcess: number; casAttemptsMax: number }): Promise<void> {
+  const { history, now, deadline, casAttemptsMax } = run;
+  const txn = keys.map((key): MicroOp => ['r', key, null]);
+  const conn = await connectRetrying(client, database, () => now() < deadline);
+  for (let process = run.firstProcess, wait = 100; conn !== null && now() < deadline; process++, wait = Math.min(wait * 2, 2000)) {
+    history.invoke(process, txn, now());
+    const outcome = await execute(conn, txn, casAttemptsMax);
+    history.complete(process, outcome.type, outcome.txn, now(), outcome.t);
+    if (outcome.type === 'ok') return;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 /** Micro-ops from a seed over a pool of keys; a key that had its appends retires for a new one. */
