@@ -66,6 +66,8 @@ export class ListAppendClient {
   retries = 0;
   /** Answers that were a retry of a committed transaction (its first answer was lost). */
   duplicates = 0;
+  /** The errors this client was answered, by code (all retried but doomed transactions' refusals). */
+  readonly errors = new Map<string, number>();
 
   constructor(
     readonly id: number,
@@ -117,6 +119,8 @@ export class ListAppendClient {
         return answer;
       } catch (error) {
         this.world.trace(`c${this.id}`, `${idempotencyKey} to ${address ?? 'none'}: ${isFactumError(error) ? error.code : 'error'} ${String((error as Error).message)}`);
+        const code = isFactumError(error) ? error.code : 'not a FactumError';
+        this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
         if (doomed && isFactumError(error, 'value/wrong-type')) return 'refused';
         if (!retryable(error)) this.world.problem(`client ${this.id}: ${idempotencyKey} got an error a client does not retry: ${String(error)}`);
         this.retries++;

@@ -45,6 +45,7 @@ describe('whole-system simulation', () => {
     const modes = { safety: 0, liveness: 0 };
     const failures: string[] = [];
     const settleMs: number[] = [];
+    const clientErrors = new Map<string, number>();
     const startedMs = performance.now();
     for (const seed of seeds) {
       const result = await runSimulation({ seed, mode: modeOf(seed), tracing });
@@ -57,6 +58,7 @@ describe('whole-system simulation', () => {
       }
       if (onlySeed !== null) console.log(`seed ${seed} (${result.mode}): history digest ${result.digest}`);
       if (result.settleMs !== null) settleMs.push(result.settleMs);
+      for (const [code, count] of result.clientErrors) clientErrors.set(code, (clientErrors.get(code) ?? 0) + count);
       add(faults, result.faults);
       addFigures(figures, result.figures);
       modes[result.mode]++;
@@ -67,6 +69,7 @@ describe('whole-system simulation', () => {
       `\nliveness: end of faults to last completion, virtual ms: median ${median(settleMs)}, max ${Math.max(0, ...settleMs).toFixed(0)}`,
       '\nfaults injected by kind:', faults,
       '\nfigures:', figures,
+      '\nerrors answered to clients, by code:', Object.fromEntries([...clientErrors].sort(([left], [right]) => left.localeCompare(right))),
     );
     if (failures.length > 0) throw new Error(`${failures.length} of ${seeds.length} seeds failed; the first:\n${failures.slice(0, 5).join('\n')}`);
     if (seeds.length >= 100) {

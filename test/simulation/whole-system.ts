@@ -89,6 +89,8 @@ export interface RunResult {
   readonly figures: Figures;
   /** Liveness: virtual ms from the end of the faults to the last completion (null in safety mode). */
   readonly settleMs: number | null;
+  /** The errors clients were answered, by code (each then retried, but doomed transactions' refusals). */
+  readonly clientErrors: ReadonlyMap<string, number>;
   /** Empty when the run passed every check. */
   readonly problems: readonly string[];
 }
@@ -452,6 +454,7 @@ export async function runSimulation({ seed, mode, tracing = false, sabotage }: R
   } finally {
     system.network.shutdown();
   }
+  const clientErrors = new Map<string, number>();
   for (const client of running) {
     if (client.pending !== null) {
       system.history.complete(client.id, 'info', null, time.nowMs);
@@ -459,6 +462,7 @@ export async function runSimulation({ seed, mode, tracing = false, sabotage }: R
     }
     system.figures.clientRetries += client.retries;
     system.figures.duplicates += client.duplicates;
+    for (const [code, count] of client.errors) clientErrors.set(code, (clientErrors.get(code) ?? 0) + count);
   }
   const history = system.history.ops;
   const problems = [...system.problems, ...checkRun(history, await system.finalLogs(ids), mode === 'liveness'), ...anomalies(history)];
@@ -470,5 +474,5 @@ export async function runSimulation({ seed, mode, tracing = false, sabotage }: R
   figures.virtualMs = time.nowMs;
   const digest = createHash('sha256').update(JSON.stringify(history)).update(system.events.join('\n')).digest('hex');
   const settleMs = mode === 'liveness' ? Math.max(0, system.lastCompletionMs - system.faultEndMs) : null;
-  return { seed, mode, history, events: system.events, trace: system.traced, digest, faults: system.faults, figures, settleMs, problems };
+  return { seed, mode, history, events: system.events, trace: system.traced, digest, faults: system.faults, figures, settleMs, clientErrors, problems };
 }
