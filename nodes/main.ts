@@ -122,7 +122,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     requestBytesMax: settings.requestBytesMax,
     observers: { log, metrics },
     health: { role: settings.role, system: settings.system, group: settings.group },
-    ionHttp: { isPublic: () => ions.active.httpIsPublic(), handle: (request) => ions.active.http(request) },
+    ionHttp: { handler: () => ions.active.httpHandler() },
     context: {
       system: databases,
       cluster,

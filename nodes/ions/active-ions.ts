@@ -15,6 +15,8 @@ import { callsIons, expandIonCalls, type TransactionIons } from './expand-ion-ca
 
 /** How long a replaced revision's calls in flight may take before its thread is stopped anyway. */
 const STOP_GRACE_MS = 30_000;
+/** How long synchronous ion calls may block the main thread without the event loop turning. */
+const SYNC_BUDGET_MS = 2000;
 
 export interface IonHttpRequest {
   readonly method: string;
@@ -56,6 +58,9 @@ export class ActiveIons {
   private readonly drained = new Map<IonThread, () => void>();
 
   private readonly retiring = new Set<Promise<void>>();
+  /** Milliseconds query functions blocked this turn of the event loop (reset at the next turn). */
+  private blockedMs = 0;
+  private budgetResetting = false;
 
   constructor(
     private readonly lend: Lend,
@@ -72,9 +77,13 @@ export class ActiveIons {
     return this.current !== null;
   }
 
-  /** True when the running revision's HTTP handler takes unsigned requests (ion-config `http.public`). */
-  httpIsPublic(): boolean {
-    return this.current?.config.http?.public === true;
+  /**
+   * The running revision's HTTP handler, taken now: whether it takes unsigned requests (ion-config
+   * `http.public`) and the calls, both of this revision even if another is switched to meanwhile.
+   */
+  httpHandler(): { readonly isPublic: boolean; handle(request: IonHttpRequest): Promise<IonHttpResponse> } {
+    const current = this.current;
+    return { isPublic: current?.config.http?.public === true, handle: (request) => this.http(request, current) };
   }
 
   /**
@@ -115,8 +124,7 @@ export class ActiveIons {
     }
   };
 
-  async http(request: IonHttpRequest): Promise<IonHttpResponse> {
-    const current = this.current;
+  async http(request: IonHttpRequest, current = this.current): Promise<IonHttpResponse> {
     if (current === null || current.config.http === undefined) {
       return fail('ion/unknown-name', current === null ? 'No ion revision is deployed on this compute group, so nothing answers under /ion/. Push a revision and deploy it (factum ions push, factum ions deploy).' : `The ion application ${current.app} (revision ${current.rev}) has no http handler; add "http": { "handler": "<export>" } to its ion-config.json.`, { path: request.path });
     }
@@ -141,8 +149,32 @@ export class ActiveIons {
   private register(revision: LoadedRevision): void {
     for (const name of revision.config.allow) {
       const fqn = `${revision.app}/${name}`;
-      registerFunction(fqn, (...args: unknown[]) => this.track(revision.host, () => revision.host.callSync(name, args)));
-      registerXform(fqn, (value: unknown) => this.track(revision.host, () => revision.host.callSync(name, [value])));
+      registerFunction(fqn, (...args: unknown[]) => this.callSync(revision, name, args));
+      registerXform(fqn, (value: unknown) => this.callSync(revision, name, [value]));
+    }
+  }
+
+  /**
+   * A query function's or xform's call: it blocks this thread (the node's main thread) while the
+   * ion runs, so the calls of one turn of the event loop (one query's synchronous stretch) may
+   * take SYNC_BUDGET_MS in all; past that the query fails, before the node's leases and requests suffer.
+   */
+  private callSync(revision: LoadedRevision, name: string, args: readonly unknown[]): unknown {
+    if (this.blockedMs >= SYNC_BUDGET_MS) {
+      fail('ion/timeout', `Calls of ion query functions and xforms took ${Math.round(this.blockedMs)} ms of this query without a pause, more than the ${SYNC_BUDGET_MS} ms a node allows (they hold up everything else on it). Make ${revision.app}/${name} faster, or call it on fewer values (filter first).`, { function: `${revision.app}/${name}`, blockedMs: Math.round(this.blockedMs) });
+    }
+    const started = performance.now();
+    try {
+      return this.track(revision.host, () => revision.host.callSync(name, args));
+    } finally {
+      this.blockedMs += performance.now() - started;
+      if (!this.budgetResetting) {
+        this.budgetResetting = true;
+        setImmediate(() => {
+          this.blockedMs = 0;
+          this.budgetResetting = false;
+        });
+      }
     }
   }
 

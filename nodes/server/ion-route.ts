@@ -8,9 +8,11 @@ import type { IonHttpRequest, IonHttpResponse } from '../ions/active-ions.ts';
 
 /** How the server reaches the running revision (nodes/ions/active-ions.ts). */
 export interface IonHttpRoute {
-  /** True when the running revision's ion-config makes its handler public (no signature asked). */
-  isPublic(): boolean;
-  handle(request: IonHttpRequest): Promise<IonHttpResponse>;
+  /**
+   * The running revision's handler, taken once per request: whether its ion-config makes it public
+   * (no signature asked) and the handler itself are the same revision's, even across a switch.
+   */
+  handler(): { readonly isPublic: boolean; handle(request: IonHttpRequest): Promise<IonHttpResponse> };
 }
 
 /** Headers a handler may not set: the server owns the connection and the body's framing. */

@@ -228,16 +228,18 @@ class RequestHandler {
    */
   private async answerIon(request: IncomingMessage, response: ServerResponse, log: { operation: string; keyId?: string }, gone: () => boolean): Promise<undefined> {
     log.operation = 'ion-http';
-    const route = this.options.ionHttp ?? unavailableIons();
+    const handler = (this.options.ionHttp ?? unavailableIons()).handler();
     let body: Uint8Array;
-    if (route.isPublic()) body = await readBody(request, this.options.requestBytesMax);
+    if (handler.isPublic) body = await readBody(request, this.options.requestBytesMax);
     else {
-      const authenticated = await this.authenticate(request);
-      body = authenticated.body;
-      log.keyId = authenticated.key.keyId;
+      const { signed, body: read, key } = await this.authenticate(request);
+      body = read;
+      log.keyId = key.keyId;
+      // A signed request that may change something is carried out once: a captured one sent again is refused.
+      if (request.method !== 'GET' && request.method !== 'HEAD') this.replays.check(signed.signature, key.keyId, Number(request.headers['x-factum-date']), Date.now());
     }
     return this.gates.read.run(async () => {
-      const answer = await route.handle(ionRequestOf(request, body));
+      const answer = await handler.handle(ionRequestOf(request, body));
       if (!gone()) sendIonResponse(response, answer);
       return undefined;
     });
@@ -283,7 +285,8 @@ class RequestHandler {
     return gate.run(async () => {
       // Once admitted (a request refused as busy may be sent again as it was). Between nodes,
       // what is sent is applied once anyway: transactions by their idempotency key.
-      if (need === 'admin' && !internal) this.replays.check(signed.signature, key.keyId, Number(request.headers['x-factum-date']), Date.now());
+      // So is an ion's Lambda entry point (it may write).
+      if ((need === 'admin' && !internal) || operation === 'ionInvoke') this.replays.check(signed.signature, key.keyId, Number(request.headers['x-factum-date']), Date.now());
       const result = await handlers[operation](args, context);
       const headers: Record<string, string> = {};
       const database = typeof args.database === 'string' ? args.database : (args.db as { database?: unknown } | undefined)?.database;
