@@ -20,7 +20,7 @@ let production: SynthesizedSystem;
 beforeAll(() => {
   solo = synthesizeSystem({ system: 'demo', topology: 'solo', ionConfig, ionAccess: 'read-only:shop' });
   production = synthesizeSystem({ system: 'demo', topology: 'production', queryGroups: 'analytics,reports', ionConfig, ionGroup: 'analytics', ionAccess: 'read-write:shop' });
-});
+}, 180_000); // two synths with bundling: slow on a loaded machine
 afterAll(() => {
   for (const synthesized of [solo, production]) if (synthesized !== undefined) rmSync(synthesized.directory, { recursive: true, force: true });
 });
