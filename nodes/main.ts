@@ -8,7 +8,9 @@
 //! every database of the system (its transactor and background indexer; catching up with the
 //! log), and serves the client API over HTTP (nodes/server/server.ts). `/health` answers 200 only
 //! once all of that is done. SIGTERM drains in-flight requests, then stops.
+import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
+import type { AccessKey } from '../client/remote/access-key.ts';
 import { hostname, networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +78,9 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
   const system = new System(storage, transactorOptions);
   const keys = await openAccessKeyStore(settings);
   const admin = await keys.ensureAdminKey();
+  // The key the ions this node runs call it with: every database, nothing of an admin's; made
+  // now, known only to this process and its ion thread.
+  const ionKey: AccessKey = { keyId: `ions-${randomBytes(8).toString('hex')}`, secret: randomBytes(32).toString('base64url'), permission: 'ions', database: null };
   const keyCache = new KeyCache(keys, (error) => log.warn({ event: 'access-keys/reload-failed', error: String(error) }, 'could not reload access keys; the ones loaded before stay in use'));
   await keyCache.reload();
   const reloadKeys = (): Promise<void> => keyCache.reload();
@@ -115,7 +120,7 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     system: settings.system,
     host: settings.host,
     port: settings.port,
-    lookupKey: (keyId) => keyCache.lookup(keyId),
+    lookupKey: (keyId) => (keyId === ionKey.keyId ? ionKey : keyCache.lookup(keyId)),
     reloadKeys: () => keyCache.reloadForUnknown(),
     readsMax: settings.readsMax,
     queueMax: settings.queueMax,
@@ -154,8 +159,8 @@ export async function startNode(settings: NodeSettings, output?: NodeJS.Writable
     log.info({ event: 'database/opened', database: name, basisT: transactor.db().basisT, ms: Date.now() - started });
   }
   // The group's ion revision, loaded before the node says it is ready (its calls reach the
-  // databases through this node's own endpoint, with the admin key).
-  await ions.start({ endpoint: server.endpoint, system: settings.system, accessKey: { keyId: admin.keyId, secret: admin.secret } });
+  // databases through this node's own endpoint, with the node's ion key).
+  await ions.start({ endpoint: server.endpoint, system: settings.system, accessKey: { keyId: ionKey.keyId, secret: ionKey.secret } });
   server.ready();
   const keyFile = settings.storage.kind === 'local' ? path.resolve(settings.storage.dir, 'access', 'admin', `${admin.keyId}.json`) : null;
   log.info({ event: 'node/started', endpoint: server.endpoint, storage: settings.storage.kind, port: settings.port });

@@ -22,8 +22,14 @@
 import { readFile } from 'node:fs/promises';
 import { FactumError, fail, isFactumError } from '../../nodes/util/errors.ts';
 
-export type Permission = 'admin' | 'read-write' | 'read-only';
+/**
+ * What a key may do. `ions` is the key a node gives the ions it runs (read and write every
+ * database, nothing of an admin's): made by the node at start, held only in its memory, never
+ * stored or fetched.
+ */
+export type Permission = 'admin' | 'read-write' | 'read-only' | 'ions';
 
+/** The permissions of keys kept in storage (key files, the bucket). */
 export const permissions: readonly Permission[] = ['admin', 'read-write', 'read-only'];
 
 /** One access key. The secret signs requests (signing.ts); it never appears in errors or logs. */

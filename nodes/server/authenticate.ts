@@ -215,6 +215,7 @@ export interface Need {
 
 function permits(key: AccessKey, need: Need): boolean {
   if (key.permission === 'admin') return true;
+  if (key.permission === 'ions') return need.kind !== 'admin';
   if (need.kind === 'admin' || need.database === undefined || need.database !== key.database) return false;
   return need.kind === 'read' || key.permission === 'read-write';
 }

@@ -266,7 +266,7 @@ class RequestHandler {
     if (need === 'admin') authorize(key, { kind: 'admin' });
     const context: OperationContext = {
       ...this.options.context,
-      visibleDatabases: key.permission === 'admin' ? null : new Set(key.database === null ? [] : [key.database]),
+      visibleDatabases: key.permission === 'admin' || key.permission === 'ions' ? null : new Set(key.database === null ? [] : [key.database]),
       signature: signed.signature,
     };
     const internal = operations[operation] === 'node';

@@ -172,8 +172,10 @@ describe('a revision that fails, and ions that hang', () => {
         'export async function stall(): Promise<unknown[]> { await new Promise(() => undefined); return []; }',
         'export function double(x: number): number { return 2 * x; }',
         'export function slow(x: number): number { const end = Date.now() + 300; while (Date.now() < end) { /* busy */ } return x; }',
+        "import { getClient } from 'factum/ion';",
+        "export async function tryAdmin(): Promise<unknown[]> { await getClient().createDatabase('stolen'); return []; }",
       ].join('\n'),
-      ['spin', 'stall', 'double', 'slow'],
+      ['spin', 'stall', 'double', 'slow', 'tryAdmin'],
     );
     const status = await pushAndDeploy(hanging, 'hanging-1');
     expect(status.deployment).toMatchObject({ rev: 'hanging-1', state: 'deployed' });
@@ -185,6 +187,11 @@ describe('a revision that fails, and ions that hang', () => {
     expect(refused).toMatchObject({ code: 'ion/timeout' });
     expect((refused as Error).message).toContain('without a pause, more than the 2000 ms a node allows');
     await expect(conn.transact('[[:bank/stall]]')).rejects.toMatchObject({ code: 'ion/timeout' });
+    // The ions' client reads and writes every database, and nothing of an admin's.
+    const escalated = await conn.transact('[[:bank/tryAdmin]]').catch((error: unknown) => error);
+    expect(escalated).toMatchObject({ code: 'ion/call-failed' });
+    expect((escalated as Error).message).toContain('may not admin');
+    expect(await client.listDatabases()).toEqual(['bank']);
     await conn.transact('[{:account/id "dave" :account/balance 1}]');
     expect(await eventually(() => q('[:find ?y . :where [?a :account/id "dave"] [?a :account/balance ?b] [(bank/double ?b) ?y]]', conn.db()))).toBe(2);
   }, 60_000);

@@ -56,7 +56,7 @@ export function newAccessKey(permission: Permission, database: string | null): A
   };
 }
 
-const permissionOrder: Record<Permission, number> = { admin: 0, 'read-write': 1, 'read-only': 2 };
+const permissionOrder: Record<Permission, number> = { admin: 0, 'read-write': 1, 'read-only': 2, ions: 3 };
 
 /** The order `list` answers in. */
 export function compareAccessKeys(left: AccessKey, right: AccessKey): number {
