@@ -70,7 +70,7 @@ describe('chaos: list-append and bank on the miniature under kill -9, SIGSTOP an
     const bank = await bankRun;
     const bankResult = checkBank(bank, ACCOUNTS);
     const checking = Date.now();
-    const result = checkListAppend(run.history.ops, { consistency: 'strict-serializable', reads: 'db-before' });
+    const result = checkListAppend(run.history.ops, { consistency: 'strict-serializable', reads: 'db-before', checkT: true });
     const checkMs = Date.now() - checking;
 
     const { ok, fail, info } = result.stats;

@@ -15,7 +15,7 @@ import { checkListAppend, type CheckResult } from './list-append.ts';
 import { prepareListAppend, runListAppendWorkload, type ListAppendRun } from './list-append-workload.ts';
 
 function expectValid(run: ListAppendRun): CheckResult {
-  const result = checkListAppend(run.history.ops, { consistency: 'strict-serializable', reads: 'db-before' });
+  const result = checkListAppend(run.history.ops, { consistency: 'strict-serializable', reads: 'db-before', checkT: true });
   const shown = result.anomalies.slice(0, 3).map((a) => a.explanation);
   expect(shown, shown.length === 0 ? '' : formatHistory(run.history.ops, { around: result.anomalies[0]!.ops.map((op) => op.index) })).toEqual([]);
   // Lists grew, were read, and the processes did race: the check saw a real workload.

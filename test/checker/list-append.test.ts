@@ -28,6 +28,12 @@ class Script {
     return this;
   }
 
+  /** Completes as ok with a t. */
+  okAt(process: number, t: number, ...txn: MicroOp[]): this {
+    this.history.complete(process, 'ok', txn.length === 0 ? null : txn, this.time++, t);
+    return this;
+  }
+
   end(process: number, type: 'fail' | 'info'): this {
     this.history.complete(process, type, null, this.time++);
     return this;
@@ -198,6 +204,26 @@ describe('anomalies, one hand-built history each', () => {
   });
 });
 
+describe('t order (checkT)', () => {
+  it('a read of an append whose t is later than the reader\'s', () => {
+    const s = new Script().invoke(1, append('x', 1)).invoke(2, r('x')).okAt(1, 3).okAt(2, 2, r('x', [1]));
+    expectValid(s.ops, { consistency: 'strict-serializable' });
+    const anomalies = checkListAppend(s.ops, { consistency: 'strict-serializable', checkT: true }).anomalies;
+    expect(anomalies.map((a) => a.kind)).toEqual(['t-order']);
+    expect(anomalies[0]!.explanation).toContain('(wr on x)');
+  });
+
+  it('a read-only transaction may have the t of the write it read (its basis)', () => {
+    const s = new Script().invoke(1, append('x', 1)).okAt(1, 3).invoke(2, r('x')).okAt(2, 3, r('x', [1])).invoke(3, append('x', 2)).okAt(3, 4).serial(4, 'ok', r('x', [1, 2]));
+    expectValid(s.ops, { consistency: 'strict-serializable', checkT: true });
+  });
+
+  it('two appends on one key whose t disagree with their order', () => {
+    const s = new Script().invoke(1, append('x', 1)).invoke(2, append('x', 2)).okAt(1, 5).okAt(2, 4).serial(3, 'ok', r('x', [1, 2]));
+    expect(kinds(s.ops, { consistency: 'serializable', checkT: true })).toEqual(['t-order']);
+  });
+});
+
 describe('indeterminate and failed transactions', () => {
   it('an info append that never landed, and one that did', () => {
     const s = new Script().serial(1, 'info', append('x', 1)).serial(2, 'ok', r('x', [])).serial(3, 'info', append('x', 2)).serial(4, 'ok', r('x', [2]));
@@ -286,7 +312,7 @@ describe('seeded histories of the reference database', () => {
       for (let seed = 1; seed <= SEEDS; seed++) {
         const ops = history(seed, reads);
         for (const consistency of everyModel) {
-          const result = checkListAppend(ops, { consistency, reads });
+          const result = checkListAppend(ops, { consistency, reads, checkT: true });
           if (!result.valid) throw new Error(`seed ${seed}, ${consistency}, ${reads}:\n${result.anomalies[0]!.explanation}\n\n${formatHistory(ops)}`);
           if (consistency === 'serializable') {
             info += result.stats.info;

@@ -40,9 +40,17 @@ export interface CheckOptions {
   readonly consistency: Consistency;
   /** What a read sees of its own transaction's appends. @default 'db-before' (factum's and Datomic's semantics) */
   readonly reads?: TxnReads;
+  /**
+   * Also check the `t` of each ok transaction against its dependencies: factum commits in t
+   * order, so a transaction's t must follow the t of every transaction it read from or came
+   * after (ww, rw: strictly; wr, realtime, process: a read-only transaction's t may be the basis
+   * it read at, equal to its writer's). A t on the wrong side is a `t-order` anomaly even where
+   * some other order would explain the data. @default false
+   */
+  readonly checkT?: boolean;
 }
 
-export type AnomalyKind = CycleKind | 'G1a' | 'G1b' | 'lost-update' | 'internal' | 'duplicate-append' | 'lost-append' | 'incompatible-order' | 'garbage-read';
+export type AnomalyKind = CycleKind | 'G1a' | 'G1b' | 'lost-update' | 'internal' | 'duplicate-append' | 'lost-append' | 'incompatible-order' | 'garbage-read' | 't-order';
 
 export interface Anomaly {
   readonly kind: AnomalyKind;
@@ -91,7 +99,7 @@ interface Txn extends Transaction {
  * if (!valid) throw new Error(anomalies.map((a) => a.explanation).join('\n\n'));
  */
 export function checkListAppend(history: readonly Op[], options: CheckOptions): CheckResult {
-  const { consistency, reads = 'db-before' } = options;
+  const { consistency, reads = 'db-before', checkT = false } = options;
   if (!['serializable', 'strict-serializable', 'session'].includes(consistency) || !['db-before', 'in-order'].includes(reads)) {
     throw new FactumError('check/invalid-option', `checkListAppend takes consistency 'serializable', 'strict-serializable' or 'session' and reads 'db-before' or 'in-order'; got ${JSON.stringify(options)}.`, { consistency, reads });
   }
@@ -103,6 +111,7 @@ export function checkListAppend(history: readonly Op[], options: CheckOptions): 
   if (consistency === 'strict-serializable') check.realtime();
   if (consistency === 'session') check.sessions();
   const order = consistency === 'strict-serializable' ? 'realtime' : consistency === 'session' ? 'process' : null;
+  if (checkT) check.tOrder();
   const cyclicComponents = check.cycles(order);
   const { txns, anomalies } = check;
   return {
@@ -377,6 +386,20 @@ class ListAppendCheck {
       this.anomalies.push({ kind: cycle.kind, explanation: explainCycle(cycle, (n) => this.txns[n]!), ops: nodes.map((n) => shown(this.txns[n]!)), cycle: cycle.edges, order: cycle.order });
     }
     return components.length;
+  }
+
+  /** Every edge between two transactions that know their t goes forward in t. */
+  tOrder(): void {
+    const strict: Record<EdgeKind, boolean> = { ww: true, rw: true, wr: false, realtime: false, process: false };
+    for (const txn of this.txns) {
+      for (const edge of this.graph.edges(txn.node)) {
+        const [from, to] = [this.txns[edge.from]!, this.txns[edge.to]!];
+        const [tFrom, tTo] = [from.completion?.t, to.completion?.t];
+        if (from.status !== 'ok' || to.status !== 'ok' || tFrom === undefined || tTo === undefined) continue;
+        if (strict[edge.kind] ? tFrom < tTo : tFrom <= tTo) continue;
+        this.report('t-order', `${formatOp(shown(from))} must precede ${formatOp(shown(to))} (${edge.kind}${edge.key === undefined ? '' : ` on ${edge.key}`}), but its t ${tFrom} is ${tFrom === tTo ? 'the same' : 'later'}.`, [from, to]);
+      }
+    }
   }
 
   reportLostAppend(key: string, value: number, writer: Txn, reader: Txn, seen: readonly number[]): void {
