@@ -14,7 +14,8 @@
 //! garbage-read (a value nobody appended), incompatible-order (two reads of a key, neither a
 //! prefix of the other), lost-update (two committed transactions that read the same version of a
 //! key and both appended to it), lost-append (an acknowledged append missing from a read that
-//! real-time or session order says must see it).
+//! real-time or session order says must see it), and with `checkT` t-order (a transaction's
+//! factum t on the wrong side of one of its dependencies).
 //!
 //! Reads inside a transaction: factum, like Datomic, evaluates a transaction against its
 //! db-before, so every read of a transaction sees the state before the transaction, never its own
