@@ -45,26 +45,7 @@ export interface IonRuntime {
   readonly values: typeof values;
 }
 
-/** What an ion-config's `http.handler` receives: one request under `/ion/` of the node. */
-export interface IonHttpRequest {
-  /** Upper case: `'GET'`, `'POST'`… */
-  readonly method: string;
-  /** The path after `/ion`, starting with `/` (`/ion/orders/7` is `/orders/7`). */
-  readonly path: string;
-  /** The raw query string without its `?` (`''` when there is none); parse it with `new URLSearchParams(query)`. */
-  readonly query: string;
-  /** Header names in lower case. */
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Uint8Array;
-}
-
-/** What an HTTP handler answers. */
-export interface IonHttpResponse {
-  /** 100–599. */
-  readonly status: number;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string | Uint8Array;
-}
+export type { IonHttpRequest, IonHttpResponse } from '../nodes/ions/revision.ts';
 
 function runtime(): IonRuntime {
   const installed = (globalThis as Record<symbol, unknown>)[runtimeSymbol];

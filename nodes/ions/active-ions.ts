@@ -10,29 +10,15 @@ import { registerXform, unregisterXform } from '../pull/xform.ts';
 import { fail } from '../util/errors.ts';
 import type { Db } from '../db/db.ts';
 import type { DbRef } from '../../client/wire/protocol.ts';
-import type { IonConfig } from './revision.ts';
+import type { IonConfig, IonHttpRequest, IonHttpResponse } from './revision.ts';
+
+export type { IonHttpRequest, IonHttpResponse } from './revision.ts';
 import { callsIons, expandIonCalls, type TransactionIons } from './expand-ion-calls.ts';
 
 /** How long a replaced revision's calls in flight may take before its thread is stopped anyway. */
 const STOP_GRACE_MS = 30_000;
 /** How long synchronous ion calls may block the main thread without the event loop turning. */
 const SYNC_BUDGET_MS = 2000;
-
-export interface IonHttpRequest {
-  readonly method: string;
-  /** The path after `/ion` (starts with `/`). */
-  readonly path: string;
-  /** The query string without its `?` (may be empty). */
-  readonly query: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Uint8Array;
-}
-
-export interface IonHttpResponse {
-  readonly status: number;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string | Uint8Array;
-}
 
 /** A loaded revision's thread (nodes/ions/host.ts IonHost), as the node uses it. */
 export interface IonThread extends TransactionIons {

@@ -29,14 +29,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { decode, encode } from '../../client/wire/codec.ts';
-import type { IonHttpRequest, IonHttpResponse } from '../../ions/runtime.ts';
+import type { IonHttpRequest, IonHttpResponse } from './revision.ts';
 import { assert } from '../util/assert.ts';
 import { FactumError } from '../util/errors.ts';
 import { ownBytes, type AsyncCallKind } from './ion-messages.ts';
 import { callFailed, IonThread, notStarted, type InFlightCall } from './ion-thread.ts';
 import type { IonConfig } from './revision.ts';
 
-export type { IonHttpRequest, IonHttpResponse } from '../../ions/runtime.ts';
+export type { IonHttpRequest, IonHttpResponse } from './revision.ts';
 
 /**
  * How long a query function called while its thread restarts (after a timeout or a crash) waits

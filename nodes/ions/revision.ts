@@ -116,3 +116,24 @@ export function isReservedAppName(app: string): boolean {
 export const GROUP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** An export name an ion-config may name. */
 export const EXPORT_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** What an ion-config's `http.handler` receives: one request under `/ion/` of the node. */
+export interface IonHttpRequest {
+  /** Upper case: `'GET'`, `'POST'`… */
+  readonly method: string;
+  /** The path after `/ion`, starting with `/` (`/ion/orders/7` is `/orders/7`). */
+  readonly path: string;
+  /** The raw query string without its `?` (`''` when there is none); parse it with `new URLSearchParams(query)`. */
+  readonly query: string;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+/** What an HTTP handler answers. */
+export interface IonHttpResponse {
+  /** 100–599. */
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string | Uint8Array;
+}

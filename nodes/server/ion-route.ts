@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WireError } from '../../client/wire/protocol.ts';
 import { fail } from '../util/errors.ts';
-import type { IonHttpRequest, IonHttpResponse } from '../ions/active-ions.ts';
+import type { IonHttpRequest, IonHttpResponse } from '../ions/revision.ts';
 
 /** How the server reaches the running revision (nodes/ions/active-ions.ts). */
 export interface IonHttpRoute {
