@@ -95,6 +95,11 @@ export class DatabaseSeat implements DatabaseHandle {
   private readonly clock: SeatClock;
   /** Transactions forwarded and not yet answered, with the holder they went to. */
   private readonly forwarding = new Set<{ readonly holder: LeaseHolder; readonly moved: (error: FactumError) => void }>();
+  /** Stops the leader's check of the log's end (checkLogEnd). */
+  private readonly stopLogCheck: () => void;
+  private checkingLogEnd = false;
+  /** The leader and its position when the log was last seen past it (checkLogEnd). */
+  private behindAt: { readonly leader: Transactor; readonly position: number } | null = null;
 
   constructor(
     readonly name: string,
@@ -105,6 +110,7 @@ export class DatabaseSeat implements DatabaseHandle {
     this.current = follower;
     this.clock = context.clock ?? realClock;
     this.feed = new NoveltyFeed(name, () => (this.current.role === 'follower' && !this.closed ? this.current : null), context.peers, context.log, (lagMs) => context.onNoveltyLag?.(name, lagMs), this.clock);
+    this.stopLogCheck = this.clock.every(context.leasePeriodMs, () => void this.checkLogEnd());
   }
 
   get role(): 'leader' | 'follower' {
@@ -265,6 +271,7 @@ export class DatabaseSeat implements DatabaseHandle {
   async close(): Promise<void> {
     this.closed = true;
     this.feed.stop();
+    this.stopLogCheck();
     await this.switching;
     if (this.current.role === 'leader') this.context.onFollowing?.(this.name);
     await this.current.close();
@@ -377,6 +384,37 @@ export class DatabaseSeat implements DatabaseHandle {
       if (role === 'leader') this.context.onLeading?.(this.name, this.current);
       else this.feed.follow(this.holderAddress(this.context.keeper.holder(this.logName)));
     });
+  }
+
+  /**
+   * While leading: an append of the previous transactor, sent while its lease held but landed
+   * after this leader read the log (the two leases overlapped — a clock jumped — or the append
+   * was slow), is a log entry this leader does not have. Its own next write would be fenced and
+   * reopen it; with none coming, it would stay behind — its reads, the `sync` of clients that
+   * saw the later t, and the novelty it streams to followers — for good. So the log's length is
+   * read every lease period, and seen past the leader twice at the same position (the first may
+   * be its own append, landed and not yet answered), the leader is reopened from storage.
+   * Found by the whole-system simulation (test/simulation, seed 390 of its first version).
+   */
+  private async checkLogEnd(): Promise<void> {
+    const leader = this.current;
+    if (leader.role !== 'leader' || this.closed || this.checkingLogEnd) return;
+    this.checkingLogEnd = true;
+    try {
+      const length = await this.context.storage.logLength(this.logName);
+      const position = leader.nextPosition;
+      const behind = this.current === leader && !this.closed && length > position;
+      if (behind && this.behindAt?.leader === leader && this.behindAt.position === position) {
+        this.context.log.warn({ event: 'transactor/behind-log', database: this.name, position, length }, 'the log holds an entry this transactor did not write (an earlier transactor\'s late append); it reads the log afresh');
+        this.reopen(leader);
+      }
+      this.behindAt = behind ? { leader, position } : null;
+    } catch (error) {
+      // Storage failing: the next period tries again.
+      this.context.log.debug({ event: 'transactor/log-check-failed', database: this.name, error: String(error) });
+    } finally {
+      this.checkingLogEnd = false;
+    }
   }
 
   private changeRole(change: () => Promise<void>): void {

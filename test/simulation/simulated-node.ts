@@ -39,6 +39,8 @@ export interface NodeWorld {
   /** Numbers for the node's lease jitter (its own generator, seeded from the run's seed). */
   readonly seedOf: (nodeId: string) => number;
   trace(who: string, what: string): void;
+  /** Node log lines at debug level into the trace (else warnings and errors only). */
+  readonly tracing: boolean;
   /** Told an event of the node: a lease acquired, a role-change failure, a leader opened. */
   count(event: 'acquisitions' | 'roleChangeFailures' | 'leaderOpens' | 'forwarded' | 'pushesCut'): void;
   /** The node started: it answers on the network from now on. */
@@ -103,7 +105,7 @@ export class SimulatedNode {
       if (line.includes('transactor/role-change-failed')) world.count('roleChangeFailures');
       world.trace(this.nodeId, line.trim());
     };
-    const logger = pino({ level: 'warn', base: undefined, timestamp: false }, { write: written });
+    const logger = pino({ level: world.tracing ? 'debug' : 'warn', base: undefined, timestamp: false }, { write: written });
     const logs = new Map([...world.databases].map(([database, log]) => [log, database]));
     const seatOf = (log: string) => this.seats.get(logs.get(log)!);
     const keeper = new LeaseKeeper(

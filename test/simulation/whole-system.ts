@@ -114,7 +114,7 @@ export function noFigures(): Figures {
   return { ok: 0, fail: 0, info: 0, duplicates: 0, clientRetries: 0, acquisitions: 0, leaderOpens: 0, roleChangeFailures: 0, forwarded: 0, pushesCut: 0, rootMoves: 0, virtualMs: 0 };
 }
 
-class WholeSystem implements NodeWorld, ClientWorld {
+export class WholeSystem implements NodeWorld, ClientWorld {
   readonly time = new VirtualTime();
   readonly shared = createMemoryStorage();
   readonly network: SimulatedNetwork;
@@ -149,7 +149,7 @@ class WholeSystem implements NodeWorld, ClientWorld {
   constructor(
     readonly seed: number,
     readonly mode: Mode,
-    private readonly tracing: boolean,
+    readonly tracing: boolean,
     readonly sabotage: Sabotage | null,
   ) {
     // One generator per concern: a change to one (say, the clients) leaves the others' draws alone.
@@ -394,6 +394,18 @@ class WholeSystem implements NodeWorld, ClientWorld {
     for (const log of this.databases.values()) moves += (await this.shared.getRecord(rootKey(log)))?.version ?? 0;
     return moves;
   }
+}
+
+/**
+ * The system of a seed with its schemas written and `primaries` and `queryGroupNodes` nodes
+ * started, and nothing else — no faults, no clients: for scripted regression tests of what the
+ * simulation found (whole-system-regressions.test.ts), driven through `time` and `nodes`.
+ */
+export async function scriptedSystem(seed: number, primaries: number, queryGroupNodes: number): Promise<WholeSystem> {
+  const system = new WholeSystem(seed, 'liveness', process.env.SIM_TRACE === '1', null);
+  await system.writeSchemas();
+  for (let index = 0; index < primaries + queryGroupNodes; index++) system.startNode(index < primaries);
+  return system;
 }
 
 /**
