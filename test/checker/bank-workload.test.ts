@@ -6,6 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { openIonAdmin } from '../../ions/ion-admin.ts';
+import { pushRevision } from '../../ions/push.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from '../../client/index.ts';
 import { readNodeSettings, startNode, type RunningNode } from '../../nodes/main.ts';
@@ -79,4 +81,20 @@ describe('a remote client of a solo node in this process', () => {
     expectValid(await runBankWorkload([client], { database: 'bank', accounts: ACCOUNTS, transfer: 'function', operations: 200, seed: 5 }));
     expectValid(await runBankWorkload([client], { database: 'bank', accounts: ACCOUNTS, transfer: 'cas', operations: 200, seed: 6 }));
   });
+
+  it('transfers by the example ion application, pushed and deployed onto the node, keep the total', async () => {
+    const admin = openIonAdmin({ endpoint: node.endpoint, system: 'local', keyFile: node.keyFile! });
+    try {
+      const { app, rev } = await pushRevision({ projectDirectory: path.resolve('ions/examples'), uname: 'bank-workload', admin });
+      const { deployId } = await admin.deploy({ group: 'primary', app, rev });
+      for (let i = 0; i < 200 && (await admin.status('primary')).deployment?.state !== 'deployed'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect((await admin.status('primary')).deployment).toMatchObject({ deployId, state: 'deployed' });
+    } finally {
+      admin.close();
+    }
+    await prepareBank(client, { database: 'bank-ion', accounts: ACCOUNTS });
+    const run = await runBankWorkload([client], { database: 'bank-ion', accounts: ACCOUNTS, transfer: 'ion', operations: 200, seed: 7 });
+    expectValid(run);
+    expect(run.transfers.ok).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -9,6 +9,8 @@
 //!   'function'  [:factum.check/transfer from to amount]: a transaction function (registered in
 //!               this process by registerBankTransfer) reads both balances in its db-before and
 //!               refuses an overdraft; for an embedded client or a node in this process;
+//!   'ion'       [:bank/transfer [:account/id from] [:account/id to] amount]: the example ion
+//!               application's transaction function (ions/examples), deployed onto the nodes;
 //!   'cas'       the balances read from a db value, then [:db/cas] of both, retried on a lost
 //!               race; for remote nodes in other processes (no code to deploy).
 //! A read takes one db value (the connection's newest, or after `sync`) and every balance in it.
@@ -32,7 +34,7 @@ export interface BankOptions {
 }
 
 export interface BankWorkloadOptions extends BankOptions {
-  readonly transfer: 'function' | 'cas';
+  readonly transfer: 'function' | 'ion' | 'cas';
   /** @default 5 */
   readonly processes?: number;
   /** Operations in all (transfers and reads, half each); the run ends when they are done (or at `durationMs`). @default 200 */
@@ -118,8 +120,8 @@ async function balances(db: ClientDb): Promise<Map<number, number>> {
  */
 export async function runBankWorkload(clients: readonly Client[], options: BankWorkloadOptions): Promise<BankRun> {
   const { database = 'bank', accounts = 5, opening = 100, processes = 5, operations = 200, durationMs = Infinity, seed = 1, casAttemptsMax = 10, transfer } = options;
-  if (clients.length === 0 || accounts < 2 || (transfer !== 'function' && transfer !== 'cas')) {
-    throw new FactumError('check/invalid-option', `The bank workload needs a client, two accounts or more, and transfer 'function' or 'cas'; got ${clients.length} clients and ${JSON.stringify(options)}.`, { options });
+  if (clients.length === 0 || accounts < 2 || (transfer !== 'function' && transfer !== 'ion' && transfer !== 'cas')) {
+    throw new FactumError('check/invalid-option', `The bank workload needs a client, two accounts or more, and transfer 'function', 'ion' or 'cas'; got ${clients.length} clients and ${JSON.stringify(options)}.`, { options });
   }
   const random = seededRandom(seed);
   const reads: BalanceRead[] = [];
@@ -142,7 +144,7 @@ export async function runBankWorkload(clients: readonly Client[], options: BankW
       const from = Math.floor(random() * accounts);
       const to = (from + 1 + Math.floor(random() * (accounts - 1))) % accounts;
       const amount = 1 + Math.floor(random() * 5);
-      transfers[await (transfer === 'function' ? transferByFunction(conn, from, to, amount) : transferByCas(conn, from, to, amount, casAttemptsMax))] += 1;
+      transfers[await (transfer === 'cas' ? transferByCas(conn, from, to, amount, casAttemptsMax) : transferByFunction(conn, transfer === 'ion' ? ionTransfer(from, to, amount) : [[TRANSFER, from, to, amount]]))] += 1;
     }
   };
   const conn = await clients[0]!.connect(database);
@@ -155,9 +157,14 @@ export async function runBankWorkload(clients: readonly Client[], options: BankW
 
 type Outcome = 'ok' | 'fail' | 'info';
 
-async function transferByFunction(conn: Connection, from: number, to: number, amount: number): Promise<Outcome> {
+/** The example ion's transfer (ions/examples/src/transfer.ts), which names accounts by lookup refs. */
+function ionTransfer(from: number, to: number, amount: number): string {
+  return `[[:bank/transfer [:account/id ${from}] [:account/id ${to}] ${amount}]]`;
+}
+
+async function transferByFunction(conn: Connection, txData: string | unknown[]): Promise<Outcome> {
   try {
-    await conn.transact([[TRANSFER, from, to, amount]]);
+    await conn.transact(txData);
     return 'ok';
   } catch (error) {
     return definitelyRefused(error) ? 'fail' : 'info';
