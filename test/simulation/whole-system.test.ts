@@ -4,6 +4,7 @@
 //
 // Run (CI):              npx vitest run test/simulation
 // A long run:            SIM_SEEDS=100000 npx vitest run test/simulation
+// Seeds from another one: SIM_FIRST=100001 SIM_SEEDS=100000 npx vitest run test/simulation   (split a long run)
 // Replay one seed:       SEED=123 npx vitest run test/simulation/whole-system.test.ts
 // Trace a replayed seed: SIM_TRACE=1 SEED=123 SIM_MODE=liveness npx vitest run test/simulation/whole-system.test.ts
 import { describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { noFaults, type FaultCounts } from './fault-plan.ts';
 import { noFigures, runSimulation, type Figures, type Mode, type RunResult } from './whole-system.ts';
 
 const seedCount = Number(process.env.SIM_SEEDS ?? 1000);
+const firstSeed = Number(process.env.SIM_FIRST ?? 1);
 const onlySeed = process.env.SEED === undefined ? null : Number(process.env.SEED);
 const onlyMode = process.env.SIM_MODE as Mode | undefined;
 const tracing = process.env.SIM_TRACE === '1';
@@ -38,8 +40,8 @@ function addFigures(total: Figures, figures: Figures): void {
 }
 
 describe('whole-system simulation', () => {
-  const seeds = onlySeed === null ? Array.from({ length: seedCount }, (_, index) => index + 1) : [onlySeed];
-  it(`loses no acknowledged transaction, duplicates none, and shows no anomaly (${onlySeed === null ? `${seedCount} seeds` : `seed ${onlySeed}`})`, async () => {
+  const seeds = onlySeed === null ? Array.from({ length: seedCount }, (_, index) => firstSeed + index) : [onlySeed];
+  it(`loses no acknowledged transaction, duplicates none, and shows no anomaly (${onlySeed === null ? `${seedCount} seeds from ${firstSeed}` : `seed ${onlySeed}`})`, async () => {
     const faults = noFaults();
     const figures = noFigures();
     const modes = { safety: 0, liveness: 0 };
