@@ -90,7 +90,7 @@ describe('whole-system simulation', () => {
     }
     expect(found['forget-appends'].join('\n')).toMatch(/\(b\) c\d+-\d+ was acknowledged at t \d+, but t \d+ in the log holds/);
     expect(found['unsynced-reads'].join('\n')).toMatch(/\(d\) c\d+-\d+ read at basis \d+, older than t \d+ its client was answered before/);
-    expect(found['unsynced-reads'].join('\n')).toMatch(/\(checker, session\)/);
+    expect(found['unsynced-reads'].join('\n')).toMatch(/\(checker, session, t order\)/);
   });
 
   it('gives the same history, byte for byte, for the same seed', async () => {
