@@ -125,7 +125,10 @@ class RemoteConnection implements Connection {
 
   async sync(t?: number): Promise<Db> {
     if (t !== undefined && (!Number.isSafeInteger(t) || t < 0)) throw new FactumError('db/invalid-t', `sync expects a t, got ${String(t)}.`, { value: t });
-    const answer = await this.transport.call('sync', { database: this.dbName, ...(t === undefined ? {} : { t }) }, { idempotent: true });
+    // Without a t: at least the newest basis this client has seen, so that what it saw acknowledged
+    // (through whichever node) is in the answer even when another node answers, behind a load balancer.
+    const floor = t ?? this.seen.get(this.dbName) ?? this.latest.basisT;
+    const answer = await this.transport.call('sync', { database: this.dbName, t: floor }, { idempotent: true });
     const ref = answer.value as DbRef;
     this.saw(ref.basisT);
     return new RemoteDb(this, ref);
