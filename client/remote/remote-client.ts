@@ -125,10 +125,11 @@ class RemoteConnection implements Connection {
 
   async sync(t?: number): Promise<Db> {
     if (t !== undefined && (!Number.isSafeInteger(t) || t < 0)) throw new FactumError('db/invalid-t', `sync expects a t, got ${String(t)}.`, { value: t });
-    // Without a t: at least the newest basis this client has seen, so that what it saw acknowledged
-    // (through whichever node) is in the answer even when another node answers, behind a load balancer.
+    // Without a t: every transaction committed before the call (`latest`: a following node reads the
+    // log first), and at least the newest basis this client has seen, so that what it saw
+    // acknowledged (through whichever node) is in the answer even when another node answers.
     const floor = t ?? this.seen.get(this.dbName) ?? this.latest.basisT;
-    const answer = await this.transport.call('sync', { database: this.dbName, t: floor }, { idempotent: true });
+    const answer = await this.transport.call('sync', { database: this.dbName, t: floor, ...(t === undefined ? { latest: true } : {}) }, { idempotent: true });
     const ref = answer.value as DbRef;
     this.saw(ref.basisT);
     return new RemoteDb(this, ref);

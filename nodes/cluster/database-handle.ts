@@ -12,6 +12,12 @@ export interface DatabaseHandle {
   db(): Db;
   /** A db value with basis at least `t`, once this node has it (see Transactor.sync). */
   sync(t?: number, options?: { readonly signal?: AbortSignal }): Promise<Db>;
+  /**
+   * Reads the log after this node's basis when this node follows the database's transactor, so
+   * that its db value then holds every transaction committed before the call (`sync()` without a
+   * t, as Datomic's). Absent or a no-op where this node writes the log.
+   */
+  catchUpWithLog?(): Promise<void>;
   /** The exact db value at basis `t`, or null when it cannot be had (see Transactor.dbAt). */
   dbAt(t: number): Promise<Db | null>;
   transact(txData: unknown, options?: TransactCallOptions): Promise<TransactResult>;

@@ -144,6 +144,11 @@ export class DatabaseSeat implements DatabaseHandle {
     }
   }
 
+  async catchUpWithLog(): Promise<void> {
+    const transactor = this.current;
+    if (transactor.role === 'follower') await transactor.catchUp();
+  }
+
   dbAt(t: number): Promise<Db | null> {
     return this.current.dbAt(t);
   }

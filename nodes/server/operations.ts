@@ -351,6 +351,9 @@ export const handlers: Readonly<Record<Operation, Handler>> = {
     const t = check.optionalT(args, 't');
     const timeoutMs = Math.min(check.optionalCount(args, 'timeout') ?? 10_000, 60_000);
     const transactor = await transactorOf(context, database);
+    // `latest`: every transaction committed before this call, wherever it was sent (a follower reads the log first).
+    if (args.latest === true) await transactor.catchUpWithLog?.();
+    else if (args.latest !== undefined) wrongType('latest', args.latest, 'true, or nothing');
     return keepAndRef(context, database, transactor, await syncWithin(transactor, database, t, timeoutMs));
   },
   async transact(args, context) {

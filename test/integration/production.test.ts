@@ -205,6 +205,19 @@ describe('the production topology in miniature', () => {
     }
   }, 60_000);
 
+  it("sync() on any node holds every transaction committed before it, whichever client sent it through whichever node", async () => {
+    const primary = mini.nodes.find((node) => node.role === 'primary' && node.child !== null)!;
+    const analytics = mini.nodes.find((node) => node.role === 'query-group' && node.child !== null)!;
+    const writer = await mini.client(primary, 'read-write', 'events').connect('events');
+    const reader = await mini.client(analytics, 'read-only', 'events').connect('events');
+    const behind: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t = (await writer.transact([{ 'item/value': `synced-elsewhere-${i}` }])).dbAfter.basisT;
+      if ((await reader.sync()).basisT < t) behind.push(t);
+    }
+    expect(behind).toEqual([]);
+  }, 60_000);
+
   it('kill -9 of the transactor under load: nothing acknowledged is lost or doubled, writes resume, the node rejoins', async () => {
     const workload = new Workload(await connectionsTo('orders'));
     await until('some writes', async () => workload.acks.length >= 20);

@@ -121,6 +121,7 @@ const cases: readonly Case[] = [
   { name: 'txData: 5 (with)', request: () => prepareCall(target, admin, 'with', { db, txData: 5 }), status: 400, codes: ['request/wrong-type'], argument: 'txData' },
   { name: 'idempotencyKey: 7 (transact)', request: () => prepareCall(target, admin, 'transact', { database: 'a', txData: [{ 'item/sku': 'B-1' }], idempotencyKey: 7 }), status: 400, codes: ['request/wrong-type'], argument: 'idempotencyKey' },
   { name: 't: "x" (sync)', request: () => prepareCall(target, admin, 'sync', { database: 'a', t: 'x' }), status: 400, codes: ['request/wrong-type'], argument: 't' },
+  { name: 'latest: "yes" (sync)', request: () => prepareCall(target, admin, 'sync', { database: 'a', latest: 'yes' }), status: 400, codes: ['request/wrong-type'], argument: 'latest' },
   { name: 'start: -1 (txRange)', request: () => prepareCall(target, admin, 'txRange', { database: 'a', start: -1 }), status: 400, codes: ['request/wrong-type'], argument: 'start' },
   { name: 'dbArgs: [5] (q, past its args)', request: () => prepareCall(target, admin, 'q', { query: '[:find ?e :where [?e :item/sku]]', args: [db], dbArgs: [5] }), status: 400, codes: ['request/wrong-type'], argument: 'dbArgs' },
   { name: 'options: 5 (indexPull)', request: () => prepareCall(target, admin, 'indexPull', { db, options: 5 }), status: 400, codes: ['request/wrong-type'], argument: 'options' },
