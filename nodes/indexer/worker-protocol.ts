@@ -3,10 +3,11 @@
 //! them itself (`directReads`, local files), go through the main thread's cache levels below
 //! memory (directory caches, then storage), so the worker needs no storage handle and works with
 //! every backend, memory included.
-import { FactumError, isFactumError } from '../util/errors.ts';
 import type { Compression } from '../segment/envelope.ts';
 import type { BuildSettings } from './build.ts';
 import type { DirectSegmentReads } from '../storage/protocol.ts';
+import type { SerializedError } from '../util/thread-errors.ts';
+export { deserializeError, serializeError, type SerializedError } from '../util/thread-errors.ts';
 
 export interface WorkerSettings extends BuildSettings {
   readonly compression?: Compression;
@@ -18,14 +19,6 @@ export interface WorkerSettings extends BuildSettings {
    * main thread. Writes always go through the main thread.
    */
   readonly directReads?: { readonly reads: DirectSegmentReads; readonly prefix: string };
-}
-
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: string;
-  readonly data?: Record<string, unknown>;
-  readonly stack?: string;
 }
 
 /** Main thread to worker. */
@@ -41,26 +34,3 @@ export type FromWorker =
   | { readonly kind: 'get'; readonly id: number; readonly address: string }
   | { readonly kind: 'put'; readonly id: number; readonly address: string; readonly bytes: Uint8Array };
 
-/** `data` if it survives a structured clone, else only its plain fields that do. */
-function cloneable(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  try {
-    return structuredClone({ ...data });
-  } catch {
-    return Object.fromEntries(Object.entries(data).filter(([, value]) => ['string', 'number', 'boolean'].includes(typeof value) || value === null));
-  }
-}
-
-export function serializeError(error: unknown): SerializedError {
-  if (isFactumError(error)) return { name: error.name, message: error.message, code: error.code, data: cloneable(error.data), stack: error.stack };
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
-  return { name: 'Error', message: String(error) };
-}
-
-/** The error again, on the other side: a FactumError keeps its code and data. */
-export function deserializeError(error: SerializedError): Error {
-  if (error.code !== undefined) return new FactumError(error.code as never, error.message, error.data ?? {});
-  const out = new Error(error.message);
-  out.name = error.name;
-  if (error.stack !== undefined) out.stack = error.stack;
-  return out;
-}

@@ -8,8 +8,9 @@
 //! Bytes travel as copies the sender owns whole, transferred (never a view into a buffer the
 //! storage keeps: transferring that would detach it). A log read answers a page at a time, so a
 //! long log never makes one message of unbounded size.
-import { FactumError, isFactumError } from '../../util/errors.ts';
 import type { LogEntry, VersionedRecord } from '../protocol.ts';
+import type { SerializedError } from '../../util/thread-errors.ts';
+export { deserializeError, serializeError, type SerializedError } from '../../util/thread-errors.ts';
 
 /** A log read answers at most this many entries, or this many bytes (plus one entry), a page. */
 export const LOG_PAGE_ENTRIES = 256;
@@ -38,36 +39,6 @@ export interface StorageRequest {
 }
 
 export type StorageReply = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: SerializedError };
-
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: string;
-  readonly data?: Record<string, unknown>;
-}
-
-/** `data` if it survives a structured clone, else only its plain fields. */
-function cloneable(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  try {
-    return structuredClone({ ...data });
-  } catch {
-    return Object.fromEntries(Object.entries(data).filter(([, value]) => ['string', 'number', 'boolean'].includes(typeof value) || value === null));
-  }
-}
-
-export function serializeError(error: unknown): SerializedError {
-  if (isFactumError(error)) return { name: error.name, message: error.message, code: error.code, data: cloneable(error.data) };
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: 'Error', message: String(error) };
-}
-
-/** The error again, on the other side: a FactumError keeps its code, message and data. */
-export function deserializeError(error: SerializedError): Error {
-  if (error.code !== undefined) return new FactumError(error.code as never, error.message, error.data ?? {});
-  const out = new Error(error.message);
-  out.name = error.name;
-  return out;
-}
 
 /** A copy of `bytes` that owns its whole buffer, so that it can be transferred. */
 export function ownedCopy(bytes: Uint8Array): Uint8Array {
