@@ -32,7 +32,7 @@ import { decode, encode } from '../../client/wire/codec.ts';
 import type { IonHttpRequest, IonHttpResponse } from './revision.ts';
 import { assert } from '../util/assert.ts';
 import { FactumError } from '../util/errors.ts';
-import { ownBytes, type AsyncCallKind } from './ion-messages.ts';
+import { ownBytes, type AsyncCallKind, type IonClientTarget, type IonParamsSource } from './ion-messages.ts';
 import { callFailed, IonThread, notStarted, type InFlightCall } from './ion-thread.ts';
 import type { IonConfig } from './revision.ts';
 
@@ -55,10 +55,8 @@ export interface IonHostOptions {
   readonly group: string;
   /** What getEnv() answers in ion code. */
   readonly env: Readonly<Record<string, unknown>>;
-  /** Where getParams() reads: SSM Parameter Store, or a local JSON file of full name → value. */
-  readonly params: { readonly kind: 'ssm'; readonly region: string; readonly endpoint?: string } | { readonly kind: 'file'; readonly path: string };
-  /** The node getClient() and transaction functions' db values reach. */
-  readonly client: { readonly endpoint: string; readonly system: string; readonly accessKey: { readonly keyId: string; readonly secret: string } };
+  readonly params: IonParamsSource;
+  readonly client: IonClientTarget;
   /** The limit of an asynchronous call (transaction functions, http, lambdas), from when the thread is ready. */
   readonly callTimeoutMs: number;
   /** The limit of a query function or xform (they block the calling thread). */

@@ -4,6 +4,16 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { IonConfig } from './revision.ts';
 
+/** Where getParams() reads: SSM Parameter Store, or a local JSON file of full name → value. */
+export type IonParamsSource = { readonly kind: 'ssm'; readonly region: string; readonly endpoint?: string } | { readonly kind: 'file'; readonly path: string };
+
+/** The node getClient() and transaction functions' db values reach, and the key they use. */
+export interface IonClientTarget {
+  readonly endpoint: string;
+  readonly system: string;
+  readonly accessKey: { readonly keyId: string; readonly secret: string };
+}
+
 /** What the thread is started with (its workerData): nothing of the node but these. */
 export interface IonWorkerData {
   /** The revision's bundle, written to a file by the host (host.ts says why a file). */
@@ -11,8 +21,8 @@ export interface IonWorkerData {
   readonly config: IonConfig;
   readonly group: string;
   readonly env: Readonly<Record<string, unknown>>;
-  readonly params: { readonly kind: 'ssm'; readonly region: string; readonly endpoint?: string } | { readonly kind: 'file'; readonly path: string };
-  readonly client: { readonly endpoint: string; readonly system: string; readonly accessKey: { readonly keyId: string; readonly secret: string } };
+  readonly params: IonParamsSource;
+  readonly client: IonClientTarget;
   /** Int32 cells shared with the host: `control.*` below. */
   readonly control: SharedArrayBuffer;
   /** The port synchronous calls arrive on and are answered on (never needs the host's event loop). */
