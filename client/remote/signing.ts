@@ -8,7 +8,8 @@
 //!   authorization             FACTUM-HMAC-SHA256 KeyId=<id>, SignedHeaders=<a;b;c>, Signature=<hex>
 //!
 //! Signed headers: host, content-type, x-factum-date, x-factum-content-sha256, and every other
-//! `x-factum-*` header of the request (an idempotency key, a basis t): a node refuses a request
+//! `x-factum-*` header of the request (an idempotency key, a basis t, the remote client's nonce,
+//! which keeps two requests alike in every byte and millisecond apart): a node refuses a request
 //! carrying an `x-factum-*` header that is not signed, so none can be added on the way.
 //!
 //! The canonical request, lines joined by "\n" (no trailing newline):
@@ -35,6 +36,8 @@ import { fail } from '../../nodes/util/errors.ts';
 export const signingAlgorithm = 'FACTUM-HMAC-SHA256';
 export const dateHeader = 'x-factum-date';
 export const contentHashHeader = 'x-factum-content-sha256';
+/** A random value the remote client signs into every request, so that no two of its requests share a signature. */
+export const nonceHeader = 'x-factum-nonce';
 /** Every signature covers these, present or not. */
 export const requiredSignedHeaders: readonly string[] = ['content-type', 'host', contentHashHeader, dateHeader];
 

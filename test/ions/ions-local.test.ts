@@ -146,6 +146,10 @@ describe('the example ion application on a local node', () => {
   it('answers its Lambda entry point through ionInvoke, once per signed request', async () => {
     expect(JSON.parse(await admin.invoke('balance', JSON.stringify({ account: 'bob' })))).toEqual({ account: 'bob', found: true, balance: '94.00' });
     await expect(admin.invoke('nope', '{}')).rejects.toMatchObject({ code: 'ion/unknown-name' });
+    // Identical invocations at once (the same millisecond, most of them) are each carried out: the
+    // client's signed nonce keeps their signatures apart (the Lambda proxy's bench caught them refused as replays).
+    const same = await Promise.all(Array.from({ length: 20 }, () => admin.invoke('balance', JSON.stringify({ account: 'bob' }))));
+    expect(new Set(same)).toEqual(new Set([JSON.stringify({ account: 'bob', found: true, balance: '94.00' })]));
     const invoke = prepareCall(target, readKeyFile(node.keyFile!), 'ionInvoke', { name: 'balance', input: JSON.stringify({ account: 'bob' }) });
     expect((await send(target, invoke)).status).toBe(200);
     expect(wireErrorOf(await send(target, invoke))).toMatchObject({ code: 'auth/replayed' });
