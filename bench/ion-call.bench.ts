@@ -15,14 +15,9 @@
 // point). The ion host runs here, and the in-process column calls the same function with a db
 // value of the same node through the remote client, so both columns pay the same query and the
 // difference is the host's.
-import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { createClient, type Connection, type Db } from '../client/index.ts';
 import { readAccessKeyFile } from '../client/remote/access-key.ts';
@@ -31,6 +26,7 @@ import { runtimeSymbol } from '../ions/runtime.ts';
 import { IonHost } from '../nodes/ions/host.ts';
 import * as ledger from '../nodes/ions/test-fixtures/ledger-ion.ts';
 import * as values from '../nodes/values/values.ts';
+import { startNodeProcess } from './node-process.ts';
 
 const durationMs = Number(process.env.BENCH_MS ?? 2000);
 const fixture = path.resolve('nodes/ions/test-fixtures/ledger-ion.ts');
@@ -60,39 +56,8 @@ function row(name: string, host: number, direct: number): void {
   console.log(`${name.padEnd(34)} ${host.toFixed(0).padStart(10)} ${direct.toFixed(0).padStart(12)}   ${(direct / host).toFixed(1).padStart(9)}x`);
 }
 
-/** The node in its own process, from a bundle beside this one (where bench/run.ts put its worker threads' files). */
-async function startNodeProcess(dir: string): Promise<{ readonly endpoint: string; readonly keyFile: string; stop(): Promise<void> }> {
-  const bundleFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ion-call-node.mjs');
-  await build({ entryPoints: ['nodes/main.ts'], outfile: bundleFile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  const environment = { ...process.env, FACTUM_SYSTEM: 'local', FACTUM_ROLE: 'primary', FACTUM_STORAGE: 'local', FACTUM_DATA_DIR: dir, FACTUM_PORT: String(port), FACTUM_HOST: '127.0.0.1', FACTUM_LOG_LEVEL: 'warn' };
-  const child = spawn(process.execPath, [bundleFile], { stdio: ['ignore', 'ignore', 'inherit'], env: environment });
-  process.once('exit', () => child.kill('SIGKILL')); // never outlive a failed bench
-  const endpoint = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    const status = await fetch(`${endpoint}/health`).then((response) => response.status, () => 0);
-    if (status === 200) break;
-    if (child.exitCode !== null || attempt > 600) throw new Error('the node did not start');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const keys = path.join(dir, 'access', 'admin');
-  const keyFile = path.join(keys, readdirSync(keys).find((name) => name.endsWith('.json'))!);
-  return {
-    endpoint,
-    keyFile,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 const dir = await mkdtemp(path.join(os.tmpdir(), 'factum-ion-bench-'));
-const node = await startNodeProcess(dir);
+const node = await startNodeProcess(dir, 'ion-call-node.mjs');
 const key = await readAccessKeyFile(node.keyFile);
 const client = createClient({ endpoint: node.endpoint, system: 'local', keyFile: node.keyFile });
 await client.createDatabase('bank');

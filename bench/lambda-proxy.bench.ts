@@ -12,56 +12,22 @@
 // The node runs in a process of its own (an esbuild bundle of nodes/main.ts on local storage in a
 // temporary directory; bundled with this file, main.ts would take the bench for its own entry
 // point), as in bench/ion-call.bench.ts.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { createClient } from '../client/index.ts';
 import { resolveAccessKey } from '../client/remote/resolve-key.ts';
 import { Transport } from '../client/remote/transport.ts';
 import { createLambdaProxy } from '../ions/lambda-proxy.ts';
 import { deployGreeter } from '../ions/lambda-proxy-test-support.ts';
 import { median } from './timing.ts';
+import { startNodeProcess } from './node-process.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
 
-/** The node in its own process, from a bundle beside this one (where bench/run.ts put its worker threads' files). */
-async function startNodeProcess(dir: string): Promise<{ readonly endpoint: string; readonly keyFile: string; stop(): Promise<void> }> {
-  const bundleFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lambda-proxy-node.mjs');
-  await build({ entryPoints: ['nodes/main.ts'], outfile: bundleFile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  const environment = { ...process.env, FACTUM_SYSTEM: 'local', FACTUM_ROLE: 'primary', FACTUM_STORAGE: 'local', FACTUM_DATA_DIR: dir, FACTUM_PORT: String(port), FACTUM_HOST: '127.0.0.1', FACTUM_LOG_LEVEL: 'warn' };
-  const child = spawn(process.execPath, [bundleFile], { stdio: ['ignore', 'ignore', 'inherit'], env: environment });
-  const endpoint = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    const status = await fetch(`${endpoint}/health`).then((response) => response.status, () => 0);
-    if (status === 200) break;
-    if (child.exitCode !== null || attempt > 600) throw new Error('the node did not start');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const keys = path.join(dir, 'access', 'admin');
-  const keyFile = path.join(keys, (await readdir(keys)).find((name) => name.endsWith('.json'))!);
-  return {
-    endpoint,
-    keyFile,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'factum-lambda-proxy-bench-'));
-const node = await startNodeProcess(dataDir);
+const node = await startNodeProcess(dataDir, 'lambda-proxy-node.mjs');
 try {
   const client = createClient({ endpoint: node.endpoint, system: 'local', keyFile: node.keyFile });
   await client.createDatabase('shop');
