@@ -83,6 +83,12 @@ async function rounds(nodes: readonly Node[], count: number): Promise<void> {
   }
 }
 
+/** Pushes revision `rev` and deploys it onto the group. */
+async function deploy(rev: string): Promise<void> {
+  await push(rev);
+  await service.deploy({ group: 'primary', app: 'shop', rev });
+}
+
 async function push(rev: string, text?: string): Promise<void> {
   const { metadata, archive } = revision(rev, text);
   await service.push({ metadata, archive });
@@ -137,8 +143,7 @@ describe('a deployment', () => {
     await service.deploy({ group: 'primary', app: 'shop', rev: 'good' });
     await rounds(nodes, 2);
     expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deployed');
-    await push('bad');
-    await service.deploy({ group: 'primary', app: 'shop', rev: 'bad' });
+    await deploy('bad');
     await rounds(nodes, 3);
     const { deployment } = await readDeployment(storage, 'primary');
     expect(deployment).toMatchObject({ rev: 'bad', state: 'rolled-back', previous: { app: 'shop', rev: 'good' } });
@@ -151,8 +156,7 @@ describe('a deployment', () => {
     expect(status.nodes.n1).toMatchObject({ state: 'running', running: { rev: 'good' } });
     expect(logged.some((line) => line.startsWith('n1: ions: shop revision bad failed to load on this node'))).toBe(true);
     // The next deployment goes ahead.
-    await push('fixed');
-    await service.deploy({ group: 'primary', app: 'shop', rev: 'fixed' });
+    await deploy('fixed');
     await rounds(nodes, 3);
     expect((await readDeployment(storage, 'primary')).deployment).toMatchObject({ rev: 'fixed', state: 'deployed', previous: { rev: 'good' } });
   });
@@ -163,8 +167,7 @@ describe('a deployment', () => {
     await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
     await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' });
     await rounds(nodes, 2);
-    await push('r2');
-    await service.deploy({ group: 'primary', app: 'shop', rev: 'r2' });
+    await deploy('r2');
     // n3 stops answering (killed); the others move on, and once n3 is 15 s quiet, r2 is deployed.
     await rounds(nodes.slice(0, 2), 2);
     expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deploying');
@@ -187,8 +190,7 @@ describe('a deployment', () => {
     await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
     await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' });
     await rounds(nodes, 2);
-    await push('r2');
-    await service.deploy({ group: 'primary', app: 'shop', rev: 'r2' });
+    await deploy('r2');
     const { ticking } = await tickUntilSettledOrLoading(nodes[0]!);
     // n1 loads for 40 s (heartbeats going on): the others wait their turn all along.
     for (let second = 0; second < 40; second += 5) {
@@ -213,8 +215,7 @@ describe('a deployment', () => {
     await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
     await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' });
     await rounds(nodes, 2);
-    await push('r2');
-    await service.deploy({ group: 'primary', app: 'shop', rev: 'r2' });
+    await deploy('r2');
     await rounds(nodes.slice(0, 1), 1);
     expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deploying');
     expect((await readStatus(storage, 'primary')).status.nodes.n1).toMatchObject({ state: 'failed', error: 'ThrottlingException: rate exceeded' });
@@ -233,8 +234,7 @@ describe('a deployment', () => {
     await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
     await service.deploy({ group: 'primary', app: 'shop', rev: 'r1' });
     await rounds(nodes, 2);
-    await push('r2');
-    await service.deploy({ group: 'primary', app: 'shop', rev: 'r2' });
+    await deploy('r2');
     const { ticking } = await tickUntilSettledOrLoading(nodes[0]!); // n1 holds the turn
     const fresh = node('n9');
     await fresh.deployer.tick();
@@ -258,8 +258,7 @@ describe('a deployment', () => {
     await rounds(nodes, 1); // the group's nodes report (a deploy to a group no node ever reported to is refused)
     await service.deploy({ group: 'primary', app: 'shop', rev: 'good' });
     await rounds(nodes, 2);
-    await push('bad');
-    await service.deploy({ group: 'primary', app: 'shop', rev: 'bad' });
+    await deploy('bad');
     refuseDeploymentWrites = true;
     await rounds(nodes, 3);
     expect((await readDeployment(storage, 'primary')).deployment?.state).toBe('deploying');
