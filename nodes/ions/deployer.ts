@@ -26,7 +26,7 @@ const POLL_MS = 500;
 const HEARTBEAT_MS = 3000;
 /** How long a starting node tries to load its group's revision before it serves without it. */
 const START_MS = 30_000;
-const GONE_MS = 15_000;
+export const GONE_MS = 15_000;
 const LOADING_STALE_MS = 120_000;
 /** Entries of nodes gone this long are dropped from the status record. */
 const FORGET_MS = 600_000;

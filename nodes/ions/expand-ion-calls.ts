@@ -14,7 +14,6 @@
 import { Keyword, List, Sym } from '../values/values.ts';
 import { readEdn } from '../edn/reader.ts';
 import { fail } from '../util/errors.ts';
-import type { Db } from '../db/db.ts';
 import type { DbRef } from '../../client/wire/protocol.ts';
 
 /** As the engine's limit on nested transaction functions (nodes/tx/forms.ts). */
@@ -92,6 +91,3 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
   return `a ${typeof value}`;
 }
-
-/** The db value a transaction function is expanded against: its db-before, lent by reference. */
-export type LendDb = (db: Db, log: string) => Promise<{ readonly ref: DbRef; release(): void }>;

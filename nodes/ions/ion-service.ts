@@ -8,13 +8,11 @@ import { fail } from '../util/errors.ts';
 import { unpackRevision } from './archive.ts';
 import type { ActiveIons } from './active-ions.ts';
 import type { Deployer } from './deployer.ts';
-import { readDeployment, readStatus, targetOf } from './deployer.ts';
+import { GONE_MS, readDeployment, readStatus, targetOf } from './deployer.ts';
 import { APP_NAME, GROUP_NAME, REV_NAME, ionKeys, isReservedAppName, type Deployment, type IonGroupStatus, type RevisionMetadata } from './revision.ts';
 
 /** A deployment no node has finished for this long (by this node's clock against its start) no longer holds up the next one. */
 const DEPLOY_STALE_MS = 600_000;
-/** As the deployer's: a node not heard from for this long is shown as gone (other groups: by `at`). */
-const GONE_MS = 15_000;
 const SHA256 = /^[0-9a-f]{64}$/;
 
 export interface IonServiceOptions {
@@ -157,6 +155,7 @@ export class IonService implements IonOperations {
     const own = group === this.options.group && this.options.deployer !== null;
     const nodes = Object.values(status.nodes).map(({ beat: _beat, ...entry }) => ({
       ...entry,
+      // Another group's nodes: judged by their own clocks' `at`, with room for clocks apart.
       live: own ? this.options.deployer!.isLive(entry.node) : this.now() - Date.parse(entry.at) < 2 * GONE_MS,
     }));
     return { group, deployment, nodes: nodes.sort((a, b) => (a.node < b.node ? -1 : 1)) } satisfies IonGroupStatus;
